@@ -1,0 +1,1 @@
+"""stackrun orchestrator: webhooks, graph, runs, policies, API."""

@@ -1,0 +1,1 @@
+"""stackrun api routes package."""

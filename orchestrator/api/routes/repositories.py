@@ -1,0 +1,55 @@
+"""GET|POST /api/v1/repositories."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException
+from pydantic import BaseModel, Field, SecretStr
+from sqlalchemy import select
+
+from orchestrator import repos
+from orchestrator.api.deps import PrincipalDep, SessionDep, require
+from orchestrator.auth import audit
+from orchestrator.models import Repository
+
+router = APIRouter(prefix="/api/v1/repositories", tags=["repositories"])
+
+
+class RepositoryIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._/-]+$")
+    clone_url: str = Field(min_length=1)
+    branch: str = "main"
+    provider: str = "github"
+    webhook_secret: SecretStr
+
+
+def repository_view(repository: Repository) -> dict[str, Any]:
+    return {
+        "id": repository.id,
+        "name": repository.name,
+        "clone_url": repository.clone_url,
+        "branch": repository.branch,
+        "provider": repository.provider,
+        "created_at": repository.created_at.isoformat(),
+    }
+
+
+@router.get("")
+def list_repositories(session: SessionDep, who: PrincipalDep) -> list[dict[str, Any]]:
+    return [repository_view(r) for r in session.scalars(select(Repository).order_by(Repository.id))]
+
+
+@router.post("", status_code=201)
+def create_repository(body: RepositoryIn, session: SessionDep, who: PrincipalDep) -> dict[str, Any]:
+    require(who, "admin", "registering a repository")
+    result = repos.register(
+        session, name=body.name, clone_url=body.clone_url, branch=body.branch,
+        provider=body.provider, secret=body.webhook_secret.get_secret_value(),
+    )
+    if isinstance(result, repos.RepositoryRefused):
+        raise HTTPException(result.status, result.reason)
+    audit(session, who.name, "repository.create", f"repository:{result.name}",
+          {"clone_url": result.clone_url, "branch": result.branch})
+    session.commit()
+    return repository_view(result)

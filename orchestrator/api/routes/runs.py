@@ -1,0 +1,99 @@
+"""Runs, pipelines and events: read them, approve or discard runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from orchestrator.api.deps import PrincipalDep, SessionDep
+from orchestrator.api.views import event_view, pipeline_view, run_view
+from orchestrator.approvals import service as approvals
+from orchestrator.artifacts.store import log_key, open_store
+from orchestrator.models import Event, Pipeline, Run
+from orchestrator.runs.queue import ring
+
+router = APIRouter(prefix="/api/v1", tags=["runs"])
+
+
+class Review(BaseModel):
+    comment: str = ""
+
+
+def _get_run(session: SessionDep, run_id: int) -> Run:
+    run = session.get(Run, run_id)
+    if run is None:
+        raise HTTPException(404, f"run {run_id} does not exist")
+    return run
+
+
+@router.get("/runs")
+def list_runs(
+    session: SessionDep, who: PrincipalDep, stack: str | None = None, state: str | None = None,
+    pipeline: int | None = None, limit: int = 100,
+) -> list[dict[str, Any]]:
+    query = select(Run).order_by(Run.id.desc()).limit(min(limit, 1000))
+    if stack:
+        query = query.where(Run.stack_id == stack)
+    if state:
+        query = query.where(Run.state == state.upper())
+    if pipeline is not None:
+        query = query.where(Run.pipeline_id == pipeline)
+    return [run_view(session, r) for r in session.scalars(query)]
+
+
+@router.get("/runs/{run_id}")
+def get_run(run_id: int, session: SessionDep, who: PrincipalDep) -> dict[str, Any]:
+    return run_view(session, _get_run(session, run_id), detail=True)
+
+
+@router.get("/runs/{run_id}/logs", response_class=PlainTextResponse)
+def get_logs(run_id: int, session: SessionDep, who: PrincipalDep) -> str:
+    _get_run(session, run_id)
+    try:
+        return open_store().get(log_key(run_id)).decode("utf-8", errors="replace")
+    except KeyError:
+        return ""
+
+
+def _review(result: approvals.Done | approvals.Refusal, session: SessionDep) -> dict[str, Any]:
+    if isinstance(result, approvals.Refusal):
+        session.rollback()
+        raise HTTPException(result.status, result.reason)
+    session.commit()
+    for bell in result.doorbells:
+        ring(bell.task, bell.run_id, queue=bell.queue)
+    return {"id": result.run_id, "state": result.state}
+
+
+@router.post("/runs/{run_id}/approve")
+def approve_run(
+    run_id: int, session: SessionDep, who: PrincipalDep, body: Review | None = None
+) -> dict[str, Any]:
+    return _review(approvals.approve(session, run_id, who, body.comment if body else ""), session)
+
+
+@router.post("/runs/{run_id}/discard")
+def discard_run(
+    run_id: int, session: SessionDep, who: PrincipalDep, body: Review | None = None
+) -> dict[str, Any]:
+    return _review(approvals.discard(session, run_id, who, body.comment if body else ""), session)
+
+
+@router.get("/pipelines/{pipeline_id}")
+def get_pipeline(pipeline_id: int, session: SessionDep, who: PrincipalDep) -> dict[str, Any]:
+    pipeline = session.get(Pipeline, pipeline_id)
+    if pipeline is None:
+        raise HTTPException(404, f"pipeline {pipeline_id} does not exist")
+    return pipeline_view(session, pipeline)
+
+
+@router.get("/events/{delivery_id}")
+def get_event(delivery_id: str, session: SessionDep, who: PrincipalDep) -> dict[str, Any]:
+    event = session.scalar(select(Event).where(Event.delivery_id == delivery_id))
+    if event is None:
+        raise HTTPException(404, f"no delivery {delivery_id!r} was received")
+    return event_view(event)

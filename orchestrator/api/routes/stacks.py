@@ -1,0 +1,114 @@
+"""Stacks, and Terraform's http backend for stackrun-managed state."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, HTTPException, Request, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+
+from orchestrator import statestore
+from orchestrator.api.deps import PrincipalDep, SessionDep
+from orchestrator.api.views import stack_view
+from orchestrator.auth import audit, authenticate
+from orchestrator.models import Run, Stack
+
+router = APIRouter(prefix="/api/v1/stacks", tags=["stacks"])
+STATE = "/{stack_id:path}/state"
+
+
+def _stack(session: SessionDep, stack_id: str) -> Stack:
+    stack = session.get(Stack, stack_id)
+    if stack is None:
+        raise HTTPException(404, f"stack {stack_id!r} does not exist")
+    return stack
+
+
+def _state_caller(
+    session: SessionDep, stack: Stack, authorization: str | None, writing: bool
+) -> tuple[str, Run | None]:
+    """Basic auth with a live run's credential; an admin token may read."""
+    scheme, _, value = (authorization or "").partition(" ")
+    if scheme.lower() == "basic":
+        try:
+            username, _, password = base64.b64decode(value).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            username, password = "", ""
+        run = statestore.run_for_credential(session, stack.id, username, password)
+        if run is not None:
+            return f"run-{run.id}", run
+    if scheme.lower() == "bearer" and not writing:
+        principal = authenticate(session, value.strip())
+        if principal is not None and principal.has("admin"):
+            return principal.name, None
+    raise HTTPException(401, f"no valid credential for the state of stack {stack.id!r}",
+                        headers={"WWW-Authenticate": 'Basic realm="stackrun-state"'})
+
+
+@router.get(STATE)
+def get_state(
+    stack_id: str, session: SessionDep, authorization: Annotated[str | None, Header()] = None
+) -> Response:
+    stack = _stack(session, stack_id)
+    _state_caller(session, stack, authorization, writing=False)
+    version = statestore.latest(session, stack.id)
+    if version is None:
+        return Response(status_code=404)
+    return Response(version.content, media_type="application/json")
+
+
+@router.post(STATE)
+async def post_state(
+    stack_id: str, request: Request, session: SessionDep,
+    authorization: Annotated[str | None, Header()] = None, ID: str | None = None,  # noqa: N803
+) -> Response:
+    stack = _stack(session, stack_id)
+    actor, run = _state_caller(session, stack, authorization, writing=True)
+    result = statestore.save(session, stack.id, await request.body(), ID, run.id if run else None)
+    if isinstance(result, statestore.StateRefusal):
+        session.rollback()
+        return JSONResponse(result.body or {"detail": result.reason}, result.status)
+    audit(session, actor, "state.write", f"stack:{stack.id}", {"serial": result.serial,
+                                                               "sha256": result.sha256})
+    session.commit()
+    return Response(status_code=200)
+
+
+@router.api_route(STATE, methods=["LOCK", "UNLOCK"])
+async def lock_state(
+    stack_id: str, request: Request, session: SessionDep,
+    authorization: Annotated[str | None, Header()] = None,
+) -> Response:
+    stack = _stack(session, stack_id)
+    actor, _ = _state_caller(session, stack, authorization, writing=True)
+    raw = await request.body()
+    try:
+        info: dict[str, Any] = json.loads(raw) if raw else {}
+    except json.JSONDecodeError:
+        raise HTTPException(400, "lock info is not JSON") from None
+    if request.method == "LOCK":
+        result = statestore.lock(session, stack.id, info)
+        refusal = result if isinstance(result, statestore.StateRefusal) else None
+    else:
+        refusal = statestore.unlock(session, stack.id, info)
+    if refusal is not None:
+        session.rollback()
+        return JSONResponse(refusal.body or {"detail": refusal.reason}, refusal.status)
+    audit(session, actor, f"state.{request.method.lower()}", f"stack:{stack.id}",
+          {"lock_id": info.get("ID")})
+    session.commit()
+    return Response(status_code=200)
+
+
+@router.get("")
+def list_stacks(session: SessionDep, who: PrincipalDep) -> list[dict[str, Any]]:
+    return [stack_view(s) for s in session.scalars(select(Stack).order_by(Stack.id))]
+
+
+@router.get("/{stack_id:path}")
+def get_stack(stack_id: str, session: SessionDep, who: PrincipalDep) -> dict[str, Any]:
+    return stack_view(_stack(session, stack_id))

@@ -1,0 +1,56 @@
+"""POST /webhooks/{github|gitlab}: verify, dedupe, store, ring process_push, answer 202."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from orchestrator.api.deps import SessionDep
+from orchestrator.runs.queue import ring
+from orchestrator.settings import get_settings
+from orchestrator.webhooks import intake
+
+router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+
+
+async def _body(request: Request) -> bytes | JSONResponse:
+    limit = get_settings().max_webhook_bytes
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        return JSONResponse({"detail": f"body of {declared} bytes exceeds {limit}"}, 413)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return JSONResponse({"detail": f"body exceeds {limit} bytes"}, 413)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _answer(session: SessionDep, outcome: intake.Outcome) -> JSONResponse:
+    if outcome.status < 300:
+        session.commit()
+    else:
+        session.rollback()
+    if outcome.event_id is not None:
+        ring("process_push", outcome.event_id)
+    return JSONResponse(outcome.body, outcome.status)
+
+
+@router.post("/github", status_code=202)
+async def github_webhook(request: Request, session: SessionDep) -> JSONResponse:
+    body = await _body(request)
+    if isinstance(body, JSONResponse):
+        return body
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    return _answer(session, intake.receive_github(session, headers, body))
+
+
+@router.post("/gitlab", status_code=202)
+async def gitlab_webhook(request: Request, session: SessionDep) -> JSONResponse:
+    body = await _body(request)
+    if isinstance(body, JSONResponse):
+        return body
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    return _answer(session, intake.receive_gitlab(session, headers, body))

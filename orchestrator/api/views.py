@@ -1,0 +1,85 @@
+"""JSON shapes of the API's resources."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from orchestrator.models import Event, Pipeline, Run, RunTransition, Stack
+
+
+def run_view(session: Session, run: Run, detail: bool = False) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "id": run.id,
+        "stack": run.stack_id,
+        "pipeline": run.pipeline_id,
+        "kind": run.kind,
+        "state": run.state,
+        "commit": {"sha": run.commit_sha, "message": run.commit_message,
+                   "author": run.commit_author, "branch": run.branch},
+        "triggered_by": run.triggered_by,
+        "plan_summary": run.plan_summary,
+        "failure_reason": run.failure_reason,
+        "upstream_runs": run.upstream_run_ids,
+        "created_at": run.created_at.isoformat(),
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+    }
+    if detail:
+        view["resource_changes"] = run.resource_changes or []
+        view["plan_sha256"] = run.plan_sha256
+        view["history"] = [
+            {"from": t.from_state, "to": t.to_state, "actor": t.actor, "reason": t.reason,
+             "at": t.at.isoformat()}
+            for t in session.scalars(
+                select(RunTransition).where(RunTransition.run_id == run.id)
+                .order_by(RunTransition.id)
+            )
+        ]
+    return view
+
+
+def stack_view(stack: Stack) -> dict[str, Any]:
+    return {
+        "id": stack.id,
+        "repository_id": stack.repository_id,
+        "path": stack.path,
+        "name": stack.name,
+        "labels": stack.labels,
+        "autodeploy": stack.autodeploy,
+        "managed_state": stack.managed_state,
+        "backend": stack.backend_type,
+        "worker_pool": stack.worker_pool,
+        "depends_on": stack.depends_on,
+        "locked_by_run": stack.locked_by_run_id,
+        "deleted": stack.deleted,
+    }
+
+
+def pipeline_view(session: Session, pipeline: Pipeline) -> dict[str, Any]:
+    runs = session.scalars(select(Run).where(Run.pipeline_id == pipeline.id).order_by(Run.id))
+    return {
+        "id": pipeline.id,
+        "repository_id": pipeline.repository_id,
+        "commit_sha": pipeline.commit_sha,
+        "branch": pipeline.branch,
+        "created_at": pipeline.created_at.isoformat(),
+        "runs": [run_view(session, r) for r in runs],
+    }
+
+
+def event_view(event: Event) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "provider": event.provider,
+        "delivery_id": event.delivery_id,
+        "event_type": event.event_type,
+        "ref": event.ref,
+        "before": event.before_sha,
+        "after": event.after_sha,
+        "status": event.status,
+        "detail": event.detail,
+        "received_at": event.received_at.isoformat(),
+        "processed_at": event.processed_at.isoformat() if event.processed_at else None,
+    }

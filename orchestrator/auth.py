@@ -1,0 +1,59 @@
+"""API tokens (stored as hashes, shown once), roles, and the audit trail."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from orchestrator.models import AuditEntry, Token
+
+ROLES = ("viewer", "approver", "admin")
+TOKEN_PREFIX = "srt_"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a token's name, role and the VCS login it acts for."""
+
+    name: str
+    role: str
+    vcs_login: str | None = None
+
+    def has(self, role: str) -> bool:
+        return ROLES.index(self.role) >= ROLES.index(role)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(
+    session: Session, name: str, role: str, vcs_login: str | None = None
+) -> str:
+    """Return the new token; the database keeps only its hash."""
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+    if session.scalar(select(Token).where(Token.name == name)) is not None:
+        raise ValueError(f"a token named {name!r} already exists")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    session.add(Token(name=name, role=role, token_hash=hash_token(token), vcs_login=vcs_login))
+    audit(session, f"token:{name}", "token.create", f"token:{name}", {"role": role})
+    return token
+
+
+def authenticate(session: Session, token: str) -> Principal | None:
+    row = session.scalar(select(Token).where(Token.token_hash == hash_token(token)))
+    if row is None:
+        return None
+    return Principal(name=row.name, role=row.role, vcs_login=row.vcs_login)
+
+
+def audit(
+    session: Session, actor: str, action: str, target: str, detail: dict[str, Any] | None = None
+) -> None:
+    session.add(AuditEntry(actor=actor, action=action, target=target, detail=detail or {}))

@@ -1,0 +1,313 @@
+"""The stackrun command: server verbs, client verbs over the HTTP API."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+
+from orchestrator.settings import get_settings
+
+app = typer.Typer(help="stackrun: Terraform run orchestrator", no_args_is_help=True)
+tokens_app = typer.Typer(help="API tokens (server side: writes the database)")
+repos_app = typer.Typer(help="Repositories (over the API)")
+stacks_app = typer.Typer(help="Stacks (over the API)")
+runs_app = typer.Typer(help="Runs (over the API)")
+app.add_typer(tokens_app, name="tokens")
+app.add_typer(repos_app, name="repos")
+app.add_typer(stacks_app, name="stacks")
+app.add_typer(runs_app, name="runs")
+
+UrlOpt = Annotated[str, typer.Option(envvar="STACKRUN_URL", help="API base URL")]
+TokenOpt = Annotated[str, typer.Option(envvar="STACKRUN_TOKEN", help="API token")]
+DEFAULT_URL = "http://127.0.0.1:8000"
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema."""
+    from orchestrator.migrate import upgrade
+
+    upgrade()
+    typer.echo(f"database at head: {_redacted_db_url()}")
+
+
+def _redacted_db_url() -> str:
+    url = get_settings().resolved_database_url
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+@tokens_app.command("create")
+def tokens_create(
+    name: Annotated[str, typer.Option(help="token name")],
+    role: Annotated[str, typer.Option(help="viewer | approver | admin")],
+    vcs_login: Annotated[str | None, typer.Option(help="VCS login this token acts for")] = None,
+) -> None:
+    """Create a token and print it once; only its hash is stored."""
+    from orchestrator.auth import create_token
+    from orchestrator.db import session_scope
+    from orchestrator.migrate import upgrade
+
+    upgrade()
+    try:
+        with session_scope() as session:
+            token = create_token(session, name, role, vcs_login)
+    except ValueError as exc:
+        _fail(str(exc))
+    typer.echo(token)
+
+
+def _worker_command(pool: str, concurrency: int, beat: bool) -> list[str]:
+    settings = get_settings()
+    command = [
+        sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker",
+        "-Q", pool, "--concurrency", str(concurrency), "--loglevel", settings.log_level,
+        "--hostname", f"stackrun-{pool}@%h",
+    ]
+    if settings.uses_filesystem_broker:
+        command += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
+    if beat:
+        command += ["--beat", "--schedule", str(settings.data_dir / "celerybeat-schedule")]
+    return command
+
+
+@app.command()
+def worker(
+    pool: Annotated[str, typer.Option(help="worker pool (Celery queue)")] = "default",
+    concurrency: Annotated[int, typer.Option()] = 2,
+) -> None:
+    """Run a Celery worker for one pool."""
+    os.execv(sys.executable, _worker_command(pool, concurrency, beat=False))
+
+
+@app.command()
+def beat() -> None:
+    """Run Celery beat (drift ticks, reaper)."""
+    settings = get_settings()
+    os.execv(sys.executable, [sys.executable, "-m", "celery", "-A", "workers.celery_app", "beat",
+                              "--loglevel", settings.log_level, "--schedule",
+                              str(settings.data_dir / "celerybeat-schedule")])
+
+
+@app.command()
+def api(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+) -> None:
+    """Run the HTTP API."""
+    import uvicorn
+
+    uvicorn.run("orchestrator.api.app:app", host=host, port=port, log_level="warning")
+
+
+def _child_env(port: int) -> dict[str, str]:
+    from orchestrator.toolchain import offline_cli_config
+
+    settings = get_settings()
+    env = dict(os.environ)
+    env["STACKRUN_DATA_DIR"] = str(settings.data_dir)
+    env.setdefault("STACKRUN_API_URL", f"http://127.0.0.1:{port}")
+    if "TF_CLI_CONFIG_FILE" not in env:
+        config = offline_cli_config(settings.data_dir)
+        if config is not None:
+            env["TF_CLI_CONFIG_FILE"] = str(config)
+    return env
+
+
+def _wait_healthy(url: str, processes: list[subprocess.Popen[bytes]], seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if any(p.poll() is not None for p in processes):
+            _fail("a stackrun process exited during start-up; see its output above")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    _fail(f"the API did not answer at {url} within {seconds:.0f}s")
+
+
+@app.command()
+def up(
+    demo: Annotated[bool, typer.Option(help="create and push a demo platform")] = False,
+    port: Annotated[int, typer.Option()] = 8000,
+    concurrency: Annotated[int, typer.Option()] = 2,
+) -> None:
+    """API, one worker and beat in one command on embedded defaults; Ctrl-C stops all."""
+    from orchestrator.migrate import upgrade
+
+    settings = get_settings()
+    upgrade()
+    env = _child_env(port)
+    url = f"http://127.0.0.1:{port}"
+    processes = [
+        subprocess.Popen([sys.executable, "-m", "orchestrator.cli", "api", "--port", str(port)],
+                         env=env),
+        subprocess.Popen(_worker_command("default", concurrency, beat=True), env=env),
+    ]
+    stopping = False
+
+    def stop(_signum: int, _frame: Any) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        _wait_healthy(url, processes, 60)
+        typer.echo(f"stackrun is up at {url} (data in {settings.data_dir}); Ctrl-C stops it")
+        if demo:
+            _start_demo(settings.data_dir, url)
+        while not stopping and all(p.poll() is None for p in processes):
+            time.sleep(0.2)
+    finally:
+        _stop_all(processes)
+
+
+def _start_demo(data_dir: Path, url: str) -> None:
+    from orchestrator.demo import run_demo
+
+    push, token = run_demo(data_dir, url)
+    typer.echo(f"demo: pushed {push.repository} → webhook answered {push.status_code} {push.body}")
+    typer.echo(f"admin token (shown once): {token}")
+    typer.echo(f"next: export STACKRUN_URL={url} STACKRUN_TOKEN={token}")
+    typer.echo("      stackrun runs list            # wait for UNCONFIRMED")
+    typer.echo("      stackrun runs approve <id>    # then apply")
+
+
+def _stop_all(processes: list[subprocess.Popen[bytes]]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 20
+    for process in processes:
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+class Client:
+    """A thin client of the stackrun API for the CLI's client verbs."""
+
+    def __init__(self, url: str, token: str) -> None:
+        if not token:
+            _fail("no token: pass --token or set STACKRUN_TOKEN")
+        self.http = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"},
+                                 timeout=30)
+
+    def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = self.http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            _fail(f"calling {method} {path}: {exc}")
+            raise
+        if response.status_code >= 400:
+            try:
+                detail = response.json().get("detail", response.text)
+            except ValueError:
+                detail = response.text
+            _fail(f"{method} {path}: {response.status_code} {detail}")
+        if "json" in response.headers.get("content-type", ""):
+            return response.json()
+        return response.text
+
+
+def _print(value: Any) -> None:
+    typer.echo(json.dumps(value, indent=2) if not isinstance(value, str) else value)
+
+
+@repos_app.command("add")
+def repos_add(
+    name: Annotated[str, typer.Option()],
+    clone_url: Annotated[str, typer.Option()],
+    webhook_secret: Annotated[str, typer.Option(envvar="STACKRUN_WEBHOOK_SECRET",
+                                                prompt=True, hide_input=True)],
+    branch: Annotated[str, typer.Option()] = "main",
+    provider: Annotated[str, typer.Option()] = "github",
+    url: UrlOpt = DEFAULT_URL,
+    token: TokenOpt = "",
+) -> None:
+    """Register a repository (the webhook secret is read from a prompt or the environment)."""
+    _print(Client(url, token).call("POST", "/api/v1/repositories", json={
+        "name": name, "clone_url": clone_url, "branch": branch, "provider": provider,
+        "webhook_secret": webhook_secret,
+    }))
+
+
+@repos_app.command("list")
+def repos_list(url: UrlOpt = DEFAULT_URL, token: TokenOpt = "") -> None:
+    _print(Client(url, token).call("GET", "/api/v1/repositories"))
+
+
+@stacks_app.command("list")
+def stacks_list(url: UrlOpt = DEFAULT_URL, token: TokenOpt = "") -> None:
+    _print(Client(url, token).call("GET", "/api/v1/stacks"))
+
+
+@runs_app.command("list")
+def runs_list(
+    stack: Annotated[str | None, typer.Option()] = None,
+    state: Annotated[str | None, typer.Option()] = None,
+    url: UrlOpt = DEFAULT_URL, token: TokenOpt = "",
+) -> None:
+    params = {k: v for k, v in {"stack": stack, "state": state}.items() if v}
+    runs = Client(url, token).call("GET", "/api/v1/runs", params=params)
+    for run in runs:
+        summary = run["plan_summary"] or {}
+        typer.echo(f"{run['id']:>5}  {run['state']:<12} {run['kind']:<8} {run['stack']:<30} "
+                   f"{run['commit']['sha'][:10]}  +{summary.get('add', 0)} "
+                   f"~{summary.get('change', 0)} -{summary.get('destroy', 0)}")
+
+
+@runs_app.command("show")
+def runs_show(run_id: int, url: UrlOpt = DEFAULT_URL, token: TokenOpt = "") -> None:
+    _print(Client(url, token).call("GET", f"/api/v1/runs/{run_id}"))
+
+
+@runs_app.command("logs")
+def runs_logs(run_id: int, url: UrlOpt = DEFAULT_URL, token: TokenOpt = "") -> None:
+    _print(Client(url, token).call("GET", f"/api/v1/runs/{run_id}/logs"))
+
+
+def _review(action: str, run_id: int, comment: str, url: str, token: str) -> None:
+    _print(Client(url, token).call("POST", f"/api/v1/runs/{run_id}/{action}",
+                                   json={"comment": comment}))
+
+
+@runs_app.command("approve")
+def runs_approve(run_id: int, comment: str = "", url: UrlOpt = DEFAULT_URL,
+                 token: TokenOpt = "") -> None:
+    _review("approve", run_id, comment, url, token)
+
+
+@runs_app.command("discard")
+def runs_discard(run_id: int, comment: str = "", url: UrlOpt = DEFAULT_URL,
+                 token: TokenOpt = "") -> None:
+    _review("discard", run_id, comment, url, token)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

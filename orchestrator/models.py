@@ -1,0 +1,184 @@
+"""Every table of stackrun."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Repository(Base):
+    __tablename__ = "repositories"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    clone_url: Mapped[str] = mapped_column(String(1000))
+    branch: Mapped[str] = mapped_column(String(255), default="main")
+    provider: Mapped[str] = mapped_column(String(20))
+    webhook_secret_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Stack(Base):
+    __tablename__ = "stacks"
+
+    id: Mapped[str] = mapped_column(String(500), primary_key=True)
+    repository_id: Mapped[int] = mapped_column(ForeignKey("repositories.id"))
+    path: Mapped[str] = mapped_column(String(400))
+    name: Mapped[str] = mapped_column(String(200))
+    labels: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    autodeploy: Mapped[bool] = mapped_column(Boolean, default=False)
+    managed_state: Mapped[bool] = mapped_column(Boolean, default=True)
+    backend_type: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    worker_pool: Mapped[str] = mapped_column(String(100), default="default")
+    depends_on: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    locked_by_run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Event(Base):
+    """A webhook delivery, stored before any work is done."""
+
+    __tablename__ = "events"
+    __table_args__ = (UniqueConstraint("provider", "delivery_id", name="uq_events_delivery"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    provider: Mapped[str] = mapped_column(String(20))
+    delivery_id: Mapped[str] = mapped_column(String(200))
+    event_type: Mapped[str] = mapped_column(String(50))
+    repository_id: Mapped[int] = mapped_column(ForeignKey("repositories.id"))
+    ref: Mapped[str] = mapped_column(String(255))
+    before_sha: Mapped[str] = mapped_column(String(64))
+    after_sha: Mapped[str] = mapped_column(String(64))
+    pusher: Mapped[str] = mapped_column(String(200), default="")
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20), default="received")
+    detail: Mapped[str] = mapped_column(Text, default="")
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Pipeline(Base):
+    __tablename__ = "pipelines"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    repository_id: Mapped[int] = mapped_column(ForeignKey("repositories.id"))
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"), nullable=True)
+    commit_sha: Mapped[str] = mapped_column(String(64))
+    branch: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Run(Base):
+    __tablename__ = "runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    stack_id: Mapped[str] = mapped_column(ForeignKey("stacks.id"), index=True)
+    pipeline_id: Mapped[int | None] = mapped_column(ForeignKey("pipelines.id"), nullable=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    dedupe_key: Mapped[str | None] = mapped_column(String(700), unique=True, nullable=True)
+    commit_sha: Mapped[str] = mapped_column(String(64))
+    commit_message: Mapped[str] = mapped_column(Text, default="")
+    commit_author: Mapped[str] = mapped_column(String(200), default="")
+    branch: Mapped[str] = mapped_column(String(255))
+    triggered_by: Mapped[str] = mapped_column(String(200))
+    upstream_run_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    plan_summary: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    resource_changes: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
+    plan_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    failure_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    state_credential_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    state_credential_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    lease_owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
+    plan_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class RunTransition(Base):
+    """One row per state change of a run: the run's history."""
+
+    __tablename__ = "run_transitions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    from_state: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    to_state: Mapped[str] = mapped_column(String(20))
+    actor: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Token(Base):
+    __tablename__ = "tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    vcs_login: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(100))
+    target: Mapped[str] = mapped_column(String(500))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class StateVersion(Base):
+    """Every version of a stackrun-managed Terraform state is kept."""
+
+    __tablename__ = "state_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    stack_id: Mapped[str] = mapped_column(ForeignKey("stacks.id"), index=True)
+    serial: Mapped[int] = mapped_column(Integer)
+    lineage: Mapped[str] = mapped_column(String(100))
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class StateLock(Base):
+    """Terraform's http-backend lock of a managed state."""
+
+    __tablename__ = "state_locks"
+
+    stack_id: Mapped[str] = mapped_column(ForeignKey("stacks.id"), primary_key=True)
+    lock_id: Mapped[str] = mapped_column(String(100))
+    info: Mapped[dict[str, Any]] = mapped_column(JSON)
+    locked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

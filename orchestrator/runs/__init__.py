@@ -1,0 +1,1 @@
+"""stackrun runs package."""

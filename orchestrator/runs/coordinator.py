@@ -1,0 +1,179 @@
+"""What happens to runs around the workers: claims, results, follow-up doorbells."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from orchestrator.models import Run, Stack, utcnow
+from orchestrator.runs import pipeline, service
+from orchestrator.runs.state import Allowed, RunKind, RunState, is_terminal
+
+log = logging.getLogger(__name__)
+WORKER = "worker"
+
+
+@dataclass(frozen=True)
+class Doorbell:
+    """A task to ring once the transaction that decided it has committed."""
+
+    task: str
+    run_id: int
+    queue: str = "default"
+
+
+class RunMoved(Exception):
+    """The run left the state this worker expected (stopped, discarded, or claimed elsewhere)."""
+
+
+def queue_for(session: Session, run: Run) -> str:
+    stack = session.get(Stack, run.stack_id)
+    return stack.worker_pool if stack else "default"
+
+
+def _upstream_states(session: Session, run: Run) -> dict[int, RunState]:
+    ids = [int(i) for i in run.upstream_run_ids or []]
+    if not ids:
+        return {}
+    rows = session.execute(select(Run.id, Run.state).where(Run.id.in_(ids)))
+    return {row_id: RunState(state) for row_id, state in rows}
+
+
+def claim_for_plan(session: Session, run_id: int, lease_seconds: int) -> Run | None:
+    """QUEUED → PREPARING when upstreams finished and the stack lock is free; else None."""
+    run = session.get(Run, run_id, populate_existing=True)
+    if run is None or run.state != RunState.QUEUED:
+        return None
+    if not pipeline.is_eligible(run.id, _upstream_states(session, run), run.upstream_run_ids):
+        return None
+    takes_lock = RunKind(run.kind) in {RunKind.TRACKED, RunKind.DESTROY}
+    if takes_lock and not service.acquire_stack_lock(session, run.stack_id, run.id):
+        log.info("run=%s waits: stack %s is locked", run.id, run.stack_id)
+        return None
+    decision = service.transition(
+        session, run.id, RunState.PREPARING, actor=WORKER, reason="claimed by a worker",
+        expect=RunState.QUEUED, plan_attempts=run.plan_attempts + 1,
+    )
+    if not isinstance(decision, Allowed):
+        return None
+    service.renew_lease(session, run.id, WORKER, lease_seconds)
+    return run
+
+
+def claim_for_apply(session: Session, run_id: int, lease_seconds: int) -> Run | None:
+    run = session.get(Run, run_id, populate_existing=True)
+    if run is None or run.state != RunState.CONFIRMED:
+        return None
+    decision = service.transition(
+        session, run.id, RunState.APPLYING, actor=WORKER, reason="claimed by a worker",
+        expect=RunState.CONFIRMED,
+    )
+    if not isinstance(decision, Allowed):
+        return None
+    service.renew_lease(session, run.id, WORKER, lease_seconds)
+    return run
+
+
+def move(session: Session, run_id: int, target: RunState, expect: RunState, reason: str) -> None:
+    """A step of a worker procedure; raises RunMoved when someone else changed the run."""
+    decision = service.transition(
+        session, run_id, target, actor=WORKER, reason=reason, expect=expect
+    )
+    if not isinstance(decision, Allowed):
+        raise RunMoved(decision.reason)
+
+
+def plan_done(
+    session: Session, run_id: int, summary: dict[str, int], changes: list[dict[str, Any]],
+    plan_sha256: str,
+) -> list[Doorbell]:
+    run = session.get(Run, run_id, populate_existing=True)
+    assert run is not None
+    service.update_run_fields(
+        session, run_id, plan_summary=summary, resource_changes=changes, plan_sha256=plan_sha256
+    )
+    if not any(summary.values()):
+        move(session, run_id, RunState.FINISHED, RunState.PLANNING, "no changes")
+        return finished(session, run)
+    if RunKind(run.kind) not in {RunKind.TRACKED, RunKind.DESTROY}:
+        move(session, run_id, RunState.FINISHED, RunState.PLANNING, f"{run.kind} run: plan only")
+        return finished(session, run)
+    stack = session.get(Stack, run.stack_id)
+    if stack is not None and stack.autodeploy:
+        move(session, run_id, RunState.CONFIRMED, RunState.PLANNING, "autodeploy")
+        return [Doorbell("apply_run", run_id, queue_for(session, run))]
+    move(session, run_id, RunState.UNCONFIRMED, RunState.PLANNING, "waiting for approval")
+    return []
+
+
+def fail(session: Session, run_id: int, reason: str) -> list[Doorbell]:
+    run = session.get(Run, run_id, populate_existing=True)
+    if run is None or is_terminal(RunState(run.state)):
+        return []
+    decision = service.transition(
+        session, run_id, RunState.FAILED, actor=WORKER, reason=reason, failure_reason=reason
+    )
+    if not isinstance(decision, Allowed):
+        log.warning("run=%s could not be failed: %s", run_id, decision.reason)
+        return []
+    return finished(session, run)
+
+
+def apply_done(session: Session, run_id: int) -> list[Doorbell]:
+    move(session, run_id, RunState.FINISHED, RunState.APPLYING, "applied")
+    run = session.get(Run, run_id)
+    assert run is not None
+    return finished(session, run)
+
+
+def finished(session: Session, run: Run) -> list[Doorbell]:
+    """A run became terminal: free its stack, advance its pipeline, wake the next run."""
+    service.release_stack_lock(session, run.stack_id, run.id)
+    bells: list[Doorbell] = []
+    if run.pipeline_id is not None:
+        bells += advance_pipeline(session, run.pipeline_id)
+    for waiting in service.queued_runs_of_stack(session, run.stack_id)[:1]:
+        bells.append(Doorbell("plan_run", waiting.id, queue_for(session, waiting)))
+    return bells
+
+
+def advance_pipeline(session: Session, pipeline_id: int) -> list[Doorbell]:
+    """Skip runs behind a failed upstream (to a fixed point) and ring the eligible ones."""
+    while True:
+        runs = list(session.scalars(select(Run).where(Run.pipeline_id == pipeline_id)))
+        states = {r.id: RunState(r.state) for r in runs}
+        upstreams = {r.id: [int(u) for u in r.upstream_run_ids or []] for r in runs}
+        step = pipeline.advance(states, upstreams)
+        if not step.skipped:
+            break
+        for run_id, reason in step.skipped:
+            service.transition(session, run_id, RunState.SKIPPED, actor="pipeline", reason=reason)
+    by_id = {r.id: r for r in runs}
+    return [Doorbell("plan_run", i, queue_for(session, by_id[i])) for i in step.eligible]
+
+
+def reap(session: Session, stale_after_seconds: int = 30) -> list[Doorbell]:
+    """Fail APPLYING runs whose lease expired (never re-applied, stack stays locked) and re-ring
+    QUEUED and CONFIRMED runs that nobody claimed."""
+    now = utcnow()
+    bells: list[Doorbell] = []
+    expired = select(Run).where(Run.state == RunState.APPLYING, Run.lease_expires_at < now)
+    for run in session.scalars(expired):
+        service.transition(
+            session, run.id, RunState.FAILED, actor="reaper", expect=RunState.APPLYING,
+            reason="worker_lost: the apply lease expired; the stack stays locked until an "
+            "admin unlocks it", failure_reason="worker_lost",
+        )
+    stale = now - timedelta(seconds=stale_after_seconds)
+    waiting = select(Run).where(
+        Run.state.in_([RunState.QUEUED, RunState.CONFIRMED]), Run.updated_at < stale
+    )
+    for run in session.scalars(waiting):
+        task = "plan_run" if run.state == RunState.QUEUED else "apply_run"
+        bells.append(Doorbell(task, run.id, queue_for(session, run)))
+    return bells

@@ -1,0 +1,74 @@
+"""Ring a worker's doorbell by task name; the broker carries one id, the database the truth."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from celery import Celery
+
+from orchestrator.settings import Settings, get_settings
+
+TASK_PREFIX = "stackrun."
+DEFAULT_QUEUE = "default"
+LONGEST_APPLY_SECONDS = 6 * 3600
+
+
+def celery_config(settings: Settings) -> dict[str, Any]:
+    """Celery settings of DESIGN §6, shared by the API (sender) and the workers."""
+    config: dict[str, Any] = {
+        "broker_url": settings.resolved_broker_url,
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "result_serializer": "json",
+        "task_ignore_result": True,
+        "result_backend": None,
+        "worker_prefetch_multiplier": 1,
+        "task_default_queue": DEFAULT_QUEUE,
+        "task_acks_late": False,
+        "task_reject_on_worker_lost": True,
+        "broker_connection_retry_on_startup": True,
+        "worker_hijack_root_logger": False,
+        "timezone": "UTC",
+        "enable_utc": True,
+    }
+    if settings.uses_filesystem_broker:
+        config["broker_transport_options"] = filesystem_transport_options(settings)
+        config["worker_enable_remote_control"] = False
+    else:
+        config["broker_transport_options"] = {"visibility_timeout": LONGEST_APPLY_SECONDS + 3600}
+    return config
+
+
+def filesystem_transport_options(settings: Settings) -> dict[str, Any]:
+    queue_dir = settings.broker_dir / "queue"
+    for folder in (queue_dir, settings.broker_dir / "control"):
+        folder.mkdir(parents=True, exist_ok=True)
+    return {
+        "data_folder_in": str(queue_dir),
+        "data_folder_out": str(queue_dir),
+        "control_folder": str(settings.broker_dir / "control"),
+        "store_processed": False,
+        "polling_interval": settings.broker_polling_interval,
+    }
+
+
+@lru_cache(maxsize=1)
+def sender() -> Celery:
+    app = Celery("stackrun-sender", set_as_current=False)
+    app.conf.update(celery_config(get_settings()))
+    return app
+
+
+def ring(task: str, *args: int, queue: str = DEFAULT_QUEUE) -> None:
+    """Send task `stackrun.<task>` with id arguments to `queue`."""
+    sender().send_task(TASK_PREFIX + task, args=list(args), queue=queue)
+
+
+def broker_answers(timeout: float = 2.0) -> bool:
+    try:
+        with sender().connection_for_write() as connection:
+            connection.ensure_connection(max_retries=1, timeout=timeout)
+    except Exception:
+        return False
+    return True

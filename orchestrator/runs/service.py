@@ -1,0 +1,170 @@
+"""The only writer of run state: every change is a compare-and-set plus a history row."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from orchestrator.models import Run, RunTransition, Stack, utcnow
+from orchestrator.secrets.crypto import decrypt, encrypt
+from orchestrator.runs.state import Allowed, Decision, Refused, RunKind, RunState, decide
+
+
+@dataclass(frozen=True)
+class NewRun:
+    stack_id: str
+    kind: RunKind
+    commit_sha: str
+    branch: str
+    triggered_by: str
+    pipeline_id: int | None = None
+    commit_message: str = ""
+    commit_author: str = ""
+    upstream_run_ids: tuple[int, ...] = ()
+
+
+def dedupe_key(stack_id: str, commit_sha: str, kind: RunKind) -> str:
+    return f"{stack_id}@{commit_sha}#{kind}"
+
+
+def create_run(session: Session, new: NewRun) -> Run | None:
+    """Create a QUEUED run, or return None when (stack, commit, kind) already has one."""
+    run = Run(
+        stack_id=new.stack_id,
+        pipeline_id=new.pipeline_id,
+        kind=new.kind,
+        state=RunState.QUEUED,
+        dedupe_key=dedupe_key(new.stack_id, new.commit_sha, new.kind),
+        commit_sha=new.commit_sha,
+        commit_message=new.commit_message,
+        commit_author=new.commit_author,
+        branch=new.branch,
+        triggered_by=new.triggered_by,
+        upstream_run_ids=list(new.upstream_run_ids),
+    )
+    try:
+        with session.begin_nested():
+            session.add(run)
+            session.flush()
+    except IntegrityError:
+        return None
+    session.add(
+        RunTransition(
+            run_id=run.id, from_state=None, to_state=RunState.QUEUED,
+            actor=new.triggered_by, reason="created",
+        )
+    )
+    return run
+
+
+def transition(
+    session: Session,
+    run_id: int,
+    target: RunState,
+    *,
+    actor: str,
+    reason: str = "",
+    expect: RunState | None = None,
+    **fields: Any,
+) -> Decision:
+    """Move a run to `target` if the machine allows it and nobody moved it first."""
+    run = session.get(Run, run_id, populate_existing=True)
+    if run is None:
+        raise LookupError(f"run {run_id} does not exist")
+    source = RunState(run.state)
+    if expect is not None and source != expect:
+        return Refused(source, target, f"run {run_id} is {source}, expected {expect}")
+    decision = decide(source, target, RunKind(run.kind))
+    if isinstance(decision, Refused):
+        return decision
+    now = utcnow()
+    values: dict[str, Any] = {"state": target, "updated_at": now, **fields}
+    if target in {RunState.FINISHED, RunState.FAILED, RunState.DISCARDED, RunState.CANCELED,
+                  RunState.SKIPPED, RunState.STOPPED}:
+        values["finished_at"] = now
+        values.setdefault("lease_owner", None)
+        values.setdefault("lease_expires_at", None)
+    result = session.execute(
+        update(Run).where(Run.id == run_id, Run.state == source).values(**values)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return Refused(source, target, f"run {run_id} changed state concurrently")
+    session.add(
+        RunTransition(run_id=run_id, from_state=source, to_state=target, actor=actor, reason=reason)
+    )
+    session.flush()
+    session.refresh(run)
+    return Allowed(source, target)
+
+
+def update_run_fields(session: Session, run_id: int, **fields: Any) -> None:
+    """Record results (plan summary, checksums) on a run without changing its state."""
+    if "state" in fields:
+        raise ValueError("state changes go through transition()")
+    session.execute(update(Run).where(Run.id == run_id).values(updated_at=utcnow(), **fields))
+
+
+def acquire_stack_lock(session: Session, stack_id: str, run_id: int) -> bool:
+    """Take the per-stack lock for a state-changing run; True if this run holds it."""
+    result = session.execute(
+        update(Stack)
+        .where(
+            Stack.id == stack_id,
+            or_(Stack.locked_by_run_id.is_(None), Stack.locked_by_run_id == run_id),
+        )
+        .values(locked_by_run_id=run_id)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def release_stack_lock(session: Session, stack_id: str, run_id: int) -> None:
+    session.execute(
+        update(Stack)
+        .where(Stack.id == stack_id, Stack.locked_by_run_id == run_id)
+        .values(locked_by_run_id=None)
+    )
+
+
+def renew_lease(session: Session, run_id: int, owner: str, seconds: int) -> datetime:
+    expires = utcnow() + timedelta(seconds=seconds)
+    session.execute(
+        update(Run).where(Run.id == run_id).values(lease_owner=owner, lease_expires_at=expires)
+    )
+    return expires
+
+
+def state_credential(session: Session, run_id: int) -> str:
+    """The run's password for the managed-state backend, valid while the run is not terminal."""
+    run = session.get(Run, run_id, populate_existing=True)
+    if run is None:
+        raise LookupError(f"run {run_id} does not exist")
+    context = f"run:{run_id}:state_credential"
+    if run.state_credential_enc is not None:
+        return decrypt(run.state_credential_enc, context)
+    credential = secrets.token_urlsafe(32)
+    session.execute(
+        update(Run)
+        .where(Run.id == run_id)
+        .values(
+            state_credential_hash=hashlib.sha256(credential.encode()).hexdigest(),
+            state_credential_enc=encrypt(credential, context),
+        )
+    )
+    return credential
+
+
+def queued_runs_of_stack(session: Session, stack_id: str) -> list[Run]:
+    return list(
+        session.scalars(
+            select(Run)
+            .where(Run.stack_id == stack_id, Run.state == RunState.QUEUED)
+            .order_by(Run.id)
+        )
+    )

@@ -1,0 +1,1 @@
+"""stackrun secrets package."""

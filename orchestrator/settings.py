@@ -1,0 +1,65 @@
+"""Settings from STACKRUN_* environment variables, with embedded defaults for one machine."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything runs from `data_dir` unless a production URL is given."""
+
+    model_config = SettingsConfigDict(env_prefix="STACKRUN_", extra="ignore")
+
+    data_dir: Path = Field(default_factory=lambda: Path.cwd() / ".stackrun")
+    database_url: str | None = None
+    broker_url: str | None = None
+    artifacts_url: str | None = None
+    terraform_bin: str = "terraform"
+    api_url: str = "http://127.0.0.1:8000"
+    secret_key: SecretStr | None = None
+    broker_polling_interval: float = 0.02
+    lease_seconds: int = 300
+    log_level: str = "info"
+    worker_concurrency: int = 2
+    max_webhook_bytes: int = 25 * 1024 * 1024
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'stackrun.db'}"
+
+    @property
+    def resolved_broker_url(self) -> str:
+        return self.broker_url or "filesystem://"
+
+    @property
+    def resolved_artifacts_url(self) -> str:
+        return self.artifacts_url or f"file://{self.data_dir / 'artifacts'}"
+
+    @property
+    def uses_filesystem_broker(self) -> bool:
+        return self.resolved_broker_url.startswith("filesystem://")
+
+    @property
+    def broker_dir(self) -> Path:
+        return self.data_dir / "broker"
+
+    @property
+    def mirrors_dir(self) -> Path:
+        return self.data_dir / "mirrors"
+
+    @property
+    def workspaces_dir(self) -> Path:
+        return self.data_dir / "workspaces"
+
+    @property
+    def key_file(self) -> Path:
+        return self.data_dir / "secret.key"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,100 @@
+"""Local bare mirrors of tracked repositories (GitPython): fetch, diff, read, export."""
+
+from __future__ import annotations
+
+import fcntl
+import io
+import tarfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import git
+
+ZERO_SHA = "0" * 40
+
+
+class VcsError(Exception):
+    """A git operation failed; the message says which and why."""
+
+
+class Mirror:
+    def __init__(self, path: Path, clone_url: str) -> None:
+        self.path = path
+        self.clone_url = clone_url
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path.with_suffix(".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _repo(self) -> git.Repo:
+        return git.Repo(self.path)
+
+    def ensure_commit(self, sha: str) -> None:
+        """Clone or fetch until `sha` is present in the mirror."""
+        with self._locked():
+            try:
+                if not (self.path / "HEAD").exists():
+                    git.Repo.clone_from(self.clone_url, self.path, mirror=True)
+                if self.has_commit(sha):
+                    return
+                self._repo().git.fetch("--prune", "origin")
+            except git.GitCommandError as exc:
+                raise VcsError(f"fetching {self.clone_url}: {_git_message(exc)}") from exc
+            if not self.has_commit(sha):
+                raise VcsError(f"commit {sha} is not in {self.clone_url} after fetching")
+
+    def has_commit(self, sha: str) -> bool:
+        try:
+            self._repo().git.cat_file("-e", f"{sha}^{{commit}}")
+        except git.GitCommandError:
+            return False
+        return True
+
+    def changed_paths(self, before: str, after: str) -> list[str] | None:
+        """Paths changed between two commits; None when `before` is unknown (new branch)."""
+        if before == ZERO_SHA or not self.has_commit(before):
+            return None
+        output = self._repo().git.diff("--name-only", "--no-renames", "-z", before, after)
+        return [p for p in output.split("\0") if p]
+
+    def commit_info(self, sha: str) -> tuple[str, str]:
+        commit = self._repo().commit(sha)
+        return str(commit.message).strip(), str(commit.author.name or "")
+
+    def read_files(self, sha: str, wanted: set[str] | None = None) -> dict[str, str]:
+        """Text of the files at `sha` whose path is in `wanted` (all .tf/.hcl when None)."""
+        tree = self._repo().commit(sha).tree
+        files: dict[str, str] = {}
+        for item in tree.traverse():
+            if not isinstance(item, git.Blob):
+                continue
+            path = str(item.path)
+            if wanted is not None and path not in wanted:
+                continue
+            files[path] = item.data_stream.read().decode("utf-8", errors="replace")
+        return files
+
+    def list_paths(self, sha: str) -> list[str]:
+        output = self._repo().git.ls_tree("-r", "-z", "--name-only", sha)
+        return [p for p in output.split("\0") if p]
+
+    def export(self, sha: str, destination: Path) -> None:
+        """Write the tree of `sha` into `destination` (no .git)."""
+        buffer = io.BytesIO()
+        self._repo().archive(buffer, treeish=sha, format="tar")
+        buffer.seek(0)
+        destination.mkdir(parents=True, exist_ok=True)
+        with tarfile.open(fileobj=buffer) as archive:
+            archive.extractall(destination, filter="data")
+
+
+def _git_message(exc: git.GitCommandError) -> str:
+    stderr = str(exc.stderr or "").strip().replace("stderr: ", "").strip("'\n ")
+    return stderr or str(exc)

@@ -1,0 +1,171 @@
+"""Accept a webhook delivery: match the repository, verify, dedupe, store. Outcomes are data."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from orchestrator.models import Event, Repository
+from orchestrator.repos import webhook_secret
+from orchestrator.vcs.mirror import ZERO_SHA
+from orchestrator.webhooks import github, gitlab
+from orchestrator.webhooks.events import MalformedPayload, PushEvent, RepoRef
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The HTTP answer to a delivery, and the event to process when one was stored."""
+
+    status: int
+    body: dict[str, Any]
+    event_id: int | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def _refuse(status: int, message: str) -> Outcome:
+    return Outcome(status, {"detail": message})
+
+
+def normalize_url(url: str) -> str:
+    """Compare clone URLs without scheme, credentials, case of host, or a .git suffix."""
+    url = url.strip()
+    if "://" in url:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        port = f":{parts.port}" if parts.port else ""
+        path = parts.path
+    elif ":" in url and not url.startswith("/"):
+        host_part, path = url.split(":", 1)
+        host = host_part.split("@")[-1].lower()
+        port, path = "", "/" + path
+    else:
+        host, port, path = "", "", url
+    path = path.rstrip("/").removesuffix(".git")
+    return f"{host}{port}{path}"
+
+
+def match_repository(session: Session, ref: RepoRef, provider: str) -> Repository | None:
+    wanted = {normalize_url(u) for u in ref.urls}
+    repositories = session.scalars(select(Repository).where(Repository.provider == provider))
+    for repository in repositories:
+        if repository.name == ref.full_name or normalize_url(repository.clone_url) in wanted:
+            return repository
+    return None
+
+
+def _parse_json(body: bytes) -> dict[str, Any]:
+    try:
+        payload = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise MalformedPayload(f"body is not valid JSON: {exc}") from exc
+    if not isinstance(payload, dict):
+        raise MalformedPayload("body must be a JSON object")
+    return payload
+
+
+def receive_github(session: Session, headers: Mapping[str, str], body: bytes) -> Outcome:
+    signature = headers.get(github.SIGNATURE_HEADER, "")
+    if not signature:
+        return _refuse(401, "missing X-Hub-Signature-256: unsigned webhooks are never accepted")
+    event_type = headers.get(github.EVENT_HEADER, "")
+    delivery = headers.get(github.DELIVERY_HEADER, "")
+    if not event_type or not delivery:
+        return _refuse(422, "missing X-GitHub-Event or X-GitHub-Delivery header")
+    try:
+        payload = _parse_json(body)
+        ref = github.repo_ref(payload)
+    except MalformedPayload as exc:
+        return _refuse(422, f"malformed github {event_type} payload: {exc}")
+    repository = match_repository(session, ref, "github")
+    if repository is None:
+        return _refuse(404, f"repository {ref.full_name!r} is not registered with stackrun")
+    if not github.verify(webhook_secret(repository), body, signature):
+        return _refuse(401, f"signature does not match the secret of repository {repository.name!r}")
+    if event_type == "ping":
+        return Outcome(200, {"status": "pong", "repository": repository.name})
+    if event_type != "push":
+        return Outcome(200, {"status": "ignored", "reason": f"event {event_type!r} is not handled"})
+    try:
+        push = github.push_event(payload)
+    except MalformedPayload as exc:
+        return _refuse(422, f"malformed github push payload: {exc}")
+    return _store_push(session, "github", delivery, repository, push, payload)
+
+
+def receive_gitlab(session: Session, headers: Mapping[str, str], body: bytes) -> Outcome:
+    token = headers.get(gitlab.TOKEN_HEADER, "")
+    if not token:
+        return _refuse(401, "missing X-Gitlab-Token: unsigned webhooks are never accepted")
+    event_type = headers.get(gitlab.EVENT_HEADER, "")
+    delivery = next((headers[h] for h in gitlab.DELIVERY_HEADERS if headers.get(h)), "")
+    if not event_type or not delivery:
+        return _refuse(422, "missing X-Gitlab-Event or X-Gitlab-Event-UUID/Idempotency-Key header")
+    try:
+        payload = _parse_json(body)
+        ref = gitlab.repo_ref(payload)
+    except MalformedPayload as exc:
+        return _refuse(422, f"malformed gitlab {event_type} payload: {exc}")
+    repository = match_repository(session, ref, "gitlab")
+    if repository is None:
+        return _refuse(404, f"repository {ref.full_name!r} is not registered with stackrun")
+    if not gitlab.verify(webhook_secret(repository), token):
+        return _refuse(401, f"X-Gitlab-Token does not match the secret of {repository.name!r}")
+    if event_type != gitlab.PUSH_EVENT:
+        return Outcome(200, {"status": "ignored", "reason": f"event {event_type!r} is not handled"})
+    try:
+        push = gitlab.push_event(payload)
+    except MalformedPayload as exc:
+        return _refuse(422, f"malformed gitlab push payload: {exc}")
+    return _store_push(session, "gitlab", delivery, repository, push, payload)
+
+
+def ignore_reason(push: PushEvent, repository: Repository) -> str | None:
+    """Why a verified push starts no work, or None when it should be processed."""
+    if push.branch is None:
+        return f"ref {push.ref} is not a branch"
+    if push.after == ZERO_SHA:
+        return f"branch {push.branch} was deleted; a deleted branch never triggers a destroy"
+    if push.branch != repository.branch:
+        return f"branch {push.branch} is not the tracked branch {repository.branch}"
+    return None
+
+
+def _store_push(
+    session: Session,
+    provider: str,
+    delivery: str,
+    repository: Repository,
+    push: PushEvent,
+    payload: dict[str, Any],
+) -> Outcome:
+    reason = ignore_reason(push, repository)
+    event = Event(
+        provider=provider,
+        delivery_id=delivery,
+        event_type="push",
+        repository_id=repository.id,
+        ref=push.ref,
+        before_sha=push.before,
+        after_sha=push.after,
+        pusher=push.pusher,
+        payload=payload,
+        status="ignored" if reason else "received",
+        detail=reason or "",
+    )
+    try:
+        with session.begin_nested():
+            session.add(event)
+            session.flush()
+    except IntegrityError:
+        return Outcome(200, {"status": "duplicate", "delivery_id": delivery})
+    if reason:
+        return Outcome(200, {"status": "ignored", "reason": reason, "delivery_id": delivery})
+    return Outcome(202, {"status": "accepted", "delivery_id": delivery, "event_id": event.id},
+                   event_id=event.id)

@@ -1,0 +1,1 @@
+"""stackrun workers: Celery tasks that run Terraform."""

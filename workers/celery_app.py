@@ -1,0 +1,22 @@
+"""The Celery application of the workers (DESIGN §6)."""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from orchestrator.runs.queue import celery_config
+from orchestrator.settings import get_settings
+
+
+def create_app() -> Celery:
+    app = Celery("stackrun", include=["workers.tasks"])
+    config = celery_config(get_settings())
+    app.conf.update(config)
+    app.conf.beat_schedule = {
+        "reap": {"task": "stackrun.reap", "schedule": 30.0},
+    }
+    app.conf.beat_schedule_filename = str(get_settings().data_dir / "celerybeat-schedule")
+    return app
+
+
+app = create_app()

@@ -1,0 +1,58 @@
+"""The exact commit of a run in a fresh per-run workspace, with managed state wired in."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from urllib.parse import quote
+
+from orchestrator.models import Repository, Run, Stack
+from orchestrator.repos import mirror_for
+from orchestrator.settings import Settings
+
+BACKEND_OVERRIDE = "zz_stackrun_backend_override.tf"
+BACKEND_CONFIG = ".stackrun-backend.hcl"
+
+
+def workspace_for(settings: Settings, run_id: int, phase: str) -> Path:
+    return settings.workspaces_dir / f"run-{run_id}-{phase}"
+
+
+def checkout(settings: Settings, repository: Repository, run: Run, phase: str) -> Path:
+    """Export the run's commit; return the stack's directory inside the workspace."""
+    root = workspace_for(settings, run.id, phase)
+    if root.exists():
+        shutil.rmtree(root)
+    mirror = mirror_for(repository)
+    mirror.ensure_commit(run.commit_sha)
+    mirror.export(run.commit_sha, root)
+    return root
+
+
+def stack_dir(root: Path, stack: Stack) -> Path:
+    return root if stack.path == "." else root / stack.path
+
+
+def state_address(settings: Settings, stack: Stack) -> str:
+    return f"{settings.api_url.rstrip('/')}/api/v1/stacks/{quote(stack.id, safe='/')}/state"
+
+
+def wire_managed_state(directory: Path, address: str, run_id: int, credential: str) -> Path:
+    """Point the stack at stackrun's http backend; the credential goes in a 0600 file, not argv."""
+    (directory / BACKEND_OVERRIDE).write_text('terraform {\n  backend "http" {}\n}\n')
+    config = directory / BACKEND_CONFIG
+    fd = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(
+            f'address        = "{address}"\n'
+            f'lock_address   = "{address}"\n'
+            f'unlock_address = "{address}"\n'
+            f'username       = "run-{run_id}"\n'
+            f'password       = "{credential}"\n'
+        )
+    return config
+
+
+def remove(root: Path) -> None:
+    shutil.rmtree(root, ignore_errors=True)

@@ -1,0 +1,244 @@
+"""The plan and apply procedures; every state change is reported through orchestrator.runs."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+from orchestrator.artifacts.store import (
+    LocalStore,
+    log_key,
+    open_store,
+    outputs_key,
+    plan_json_key,
+    plan_key,
+)
+from orchestrator.db import session_scope
+from orchestrator.models import Repository, Run, Stack
+from orchestrator.runs import coordinator, plans, service
+from orchestrator.runs.coordinator import Doorbell, RunMoved
+from orchestrator.runs.state import RunState
+from orchestrator.secrets.masking import Masker
+from orchestrator.settings import Settings, get_settings
+from orchestrator.toolchain import resolve_terraform
+from orchestrator.vcs.mirror import VcsError
+from workers import checkout
+from workers.terraform import Terraform, TerraformError, base_environment
+
+log = logging.getLogger(__name__)
+PLAN_FILE = "stackrun.tfplan"
+
+
+class RunLog:
+    """Appends masked lines to the run's log artifact as they come."""
+
+    def __init__(self, store: LocalStore, run_id: int, masker: Masker) -> None:
+        self.masker = masker
+        path = store.root / log_key(run_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._handle: IO[str] = path.open("a", encoding="utf-8")
+        self._lock = threading.Lock()
+
+    def __call__(self, line: str) -> None:
+        with self._lock:
+            self._handle.write(self.masker(line) + "\n")
+            self._handle.flush()
+
+    def close(self) -> None:
+        self._handle.close()
+
+
+@contextmanager
+def _plugin_cache_lock(settings: Settings) -> Iterator[None]:
+    """terraform init writes the shared plugin cache; one init at a time keeps it sound."""
+    cache = settings.data_dir / "plugin-cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    with open(cache / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+class _Lease:
+    """Renews the run's lease in the background while terraform works."""
+
+    def __init__(self, run_id: int, seconds: int) -> None:
+        self.run_id, self.seconds = run_id, seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def __enter__(self) -> _Lease:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.seconds / 3):
+            with session_scope() as session:
+                service.renew_lease(session, self.run_id, coordinator.WORKER, self.seconds)
+
+
+def _load(run_id: int) -> tuple[Run, Stack, Repository]:
+    with session_scope() as session:
+        run = session.get(Run, run_id)
+        assert run is not None
+        stack = session.get(Stack, run.stack_id)
+        assert stack is not None
+        repository = session.get(Repository, stack.repository_id)
+        assert repository is not None
+        return run, stack, repository
+
+
+def _prepare(
+    settings: Settings, run: Run, stack: Stack, repository: Repository, phase: str,
+    masker: Masker, runlog: RunLog,
+) -> tuple[Path, Terraform]:
+    root = checkout.checkout(settings, repository, run, phase)
+    directory = checkout.stack_dir(root, stack)
+    if not directory.is_dir():
+        raise VcsError(f"stack directory {stack.path} does not exist at commit {run.commit_sha}")
+    init_args = ["init", "-input=false", "-no-color"]
+    if stack.managed_state:
+        with session_scope() as session:
+            credential = service.state_credential(session, run.id)
+        masker.add(credential)
+        address = checkout.state_address(settings, stack)
+        config = checkout.wire_managed_state(directory, address, run.id, credential)
+        init_args.append(f"-backend-config={config.name}")
+        runlog(f"state: managed by stackrun at {address}")
+    env = base_environment({"TF_PLUGIN_CACHE_DIR": str(settings.data_dir / "plugin-cache")})
+    terraform = Terraform(resolve_terraform(settings.terraform_bin), directory, env, runlog)
+    return root, terraform
+
+
+def _ring(bells: list[Doorbell]) -> None:
+    from orchestrator.runs.queue import ring
+
+    for bell in bells:
+        ring(bell.task, bell.run_id, queue=bell.queue)
+
+
+def _guarded(run_id: int, body: Callable[[], list[Doorbell]], runlog: RunLog) -> None:
+    """Run a procedure; any fault fails the run with a message naming what was being done."""
+    try:
+        bells = body()
+    except RunMoved as exc:
+        runlog(f"stackrun: run left the expected state: {exc}")
+        bells = []
+    except (TerraformError, VcsError, OSError, ValueError) as exc:
+        reason = runlog.masker(str(exc))
+        runlog(f"stackrun: run failed: {reason}")
+        with session_scope() as session:
+            bells = coordinator.fail(session, run_id, reason)
+    except Exception as exc:
+        reason = runlog.masker(f"internal error: {type(exc).__name__}: {exc}")
+        log.exception("run=%s procedure crashed", run_id)
+        with session_scope() as session:
+            bells = coordinator.fail(session, run_id, reason)
+    _ring(bells)
+
+
+def plan_run(run_id: int) -> None:
+    settings = get_settings()
+    with session_scope() as session:
+        claimed = coordinator.claim_for_plan(session, run_id, settings.lease_seconds)
+    if claimed is None:
+        log.info("run=%s task=plan_run noop: not claimable", run_id)
+        return
+    run, stack, repository = _load(run_id)
+    store = open_store(settings)
+    masker = Masker()
+    runlog = RunLog(store, run_id, masker)
+    root: Path | None = None
+
+    def body() -> list[Doorbell]:
+        nonlocal root
+        runlog(f"stackrun: planning {stack.id} at {run.commit_sha} ({run.kind})")
+        root, terraform = _prepare(settings, run, stack, repository, "plan", masker, runlog)
+        with session_scope() as session:
+            coordinator.move(session, run_id, RunState.INITIALIZING, RunState.PREPARING, "init")
+        with _plugin_cache_lock(settings):
+            terraform.run(*_init_args(terraform))
+        with session_scope() as session:
+            coordinator.move(session, run_id, RunState.PLANNING, RunState.INITIALIZING, "plan")
+        terraform.run("plan", "-input=false", "-no-color", f"-out={PLAN_FILE}",
+                      "-detailed-exitcode", ok_codes=(0, 2))
+        plan_json = terraform.capture_json("show", "-json", PLAN_FILE)
+        plan_bytes = (terraform.workdir / PLAN_FILE).read_bytes()
+        digest = hashlib.sha256(plan_bytes).hexdigest()
+        store.put(plan_key(run_id), plan_bytes)
+        store.put(plan_json_key(run_id), json.dumps(plan_json).encode())
+        summary = plans.summarize(plan_json)
+        runlog(f"stackrun: plan {summary} sha256={digest}")
+        with session_scope() as session:
+            return coordinator.plan_done(
+                session, run_id, summary, plans.resource_changes(plan_json), digest
+            )
+
+    try:
+        with _Lease(run_id, settings.lease_seconds):
+            _guarded(run_id, body, runlog)
+    finally:
+        runlog.close()
+        if root is not None:
+            checkout.remove(root)
+
+
+def _init_args(terraform: Terraform) -> list[str]:
+    args = ["init", "-input=false", "-no-color"]
+    if (terraform.workdir / checkout.BACKEND_CONFIG).exists():
+        args.append(f"-backend-config={checkout.BACKEND_CONFIG}")
+    return args
+
+
+def apply_run(run_id: int) -> None:
+    settings = get_settings()
+    with session_scope() as session:
+        claimed = coordinator.claim_for_apply(session, run_id, settings.lease_seconds)
+    if claimed is None:
+        log.info("run=%s task=apply_run noop: not claimable", run_id)
+        return
+    run, stack, repository = _load(run_id)
+    store = open_store(settings)
+    masker = Masker()
+    runlog = RunLog(store, run_id, masker)
+    root: Path | None = None
+
+    def body() -> list[Doorbell]:
+        nonlocal root
+        runlog(f"stackrun: applying the approved plan of run {run_id} at {run.commit_sha}")
+        root, terraform = _prepare(settings, run, stack, repository, "apply", masker, runlog)
+        plan_bytes = store.get(plan_key(run_id))
+        digest = hashlib.sha256(plan_bytes).hexdigest()
+        if digest != run.plan_sha256:
+            raise ValueError(
+                f"plan file checksum mismatch: stored {digest}, approved {run.plan_sha256}"
+            )
+        (terraform.workdir / PLAN_FILE).write_bytes(plan_bytes)
+        with _plugin_cache_lock(settings):
+            terraform.run(*_init_args(terraform))
+        terraform.run("apply", "-input=false", "-no-color", "-auto-approve", PLAN_FILE)
+        outputs = terraform.capture_json("output", "-json")
+        store.put(outputs_key(run_id), json.dumps(outputs).encode())
+        with session_scope() as session:
+            return coordinator.apply_done(session, run_id)
+
+    try:
+        with _Lease(run_id, settings.lease_seconds):
+            _guarded(run_id, body, runlog)
+    finally:
+        runlog.close()
+        if root is not None:
+            checkout.remove(root)

@@ -1,0 +1,56 @@
+"""Thin Celery tasks: take an id, call the procedure, hold no business rules."""
+
+from __future__ import annotations
+
+import logging
+
+from orchestrator.db import session_scope
+from orchestrator.runs import coordinator, pushes
+from orchestrator.runs.coordinator import Doorbell
+from orchestrator.runs.queue import ring
+from workers import execute
+from workers.celery_app import app
+
+log = logging.getLogger(__name__)
+
+
+def _ring(bells: list[Doorbell]) -> None:
+    for bell in bells:
+        ring(bell.task, bell.run_id, queue=bell.queue)
+
+
+@app.task(name="stackrun.process_push", acks_late=True)
+def process_push(event_id: int) -> None:
+    with session_scope() as session:
+        result = pushes.process_push(session, event_id)
+        bells: list[Doorbell] = []
+        if result is not None and result.pipeline_id is not None:
+            bells = coordinator.advance_pipeline(session, result.pipeline_id)
+    if result is None:
+        log.info("event=%s task=process_push noop: already handled", event_id)
+    _ring(bells)
+
+
+@app.task(name="stackrun.plan_run", acks_late=True)
+def plan_run(run_id: int) -> None:
+    execute.plan_run(run_id)
+
+
+@app.task(name="stackrun.apply_run", acks_late=False)
+def apply_run(run_id: int) -> None:
+    execute.apply_run(run_id)
+
+
+@app.task(name="stackrun.advance_pipeline")
+def advance_pipeline(pipeline_id: int) -> None:
+    with session_scope() as session:
+        bells = coordinator.advance_pipeline(session, pipeline_id)
+    _ring(bells)
+
+
+@app.task(name="stackrun.reap")
+def reap() -> None:
+    """Fail lost applies and re-ring runs whose doorbell went unanswered."""
+    with session_scope() as session:
+        bells = coordinator.reap(session)
+    _ring(bells)

@@ -1,0 +1,93 @@
+"""Terraform as a subprocess: streams its output line by line, secrets only in the environment."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+_PASSTHROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SSL_CERT_FILE", "SSL_CERT_DIR",
+                "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy")
+
+
+class TerraformError(Exception):
+    """Terraform exited with an error; the message holds its last error lines."""
+
+
+@dataclass(frozen=True)
+class Completed:
+    returncode: int
+    last_lines: tuple[str, ...]
+
+
+def base_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Only what Terraform needs from our environment: never stackrun's own secrets."""
+    env = {k: v for k, v in os.environ.items() if k in _PASSTHROUGH}
+    env.update({k: v for k, v in os.environ.items() if k.startswith("TF_") and k != "TF_VAR"})
+    env.update({"TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"})
+    env.update(extra or {})
+    return env
+
+
+class Terraform:
+    def __init__(
+        self, binary: str, workdir: Path, env: Mapping[str, str], log: Callable[[str], None]
+    ) -> None:
+        self.binary = binary
+        self.workdir = workdir
+        self.env = dict(env)
+        self.log = log
+        self.process: subprocess.Popen[str] | None = None
+
+    def run(self, *args: str, ok_codes: tuple[int, ...] = (0,)) -> Completed:
+        """Run `terraform args…`, streaming every line to the log; raise on other exit codes."""
+        self.log(f"$ terraform {' '.join(args)}")
+        last: list[str] = []
+        self.process = subprocess.Popen(
+            [self.binary, *args],
+            cwd=self.workdir,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            bufsize=1,
+        )
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            text = line.rstrip("\n")
+            self.log(text)
+            if text.strip():
+                last = [*last[-19:], text]
+        code = self.process.wait()
+        self.process = None
+        if code not in ok_codes:
+            raise TerraformError(_error_summary(args[0], code, last))
+        return Completed(code, tuple(last))
+
+    def capture_json(self, *args: str) -> Any:
+        """Run a command whose stdout is JSON (show -json, output -json) without logging it."""
+        completed = subprocess.run(
+            [self.binary, *args], cwd=self.workdir, env=self.env, capture_output=True,
+            text=True, stdin=subprocess.DEVNULL, check=False,
+        )
+        if completed.returncode != 0:
+            lines = completed.stderr.strip().splitlines()
+            raise TerraformError(_error_summary(args[0], completed.returncode, lines))
+        return json.loads(completed.stdout)
+
+    def interrupt(self) -> None:
+        if self.process is not None:
+            self.process.send_signal(signal.SIGINT)
+
+
+def _error_summary(command: str, code: int, lines: list[str] | tuple[str, ...]) -> str:
+    errors = [ln.strip() for ln in lines if ln.strip()]
+    start = next((i for i, ln in enumerate(errors) if ln.startswith("Error")), None)
+    detail = " ".join(errors[start:] if start is not None else errors[-3:])
+    return f"terraform {command} exited with {code}: {detail}"[:2000]
