@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from orchestrator.models import AuditEntry, Token
 
 ROLES = ("viewer", "approver", "admin")
-TOKEN_PREFIX = "srt_"
+TOKEN_PREFIX = "srt_"  # noqa: S105 (a prefix, not a secret)
 
 
 @dataclass(frozen=True)
@@ -32,9 +32,7 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(
-    session: Session, name: str, role: str, vcs_login: str | None = None
-) -> str:
+def create_token(session: Session, name: str, role: str, vcs_login: str | None = None) -> str:
     """Return the new token; the database keeps only its hash."""
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")

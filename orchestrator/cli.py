@@ -76,9 +76,20 @@ def tokens_create(
 def _worker_command(pool: str, concurrency: int, beat: bool) -> list[str]:
     settings = get_settings()
     command = [
-        sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker",
-        "-Q", pool, "--concurrency", str(concurrency), "--loglevel", settings.log_level,
-        "--hostname", f"stackrun-{pool}@%h",
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "workers.celery_app",
+        "worker",
+        "-Q",
+        pool,
+        "--concurrency",
+        str(concurrency),
+        "--loglevel",
+        settings.log_level,
+        "--hostname",
+        f"stackrun-{pool}@%h",
     ]
     if settings.uses_filesystem_broker:
         command += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
@@ -93,16 +104,28 @@ def worker(
     concurrency: Annotated[int, typer.Option()] = 2,
 ) -> None:
     """Run a Celery worker for one pool."""
-    os.execv(sys.executable, _worker_command(pool, concurrency, beat=False))
+    os.execv(sys.executable, _worker_command(pool, concurrency, beat=False))  # noqa: S606
 
 
 @app.command()
 def beat() -> None:
     """Run Celery beat (drift ticks, reaper)."""
     settings = get_settings()
-    os.execv(sys.executable, [sys.executable, "-m", "celery", "-A", "workers.celery_app", "beat",
-                              "--loglevel", settings.log_level, "--schedule",
-                              str(settings.data_dir / "celerybeat-schedule")])
+    os.execv(  # noqa: S606
+        sys.executable,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "workers.celery_app",
+            "beat",
+            "--loglevel",
+            settings.log_level,
+            "--schedule",
+            str(settings.data_dir / "celerybeat-schedule"),
+        ],
+    )
 
 
 @app.command()
@@ -158,8 +181,9 @@ def up(
     env = _child_env(port)
     url = f"http://127.0.0.1:{port}"
     processes = [
-        subprocess.Popen([sys.executable, "-m", "orchestrator.cli", "api", "--port", str(port)],
-                         env=env),
+        subprocess.Popen(
+            [sys.executable, "-m", "orchestrator.cli", "api", "--port", str(port)], env=env
+        ),
         subprocess.Popen(_worker_command("default", concurrency, beat=True), env=env),
     ]
     stopping = False
@@ -211,8 +235,9 @@ class Client:
     def __init__(self, url: str, token: str) -> None:
         if not token:
             _fail("no token: pass --token or set STACKRUN_TOKEN")
-        self.http = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"},
-                                 timeout=30)
+        self.http = httpx.Client(
+            base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30
+        )
 
     def call(self, method: str, path: str, **kwargs: Any) -> Any:
         try:
@@ -239,18 +264,39 @@ def _print(value: Any) -> None:
 def repos_add(
     name: Annotated[str, typer.Option()],
     clone_url: Annotated[str, typer.Option()],
-    webhook_secret: Annotated[str, typer.Option(envvar="STACKRUN_WEBHOOK_SECRET",
-                                                prompt=True, hide_input=True)],
+    webhook_secret_file: Annotated[
+        Path | None, typer.Option(help="file holding the webhook secret")
+    ] = None,
     branch: Annotated[str, typer.Option()] = "main",
     provider: Annotated[str, typer.Option()] = "github",
     url: UrlOpt = DEFAULT_URL,
     token: TokenOpt = "",
 ) -> None:
-    """Register a repository (the webhook secret is read from a prompt or the environment)."""
-    _print(Client(url, token).call("POST", "/api/v1/repositories", json={
-        "name": name, "clone_url": clone_url, "branch": branch, "provider": provider,
-        "webhook_secret": webhook_secret,
-    }))
+    """Register a repository. The webhook secret comes from --webhook-secret-file,
+    STACKRUN_WEBHOOK_SECRET or a prompt; never from the command line."""
+    webhook_secret = _read_secret(webhook_secret_file)
+    _print(
+        Client(url, token).call(
+            "POST",
+            "/api/v1/repositories",
+            json={
+                "name": name,
+                "clone_url": clone_url,
+                "branch": branch,
+                "provider": provider,
+                "webhook_secret": webhook_secret,
+            },
+        )
+    )
+
+
+def _read_secret(path: Path | None) -> str:
+    if path is not None:
+        return path.read_text().strip()
+    from_env = os.environ.get("STACKRUN_WEBHOOK_SECRET")
+    if from_env:
+        return from_env
+    return str(typer.prompt("webhook secret", hide_input=True))
 
 
 @repos_app.command("list")
@@ -267,15 +313,18 @@ def stacks_list(url: UrlOpt = DEFAULT_URL, token: TokenOpt = "") -> None:
 def runs_list(
     stack: Annotated[str | None, typer.Option()] = None,
     state: Annotated[str | None, typer.Option()] = None,
-    url: UrlOpt = DEFAULT_URL, token: TokenOpt = "",
+    url: UrlOpt = DEFAULT_URL,
+    token: TokenOpt = "",
 ) -> None:
     params = {k: v for k, v in {"stack": stack, "state": state}.items() if v}
     runs = Client(url, token).call("GET", "/api/v1/runs", params=params)
     for run in runs:
         summary = run["plan_summary"] or {}
-        typer.echo(f"{run['id']:>5}  {run['state']:<12} {run['kind']:<8} {run['stack']:<30} "
-                   f"{run['commit']['sha'][:10]}  +{summary.get('add', 0)} "
-                   f"~{summary.get('change', 0)} -{summary.get('destroy', 0)}")
+        typer.echo(
+            f"{run['id']:>5}  {run['state']:<12} {run['kind']:<8} {run['stack']:<30} "
+            f"{run['commit']['sha'][:10]}  +{summary.get('add', 0)} "
+            f"~{summary.get('change', 0)} -{summary.get('destroy', 0)}"
+        )
 
 
 @runs_app.command("show")
@@ -289,19 +338,24 @@ def runs_logs(run_id: int, url: UrlOpt = DEFAULT_URL, token: TokenOpt = "") -> N
 
 
 def _review(action: str, run_id: int, comment: str, url: str, token: str) -> None:
-    _print(Client(url, token).call("POST", f"/api/v1/runs/{run_id}/{action}",
-                                   json={"comment": comment}))
+    _print(
+        Client(url, token).call(
+            "POST", f"/api/v1/runs/{run_id}/{action}", json={"comment": comment}
+        )
+    )
 
 
 @runs_app.command("approve")
-def runs_approve(run_id: int, comment: str = "", url: UrlOpt = DEFAULT_URL,
-                 token: TokenOpt = "") -> None:
+def runs_approve(
+    run_id: int, comment: str = "", url: UrlOpt = DEFAULT_URL, token: TokenOpt = ""
+) -> None:
     _review("approve", run_id, comment, url, token)
 
 
 @runs_app.command("discard")
-def runs_discard(run_id: int, comment: str = "", url: UrlOpt = DEFAULT_URL,
-                 token: TokenOpt = "") -> None:
+def runs_discard(
+    run_id: int, comment: str = "", url: UrlOpt = DEFAULT_URL, token: TokenOpt = ""
+) -> None:
     _review("discard", run_id, comment, url, token)
 
 

@@ -1,4 +1,4 @@
-"""SQLAlchemy engine and sessions; SQLite gets WAL and a busy timeout so several processes share it."""
+"""SQLAlchemy engine and sessions; SQLite gets WAL and a busy timeout for many processes."""
 
 from __future__ import annotations
 

@@ -43,7 +43,9 @@ STACKS: dict[str, dict[str, str]] = {
     },
     "dns": {
         "stackrun.hcl": 'stack {\n  name   = "dns"\n  labels = ["demo"]\n}\n',
-        "main.tf": 'resource "null_resource" "zone" {\n  triggers = { name = "demo.internal" }\n}\n',
+        "main.tf": (
+            'resource "null_resource" "zone" {\n  triggers = { name = "demo.internal" }\n}\n'
+        ),
     },
 }
 
@@ -94,11 +96,17 @@ def ensure_registered(bare: Path) -> tuple[str, str]:
             return existing.name, repos.webhook_secret(existing)
         secret = secrets.token_urlsafe(24)
         result = repos.register(
-            session, name=DEMO_REPOSITORY, clone_url=f"file://{bare}", branch="main",
-            provider="github", secret=secret,
+            session,
+            name=DEMO_REPOSITORY,
+            clone_url=f"file://{bare}",
+            branch="main",
+            provider="github",
+            secret=secret,
         )
         assert not isinstance(result, repos.RepositoryRefused), result
-        return result.name, decrypt(result.webhook_secret_enc, f"repository:{result.name}:webhook_secret")
+        return result.name, decrypt(
+            result.webhook_secret_enc, f"repository:{result.name}:webhook_secret"
+        )
 
 
 def admin_token() -> str:
@@ -108,8 +116,12 @@ def admin_token() -> str:
 
 def github_push_body(name: str, clone_url: str, before: str, after: str, pusher: str) -> bytes:
     payload = {
-        "ref": "refs/heads/main", "before": before, "after": after,
-        "created": before == ZERO_SHA, "deleted": False, "forced": False,
+        "ref": "refs/heads/main",
+        "before": before,
+        "after": after,
+        "created": before == ZERO_SHA,
+        "deleted": False,
+        "forced": False,
         "repository": {"full_name": name, "name": name.split("/")[-1], "clone_url": clone_url},
         "pusher": {"name": pusher, "email": f"{pusher}@stackrun.invalid"},
         "sender": {"login": pusher},
@@ -118,14 +130,21 @@ def github_push_body(name: str, clone_url: str, before: str, after: str, pusher:
     return json.dumps(payload).encode()
 
 
-def push_webhook(api_url: str, name: str, secret: str, clone_url: str, before: str,
-                 after: str) -> DemoPush:
+def push_webhook(
+    api_url: str, name: str, secret: str, clone_url: str, before: str, after: str
+) -> DemoPush:
     body = github_push_body(name, clone_url, before, after, "demo-user")
     delivery = str(uuid.uuid4())
     response = httpx.post(
-        f"{api_url}/webhooks/github", content=body, timeout=10,
-        headers={"X-GitHub-Event": "push", "X-GitHub-Delivery": delivery,
-                 "X-Hub-Signature-256": sign(secret, body), "Content-Type": "application/json"},
+        f"{api_url}/webhooks/github",
+        content=body,
+        timeout=10,
+        headers={
+            "X-GitHub-Event": "push",
+            "X-GitHub-Delivery": delivery,
+            "X-Hub-Signature-256": sign(secret, body),
+            "Content-Type": "application/json",
+        },
     )
     return DemoPush(name, delivery, response.status_code, response.json())
 

@@ -36,7 +36,8 @@ class RunCollector(Collector):
             by_state.add_metric([state.value], counts.get(state.value, 0))
         yield by_state
         yield GaugeMetricFamily(
-            "stackrun_queue_depth", "Runs waiting for a worker (QUEUED or CONFIRMED)",
+            "stackrun_queue_depth",
+            "Runs waiting for a worker (QUEUED or CONFIRMED)",
             value=counts.get(RunState.QUEUED, 0) + counts.get(RunState.CONFIRMED, 0),
         )
         yield _histogram(durations)
@@ -50,7 +51,8 @@ def _histogram(durations: list[float]) -> HistogramMetricFamily:
     return HistogramMetricFamily(
         "stackrun_run_duration_seconds",
         f"Wall time from creation to a terminal state, last {RECENT_RUNS} runs",
-        buckets=buckets, sum_value=sum(durations),
+        buckets=buckets,
+        sum_value=sum(durations),
     )
 
 

@@ -50,8 +50,9 @@ def save(
 ) -> StateVersion | StateRefusal:
     current_lock = session.get(StateLock, stack_id)
     if current_lock is not None and current_lock.lock_id != (lock_id or ""):
-        return StateRefusal(409, f"state of {stack_id} is locked by {current_lock.lock_id}",
-                            current_lock.info)
+        return StateRefusal(
+            409, f"state of {stack_id} is locked by {current_lock.lock_id}", current_lock.info
+        )
     try:
         document = json.loads(content)
     except json.JSONDecodeError as exc:
@@ -85,7 +86,9 @@ def lock(session: Session, stack_id: str, info: dict[str, Any]) -> StateLock | S
             session.flush()
     except IntegrityError:
         held = session.get(StateLock, stack_id, populate_existing=True)
-        return StateRefusal(423, f"state of {stack_id} is already locked", held.info if held else None)
+        return StateRefusal(
+            423, f"state of {stack_id} is already locked", held.info if held else None
+        )
     return row
 
 
@@ -95,7 +98,10 @@ def unlock(session: Session, stack_id: str, info: dict[str, Any] | None) -> Stat
         return None
     lock_id = str((info or {}).get("ID", ""))
     if lock_id and lock_id != existing.lock_id:
-        return StateRefusal(409, f"state of {stack_id} is locked by {existing.lock_id}, "
-                                 f"not {lock_id}", existing.info)
+        return StateRefusal(
+            409,
+            f"state of {stack_id} is locked by {existing.lock_id}, not {lock_id}",
+            existing.info,
+        )
     session.delete(existing)
     return None

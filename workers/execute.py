@@ -102,8 +102,13 @@ def _load(run_id: int) -> tuple[Run, Stack, Repository]:
 
 
 def _prepare(
-    settings: Settings, run: Run, stack: Stack, repository: Repository, phase: str,
-    masker: Masker, runlog: RunLog,
+    settings: Settings,
+    run: Run,
+    stack: Stack,
+    repository: Repository,
+    phase: str,
+    masker: Masker,
+    runlog: RunLog,
 ) -> tuple[Path, Terraform]:
     root = checkout.checkout(settings, repository, run, phase)
     directory = checkout.stack_dir(root, stack)
@@ -173,8 +178,14 @@ def plan_run(run_id: int) -> None:
             terraform.run(*_init_args(terraform))
         with session_scope() as session:
             coordinator.move(session, run_id, RunState.PLANNING, RunState.INITIALIZING, "plan")
-        terraform.run("plan", "-input=false", "-no-color", f"-out={PLAN_FILE}",
-                      "-detailed-exitcode", ok_codes=(0, 2))
+        terraform.run(
+            "plan",
+            "-input=false",
+            "-no-color",
+            f"-out={PLAN_FILE}",
+            "-detailed-exitcode",
+            ok_codes=(0, 2),
+        )
         plan_json = terraform.capture_json("show", "-json", PLAN_FILE)
         plan_bytes = (terraform.workdir / PLAN_FILE).read_bytes()
         digest = hashlib.sha256(plan_bytes).hexdigest()

@@ -11,8 +11,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-_PASSTHROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SSL_CERT_FILE", "SSL_CERT_DIR",
-                "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy")
+_PASSTHROUGH = (
+    "PATH",
+    "HOME",
+    "LANG",
+    "LC_ALL",
+    "TMPDIR",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+)
 
 
 class TerraformError(Exception):
@@ -73,8 +86,13 @@ class Terraform:
     def capture_json(self, *args: str) -> Any:
         """Run a command whose stdout is JSON (show -json, output -json) without logging it."""
         completed = subprocess.run(
-            [self.binary, *args], cwd=self.workdir, env=self.env, capture_output=True,
-            text=True, stdin=subprocess.DEVNULL, check=False,
+            [self.binary, *args],
+            cwd=self.workdir,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            check=False,
         )
         if completed.returncode != 0:
             lines = completed.stderr.strip().splitlines()

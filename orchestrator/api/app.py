@@ -19,7 +19,11 @@ def create_app() -> FastAPI:
         docs_url="/docs",
     )
     for router in (
-        health.router, webhooks.router, repositories.router, stacks.router, runs.router,
+        health.router,
+        webhooks.router,
+        repositories.router,
+        stacks.router,
+        runs.router,
         admin.router,
     ):
         app.include_router(router)

@@ -27,8 +27,9 @@ def current_principal(
     session: SessionDep, authorization: Annotated[str | None, Header()] = None
 ) -> Principal:
     if not authorization or not authorization.lower().startswith("bearer "):
-        raise HTTPException(401, "missing Authorization: Bearer <token>",
-                            headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            401, "missing Authorization: Bearer <token>", headers={"WWW-Authenticate": "Bearer"}
+        )
     principal = authenticate(session, authorization[7:].strip())
     if principal is None:
         raise HTTPException(401, "unknown token", headers={"WWW-Authenticate": "Bearer"})

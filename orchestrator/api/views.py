@@ -17,8 +17,12 @@ def run_view(session: Session, run: Run, detail: bool = False) -> dict[str, Any]
         "pipeline": run.pipeline_id,
         "kind": run.kind,
         "state": run.state,
-        "commit": {"sha": run.commit_sha, "message": run.commit_message,
-                   "author": run.commit_author, "branch": run.branch},
+        "commit": {
+            "sha": run.commit_sha,
+            "message": run.commit_message,
+            "author": run.commit_author,
+            "branch": run.branch,
+        },
         "triggered_by": run.triggered_by,
         "plan_summary": run.plan_summary,
         "failure_reason": run.failure_reason,
@@ -30,10 +34,16 @@ def run_view(session: Session, run: Run, detail: bool = False) -> dict[str, Any]
         view["resource_changes"] = run.resource_changes or []
         view["plan_sha256"] = run.plan_sha256
         view["history"] = [
-            {"from": t.from_state, "to": t.to_state, "actor": t.actor, "reason": t.reason,
-             "at": t.at.isoformat()}
+            {
+                "from": t.from_state,
+                "to": t.to_state,
+                "actor": t.actor,
+                "reason": t.reason,
+                "at": t.at.isoformat(),
+            }
             for t in session.scalars(
-                select(RunTransition).where(RunTransition.run_id == run.id)
+                select(RunTransition)
+                .where(RunTransition.run_id == run.id)
                 .order_by(RunTransition.id)
             )
         ]

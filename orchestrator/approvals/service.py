@@ -40,14 +40,17 @@ def approve(session: Session, run_id: int, who: Principal, comment: str = "") ->
     if isinstance(run, Refusal):
         return run
     if run.state != RunState.UNCONFIRMED:
-        return Refusal(
-            409, f"run {run_id} is {run.state}; only an UNCONFIRMED run can be approved"
-        )
+        return Refusal(409, f"run {run_id} is {run.state}; only an UNCONFIRMED run can be approved")
     if who.vcs_login and who.vcs_login == run.triggered_by.removeprefix("push:"):
-        return Refusal(403, f"{who.vcs_login} pushed commit {run.commit_sha[:12]} and cannot "
-                            "approve its run")
+        return Refusal(
+            403, f"{who.vcs_login} pushed commit {run.commit_sha[:12]} and cannot approve its run"
+        )
     decision = service.transition(
-        session, run_id, RunState.CONFIRMED, actor=who.name, reason=comment or "approved",
+        session,
+        run_id,
+        RunState.CONFIRMED,
+        actor=who.name,
+        reason=comment or "approved",
         expect=RunState.UNCONFIRMED,
     )
     if not isinstance(decision, Allowed):
@@ -68,7 +71,11 @@ def discard(session: Session, run_id: int, who: Principal, comment: str = "") ->
             409, f"run {run_id} is {run.state}; only a QUEUED or UNCONFIRMED run can be discarded"
         )
     decision = service.transition(
-        session, run_id, RunState.DISCARDED, actor=who.name, reason=comment or "discarded",
+        session,
+        run_id,
+        RunState.DISCARDED,
+        actor=who.name,
+        reason=comment or "discarded",
         expect=RunState(run.state),
     )
     if not isinstance(decision, Allowed):

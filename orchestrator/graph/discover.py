@@ -66,7 +66,9 @@ def _spec_for_dir(directory: str, files: Mapping[str, str]) -> StackSpec | None:
     return _spec(directory, stack_block or {}, backend, errors)
 
 
-def _spec(directory: str, block: dict[str, Any], backend: str | None, errors: list[str]) -> StackSpec:
+def _spec(
+    directory: str, block: dict[str, Any], backend: str | None, errors: list[str]
+) -> StackSpec:
     return StackSpec(
         path=directory,
         name=str(block.get("name") or directory),
@@ -89,7 +91,9 @@ def _backend_type(parsed: dict[str, Any]) -> str | None:
     for terraform in parsed.get("terraform") or []:
         if not isinstance(terraform, dict):
             continue
-        for backend in terraform.get("backend") or []:
+        backends = terraform.get("backend") or []
+        # HCL parses to a list of {label: body}; Terraform's JSON syntax writes one object.
+        for backend in [backends] if isinstance(backends, dict) else backends:
             if isinstance(backend, dict) and backend:
                 return str(next(iter(backend)))
     return None

@@ -56,8 +56,13 @@ def claim_for_plan(session: Session, run_id: int, lease_seconds: int) -> Run | N
         log.info("run=%s waits: stack %s is locked", run.id, run.stack_id)
         return None
     decision = service.transition(
-        session, run.id, RunState.PREPARING, actor=WORKER, reason="claimed by a worker",
-        expect=RunState.QUEUED, plan_attempts=run.plan_attempts + 1,
+        session,
+        run.id,
+        RunState.PREPARING,
+        actor=WORKER,
+        reason="claimed by a worker",
+        expect=RunState.QUEUED,
+        plan_attempts=run.plan_attempts + 1,
     )
     if not isinstance(decision, Allowed):
         return None
@@ -70,7 +75,11 @@ def claim_for_apply(session: Session, run_id: int, lease_seconds: int) -> Run | 
     if run is None or run.state != RunState.CONFIRMED:
         return None
     decision = service.transition(
-        session, run.id, RunState.APPLYING, actor=WORKER, reason="claimed by a worker",
+        session,
+        run.id,
+        RunState.APPLYING,
+        actor=WORKER,
+        reason="claimed by a worker",
         expect=RunState.CONFIRMED,
     )
     if not isinstance(decision, Allowed):
@@ -89,7 +98,10 @@ def move(session: Session, run_id: int, target: RunState, expect: RunState, reas
 
 
 def plan_done(
-    session: Session, run_id: int, summary: dict[str, int], changes: list[dict[str, Any]],
+    session: Session,
+    run_id: int,
+    summary: dict[str, int],
+    changes: list[dict[str, Any]],
     plan_sha256: str,
 ) -> list[Doorbell]:
     run = session.get(Run, run_id, populate_existing=True)
@@ -165,9 +177,14 @@ def reap(session: Session, stale_after_seconds: int = 30) -> list[Doorbell]:
     expired = select(Run).where(Run.state == RunState.APPLYING, Run.lease_expires_at < now)
     for run in session.scalars(expired):
         service.transition(
-            session, run.id, RunState.FAILED, actor="reaper", expect=RunState.APPLYING,
+            session,
+            run.id,
+            RunState.FAILED,
+            actor="reaper",
+            expect=RunState.APPLYING,
             reason="worker_lost: the apply lease expired; the stack stays locked until an "
-            "admin unlocks it", failure_reason="worker_lost",
+            "admin unlocks it",
+            failure_reason="worker_lost",
         )
     stale = now - timedelta(seconds=stale_after_seconds)
     waiting = select(Run).where(

@@ -40,12 +40,17 @@ def process_push(session: Session, event_id: int) -> PushResult | None:
     mirror = mirror_for(repository)
     try:
         mirror.ensure_commit(event.after_sha)
-        files = mirror.read_files(event.after_sha, _relevant_paths(mirror.list_paths(event.after_sha)))
+        files = mirror.read_files(
+            event.after_sha, _relevant_paths(mirror.list_paths(event.after_sha))
+        )
         changed = mirror.changed_paths(event.before_sha, event.after_sha)
         message, author = mirror.commit_info(event.after_sha)
     except VcsError as exc:
-        return _finish_event(event, "failed", f"fetching commit {event.after_sha[:12]} of "
-                             f"repository {repository.name}: {exc}")
+        return _finish_event(
+            event,
+            "failed",
+            f"fetching commit {event.after_sha[:12]} of repository {repository.name}: {exc}",
+        )
     specs = discover(files)
     stacks = upsert_stacks(session, repository, specs)
     if changed is None:
@@ -53,8 +58,12 @@ def process_push(session: Session, event_id: int) -> PushResult | None:
     affected = _affected(specs, changed)
     if not affected:
         return _finish_event(event, "processed", "no stack has a changed file")
-    pipeline = Pipeline(repository_id=repository.id, event_id=event.id,
-                        commit_sha=event.after_sha, branch=repository.branch)
+    pipeline = Pipeline(
+        repository_id=repository.id,
+        event_id=event.id,
+        commit_sha=event.after_sha,
+        branch=repository.branch,
+    )
     session.add(pipeline)
     session.flush()
     run_ids = _create_runs(session, pipeline, stacks, affected, event, message, author)
@@ -126,9 +135,14 @@ def _create_runs(
         run = service.create_run(
             session,
             service.NewRun(
-                stack_id=stacks[spec.path].id, kind=RunKind.TRACKED, commit_sha=event.after_sha,
-                branch=pipeline.branch, triggered_by=f"push:{event.pusher or 'unknown'}",
-                pipeline_id=pipeline.id, commit_message=message, commit_author=author,
+                stack_id=stacks[spec.path].id,
+                kind=RunKind.TRACKED,
+                commit_sha=event.after_sha,
+                branch=pipeline.branch,
+                triggered_by=f"push:{event.pusher or 'unknown'}",
+                pipeline_id=pipeline.id,
+                commit_message=message,
+                commit_author=author,
                 upstream_run_ids=upstream_ids,
             ),
         )
@@ -138,7 +152,7 @@ def _create_runs(
 
 
 def _topological(specs: list[StackSpec]) -> list[StackSpec]:
-    """Upstreams first by depends_on; a cycle keeps the remaining order (the graph issue rejects it)."""
+    """Upstreams first by depends_on; members of a cycle keep their order."""
     ordered: list[StackSpec] = []
     placed: set[str] = set()
     pending = list(specs)

@@ -65,7 +65,7 @@ def ring(task: str, *args: int, queue: str = DEFAULT_QUEUE) -> None:
     sender().send_task(TASK_PREFIX + task, args=list(args), queue=queue)
 
 
-def broker_answers(timeout: float = 2.0) -> bool:
+def broker_answers(timeout: int = 2) -> bool:
     try:
         with sender().connection_for_write() as connection:
             connection.ensure_connection(max_retries=1, timeout=timeout)

@@ -13,8 +13,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from orchestrator.models import Run, RunTransition, Stack, utcnow
-from orchestrator.secrets.crypto import decrypt, encrypt
 from orchestrator.runs.state import Allowed, Decision, Refused, RunKind, RunState, decide
+from orchestrator.secrets.crypto import decrypt, encrypt
 
 
 @dataclass(frozen=True)
@@ -57,8 +57,11 @@ def create_run(session: Session, new: NewRun) -> Run | None:
         return None
     session.add(
         RunTransition(
-            run_id=run.id, from_state=None, to_state=RunState.QUEUED,
-            actor=new.triggered_by, reason="created",
+            run_id=run.id,
+            from_state=None,
+            to_state=RunState.QUEUED,
+            actor=new.triggered_by,
+            reason="created",
         )
     )
     return run
@@ -86,8 +89,14 @@ def transition(
         return decision
     now = utcnow()
     values: dict[str, Any] = {"state": target, "updated_at": now, **fields}
-    if target in {RunState.FINISHED, RunState.FAILED, RunState.DISCARDED, RunState.CANCELED,
-                  RunState.SKIPPED, RunState.STOPPED}:
+    if target in {
+        RunState.FINISHED,
+        RunState.FAILED,
+        RunState.DISCARDED,
+        RunState.CANCELED,
+        RunState.SKIPPED,
+        RunState.STOPPED,
+    }:
         values["finished_at"] = now
         values.setdefault("lease_owner", None)
         values.setdefault("lease_expires_at", None)

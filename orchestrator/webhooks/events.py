@@ -29,7 +29,7 @@ class PushEvent:
     @property
     def branch(self) -> str | None:
         prefix = "refs/heads/"
-        return self.ref[len(prefix):] if self.ref.startswith(prefix) else None
+        return self.ref[len(prefix) :] if self.ref.startswith(prefix) else None
 
 
 def require_str(payload: dict[str, Any], *path: str) -> str:

@@ -24,7 +24,10 @@ def sign(secret: str, body: bytes) -> str:
 
 def verify(secret: str, body: bytes, signature: str) -> bool:
     """Constant-time check of GitHub's HMAC SHA-256 over the raw body."""
-    return hmac.compare_digest(sign(secret, body), signature.strip())
+    # Compare bytes: compare_digest raises TypeError on non-ASCII str, and header values
+    # arrive latin-1 decoded, so a forged header must give False, not an exception.
+    expected = sign(secret, body).encode()
+    return hmac.compare_digest(expected, signature.strip().encode("utf-8", "replace"))
 
 
 def repo_ref(payload: dict[str, Any]) -> RepoRef:

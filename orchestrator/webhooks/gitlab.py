@@ -7,7 +7,7 @@ from typing import Any
 
 from orchestrator.webhooks.events import PushEvent, RepoRef, optional_str, require_str
 
-TOKEN_HEADER = "x-gitlab-token"
+TOKEN_HEADER = "x-gitlab-token"  # noqa: S105 (a header name)
 EVENT_HEADER = "x-gitlab-event"
 DELIVERY_HEADERS = ("idempotency-key", "x-gitlab-event-uuid")
 PUSH_EVENT = "Push Hook"

@@ -87,7 +87,9 @@ def receive_github(session: Session, headers: Mapping[str, str], body: bytes) ->
     if repository is None:
         return _refuse(404, f"repository {ref.full_name!r} is not registered with stackrun")
     if not github.verify(webhook_secret(repository), body, signature):
-        return _refuse(401, f"signature does not match the secret of repository {repository.name!r}")
+        return _refuse(
+            401, f"signature does not match the secret of repository {repository.name!r}"
+        )
     if event_type == "ping":
         return Outcome(200, {"status": "pong", "repository": repository.name})
     if event_type != "push":
@@ -167,5 +169,8 @@ def _store_push(
         return Outcome(200, {"status": "duplicate", "delivery_id": delivery})
     if reason:
         return Outcome(200, {"status": "ignored", "reason": reason, "delivery_id": delivery})
-    return Outcome(202, {"status": "accepted", "delivery_id": delivery, "event_id": event.id},
-                   event_id=event.id)
+    return Outcome(
+        202,
+        {"status": "accepted", "delivery_id": delivery, "event_id": event.id},
+        event_id=event.id,
+    )

@@ -62,12 +62,19 @@ class GitPlatform:
         return before, self.head
 
     def push_body(self, before: str, after: str, pusher: str = "dev1") -> bytes:
-        return json.dumps({
-            "ref": "refs/heads/main", "before": before, "after": after,
-            "created": before == ZERO, "deleted": False, "forced": False,
-            "repository": {"full_name": self.name, "clone_url": self.clone_url},
-            "pusher": {"name": pusher}, "sender": {"login": pusher},
-        }).encode()
+        return json.dumps(
+            {
+                "ref": "refs/heads/main",
+                "before": before,
+                "after": after,
+                "created": before == ZERO,
+                "deleted": False,
+                "forced": False,
+                "repository": {"full_name": self.name, "clone_url": self.clone_url},
+                "pusher": {"name": pusher},
+                "sender": {"login": pusher},
+            }
+        ).encode()
 
 
 def github_signature(secret: str, body: bytes) -> str:
@@ -86,38 +93,94 @@ class Deployment:
     tokens: dict[str, str] = field(default_factory=dict)
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "orchestrator.cli", *args], env=self.env,
-                              capture_output=True, text=True, check=check, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "orchestrator.cli", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=check,
+            timeout=120,
+        )
 
     def token(self, role: str) -> str:
         if role not in self.tokens:
             name = f"{role}-{uuid.uuid4().hex[:6]}"
-            self.tokens[role] = self.cli("tokens", "create", "--name", name,
-                                         "--role", role).stdout.strip().splitlines()[-1]
+            self.tokens[role] = (
+                self.cli("tokens", "create", "--name", name, "--role", role)
+                .stdout.strip()
+                .splitlines()[-1]
+            )
         return self.tokens[role]
 
     def client(self, role: str = "admin") -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=30,
-                            headers={"Authorization": f"Bearer {self.token(role)}"})
+        return httpx.Client(
+            base_url=self.url, timeout=30, headers={"Authorization": f"Bearer {self.token(role)}"}
+        )
 
-    def webhook(self, body: bytes, secret: str | None, delivery: str | None = None,
-                event: str = "push", signature: str | None = None) -> httpx.Response:
-        headers = {"X-GitHub-Event": event, "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
-                   "Content-Type": "application/json"}
+    def webhook(
+        self,
+        body: bytes,
+        secret: str | None,
+        delivery: str | None = None,
+        event: str = "push",
+        signature: str | None = None,
+    ) -> httpx.Response:
+        headers = {
+            "X-GitHub-Event": event,
+            "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
+            "Content-Type": "application/json",
+        }
         if signature is not None:
             headers["X-Hub-Signature-256"] = signature
         elif secret is not None:
             headers["X-Hub-Signature-256"] = github_signature(secret, body)
-        return httpx.post(f"{self.url}/webhooks/github", content=body, headers=headers,
-                          timeout=30)
+        return httpx.post(f"{self.url}/webhooks/github", content=body, headers=headers, timeout=30)
 
     def register(self, platform: GitPlatform, secret: str) -> dict[str, Any]:
         with self.client() as api:
-            response = api.post("/api/v1/repositories", json={
-                "name": platform.name, "clone_url": platform.clone_url, "branch": "main",
-                "provider": "github", "webhook_secret": secret})
+            response = api.post(
+                "/api/v1/repositories",
+                json={
+                    "name": platform.name,
+                    "clone_url": platform.clone_url,
+                    "branch": "main",
+                    "provider": "github",
+                    "webhook_secret": secret,
+                },
+            )
         assert response.status_code == 201, response.text
         return dict(response.json())
+
+    def register_with_cli(self, platform: GitPlatform, secret: str) -> None:
+        """`stackrun repos add` as a user would type it; the secret comes from the environment."""
+        env = {
+            **self.env,
+            "STACKRUN_URL": self.url,
+            "STACKRUN_TOKEN": self.token("admin"),
+            "STACKRUN_WEBHOOK_SECRET": secret,
+        }
+        completed = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "orchestrator.cli",
+                "repos",
+                "add",
+                "--name",
+                platform.name,
+                "--clone-url",
+                platform.clone_url,
+                "--branch",
+                "main",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert completed.returncode == 0, completed.stderr
+        assert secret not in completed.stdout
 
     def runs(self, **params: Any) -> list[dict[str, Any]]:
         with self.client() as api:
@@ -150,9 +213,12 @@ class Deployment:
             if run["state"] in states:
                 return run
             if run["state"] in TERMINAL:
-                raise AssertionError(f"run {run_id} ended {run['state']}: "
-                                     f"{run['failure_reason']}\n{self.logs_of(run_id)}")
+                raise AssertionError(
+                    f"run {run_id} ended {run['state']}: "
+                    f"{run['failure_reason']}\n{self.logs_of(run_id)}"
+                )
             return None
+
         return dict(self.wait(reached, f"run {run_id} to reach {states}", timeout))
 
     def tail(self) -> str:
@@ -172,8 +238,9 @@ class Deployment:
 
 def spawn(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     handle = log.open("wb")
-    return subprocess.Popen(command, env=env, stdout=handle, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    return subprocess.Popen(
+        command, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
+    )
 
 
 def wait_healthy(deployment: Deployment, timeout: float = 60) -> None:
@@ -185,35 +252,59 @@ def wait_healthy(deployment: Deployment, timeout: float = 60) -> None:
             return httpx.get(f"{deployment.url}/readyz", timeout=2).status_code == 200
         except httpx.HTTPError:
             return False
+
     deployment.wait(healthy, "stackrun to become ready", timeout)
 
 
 def base_env(data_dir: Path, port: int, tf_cli_config: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("STACKRUN_")}
-    env.update({
-        "STACKRUN_DATA_DIR": str(data_dir),
-        "STACKRUN_API_URL": f"http://127.0.0.1:{port}",
-        "TF_CLI_CONFIG_FILE": str(tf_cli_config),
-        "PYTHONUNBUFFERED": "1",
-    })
+    env.update(
+        {
+            "STACKRUN_DATA_DIR": str(data_dir),
+            "STACKRUN_API_URL": f"http://127.0.0.1:{port}",
+            "TF_CLI_CONFIG_FILE": str(tf_cli_config),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     return env
 
 
-def start_services(data_dir: Path, tf_cli_config: Path, database_url: str,
-                   broker_url: str) -> Deployment:
+def start_services(
+    data_dir: Path, tf_cli_config: Path, database_url: str, broker_url: str
+) -> Deployment:
     """API and a real `celery worker` as separate processes on PostgreSQL and Redis."""
     port = free_port()
     env = base_env(data_dir, port, tf_cli_config)
     env.update({"STACKRUN_DATABASE_URL": database_url, "STACKRUN_BROKER_URL": broker_url})
     data_dir.mkdir(parents=True, exist_ok=True)
-    subprocess.run([sys.executable, "-m", "orchestrator.cli", "migrate"], env=env, check=True,
-                   capture_output=True, timeout=120)
+    subprocess.run(
+        [sys.executable, "-m", "orchestrator.cli", "migrate"],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     logs = [data_dir / "api.log", data_dir / "worker.log"]
     processes = [
-        spawn([sys.executable, "-m", "orchestrator.cli", "api", "--port", str(port)], env,
-              logs[0]),
-        spawn([sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", "-Q",
-               "default", "--concurrency", "2", "--loglevel", "info"], env, logs[1]),
+        spawn([sys.executable, "-m", "orchestrator.cli", "api", "--port", str(port)], env, logs[0]),
+        spawn(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "workers.celery_app",
+                "worker",
+                "-Q",
+                "default",
+                "--concurrency",
+                "2",
+                "--loglevel",
+                "info",
+            ],
+            env,
+            logs[1],
+        ),
     ]
     deployment = Deployment(f"http://127.0.0.1:{port}", env, processes, logs)
     wait_healthy(deployment)
@@ -226,8 +317,9 @@ def start_embedded(data_dir: Path, tf_cli_config: Path) -> Deployment:
     env = base_env(data_dir, port, tf_cli_config)
     data_dir.mkdir(parents=True, exist_ok=True)
     logs = [data_dir / "up.log"]
-    processes = [spawn([sys.executable, "-m", "orchestrator.cli", "up", "--port", str(port)],
-                       env, logs[0])]
+    processes = [
+        spawn([sys.executable, "-m", "orchestrator.cli", "up", "--port", str(port)], env, logs[0])
+    ]
     deployment = Deployment(f"http://127.0.0.1:{port}", env, processes, logs)
     wait_healthy(deployment)
     return deployment

@@ -30,8 +30,9 @@ def deployment(
     tmp_path_factory: pytest.TempPathFactory, tf_cli_config: Path
 ) -> Iterator[Deployment]:
     with fresh_postgres_database() as postgres_url:
-        running = start_services(tmp_path_factory.mktemp("stackrun"), tf_cli_config,
-                                 postgres_url, flushed_redis())
+        running = start_services(
+            tmp_path_factory.mktemp("stackrun"), tf_cli_config, postgres_url, flushed_redis()
+        )
         yield running
         running.stop()
 
@@ -53,13 +54,19 @@ def _events_written(deployment: Deployment, delivery: str) -> int:
 
 
 def _body(name: str = "acme/platform") -> bytes:
-    return json.dumps({
-        "ref": "refs/heads/main", "before": "0" * 40, "after": "1" * 40,
-        "repository": {"full_name": name, "clone_url": f"https://git.example.com/{name}.git"},
-    }).encode()
+    return json.dumps(
+        {
+            "ref": "refs/heads/main",
+            "before": "0" * 40,
+            "after": "1" * 40,
+            "repository": {"full_name": name, "clone_url": f"https://git.example.com/{name}.git"},
+        }
+    ).encode()
 
 
-def test_wrong_signature_is_401_and_writes_no_event(deployment: Deployment, pushed: dict[str, int]) -> None:
+def test_wrong_signature_is_401_and_writes_no_event(
+    deployment: Deployment, pushed: dict[str, int]
+) -> None:
     response = deployment.webhook(_body(), "not-the-secret", delivery="forged-1")
     assert response.status_code == 401
     assert "signature does not match" in response.json()["detail"]
@@ -93,7 +100,8 @@ def test_terraform_error_fails_the_run_with_terraforms_message(
     deployment: Deployment, pushed: dict[str, int]
 ) -> None:
     run = deployment.wait(
-        lambda: (r := deployment.run(pushed["broken"]))["state"] == "FAILED" and r, "FAILED")
+        lambda: (r := deployment.run(pushed["broken"]))["state"] == "FAILED" and r, "FAILED"
+    )
     assert "Reference to undeclared input variable" in run["failure_reason"]
     assert "Reference to undeclared input variable" in deployment.logs_of(pushed["broken"])
     assert run["history"][-1]["reason"] == run["failure_reason"]
@@ -112,11 +120,17 @@ def test_viewer_cannot_approve_and_the_run_stays_unconfirmed(
 
 
 def test_unknown_token_is_401(deployment: Deployment, pushed: dict[str, int]) -> None:
-    response = httpx.post(f"{deployment.url}/api/v1/runs/{pushed['good']}/approve",
-                          headers={"Authorization": "Bearer srt_wrong"})
+    response = httpx.post(
+        f"{deployment.url}/api/v1/runs/{pushed['good']}/approve",
+        headers={"Authorization": "Bearer srt_wrong"},
+    )
     assert response.status_code == 401
-    assert deployment.run(pushed["good"])["state"] in {"UNCONFIRMED", "CONFIRMED", "APPLYING",
-                                                       "FINISHED"}
+    assert deployment.run(pushed["good"])["state"] in {
+        "UNCONFIRMED",
+        "CONFIRMED",
+        "APPLYING",
+        "FINISHED",
+    }
 
 
 def test_state_backend_refuses_requests_without_a_run_credential(
@@ -141,5 +155,7 @@ def test_approving_a_finished_run_is_409_naming_its_state(
     assert "is FINISHED" in again.json()["detail"]
     with deployment.client("admin") as api:
         audit = api.get("/api/v1/audit").json()
-    approvals = [a for a in audit if a["action"] == "run.approve" and a["target"] == f"run:{run_id}"]
+    approvals = [
+        a for a in audit if a["action"] == "run.approve" and a["target"] == f"run:{run_id}"
+    ]
     assert len(approvals) == 1

@@ -26,11 +26,11 @@ def _single_run(deployment: Deployment, commit: str) -> dict[str, object]:
     def found() -> dict[str, object] | None:
         runs = [r for r in deployment.runs() if r["commit"]["sha"] == commit]
         return runs[0] if runs else None
+
     return dict(deployment.wait(found, f"a run for commit {commit[:10]}"))
 
 
 def push_plan_approve_apply(deployment: Deployment, platform: GitPlatform) -> None:
-    deployment.register(platform, SECRET)
     before, after = platform.commit(STACK_FILES, "add app stack")
     delivery = "delivery-first-push"
     body = platform.push_body(before, after)
@@ -47,8 +47,16 @@ def push_plan_approve_apply(deployment: Deployment, platform: GitPlatform) -> No
     assert approved.status_code == 200, approved.text
     applied = deployment.wait_run_state(int(run["id"]), {"FINISHED"})
     states = [h["to"] for h in applied["history"]]
-    assert states == ["QUEUED", "PREPARING", "INITIALIZING", "PLANNING", "UNCONFIRMED",
-                      "CONFIRMED", "APPLYING", "FINISHED"]
+    assert states == [
+        "QUEUED",
+        "PREPARING",
+        "INITIALIZING",
+        "PLANNING",
+        "UNCONFIRMED",
+        "CONFIRMED",
+        "APPLYING",
+        "FINISHED",
+    ]
 
     with deployment.client("admin") as api:
         state = api.get("/api/v1/stacks/acme/platform/app/state")
@@ -75,12 +83,19 @@ def push_plan_approve_apply(deployment: Deployment, platform: GitPlatform) -> No
 def test_push_to_apply_on_postgres_redis_and_a_celery_worker(
     services: Deployment, platform: GitPlatform
 ) -> None:
+    services.register(platform, SECRET)
     push_plan_approve_apply(services, platform)
 
 
 def test_push_to_apply_on_embedded_defaults_with_stackrun_up(
     embedded: Deployment, platform: GitPlatform
 ) -> None:
+    embedded.register_with_cli(platform, SECRET)
     push_plan_approve_apply(embedded, platform)
+    metrics = httpx.get(f"{embedded.url}/metrics").text
+    assert 'stackrun_runs{state="FINISHED"} 2.0' in metrics
+    assert "stackrun_queue_depth 0.0" in metrics
     assert httpx.get(f"{embedded.url}/readyz").json()["checks"] == {
-        "database": True, "broker": True}
+        "database": True,
+        "broker": True,
+    }

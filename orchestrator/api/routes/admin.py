@@ -38,7 +38,13 @@ def list_audit(session: SessionDep, who: PrincipalDep, limit: int = 200) -> list
     require(who, "admin", "reading the audit trail")
     rows = session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit))
     return [
-        {"id": r.id, "actor": r.actor, "action": r.action, "target": r.target,
-         "detail": r.detail, "at": r.at.isoformat()}
+        {
+            "id": r.id,
+            "actor": r.actor,
+            "action": r.action,
+            "target": r.target,
+            "detail": r.detail,
+            "at": r.at.isoformat(),
+        }
         for r in rows
     ]

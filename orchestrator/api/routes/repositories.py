@@ -44,12 +44,21 @@ def list_repositories(session: SessionDep, who: PrincipalDep) -> list[dict[str, 
 def create_repository(body: RepositoryIn, session: SessionDep, who: PrincipalDep) -> dict[str, Any]:
     require(who, "admin", "registering a repository")
     result = repos.register(
-        session, name=body.name, clone_url=body.clone_url, branch=body.branch,
-        provider=body.provider, secret=body.webhook_secret.get_secret_value(),
+        session,
+        name=body.name,
+        clone_url=body.clone_url,
+        branch=body.branch,
+        provider=body.provider,
+        secret=body.webhook_secret.get_secret_value(),
     )
     if isinstance(result, repos.RepositoryRefused):
         raise HTTPException(result.status, result.reason)
-    audit(session, who.name, "repository.create", f"repository:{result.name}",
-          {"clone_url": result.clone_url, "branch": result.branch})
+    audit(
+        session,
+        who.name,
+        "repository.create",
+        f"repository:{result.name}",
+        {"clone_url": result.clone_url, "branch": result.branch},
+    )
     session.commit()
     return repository_view(result)

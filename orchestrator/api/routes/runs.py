@@ -32,8 +32,12 @@ def _get_run(session: SessionDep, run_id: int) -> Run:
 
 @router.get("/runs")
 def list_runs(
-    session: SessionDep, who: PrincipalDep, stack: str | None = None, state: str | None = None,
-    pipeline: int | None = None, limit: int = 100,
+    session: SessionDep,
+    who: PrincipalDep,
+    stack: str | None = None,
+    state: str | None = None,
+    pipeline: int | None = None,
+    limit: int = 100,
 ) -> list[dict[str, Any]]:
     query = select(Run).order_by(Run.id.desc()).limit(min(limit, 1000))
     if stack:

@@ -45,8 +45,11 @@ def _state_caller(
         principal = authenticate(session, value.strip())
         if principal is not None and principal.has("admin"):
             return principal.name, None
-    raise HTTPException(401, f"no valid credential for the state of stack {stack.id!r}",
-                        headers={"WWW-Authenticate": 'Basic realm="stackrun-state"'})
+    raise HTTPException(
+        401,
+        f"no valid credential for the state of stack {stack.id!r}",
+        headers={"WWW-Authenticate": 'Basic realm="stackrun-state"'},
+    )
 
 
 @router.get(STATE)
@@ -63,8 +66,11 @@ def get_state(
 
 @router.post(STATE)
 async def post_state(
-    stack_id: str, request: Request, session: SessionDep,
-    authorization: Annotated[str | None, Header()] = None, ID: str | None = None,  # noqa: N803
+    stack_id: str,
+    request: Request,
+    session: SessionDep,
+    authorization: Annotated[str | None, Header()] = None,
+    ID: str | None = None,
 ) -> Response:
     stack = _stack(session, stack_id)
     actor, run = _state_caller(session, stack, authorization, writing=True)
@@ -72,15 +78,22 @@ async def post_state(
     if isinstance(result, statestore.StateRefusal):
         session.rollback()
         return JSONResponse(result.body or {"detail": result.reason}, result.status)
-    audit(session, actor, "state.write", f"stack:{stack.id}", {"serial": result.serial,
-                                                               "sha256": result.sha256})
+    audit(
+        session,
+        actor,
+        "state.write",
+        f"stack:{stack.id}",
+        {"serial": result.serial, "sha256": result.sha256},
+    )
     session.commit()
     return Response(status_code=200)
 
 
 @router.api_route(STATE, methods=["LOCK", "UNLOCK"])
 async def lock_state(
-    stack_id: str, request: Request, session: SessionDep,
+    stack_id: str,
+    request: Request,
+    session: SessionDep,
     authorization: Annotated[str | None, Header()] = None,
 ) -> Response:
     stack = _stack(session, stack_id)
@@ -98,8 +111,13 @@ async def lock_state(
     if refusal is not None:
         session.rollback()
         return JSONResponse(refusal.body or {"detail": refusal.reason}, refusal.status)
-    audit(session, actor, f"state.{request.method.lower()}", f"stack:{stack.id}",
-          {"lock_id": info.get("ID")})
+    audit(
+        session,
+        actor,
+        f"state.{request.method.lower()}",
+        f"stack:{stack.id}",
+        {"lock_id": info.get("ID")},
+    )
     session.commit()
     return Response(status_code=200)
 

@@ -1,0 +1,496 @@
+"""Webhook→202 and push→first-terraform latency of `stackrun up`, embedded vs Redis+PostgreSQL.
+
+Run: .venv/bin/python bench/latency.py [--deliveries N] [--pushes K] [--json]
+       [--only embedded|redis] [--redis-db 11] [--keep]
+
+For each deployment the script starts `stackrun up --port P` as a subprocess (its own process
+group, output to a log file in a temporary directory), registers the demo repository of
+orchestrator.demo through a helper subprocess with the same environment, and measures:
+
+  healthz     GET /healthz, N sequential requests on one keep-alive connection (baseline)
+  webhook     N signed GitHub `push` deliveries (distinct X-GitHub-Delivery ids) to the tracked
+              branch with before == after == head: accepted (202) and stored, the doorbell rung,
+              but no stack changes, so no terraform runs
+  drain       time until the worker has processed all N stored events (status != received)
+  first-tf    K real pushes, each touching network/NOTES.md: time from sending the webhook to
+              the INITIALIZING transition in the run's history (the moment before
+              `terraform init`), plus the run's creation and its UNCONFIRMED (plan done) times;
+              each run is discarded before the next push so the stack lock is free
+
+Only 127.0.0.1 is used. The Redis deployment flushes its Redis db before and after, and CREATEs
+and DROPs its own PostgreSQL database. Every process is stopped at the end (SIGTERM to the
+process group, SIGKILL after a timeout). Figures are printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from orchestrator.demo import github_push_body
+from orchestrator.webhooks.github import sign
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+NETWORK_STACK = "demo/platform/network"
+START_TIMEOUT = 90.0
+DRAIN_TIMEOUT = 300.0
+RUN_TIMEOUT = 180.0
+POLL = 0.05
+
+# Helper run in a subprocess with the deployment's environment: build (or advance) the demo
+# repository, register it once, print what the bench needs as JSON.
+HELPER = """
+import json, sys
+from pathlib import Path
+from orchestrator import demo
+bare, before, after = demo.build_repository(Path(sys.argv[1]))
+name, secret = demo.ensure_registered(bare)
+print(json.dumps({"bare": str(bare), "before": before, "after": after,
+                  "name": name, "secret": secret}))
+"""
+
+
+# ---------------------------------------------------------------- statistics
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Linear interpolation between closest ranks (numpy's default)."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q / 100
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def summary_ms(values_s: list[float]) -> dict[str, float]:
+    ms = [v * 1000 for v in values_s]
+    return {
+        "n": len(ms),
+        "p50_ms": round(percentile(ms, 50), 2),
+        "p99_ms": round(percentile(ms, 99), 2),
+        "max_ms": round(max(ms), 2) if ms else float("nan"),
+    }
+
+
+# ---------------------------------------------------------------- deployment
+
+
+@dataclass
+class Deployment:
+    name: str
+    description: str
+    env: dict[str, str]
+    workdir: Path
+    port: int = 0
+    process: subprocess.Popen[bytes] | None = None
+    log_path: Path = field(default_factory=Path)
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def base_env(workdir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STACKRUN_")}
+    env["STACKRUN_DATA_DIR"] = str(workdir / "data")
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p
+    )
+    return env
+
+
+def stackrun_bin() -> str:
+    candidate = Path(sys.executable).parent / "stackrun"
+    return str(candidate) if candidate.exists() else "stackrun"
+
+
+def start(deployment: Deployment) -> None:
+    deployment.port = free_port()
+    deployment.log_path = deployment.workdir / "stackrun-up.log"
+    log = deployment.log_path.open("wb")
+    deployment.process = subprocess.Popen(
+        [stackrun_bin(), "up", "--port", str(deployment.port)],
+        env=deployment.env,
+        cwd=deployment.workdir,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    log.close()
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if deployment.process.poll() is not None:
+            raise RuntimeError(f"stackrun up exited early:\n{tail(deployment.log_path)}")
+        try:
+            if httpx.get(f"{deployment.url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"stackrun up not healthy in {START_TIMEOUT:.0f}s:\n{tail(deployment.log_path)}")
+
+
+def stop(deployment: Deployment) -> None:
+    process = deployment.process
+    if process is None or process.poll() is not None:
+        return
+    pgid = process.pid  # start_new_session: the process leads its own group
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pgid, signal.SIGKILL)
+        process.wait(timeout=10)
+    # Children (api, celery) that outlived the parent: give them a moment, then kill.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGKILL)
+
+
+def tail(path: Path, lines: int = 40) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def helper(deployment: Deployment) -> dict[str, str]:
+    done = subprocess.run(
+        [sys.executable, "-c", HELPER, str(deployment.workdir / "repo")],
+        env=deployment.env,
+        cwd=deployment.workdir,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"demo helper failed:\n{done.stderr[-3000:]}")
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def admin_token(deployment: Deployment) -> str:
+    done = subprocess.run(
+        [stackrun_bin(), "tokens", "create", "--name", f"bench-{uuid.uuid4().hex[:6]}",
+         "--role", "admin"],
+        env=deployment.env,
+        cwd=deployment.workdir,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"tokens create failed:\n{done.stderr[-3000:]}")
+    return done.stdout.strip().splitlines()[-1]
+
+
+@contextlib.contextmanager
+def embedded(workdir: Path) -> Iterator[Deployment]:
+    yield Deployment(
+        "embedded", "SQLite + filesystem broker (defaults)", base_env(workdir), workdir
+    )
+
+
+@contextlib.contextmanager
+def redis_postgres(workdir: Path, redis_db: int) -> Iterator[Deployment]:
+    import psycopg
+    import redis
+
+    database = f"stackrun_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    client = redis.Redis(host=HOST, port=6379, db=redis_db)
+    client.flushdb()
+    with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{database}"')
+    env = base_env(workdir)
+    env["STACKRUN_BROKER_URL"] = f"redis://{HOST}:6379/{redis_db}"
+    env["STACKRUN_DATABASE_URL"] = f"postgresql+psycopg://postgres@{HOST}:5432/{database}"
+    try:
+        yield Deployment("redis", f"Redis db {redis_db} + PostgreSQL {database}", env, workdir)
+    finally:
+        client.flushdb()
+        client.close()
+        with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+
+# ---------------------------------------------------------------- measurements
+
+
+def delivery(repo: dict[str, str], before: str, after: str) -> tuple[str, bytes, dict[str, str]]:
+    body = github_push_body(repo["name"], f"file://{repo['bare']}", before, after, "bench")
+    delivery_id = str(uuid.uuid4())
+    headers = {
+        "X-GitHub-Event": "push",
+        "X-GitHub-Delivery": delivery_id,
+        "X-Hub-Signature-256": sign(repo["secret"], body),
+        "Content-Type": "application/json",
+    }
+    return delivery_id, body, headers
+
+
+def measure_healthz(http: httpx.Client, n: int) -> list[float]:
+    for _ in range(10):  # warm-up
+        http.get("/healthz")
+    samples = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        response = http.get("/healthz")
+        samples.append(time.perf_counter() - t0)
+        if response.status_code != 200:
+            raise RuntimeError(f"/healthz answered {response.status_code}")
+    return samples
+
+
+def measure_webhooks(
+    http: httpx.Client, repo: dict[str, str], n: int
+) -> tuple[list[float], list[str]]:
+    head = repo["after"]
+    samples: list[float] = []
+    ids: list[str] = []
+    for _ in range(n):
+        delivery_id, body, headers = delivery(repo, head, head)
+        t0 = time.perf_counter()
+        response = http.post("/webhooks/github", content=body, headers=headers)
+        samples.append(time.perf_counter() - t0)
+        if response.status_code != 202:
+            raise RuntimeError(f"webhook answered {response.status_code}: {response.text}")
+        ids.append(delivery_id)
+    return samples, ids
+
+
+def drain(http: httpx.Client, auth: dict[str, str], ids: list[str], started: float) -> float:
+    """Seconds from the first webhook until every stored event left `received`."""
+    pending = list(ids)
+    deadline = time.monotonic() + DRAIN_TIMEOUT
+    while pending:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{len(pending)} events still unprocessed after {DRAIN_TIMEOUT}s")
+        response = http.get(f"/api/v1/events/{pending[-1]}", headers=auth)
+        response.raise_for_status()
+        event = response.json()
+        if event["status"] == "received":
+            time.sleep(0.1)
+            continue
+        if event["status"] != "processed":
+            raise RuntimeError(f"event {pending[-1]} ended {event['status']}: {event}")
+        pending.pop()
+    return time.monotonic() - started
+
+
+def parse_at(text: str) -> float:
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:  # SQLite drops the zone; the app stores UTC
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def measure_first_terraform(
+    deployment: Deployment, http: httpx.Client, auth: dict[str, str], pushes: int
+) -> list[dict[str, Any]]:
+    samples: list[dict[str, Any]] = []
+    for _ in range(pushes):
+        repo = helper(deployment)  # a new commit touching network/NOTES.md
+        delivery_id, body, headers = delivery(repo, repo["before"], repo["after"])
+        sent = time.time()
+        response = http.post("/webhooks/github", content=body, headers=headers)
+        if response.status_code != 202:
+            raise RuntimeError(f"push webhook answered {response.status_code}: {response.text}")
+        run = wait_run(http, auth, repo["after"])
+        history = wait_history(http, auth, run["id"])
+        at = {entry["to"]: parse_at(entry["at"]) for entry in history}
+        sample = {
+            "run": run["id"],
+            "commit": repo["after"][:12],
+            "run_created_s": round(parse_at(run["created_at"]) - sent, 4),
+            "first_terraform_s": round(at["INITIALIZING"] - sent, 4),
+            "plan_done_s": round(at["UNCONFIRMED"] - sent, 4) if "UNCONFIRMED" in at else None,
+            "final_state": history[-1]["to"],
+        }
+        samples.append(sample)
+        if history[-1]["to"] == "UNCONFIRMED":
+            http.post(
+                f"/api/v1/runs/{run['id']}/discard",
+                json={"comment": "bench"},
+                headers=auth,
+            ).raise_for_status()
+    return samples
+
+
+def wait_run(http: httpx.Client, auth: dict[str, str], sha: str) -> dict[str, Any]:
+    deadline = time.monotonic() + RUN_TIMEOUT
+    while time.monotonic() < deadline:
+        response = http.get(
+            "/api/v1/runs", params={"stack": NETWORK_STACK, "limit": 5}, headers=auth
+        )
+        response.raise_for_status()
+        for run in response.json():
+            if run["commit"]["sha"] == sha:
+                return dict(run)
+        time.sleep(POLL)
+    raise RuntimeError(f"no run of {NETWORK_STACK} at {sha[:12]} within {RUN_TIMEOUT}s")
+
+
+def wait_history(http: httpx.Client, auth: dict[str, str], run_id: int) -> list[dict[str, Any]]:
+    """The run's history once planning is over (UNCONFIRMED or terminal)."""
+    deadline = time.monotonic() + RUN_TIMEOUT
+    settled = {"UNCONFIRMED", "FINISHED", "FAILED", "DISCARDED", "CANCELED", "SKIPPED", "STOPPED"}
+    while time.monotonic() < deadline:
+        response = http.get(f"/api/v1/runs/{run_id}", headers=auth)
+        response.raise_for_status()
+        run = response.json()
+        if run["state"] in settled:
+            history = list(run["history"])
+            if not any(entry["to"] == "INITIALIZING" for entry in history):
+                raise RuntimeError(f"run {run_id} ended {run['state']} before INITIALIZING: {run}")
+            return history
+        time.sleep(POLL)
+    raise RuntimeError(f"run {run_id} did not finish planning within {RUN_TIMEOUT}s")
+
+
+def bench(deployment: Deployment, deliveries: int, pushes: int) -> dict[str, Any]:
+    start(deployment)
+    try:
+        repo = helper(deployment)  # initial commit, repository registered
+        auth = {"Authorization": f"Bearer {admin_token(deployment)}"}
+        with httpx.Client(base_url=deployment.url, timeout=30) as http:
+            healthz = measure_healthz(http, deliveries)
+            started = time.monotonic()
+            webhook, ids = measure_webhooks(http, repo, deliveries)
+            drained = drain(http, auth, ids, started)
+            first_tf = measure_first_terraform(deployment, http, auth, pushes)
+    except Exception:
+        sys.stderr.write(f"--- tail of {deployment.log_path}\n{tail(deployment.log_path)}\n")
+        raise
+    finally:
+        stop(deployment)
+    hz = summary_ms(healthz)
+    wh = summary_ms(webhook)
+    tf = [s["first_terraform_s"] for s in first_tf]
+    created = [s["run_created_s"] for s in first_tf]
+    planned = [s["plan_done_s"] for s in first_tf if s["plan_done_s"] is not None]
+    return {
+        "deployment": deployment.name,
+        "description": deployment.description,
+        "healthz": hz,
+        "webhook_202": wh,
+        "webhook_over_healthz_p50": round(wh["p50_ms"] / hz["p50_ms"], 2),
+        "events_drained_s": round(drained, 2),
+        "events_per_s": round(deliveries / drained, 1),
+        "push_to_first_terraform": {
+            "n": len(tf),
+            "p50_s": round(percentile(tf, 50), 3),
+            "max_s": round(max(tf), 3),
+            "run_created_p50_s": round(percentile(created, 50), 3),
+            "plan_done_p50_s": round(percentile(planned, 50), 3) if planned else None,
+            "samples": first_tf,
+        },
+    }
+
+
+# ---------------------------------------------------------------- output
+
+
+def table(results: list[dict[str, Any]], deliveries: int) -> str:
+    rows = [
+        ("healthz p50 / p99 (ms)", lambda r: f"{r['healthz']['p50_ms']:.2f} / {r['healthz']['p99_ms']:.2f}"),
+        ("webhook→202 p50 / p99 (ms)", lambda r: f"{r['webhook_202']['p50_ms']:.2f} / {r['webhook_202']['p99_ms']:.2f}"),
+        ("webhook p50 ÷ healthz p50", lambda r: f"{r['webhook_over_healthz_p50']:.1f}x"),
+        (f"{deliveries} events processed in (s)", lambda r: f"{r['events_drained_s']:.2f} ({r['events_per_s']}/s)"),
+        ("push→run created p50 (s)", lambda r: f"{r['push_to_first_terraform']['run_created_p50_s']:.3f}"),
+        ("push→first terraform p50 / max (s)", lambda r: f"{r['push_to_first_terraform']['p50_s']:.3f} / {r['push_to_first_terraform']['max_s']:.3f}"),
+        ("push→plan done p50 (s)", lambda r: f"{r['push_to_first_terraform']['plan_done_p50_s']}"),
+    ]
+    width = max(len(label) for label, _ in rows)
+    cols = [r["deployment"] for r in results]
+    colw = max(24, *(len(c) for c in cols))
+    lines = [" " * width + "  " + "  ".join(c.ljust(colw) for c in cols)]
+    for label, cell in rows:
+        lines.append(label.ljust(width) + "  " + "  ".join(cell(r).ljust(colw) for r in results))
+    for r in results:
+        lines.append(f"{r['deployment']}: {r['description']}")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--deliveries", type=int, default=200, help="webhooks and healthz GETs")
+    parser.add_argument("--pushes", type=int, default=5, help="real pushes for push→terraform")
+    parser.add_argument("--only", choices=["embedded", "redis"], help="one deployment only")
+    parser.add_argument("--redis-db", type=int, default=11, help="Redis db, flushed")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directories")
+    args = parser.parse_args()
+    if args.deliveries < 1 or args.pushes < 1:
+        parser.error("--deliveries and --pushes must be at least 1")
+
+    results = []
+    for name in ("embedded", "redis"):
+        if args.only and args.only != name:
+            continue
+        workdir = Path(tempfile.mkdtemp(prefix=f"stackrun-bench-{name}-"))
+        try:
+            factory = embedded(workdir) if name == "embedded" else redis_postgres(
+                workdir, args.redis_db
+            )
+            with factory as deployment:
+                if not args.json:
+                    print(f"[{name}] {deployment.description}: measuring…", file=sys.stderr)
+                results.append(bench(deployment, args.deliveries, args.pushes))
+        finally:
+            if args.keep:
+                print(f"[{name}] kept {workdir}", file=sys.stderr)
+            else:
+                shutil.rmtree(workdir, ignore_errors=True)
+
+    meta = {
+        "deliveries": args.deliveries,
+        "pushes": args.pushes,
+        "cpus": os.cpu_count(),
+        "python": sys.version.split()[0],
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    if args.json:
+        print(json.dumps({"meta": meta, "results": results}, indent=2))
+    else:
+        print(table(results, args.deliveries))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
