@@ -21,6 +21,8 @@ from orchestrator.artifacts.store import (
     plan_key,
 )
 from orchestrator.db import session_scope
+from orchestrator.graph import hcl
+from orchestrator.graph.discover import STACK_FILE
 from orchestrator.models import Repository, Run, Stack
 from orchestrator.runs import coordinator, plans, service
 from orchestrator.runs.coordinator import Doorbell, RunMoved
@@ -114,6 +116,7 @@ def _prepare(
     directory = checkout.stack_dir(root, stack)
     if not directory.is_dir():
         raise VcsError(f"stack directory {stack.path} does not exist at commit {run.commit_sha}")
+    _check_stack_file(directory, stack)
     init_args = ["init", "-input=false", "-no-color"]
     if stack.managed_state:
         with session_scope() as session:
@@ -128,11 +131,22 @@ def _prepare(
     return root, terraform
 
 
+def _check_stack_file(directory: Path, stack: Stack) -> None:
+    """A stackrun.hcl that does not parse fails the run with the parser's message."""
+    stack_file = directory / STACK_FILE
+    if not stack_file.is_file():
+        return
+    shown = STACK_FILE if stack.path == "." else f"{stack.path}/{STACK_FILE}"
+    parsed = hcl.parse(stack_file.read_text(errors="replace"), shown)
+    if isinstance(parsed, hcl.HclError):
+        raise ValueError(f"parsing {parsed}")
+
+
 def _ring(bells: list[Doorbell]) -> None:
     from orchestrator.runs.queue import ring
 
     for bell in bells:
-        ring(bell.task, bell.run_id, queue=bell.queue)
+        ring(bell.task, bell.target_id, queue=bell.queue)
 
 
 def _guarded(run_id: int, body: Callable[[], list[Doorbell]], runlog: RunLog) -> None:

@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 
 def _ring(bells: list[Doorbell]) -> None:
     for bell in bells:
-        ring(bell.task, bell.run_id, queue=bell.queue)
+        ring(bell.task, bell.target_id, queue=bell.queue)
 
 
 @app.task(name="stackrun.process_push", acks_late=True)

@@ -73,12 +73,19 @@ def _spec(
         path=directory,
         name=str(block.get("name") or directory),
         labels=tuple(str(x) for x in block.get("labels") or ()),
-        autodeploy=bool(block.get("autodeploy", False)),
+        autodeploy=_boolean(block.get("autodeploy", False)),
         depends_on=tuple(str(x) for x in block.get("depends_on") or ()),
         worker_pool=str(block.get("worker_pool") or "default"),
         backend_type=backend,
         errors=tuple(errors),
     )
+
+
+def _boolean(value: Any) -> bool:
+    """HCL booleans, and the strings "true"/"false" as Terraform converts them."""
+    if isinstance(value, str):
+        return value.strip().lower() == "true"
+    return value is True
 
 
 def _first_block(value: Any) -> dict[str, Any] | None:

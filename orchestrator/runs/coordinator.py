@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from orchestrator.models import Run, Stack, utcnow
+from orchestrator.models import Event, Run, Stack, utcnow
 from orchestrator.runs import pipeline, service
 from orchestrator.runs.state import Allowed, RunKind, RunState, is_terminal
 
@@ -23,7 +23,7 @@ class Doorbell:
     """A task to ring once the transaction that decided it has committed."""
 
     task: str
-    run_id: int
+    target_id: int
     queue: str = "default"
 
 
@@ -170,8 +170,8 @@ def advance_pipeline(session: Session, pipeline_id: int) -> list[Doorbell]:
 
 
 def reap(session: Session, stale_after_seconds: int = 30) -> list[Doorbell]:
-    """Fail APPLYING runs whose lease expired (never re-applied, stack stays locked) and re-ring
-    QUEUED and CONFIRMED runs that nobody claimed."""
+    """Fail APPLYING runs whose lease expired (never re-applied, stack stays locked); re-ring
+    QUEUED and CONFIRMED runs nobody claimed and pushes nobody processed."""
     now = utcnow()
     bells: list[Doorbell] = []
     expired = select(Run).where(Run.state == RunState.APPLYING, Run.lease_expires_at < now)
@@ -193,4 +193,6 @@ def reap(session: Session, stale_after_seconds: int = 30) -> list[Doorbell]:
     for run in session.scalars(waiting):
         task = "plan_run" if run.state == RunState.QUEUED else "apply_run"
         bells.append(Doorbell(task, run.id, queue_for(session, run)))
+    unprocessed = select(Event.id).where(Event.status == "received", Event.received_at < stale)
+    bells += [Doorbell("process_push", event_id) for event_id in session.scalars(unprocessed)]
     return bells

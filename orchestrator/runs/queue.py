@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from functools import lru_cache
 from typing import Any
 
@@ -9,6 +10,7 @@ from celery import Celery
 
 from orchestrator.settings import Settings, get_settings
 
+log = logging.getLogger(__name__)
 TASK_PREFIX = "stackrun."
 DEFAULT_QUEUE = "default"
 LONGEST_APPLY_SECONDS = 6 * 3600
@@ -28,6 +30,12 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_acks_late": False,
         "task_reject_on_worker_lost": True,
         "broker_connection_retry_on_startup": True,
+        "task_publish_retry_policy": {
+            "max_retries": 2,
+            "interval_start": 0,
+            "interval_step": 0.2,
+            "interval_max": 0.5,
+        },
         "worker_hijack_root_logger": False,
         "timezone": "UTC",
         "enable_utc": True,
@@ -60,9 +68,23 @@ def sender() -> Celery:
     return app
 
 
-def ring(task: str, *args: int, queue: str = DEFAULT_QUEUE) -> None:
-    """Send task `stackrun.<task>` with id arguments to `queue`."""
-    sender().send_task(TASK_PREFIX + task, args=list(args), queue=queue)
+def ring(task: str, *args: int, queue: str = DEFAULT_QUEUE) -> bool:
+    """Send task `stackrun.<task>` with id arguments to `queue`.
+
+    The database already holds the work, so a broker fault is logged, not raised: the reaper
+    rings again for anything left waiting."""
+    try:
+        sender().send_task(TASK_PREFIX + task, args=list(args), queue=queue)
+    except Exception as exc:
+        log.warning(
+            "ringing task=%s args=%s queue=%s failed, the reaper will retry: %s",
+            task,
+            args,
+            queue,
+            exc,
+        )
+        return False
+    return True
 
 
 def broker_answers(timeout: int = 2) -> bool:

@@ -82,6 +82,19 @@ def services(
     deployment.stop()
 
 
+@pytest.fixture(scope="module")
+def shared_services(
+    tmp_path_factory: pytest.TempPathFactory, tf_cli_config: Path
+) -> Iterator[Deployment]:
+    """One PostgreSQL + Redis + worker deployment for all tests of a module."""
+    with fresh_postgres_database() as url:
+        deployment = start_services(
+            tmp_path_factory.mktemp("stackrun"), tf_cli_config, url, flushed_redis()
+        )
+        yield deployment
+        deployment.stop()
+
+
 @pytest.fixture
 def embedded(tmp_path: Path, tf_cli_config: Path) -> Iterator[Deployment]:
     deployment = start_embedded(tmp_path / "stackrun", tf_cli_config)

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.integration.conftest import flushed_redis, fresh_postgres_database
-from tests.integration.harness import Deployment, GitPlatform, start_services
+from tests.integration.harness import Deployment, GitPlatform
 
 pytestmark = pytest.mark.integration
 
@@ -19,6 +16,8 @@ FILES = {
     "good/stackrun.hcl": 'stack {\n  name = "good"\n}\n',
     "good/main.tf": 'resource "null_resource" "ok" {}\n',
     "broken/stackrun.hcl": 'stack {\n  name = "broken"\n}\n',
+    "cracked/stackrun.hcl": "stack {\n  name = \n}\n",
+    "cracked/main.tf": 'resource "null_resource" "fine" {}\n',
     "broken/main.tf": (
         'resource "null_resource" "bad" {\n  triggers = { a = var.not_declared }\n}\n'
     ),
@@ -26,15 +25,8 @@ FILES = {
 
 
 @pytest.fixture(scope="module")
-def deployment(
-    tmp_path_factory: pytest.TempPathFactory, tf_cli_config: Path
-) -> Iterator[Deployment]:
-    with fresh_postgres_database() as postgres_url:
-        running = start_services(
-            tmp_path_factory.mktemp("stackrun"), tf_cli_config, postgres_url, flushed_redis()
-        )
-        yield running
-        running.stop()
+def deployment(shared_services: Deployment) -> Deployment:
+    return shared_services
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +36,7 @@ def pushed(deployment: Deployment, tmp_path_factory: pytest.TempPathFactory) -> 
     deployment.register(platform, SECRET)
     before, after = platform.commit(FILES)
     assert deployment.webhook(platform.push_body(before, after), SECRET).status_code == 202
-    runs = deployment.wait(lambda: len(deployment.runs()) == 2 and deployment.runs(), "2 runs")
+    runs = deployment.wait(lambda: len(deployment.runs()) == 3 and deployment.runs(), "3 runs")
     return {r["stack"].rsplit("/", 1)[-1]: int(r["id"]) for r in runs}
 
 
@@ -105,6 +97,16 @@ def test_terraform_error_fails_the_run_with_terraforms_message(
     assert "Reference to undeclared input variable" in run["failure_reason"]
     assert "Reference to undeclared input variable" in deployment.logs_of(pushed["broken"])
     assert run["history"][-1]["reason"] == run["failure_reason"]
+
+
+def test_a_stack_file_that_does_not_parse_fails_its_run_with_file_and_line(
+    deployment: Deployment, pushed: dict[str, int]
+) -> None:
+    run = deployment.wait(
+        lambda: (r := deployment.run(pushed["cracked"]))["state"] == "FAILED" and r, "FAILED"
+    )
+    assert run["failure_reason"].startswith("parsing cracked/stackrun.hcl:2:")
+    assert "INITIALIZING" not in [h["to"] for h in run["history"]]
 
 
 def test_viewer_cannot_approve_and_the_run_stays_unconfirmed(

@@ -69,7 +69,7 @@ def _review(result: approvals.Done | approvals.Refusal, session: SessionDep) -> 
         raise HTTPException(result.status, result.reason)
     session.commit()
     for bell in result.doorbells:
-        ring(bell.task, bell.run_id, queue=bell.queue)
+        ring(bell.task, bell.target_id, queue=bell.queue)
     return {"id": result.run_id, "state": result.state}
 
 
