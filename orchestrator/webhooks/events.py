@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +41,17 @@ def require_str(payload: dict[str, Any], *path: str) -> str:
         value = value[key]
     if not isinstance(value, str):
         raise MalformedPayload(f"field {'.'.join(path)} must be a string")
+    return value
+
+
+_SHA = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
+
+
+def require_sha(payload: dict[str, Any], key: str) -> str:
+    """A full commit id (SHA-1 or SHA-256 hex), never anything git could read as an option."""
+    value = require_str(payload, key)
+    if not _SHA.match(value):
+        raise MalformedPayload(f"field {key} must be a full hex commit id, got {value[:50]!r}")
     return value
 
 

@@ -10,6 +10,7 @@ from orchestrator.webhooks.events import (
     PushEvent,
     RepoRef,
     optional_str,
+    require_sha,
     require_str,
 )
 
@@ -48,8 +49,8 @@ def repo_ref(payload: dict[str, Any]) -> RepoRef:
 def push_event(payload: dict[str, Any]) -> PushEvent:
     return PushEvent(
         ref=require_str(payload, "ref"),
-        before=require_str(payload, "before"),
-        after=require_str(payload, "after"),
+        before=require_sha(payload, "before"),
+        after=require_sha(payload, "after"),
         pusher=optional_str(payload, "pusher", "name") or optional_str(payload, "sender", "login"),
         repo=repo_ref(payload),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
-from orchestrator.webhooks.events import PushEvent, RepoRef, optional_str, require_str
+from orchestrator.webhooks.events import PushEvent, RepoRef, optional_str, require_sha, require_str
 
 TOKEN_HEADER = "x-gitlab-token"  # noqa: S105 (a header name)
 EVENT_HEADER = "x-gitlab-event"
@@ -34,8 +34,8 @@ def repo_ref(payload: dict[str, Any]) -> RepoRef:
 def push_event(payload: dict[str, Any]) -> PushEvent:
     return PushEvent(
         ref=require_str(payload, "ref"),
-        before=require_str(payload, "before"),
-        after=require_str(payload, "after"),
+        before=require_sha(payload, "before"),
+        after=require_sha(payload, "after"),
         pusher=optional_str(payload, "user_username") or optional_str(payload, "user_name"),
         repo=repo_ref(payload),
     )

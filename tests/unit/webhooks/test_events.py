@@ -9,6 +9,7 @@ from orchestrator.webhooks.events import (
     PushEvent,
     RepoRef,
     optional_str,
+    require_sha,
     require_str,
 )
 
@@ -62,3 +63,14 @@ def test_optional_str_gives_empty_string_when_missing_or_not_a_string() -> None:
     assert optional_str({"pusher": None}, "pusher", "name") == ""
     assert optional_str({"pusher": {"name": 3}}, "pusher", "name") == ""
     assert optional_str({"pusher": {"name": "bob"}}, "pusher", "name") == "bob"
+
+
+@pytest.mark.parametrize("value", ["--upload-pack=touch /tmp/x", "HEAD", "abc123", "G" * 40, ""])
+def test_require_sha_refuses_anything_but_a_full_hex_commit_id(value: str) -> None:
+    with pytest.raises(MalformedPayload, match="full hex commit id"):
+        require_sha({"after": value}, "after")
+
+
+@pytest.mark.parametrize("value", ["a" * 40, "0123456789abcdef" * 4])
+def test_require_sha_accepts_sha1_and_sha256_ids(value: str) -> None:
+    assert require_sha({"after": value}, "after") == value
