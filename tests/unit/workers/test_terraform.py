@@ -1,0 +1,58 @@
+"""The Terraform subprocess wrapper, against the real bundled binary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from orchestrator.artifacts.store import LocalStore, log_key
+from orchestrator.secrets.masking import Masker
+from orchestrator.toolchain import resolve_terraform
+from workers.execute import RunLog
+from workers.terraform import Terraform, TerraformError, base_environment
+
+
+def test_base_environment_keeps_terraform_settings_and_drops_stackrun_secrets(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("STACKRUN_SECRET_KEY", "do-not-leak")
+    monkeypatch.setenv("STACKRUN_DATABASE_URL", "postgresql://u:pw@db/x")
+    monkeypatch.setenv("TF_CLI_CONFIG_FILE", "/etc/terraformrc")
+    env = base_environment({"TF_VAR_region": "eu-west-1"})
+    assert not any(key.startswith("STACKRUN_") for key in env)
+    assert env["TF_CLI_CONFIG_FILE"] == "/etc/terraformrc"
+    assert env["TF_VAR_region"] == "eu-west-1"
+    assert env["TF_IN_AUTOMATION"] == "1"
+
+
+def _terraform(workdir: Path, lines: list[str]) -> Terraform:
+    return Terraform(resolve_terraform("terraform"), workdir, base_environment(), lines.append)
+
+
+def test_run_streams_every_line_to_the_log(tmp_path: Path) -> None:
+    lines: list[str] = []
+    completed = _terraform(tmp_path, lines).run("version")
+    assert completed.returncode == 0
+    assert lines[0] == "$ terraform version"
+    assert any(line.startswith("Terraform v1.") for line in lines)
+
+
+def test_a_failing_command_raises_with_terraforms_error_message(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text('resource "null_resource" "x" {\n  = broken\n}\n')
+    lines: list[str] = []
+    with pytest.raises(TerraformError) as failure:
+        _terraform(tmp_path, lines).run("validate", "-no-color")
+    assert str(failure.value).startswith("terraform validate exited with 1: Error:")
+    assert any("Error:" in line for line in lines)
+
+
+def test_run_log_masks_secrets_before_they_reach_the_artifact(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path)
+    masker = Masker(["s3cr3t-value"])
+    log = RunLog(store, 7, masker)
+    log("password = s3cr3t-value")
+    masker.add("late-secret")
+    log("later: late-secret and s3cr3t-value")
+    log.close()
+    assert store.get(log_key(7)).decode() == "password = ***\nlater: *** and ***\n"
