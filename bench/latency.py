@@ -35,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -120,9 +121,7 @@ def free_port() -> int:
 def base_env(workdir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("STACKRUN_")}
     env["STACKRUN_DATA_DIR"] = str(workdir / "data")
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p
-    )
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
     return env
 
 
@@ -154,7 +153,9 @@ def start(deployment: Deployment) -> None:
         except httpx.HTTPError:
             pass
         time.sleep(0.1)
-    raise RuntimeError(f"stackrun up not healthy in {START_TIMEOUT:.0f}s:\n{tail(deployment.log_path)}")
+    raise RuntimeError(
+        f"stackrun up not healthy in {START_TIMEOUT:.0f}s:\n{tail(deployment.log_path)}"
+    )
 
 
 def stop(deployment: Deployment) -> None:
@@ -206,8 +207,15 @@ def helper(deployment: Deployment) -> dict[str, str]:
 
 def admin_token(deployment: Deployment) -> str:
     done = subprocess.run(
-        [stackrun_bin(), "tokens", "create", "--name", f"bench-{uuid.uuid4().hex[:6]}",
-         "--role", "admin"],
+        [
+            stackrun_bin(),
+            "tokens",
+            "create",
+            "--name",
+            f"bench-{uuid.uuid4().hex[:6]}",
+            "--role",
+            "admin",
+        ],
         env=deployment.env,
         cwd=deployment.workdir,
         capture_output=True,
@@ -294,9 +302,13 @@ def measure_webhooks(
     return samples, ids
 
 
-def drain(http: httpx.Client, auth: dict[str, str], ids: list[str], started: float) -> float:
-    """Seconds from the first webhook until every stored event left `received`."""
+def drain(
+    http: httpx.Client, auth: dict[str, str], ids: list[str], started: float
+) -> tuple[float, list[float]]:
+    """Seconds from the first webhook until every stored event left `received`, and each
+    event's queue lag (received_at → processed_at, server clock)."""
     pending = list(ids)
+    lags: list[float] = []
     deadline = time.monotonic() + DRAIN_TIMEOUT
     while pending:
         if time.monotonic() > deadline:
@@ -309,8 +321,9 @@ def drain(http: httpx.Client, auth: dict[str, str], ids: list[str], started: flo
             continue
         if event["status"] != "processed":
             raise RuntimeError(f"event {pending[-1]} ended {event['status']}: {event}")
+        lags.append(parse_at(event["processed_at"]) - parse_at(event["received_at"]))
         pending.pop()
-    return time.monotonic() - started
+    return time.monotonic() - started, lags
 
 
 def parse_at(text: str) -> float:
@@ -326,7 +339,7 @@ def measure_first_terraform(
     samples: list[dict[str, Any]] = []
     for _ in range(pushes):
         repo = helper(deployment)  # a new commit touching network/NOTES.md
-        delivery_id, body, headers = delivery(repo, repo["before"], repo["after"])
+        _, body, headers = delivery(repo, repo["before"], repo["after"])
         sent = time.time()
         response = http.post("/webhooks/github", content=body, headers=headers)
         if response.status_code != 202:
@@ -392,7 +405,7 @@ def bench(deployment: Deployment, deliveries: int, pushes: int) -> dict[str, Any
             healthz = measure_healthz(http, deliveries)
             started = time.monotonic()
             webhook, ids = measure_webhooks(http, repo, deliveries)
-            drained = drain(http, auth, ids, started)
+            drained, lags = drain(http, auth, ids, started)
             first_tf = measure_first_terraform(deployment, http, auth, pushes)
     except Exception:
         sys.stderr.write(f"--- tail of {deployment.log_path}\n{tail(deployment.log_path)}\n")
@@ -412,6 +425,10 @@ def bench(deployment: Deployment, deliveries: int, pushes: int) -> dict[str, Any
         "webhook_over_healthz_p50": round(wh["p50_ms"] / hz["p50_ms"], 2),
         "events_drained_s": round(drained, 2),
         "events_per_s": round(deliveries / drained, 1),
+        "event_lag": {
+            "p50_ms": round(percentile(lags, 50) * 1000, 1),
+            "max_ms": round(max(lags) * 1000, 1),
+        },
         "push_to_first_terraform": {
             "n": len(tf),
             "p50_s": round(percentile(tf, 50), 3),
@@ -426,24 +443,37 @@ def bench(deployment: Deployment, deliveries: int, pushes: int) -> dict[str, Any
 # ---------------------------------------------------------------- output
 
 
-def table(results: list[dict[str, Any]], deliveries: int) -> str:
-    rows = [
-        ("healthz p50 / p99 (ms)", lambda r: f"{r['healthz']['p50_ms']:.2f} / {r['healthz']['p99_ms']:.2f}"),
-        ("webhook→202 p50 / p99 (ms)", lambda r: f"{r['webhook_202']['p50_ms']:.2f} / {r['webhook_202']['p99_ms']:.2f}"),
-        ("webhook p50 ÷ healthz p50", lambda r: f"{r['webhook_over_healthz_p50']:.1f}x"),
-        (f"{deliveries} events processed in (s)", lambda r: f"{r['events_drained_s']:.2f} ({r['events_per_s']}/s)"),
-        ("push→run created p50 (s)", lambda r: f"{r['push_to_first_terraform']['run_created_p50_s']:.3f}"),
-        ("push→first terraform p50 / max (s)", lambda r: f"{r['push_to_first_terraform']['p50_s']:.3f} / {r['push_to_first_terraform']['max_s']:.3f}"),
-        ("push→plan done p50 (s)", lambda r: f"{r['push_to_first_terraform']['plan_done_p50_s']}"),
+def table_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
+    hz, wh, tf = r["healthz"], r["webhook_202"], r["push_to_first_terraform"]
+    plan_done = tf["plan_done_p50_s"]
+    return [
+        ("healthz p50 / p99 (ms)", f"{hz['p50_ms']:.2f} / {hz['p99_ms']:.2f}"),
+        ("webhook→202 p50 / p99 (ms)", f"{wh['p50_ms']:.2f} / {wh['p99_ms']:.2f}"),
+        ("webhook p50 ÷ healthz p50", f"{r['webhook_over_healthz_p50']:.1f}x"),
+        (
+            f"{wh['n']} events processed in (s)",
+            f"{r['events_drained_s']:.2f} ({r['events_per_s']}/s)",
+        ),
+        (
+            "event received→processed p50 / max (ms)",
+            f"{r['event_lag']['p50_ms']:.0f} / {r['event_lag']['max_ms']:.0f}",
+        ),
+        (f"push→run created p50 (s), n={tf['n']}", f"{tf['run_created_p50_s']:.3f}"),
+        ("push→first terraform p50 / max (s)", f"{tf['p50_s']:.3f} / {tf['max_s']:.3f}"),
+        ("push→plan done p50 (s)", "n/a" if plan_done is None else f"{plan_done:.3f}"),
     ]
-    width = max(len(label) for label, _ in rows)
-    cols = [r["deployment"] for r in results]
-    colw = max(24, *(len(c) for c in cols))
-    lines = [" " * width + "  " + "  ".join(c.ljust(colw) for c in cols)]
-    for label, cell in rows:
-        lines.append(label.ljust(width) + "  " + "  ".join(cell(r).ljust(colw) for r in results))
-    for r in results:
-        lines.append(f"{r['deployment']}: {r['description']}")
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    columns = [dict(table_rows(r)) for r in results]
+    labels = [label for label, _ in table_rows(results[0])]
+    width = max(len(label) for label in labels)
+    colw = 24
+    lines = [" " * width + "  " + "  ".join(r["deployment"].ljust(colw) for r in results)]
+    for label in labels:
+        cells = "  ".join(column[label].ljust(colw) for column in columns)
+        lines.append(f"{label.ljust(width)}  {cells}")
+    lines += [f"{r['deployment']}: {r['description']}" for r in results]
     return "\n".join(lines)
 
 
@@ -459,22 +489,29 @@ def main() -> int:
     if args.deliveries < 1 or args.pushes < 1:
         parser.error("--deliveries and --pushes must be at least 1")
 
-    results = []
+    results: list[dict[str, Any]] = []
+    failures: list[dict[str, str]] = []
     for name in ("embedded", "redis"):
         if args.only and args.only != name:
             continue
         workdir = Path(tempfile.mkdtemp(prefix=f"stackrun-bench-{name}-"))
+        failed = False
         try:
-            factory = embedded(workdir) if name == "embedded" else redis_postgres(
-                workdir, args.redis_db
+            factory = (
+                embedded(workdir) if name == "embedded" else redis_postgres(workdir, args.redis_db)
             )
             with factory as deployment:
-                if not args.json:
-                    print(f"[{name}] {deployment.description}: measuring…", file=sys.stderr)
+                print(f"[{name}] {deployment.description}: measuring…", file=sys.stderr)
                 results.append(bench(deployment, args.deliveries, args.pushes))
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:  # one broken deployment must not hide the other's figures
+            failed = True
+            traceback.print_exc()
+            failures.append({"deployment": name, "error": f"{type(exc).__name__}: {exc}"})
         finally:
-            if args.keep:
-                print(f"[{name}] kept {workdir}", file=sys.stderr)
+            if args.keep or failed:
+                print(f"[{name}] kept {workdir} (stackrun-up.log)", file=sys.stderr)
             else:
                 shutil.rmtree(workdir, ignore_errors=True)
 
@@ -486,10 +523,13 @@ def main() -> int:
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     if args.json:
-        print(json.dumps({"meta": meta, "results": results}, indent=2))
+        print(json.dumps({"meta": meta, "results": results, "failures": failures}, indent=2))
     else:
-        print(table(results, args.deliveries))
-    return 0
+        if results:
+            print(table(results))
+        for failure in failures:
+            print(f"{failure['deployment']}: FAILED: {failure['error'][:300]}")
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":

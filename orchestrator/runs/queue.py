@@ -41,6 +41,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "enable_utc": True,
     }
     if settings.uses_filesystem_broker:
+        config["broker_transport"] = "orchestrator.runs.fsbroker:Transport"
         config["broker_transport_options"] = filesystem_transport_options(settings)
         config["worker_enable_remote_control"] = False
     else:

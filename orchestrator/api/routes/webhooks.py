@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from collections.abc import Callable
 
-from orchestrator.api.deps import SessionDep
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+
+from orchestrator.db import get_sessionmaker
 from orchestrator.runs.queue import ring
 from orchestrator.settings import get_settings
 from orchestrator.webhooks import intake
@@ -28,29 +32,41 @@ async def _body(request: Request) -> bytes | JSONResponse:
     return b"".join(chunks)
 
 
-def _answer(session: SessionDep, outcome: intake.Outcome) -> JSONResponse:
-    if outcome.status < 300:
-        session.commit()
-    else:
-        session.rollback()
+def _receive(
+    receive: Callable[[Session, dict[str, str], bytes], intake.Outcome],
+    headers: dict[str, str],
+    body: bytes,
+) -> JSONResponse:
+    """Blocking part of a delivery (database, broker), run off the event loop."""
+    session = get_sessionmaker()()
+    try:
+        outcome = receive(session, headers, body)
+        if outcome.status < 300:
+            session.commit()
+        else:
+            session.rollback()
+    finally:
+        session.close()
     if outcome.event_id is not None:
         ring("process_push", outcome.event_id)
     return JSONResponse(outcome.body, outcome.status)
 
 
-@router.post("/github", status_code=202)
-async def github_webhook(request: Request, session: SessionDep) -> JSONResponse:
+async def _deliver(
+    request: Request, receive: Callable[[Session, dict[str, str], bytes], intake.Outcome]
+) -> JSONResponse:
     body = await _body(request)
     if isinstance(body, JSONResponse):
         return body
     headers = {k.lower(): v for k, v in request.headers.items()}
-    return _answer(session, intake.receive_github(session, headers, body))
+    return await run_in_threadpool(_receive, receive, headers, body)
+
+
+@router.post("/github", status_code=202)
+async def github_webhook(request: Request) -> JSONResponse:
+    return await _deliver(request, intake.receive_github)
 
 
 @router.post("/gitlab", status_code=202)
-async def gitlab_webhook(request: Request, session: SessionDep) -> JSONResponse:
-    body = await _body(request)
-    if isinstance(body, JSONResponse):
-        return body
-    headers = {k.lower(): v for k, v in request.headers.items()}
-    return _answer(session, intake.receive_gitlab(session, headers, body))
+async def gitlab_webhook(request: Request) -> JSONResponse:
+    return await _deliver(request, intake.receive_gitlab)
