@@ -190,9 +190,10 @@ def tail(path: Path, lines: int = 40) -> str:
         return "(no log)"
 
 
-def helper(deployment: Deployment) -> dict[str, str]:
+def last_line_of(deployment: Deployment, command: list[str], what: str) -> str:
+    """Run a command with the deployment's environment; its last output line."""
     done = subprocess.run(
-        [sys.executable, "-c", HELPER, str(deployment.workdir / "repo")],
+        command,
         env=deployment.env,
         cwd=deployment.workdir,
         capture_output=True,
@@ -201,31 +202,19 @@ def helper(deployment: Deployment) -> dict[str, str]:
         check=False,
     )
     if done.returncode != 0:
-        raise RuntimeError(f"demo helper failed:\n{done.stderr[-3000:]}")
-    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+        raise RuntimeError(f"{what} failed:\n{done.stderr[-3000:]}")
+    return done.stdout.strip().splitlines()[-1]
+
+
+def helper(deployment: Deployment) -> dict[str, str]:
+    command = [sys.executable, "-c", HELPER, str(deployment.workdir / "repo")]
+    return dict(json.loads(last_line_of(deployment, command, "demo helper")))
 
 
 def admin_token(deployment: Deployment) -> str:
-    done = subprocess.run(
-        [
-            stackrun_bin(),
-            "tokens",
-            "create",
-            "--name",
-            f"bench-{uuid.uuid4().hex[:6]}",
-            "--role",
-            "admin",
-        ],
-        env=deployment.env,
-        cwd=deployment.workdir,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"tokens create failed:\n{done.stderr[-3000:]}")
-    return done.stdout.strip().splitlines()[-1]
+    name = f"bench-{uuid.uuid4().hex[:6]}"
+    command = [stackrun_bin(), "tokens", "create", "--name", name, "--role", "admin"]
+    return last_line_of(deployment, command, "tokens create")
 
 
 @contextlib.contextmanager

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from orchestrator.models import Event, Run, Stack, utcnow
 from orchestrator.runs import pipeline, service
-from orchestrator.runs.state import Allowed, RunKind, RunState, is_terminal
+from orchestrator.runs.state import APPLYING_KINDS, Allowed, RunKind, RunState, is_terminal
 
 log = logging.getLogger(__name__)
 WORKER = "worker"
@@ -44,6 +44,20 @@ def _upstream_states(session: Session, run: Run) -> dict[int, RunState]:
     return {row_id: RunState(state) for row_id, state in rows}
 
 
+LOCKING_KINDS = APPLYING_KINDS
+
+
+def _older_locking_run_waits(session: Session, run: Run) -> bool:
+    """State-changing runs of a stack start oldest first."""
+    older = select(Run.id).where(
+        Run.stack_id == run.stack_id,
+        Run.state == RunState.QUEUED,
+        Run.kind.in_(list(LOCKING_KINDS)),
+        Run.id < run.id,
+    )
+    return session.scalar(older.limit(1)) is not None
+
+
 def claim_for_plan(session: Session, run_id: int, lease_seconds: int) -> Run | None:
     """QUEUED → PREPARING when upstreams finished and the stack lock is free; else None."""
     run = session.get(Run, run_id, populate_existing=True)
@@ -51,7 +65,10 @@ def claim_for_plan(session: Session, run_id: int, lease_seconds: int) -> Run | N
         return None
     if not pipeline.is_eligible(run.id, _upstream_states(session, run), run.upstream_run_ids):
         return None
-    takes_lock = RunKind(run.kind) in {RunKind.TRACKED, RunKind.DESTROY}
+    takes_lock = RunKind(run.kind) in LOCKING_KINDS
+    if takes_lock and _older_locking_run_waits(session, run):
+        log.info("run=%s waits: an older run of stack %s goes first", run.id, run.stack_id)
+        return None
     if takes_lock and not service.acquire_stack_lock(session, run.stack_id, run.id):
         log.info("run=%s waits: stack %s is locked", run.id, run.stack_id)
         return None
@@ -112,7 +129,7 @@ def plan_done(
     if not any(summary.values()):
         move(session, run_id, RunState.FINISHED, RunState.PLANNING, "no changes")
         return finished(session, run)
-    if RunKind(run.kind) not in {RunKind.TRACKED, RunKind.DESTROY}:
+    if RunKind(run.kind) not in APPLYING_KINDS:
         move(session, run_id, RunState.FINISHED, RunState.PLANNING, f"{run.kind} run: plan only")
         return finished(session, run)
     stack = session.get(Stack, run.stack_id)

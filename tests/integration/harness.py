@@ -288,20 +288,7 @@ def start_services(
     processes = [
         spawn([sys.executable, "-m", "orchestrator.cli", "api", "--port", str(port)], env, logs[0]),
         spawn(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "workers.celery_app",
-                "worker",
-                "-Q",
-                "default",
-                "--concurrency",
-                "2",
-                "--loglevel",
-                "info",
-            ],
+            [sys.executable, "-m", "orchestrator.cli", "worker", "--concurrency", "2"],
             env,
             logs[1],
         ),
