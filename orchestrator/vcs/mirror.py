@@ -11,6 +11,8 @@ from pathlib import Path
 
 import git
 
+from orchestrator.secrets.masking import Masker, redact_url, url_secrets
+
 ZERO_SHA = "0" * 40
 
 
@@ -22,6 +24,8 @@ class Mirror:
     def __init__(self, path: Path, clone_url: str) -> None:
         self.path = path
         self.clone_url = clone_url
+        self.shown_url = redact_url(clone_url)
+        self._mask = Masker(url_secrets(clone_url))
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
@@ -46,9 +50,10 @@ class Mirror:
                     return
                 self._repo().git.fetch("--prune", "origin")
             except git.GitCommandError as exc:
-                raise VcsError(f"fetching {self.clone_url}: {_git_message(exc)}") from exc
+                message = self._mask(_git_message(exc))
+                raise VcsError(f"fetching {self.shown_url}: {message}") from None
             if not self.has_commit(sha):
-                raise VcsError(f"commit {sha} is not in {self.clone_url} after fetching")
+                raise VcsError(f"commit {sha} is not in {self.shown_url} after fetching")
 
     def has_commit(self, sha: str) -> bool:
         try:

@@ -12,6 +12,7 @@ from orchestrator import repos
 from orchestrator.api.deps import PrincipalDep, SessionDep, require
 from orchestrator.auth import audit
 from orchestrator.models import Repository
+from orchestrator.secrets.masking import redact_url
 
 router = APIRouter(prefix="/api/v1/repositories", tags=["repositories"])
 
@@ -28,7 +29,7 @@ def repository_view(repository: Repository) -> dict[str, Any]:
     return {
         "id": repository.id,
         "name": repository.name,
-        "clone_url": repository.clone_url,
+        "clone_url": redact_url(repository.clone_url),
         "branch": repository.branch,
         "provider": repository.provider,
         "created_at": repository.created_at.isoformat(),
@@ -58,7 +59,7 @@ def create_repository(body: RepositoryIn, session: SessionDep, who: PrincipalDep
         who.name,
         "repository.create",
         f"repository:{result.name}",
-        {"clone_url": result.clone_url, "branch": result.branch},
+        {"clone_url": redact_url(result.clone_url), "branch": result.branch},
     )
     session.commit()
     return repository_view(result)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from orchestrator.secrets.masking import MASK, Masker
+import pytest
+
+from orchestrator.secrets.masking import MASK, Masker, redact_url, url_secrets
 
 
 def test_every_occurrence_is_masked() -> None:
@@ -48,3 +50,21 @@ def test_multiline_terraform_output_is_masked_on_every_line() -> None:
     mask = Masker(["wJalrXUtnFEMI/K7MDENG"])
     text = "+ secret = wJalrXUtnFEMI/K7MDENG\n+ again  = wJalrXUtnFEMI/K7MDENG\n"
     assert mask(text) == f"+ secret = {MASK}\n+ again  = {MASK}\n"
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://bot:tok3n-value@git.example.com/a/b.git", "https://***@git.example.com/a/b.git"),
+        ("https://tok3n-value@git.example.com:8443/a/b", "https://***@git.example.com:8443/a/b"),
+        ("https://git.example.com/a/b.git", "https://git.example.com/a/b.git"),
+        ("file:///srv/git/platform.git", "file:///srv/git/platform.git"),
+    ],
+)
+def test_redact_url_hides_credentials_and_keeps_the_rest(url: str, shown: str) -> None:
+    assert redact_url(url) == shown
+
+
+def test_url_secrets_lists_the_user_and_password() -> None:
+    assert url_secrets("https://bot:tok3n@host/x") == ["tok3n", "bot"]
+    assert url_secrets("https://host/x") == []

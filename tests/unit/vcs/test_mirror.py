@@ -1,0 +1,74 @@
+"""Git mirrors against real repositories on disk (file://), and errors that hide credentials."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import git
+import pytest
+
+from orchestrator.vcs.mirror import ZERO_SHA, Mirror, VcsError
+
+
+def _origin(tmp_path: Path) -> tuple[git.Repo, Path]:
+    bare = tmp_path / "origin.git"
+    git.Repo.init(bare, bare=True, initial_branch="main")
+    work = git.Repo.init(tmp_path / "work", initial_branch="main")
+    work.create_remote("origin", str(bare))
+    with work.config_writer() as config:
+        config.set_value("user", "name", "Dev")
+        config.set_value("user", "email", "dev@example.com")
+    return work, bare
+
+
+def _commit(work: git.Repo, files: dict[str, str], message: str) -> str:
+    for path, text in files.items():
+        target = Path(str(work.working_dir)) / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    work.git.add(A=True)
+    work.index.commit(message)
+    work.git.push("origin", "main")
+    return str(work.head.commit.hexsha)
+
+
+def test_mirror_fetches_new_commits_and_diffs_them(tmp_path: Path) -> None:
+    work, bare = _origin(tmp_path)
+    first = _commit(work, {"net/main.tf": "a", "README.md": "x"}, "one")
+    mirror = Mirror(tmp_path / "mirror.git", f"file://{bare}")
+    mirror.ensure_commit(first)
+    second = _commit(work, {"net/main.tf": "b", "eks/main.tf": "c"}, "two")
+    mirror.ensure_commit(second)
+    assert sorted(mirror.changed_paths(first, second) or []) == ["eks/main.tf", "net/main.tf"]
+    assert mirror.changed_paths(ZERO_SHA, second) is None
+    assert mirror.read_files(second, {"net/main.tf"}) == {"net/main.tf": "b"}
+    assert mirror.commit_info(second) == ("two", "Dev")
+
+
+def test_export_writes_the_tree_of_the_exact_commit(tmp_path: Path) -> None:
+    work, bare = _origin(tmp_path)
+    first = _commit(work, {"app/main.tf": "v1"}, "one")
+    _commit(work, {"app/main.tf": "v2"}, "two")
+    mirror = Mirror(tmp_path / "mirror.git", f"file://{bare}")
+    mirror.ensure_commit(first)
+    mirror.export(first, tmp_path / "ws")
+    assert (tmp_path / "ws" / "app" / "main.tf").read_text() == "v1"
+    assert not (tmp_path / "ws" / ".git").exists()
+
+
+def test_a_missing_commit_is_a_clear_error(tmp_path: Path) -> None:
+    work, bare = _origin(tmp_path)
+    _commit(work, {"a.tf": "a"}, "one")
+    mirror = Mirror(tmp_path / "mirror.git", f"file://{bare}")
+    with pytest.raises(VcsError, match=f"commit {'f' * 40} is not in file://"):
+        mirror.ensure_commit("f" * 40)
+
+
+def test_fetch_errors_never_show_the_credentials_of_the_clone_url(tmp_path: Path) -> None:
+    mirror = Mirror(tmp_path / "mirror.git", "https://bot:s3cr3t-tok3n@127.0.0.1:9/acme/p.git")
+    with pytest.raises(VcsError) as failure:
+        mirror.ensure_commit("a" * 40)
+    message = str(failure.value)
+    assert message.startswith("fetching https://***@127.0.0.1:9/acme/p.git: ")
+    assert "s3cr3t-tok3n" not in message
+    assert failure.value.__cause__ is None
