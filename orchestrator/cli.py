@@ -211,9 +211,16 @@ def _start_demo(data_dir: Path, url: str) -> None:
     push, token = run_demo(data_dir, url)
     typer.echo(f"demo: pushed {push.repository} → webhook answered {push.status_code} {push.body}")
     typer.echo(f"admin token (shown once): {token}")
+    command = _own_command()
     typer.echo(f"next: export STACKRUN_URL={url} STACKRUN_TOKEN={token}")
-    typer.echo("      stackrun runs list            # wait for UNCONFIRMED")
-    typer.echo("      stackrun runs approve <id>    # then apply")
+    typer.echo(f"      {command} runs list            # wait for UNCONFIRMED")
+    typer.echo(f"      {command} runs approve <id>    # then apply")
+
+
+def _own_command() -> str:
+    """How the user can call this same stackrun (its venv may not be on PATH)."""
+    beside = Path(sys.executable).parent / "stackrun"
+    return str(beside) if beside.exists() else "stackrun"
 
 
 def _stop_all(processes: list[subprocess.Popen[bytes]]) -> None:
