@@ -104,4 +104,5 @@ def unlock(session: Session, stack_id: str, info: dict[str, Any] | None) -> Stat
             existing.info,
         )
     session.delete(existing)
+    session.flush()
     return None
