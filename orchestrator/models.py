@@ -182,3 +182,13 @@ class StateLock(Base):
     lock_id: Mapped[str] = mapped_column(String(100))
     info: Mapped[dict[str, Any]] = mapped_column(JSON)
     locked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ParseCacheEntry(Base):
+    """Graph facts of one file content, keyed by facts version, file kind and git blob id."""
+
+    __tablename__ = "parse_cache"
+
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    facts: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import hcl2
 from hcl2 import SerializationOptions
 
+PARSE_TIME_LIMIT = 10.0
+MAX_FILE_BYTES = 4 * 1024 * 1024
 _OPTIONS = SerializationOptions(
     strip_string_quotes=True, explicit_blocks=False, with_comments=False
 )
@@ -27,17 +33,61 @@ class HclError:
         return f"{where}: {self.message}"
 
 
-def parse(text: str, filename: str) -> dict[str, Any] | HclError:
+class ParseTimeout(Exception):
+    """hcl2 took longer than the per-file limit."""
+
+
+@contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """SIGALRM-based limit; only the main thread can take signals, elsewhere no limit."""
+    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(_signum: int, _frame: object) -> None:
+        raise ParseTimeout
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def parse(
+    text: str, filename: str, time_limit: float = PARSE_TIME_LIMIT
+) -> dict[str, Any] | HclError:
     """Parse one .tf, .hcl or .tf.json file into a dict of top-level blocks."""
     if filename.endswith(".json"):
         return _parse_json(text, filename)
+    if len(text) > MAX_FILE_BYTES:
+        return HclError(filename, None, f"file is larger than {MAX_FILE_BYTES} bytes")
     try:
-        result = hcl2.loads(text, serialization_options=_OPTIONS)
+        with _time_limit(time_limit):
+            result = hcl2.loads(text, serialization_options=_OPTIONS)
+    except ParseTimeout:
+        return HclError(filename, None, f"parsing took longer than {time_limit:g}s")
     except Exception as exc:  # hcl2 raises lark errors of many kinds
-        line = getattr(exc, "line", None)
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return HclError(filename, line if isinstance(line, int) else None, first_line)
+        return HclError(filename, _line_of(exc), _message_of(exc))
     return dict(result)
+
+
+def _line_of(exc: Exception) -> int | None:
+    line = getattr(exc, "line", None)
+    return line if isinstance(line, int) and line > 0 else None
+
+
+def _message_of(exc: Exception) -> str:
+    token = getattr(exc, "token", None)
+    column = getattr(exc, "column", None)
+    if token is not None:
+        where = f" at column {column}" if isinstance(column, int) else ""
+        shown = str(token).strip()[:40]
+        return f"unexpected {shown!r}{where}" if shown else f"unexpected end of input{where}"
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _parse_json(text: str, filename: str) -> dict[str, Any] | HclError:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import io
+import subprocess
 import tarfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -85,6 +86,64 @@ class Mirror:
                 continue
             files[path] = item.data_stream.read().decode("utf-8", errors="replace")
         return files
+
+    def tree_blobs(self, sha: str) -> dict[str, str]:
+        """{path: blob id} of every file at `sha` (one `git ls-tree`)."""
+        output = self._repo().git.ls_tree("-r", "-z", "--full-tree", sha)
+        blobs: dict[str, str] = {}
+        for entry in output.split("\0"):
+            if not entry:
+                continue
+            meta, _, path = entry.partition("\t")
+            _mode, kind, blob = meta.split(" ")
+            if kind == "blob":
+                blobs[path] = blob
+        return blobs
+
+    def read_blobs(self, blob_ids: list[str]) -> dict[str, bytes]:
+        """Contents of many blobs through one `git cat-file --batch`."""
+        if not blob_ids:
+            return {}
+        completed = subprocess.run(
+            ["git", "cat-file", "--batch"],
+            cwd=self.path,
+            input="\n".join(blob_ids).encode() + b"\n",
+            capture_output=True,
+            check=True,
+        )
+        data = completed.stdout
+        contents: dict[str, bytes] = {}
+        position = 0
+        for blob in blob_ids:
+            header_end = data.index(b"\n", position)
+            header = data[position:header_end].split(b" ")
+            if len(header) < 3 or header[1] == b"missing":
+                position = header_end + 1
+                continue
+            size = int(header[2])
+            contents[blob] = data[header_end + 1 : header_end + 1 + size]
+            position = header_end + 1 + size + 1
+        return contents
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        try:
+            self._repo().git.merge_base("--is-ancestor", ancestor, descendant)
+        except git.GitCommandError:
+            return False
+        return True
+
+    def merge_base(self, first: str, second: str) -> str | None:
+        try:
+            return str(self._repo().git.merge_base(first, second)).strip() or None
+        except git.GitCommandError:
+            return None
+
+    def resolve(self, revision: str) -> str:
+        """A full commit id for a revision name (branch, tag, short id)."""
+        try:
+            return str(self._repo().git.rev_parse("--verify", f"{revision}^{{commit}}")).strip()
+        except git.GitCommandError as exc:
+            raise VcsError(f"resolving {revision!r} in {self.path}: {_git_message(exc)}") from None
 
     def list_paths(self, sha: str) -> list[str]:
         output = self._repo().git.ls_tree("-r", "-z", "--name-only", sha)

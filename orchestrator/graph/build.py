@@ -1,0 +1,505 @@
+"""The stack graph of a repository at a commit (DESIGN §3), built from per-file facts. Pure."""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from orchestrator.graph.evaluate import REPO_ROOT, Argument, Scope, Unresolved
+from orchestrator.graph.facts import STACK_FILE, Facts
+
+IDENTITY_FIELDS: dict[str, tuple[str, ...]] = {
+    "s3": ("bucket", "key"),
+    "gcs": ("bucket", "prefix"),
+    "azurerm": ("container_name", "key"),
+    "local": ("path",),
+}
+_MAX_MODULE_DEPTH = 16
+
+
+@dataclass(frozen=True)
+class Edge:
+    upstream: str
+    downstream: str
+    kind: str
+    file: str
+    block: str
+    match: str | None = None
+    via: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        view: dict[str, Any] = {
+            "from": self.upstream,
+            "to": self.downstream,
+            "kind": self.kind,
+            "evidence": {"file": self.file, "block": self.block},
+        }
+        if self.via:
+            view["evidence"]["via"] = self.via
+        if self.match:
+            view["match"] = self.match
+        return view
+
+
+@dataclass
+class StackNode:
+    path: str
+    name: str
+    labels: list[str] = field(default_factory=list)
+    autodeploy: bool = False
+    worker_pool: str = "default"
+    trigger_always: bool = False
+    backend_type: str | None = None
+    backend_config: dict[str, Any] = field(default_factory=dict)
+    identity: tuple[str, ...] | None = None
+    watch: list[str] = field(default_factory=list)
+    module_dirs: set[str] = field(default_factory=set)
+    errors: list[str] = field(default_factory=list)
+    block: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def managed_state(self) -> bool:
+        return self.backend_type in (None, "local")
+
+    def to_json(self) -> dict[str, Any]:
+        backend = None
+        if self.backend_type is not None:
+            backend = {"type": self.backend_type, "config": self.backend_config}
+        return {"path": self.path, "name": self.name, "labels": self.labels, "backend": backend}
+
+
+@dataclass
+class Graph:
+    stacks: dict[str, StackNode]
+    edges: list[Edge]
+    unresolved: list[dict[str, Any]]
+    errors: list[dict[str, Any]]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "stacks": [self.stacks[p].to_json() for p in sorted(self.stacks)],
+            "edges": [e.to_json() for e in sorted(self.edges, key=_edge_order)],
+            "unresolved": sorted(
+                self.unresolved, key=lambda u: (u["stack"], u["file"], u["block"])
+            ),
+            "errors": sorted(self.errors, key=lambda e: (e.get("file") or "", e["message"])),
+        }
+
+    def fatal_errors(self) -> list[dict[str, Any]]:
+        """Errors that stop a push: cycles and two stacks writing the same state."""
+        return [e for e in self.errors if e["kind"] in ("cycle", "duplicate_backend")]
+
+    def downstream(self, paths: set[str], kinds: tuple[str, ...] = ("data",)) -> dict[str, str]:
+        """Every stack downstream of `paths` through edges of `kinds`, with the nearest upstream."""
+        found: dict[str, str] = {}
+        frontier = sorted(paths)
+        while frontier:
+            current = frontier.pop(0)
+            for edge in self.edges:
+                fresh = edge.downstream not in paths and edge.downstream not in found
+                if edge.upstream == current and edge.kind in kinds and fresh:
+                    found[edge.downstream] = current
+                    frontier.append(edge.downstream)
+        return found
+
+    def upstreams_of(self, path: str) -> set[str]:
+        return {e.upstream for e in self.edges if e.downstream == path}
+
+
+def _edge_order(edge: Edge) -> tuple[str, ...]:
+    return (edge.upstream, edge.downstream, edge.kind, edge.file, edge.block)
+
+
+def _directory(path: str) -> str:
+    return posixpath.dirname(path) or "."
+
+
+def _join(base: str, relative: str) -> str:
+    joined = posixpath.normpath(posixpath.join("" if base == "." else base, relative))
+    return "." if joined in ("", ".") else joined
+
+
+class _Builder:
+    def __init__(self, facts: Mapping[str, Facts]) -> None:
+        self.facts = facts
+        self.by_dir: dict[str, dict[str, Facts]] = {}
+        for path, file_facts in facts.items():
+            self.by_dir.setdefault(_directory(path), {})[path] = file_facts
+        self.errors: list[dict[str, Any]] = []
+        self.unresolved: list[dict[str, Any]] = []
+        self.edges: list[Edge] = []
+        self.stacks: dict[str, StackNode] = {}
+
+    def build(self) -> Graph:
+        for _, file_facts in sorted(self.facts.items()):
+            if "error" in file_facts:
+                self.errors.append({"kind": "parse", **file_facts["error"]})
+        module_sources = self._module_source_dirs()
+        for directory in sorted(self.by_dir):
+            node = self._stack_node(directory, module_sources)
+            if node is not None:
+                self.stacks[directory] = node
+        scopes = {path: self._root_scope(path) for path in self.stacks}
+        for path, node in self.stacks.items():
+            self._resolve_backend(node, scopes[path])
+        self._check_duplicate_backends()
+        for path in sorted(self.stacks):
+            self._remote_state_edges(path, scopes[path])
+            self._declared_edges(self.stacks[path])
+        self._check_cycles()
+        return Graph(self.stacks, self.edges, self.unresolved, self.errors)
+
+    def _tf_facts(self, directory: str) -> Iterator[tuple[str, Facts]]:
+        for path, file_facts in sorted(self.by_dir.get(directory, {}).items()):
+            if posixpath.basename(path) != STACK_FILE and "tfvars" not in file_facts:
+                yield path, file_facts
+
+    def _module_source_dirs(self) -> set[str]:
+        sources: set[str] = set()
+        for directory in self.by_dir:
+            for _, file_facts in self._tf_facts(directory):
+                for module in file_facts.get("modules") or []:
+                    source = module.get("source")
+                    if _is_local(source):
+                        sources.add(_join(directory, str(source)))
+        return sources
+
+    def _stack_node(self, directory: str, module_sources: set[str]) -> StackNode | None:
+        files = self.by_dir[directory]
+        stack_file = files.get(STACK_FILE if directory == "." else f"{directory}/{STACK_FILE}")
+        block = stack_file.get("stack") if stack_file else None
+        backend = next((f["backend"] for _, f in self._tf_facts(directory) if "backend" in f), None)
+        broken = [f["error"] for f in files.values() if "error" in f]
+        has_terraform = any(_is_terraform(p) for p in files)
+        if block is None and backend is None:
+            declared = stack_file is not None and "error" in stack_file
+            guessed = broken and has_terraform and directory not in module_sources
+            if not (declared or guessed):
+                return None
+        block = block or {}
+        node = StackNode(
+            path=directory,
+            name=str(block.get("name") or directory),
+            labels=[str(x) for x in block.get("labels") or []],
+            autodeploy=_boolean(block.get("autodeploy")),
+            worker_pool=str(block.get("worker_pool") or "default"),
+            trigger_always=_boolean(block.get("trigger_always")),
+            backend_type=backend["type"] if backend else None,
+            watch=[str(x) for x in _as_list(block.get("watch"))],
+            errors=[
+                f"{e['file']}:{e['line']}: {e['message']}"
+                if e.get("line")
+                else f"{e['file']}: {e['message']}"
+                for e in broken
+            ],
+            block=block,
+        )
+        node.backend_config = dict(backend["config"]) if backend else {}
+        return node
+
+    def _scope(self, directory: str, arguments: Mapping[str, Argument] | None = None) -> Scope:
+        variable_blocks: dict[str, str] = {}
+        variable_values: dict[str, Any] = {}
+        local_blocks: list[str] = []
+        local_values: dict[str, Any] = {}
+        first_file = directory
+        for path, file_facts in self._tf_facts(directory):
+            first_file = path
+            variable_blocks.update(file_facts.get("variables") or {})
+            variable_values.update(file_facts.get("json_variables") or {})
+            local_blocks.extend(file_facts.get("locals") or [])
+            local_values.update(file_facts.get("json_locals") or {})
+        return Scope(
+            directory,
+            first_file,
+            variable_blocks,
+            variable_values,
+            local_blocks,
+            local_values,
+            dict(arguments or {}),
+        )
+
+    def _root_scope(self, directory: str) -> Scope:
+        scope = self._scope(directory)
+        tfvars = sorted(
+            (p for p, f in self.by_dir.get(directory, {}).items() if "tfvars" in f),
+            key=lambda p: (not p.endswith("terraform.tfvars"), p),
+        )
+        values = dict(scope.variable_values)
+        for path in tfvars:
+            values.update(self.facts[path]["tfvars"])
+        scope.variable_values = values
+        return scope
+
+    def _resolve_backend(self, node: StackNode, scope: Scope) -> None:
+        resolved: dict[str, Any] = {}
+        for key, value in node.backend_config.items():
+            evaluated = scope.evaluate(value)
+            resolved[key] = None if isinstance(evaluated, Unresolved) else evaluated
+        node.backend_config = resolved
+        if node.backend_type is None:
+            node.identity = ("local", _join(node.path, "terraform.tfstate"))
+            return
+        fields = IDENTITY_FIELDS.get(node.backend_type)
+        if fields is None:
+            return
+        if node.backend_type == "local":
+            raw = resolved.get("path") or "terraform.tfstate"
+            node.identity = ("local", _state_path(node.path, str(raw)))
+            return
+        node.identity = (node.backend_type, *(_normal(f, resolved.get(f)) for f in fields))
+
+    def _check_duplicate_backends(self) -> None:
+        owners: dict[tuple[str, ...], list[str]] = {}
+        for path, node in sorted(self.stacks.items()):
+            if node.identity and all(part for part in node.identity):
+                owners.setdefault(node.identity, []).append(path)
+        for identity, paths in sorted(owners.items()):
+            if len(paths) > 1:
+                self.errors.append(
+                    {
+                        "kind": "duplicate_backend",
+                        "file": None,
+                        "line": None,
+                        "message": f"stacks {' and '.join(paths)} write the same state "
+                        f"({_describe(identity)})",
+                    }
+                )
+
+    def _remote_state_edges(self, stack_path: str, root: Scope) -> None:
+        stack = self.stacks[stack_path]
+        for directory, scope, via, depth in self._module_instances(stack_path, root):
+            if directory != stack_path:
+                stack.module_dirs.add(directory)
+            for path, file_facts in self._tf_facts(directory):
+                for state in file_facts.get("remote_states") or []:
+                    block = f"data.terraform_remote_state.{state['name']}"
+                    self._match_remote_state(stack_path, path, block, via, state, scope)
+            if depth >= _MAX_MODULE_DEPTH:
+                break
+
+    def _module_instances(
+        self, stack_path: str, root: Scope
+    ) -> Iterator[tuple[str, Scope, str | None, int]]:
+        """The stack's root module, then every local module it calls, depth first."""
+        pending: list[tuple[str, Scope, str | None, int, tuple[str, ...]]] = [
+            (stack_path, root, None, 0, (stack_path,))
+        ]
+        while pending:
+            directory, scope, via, depth, chain = pending.pop(0)
+            yield directory, scope, via, depth
+            if depth >= _MAX_MODULE_DEPTH:
+                continue
+            for _, file_facts in self._tf_facts(directory):
+                for module in file_facts.get("modules") or []:
+                    source = module.get("source")
+                    if not _is_local(source):
+                        continue
+                    target = _join(directory, str(source))
+                    if target in chain or target not in self.by_dir:
+                        continue
+                    arguments = {k: Argument(v, scope) for k, v in (module["args"] or {}).items()}
+                    name = f"module.{module['name']}"
+                    pending.append(
+                        (
+                            target,
+                            self._scope(target, arguments),
+                            f"{via}.{name}" if via else name,
+                            depth + 1,
+                            (*chain, target),
+                        )
+                    )
+
+    def _match_remote_state(
+        self,
+        stack_path: str,
+        file: str,
+        block: str,
+        via: str | None,
+        state: dict[str, Any],
+        scope: Scope,
+    ) -> None:
+        def unresolved(reason: str) -> None:
+            entry = {"stack": stack_path, "file": file, "block": block, "reason": reason}
+            if via:
+                entry["via"] = via
+            self.unresolved.append(entry)
+
+        backend = scope.evaluate(state.get("backend"))
+        if not isinstance(backend, str):
+            unresolved("the backend type cannot be evaluated statically")
+            return
+        fields = IDENTITY_FIELDS.get(backend)
+        if fields is None:
+            unresolved(f"backend {backend!r} is not matched to stacks")
+            return
+        config = state.get("config") or {}
+        values = {f: scope.evaluate(config.get(f)) for f in fields}
+        key_field = fields[-1]
+        key = values[key_field]
+        if isinstance(key, Unresolved) or key is None:
+            reason = key.reason if isinstance(key, Unresolved) else f"{key_field} is not set"
+            unresolved(f"{key_field} cannot be resolved: {reason}")
+            return
+        if backend == "local":
+            wanted: tuple[str, ...] = ("local", _state_path(stack_path, str(key)))
+        else:
+            wanted = (
+                backend,
+                *(
+                    _normal(f, values[f]) if not isinstance(values[f], Unresolved) else ""
+                    for f in fields
+                ),
+            )
+        self._connect(stack_path, file, block, via, wanted, unresolved)
+
+    def _connect(
+        self,
+        stack_path: str,
+        file: str,
+        block: str,
+        via: str | None,
+        wanted: tuple[str, ...],
+        unresolved: Any,
+    ) -> None:
+        same_key = [
+            p
+            for p, n in sorted(self.stacks.items())
+            if n.identity and n.identity[0] == wanted[0] and n.identity[-1] == wanted[-1]
+        ]
+        exact = [p for p in same_key if self.stacks[p].identity == wanted and all(wanted)]
+        if len(exact) == 1:
+            self._add_edge(exact[0], stack_path, file, block, "exact", via, unresolved)
+            return
+        if len(exact) > 1:
+            unresolved(f"several stacks write {_describe(wanted)}: {', '.join(exact)}")
+            return
+        loose = [p for p in same_key if not all(wanted) or not all(self.stacks[p].identity or ())]
+        if len(loose) == 1:
+            self._add_edge(loose[0], stack_path, file, block, "key-only", via, unresolved)
+        elif loose:
+            unresolved(f"{len(loose)} stacks write {_describe(wanted)}: {', '.join(loose)}")
+        else:
+            unresolved(f"no stack in the repository writes {_describe(wanted)}")
+
+    def _add_edge(
+        self,
+        upstream: str,
+        downstream: str,
+        file: str,
+        block: str,
+        match: str,
+        via: str | None,
+        unresolved: Any,
+    ) -> None:
+        if upstream == downstream:
+            unresolved("reads the state of its own stack")
+            return
+        self.edges.append(Edge(upstream, downstream, "data", file, block, match, via))
+
+    def _declared_edges(self, node: StackNode) -> None:
+        file = STACK_FILE if node.path == "." else f"{node.path}/{STACK_FILE}"
+        for entry in _as_list(node.block.get("input")):
+            for name, body in (entry or {}).items():
+                reference = str((body or {}).get("stack") or "")
+                self._declared(node, reference, "data", file, f"input.{name}")
+        for reference in _as_list(node.block.get("depends_on")):
+            self._declared(node, str(reference), "order", file, "depends_on")
+
+    def _declared(self, node: StackNode, reference: str, kind: str, file: str, block: str) -> None:
+        upstream = self._find_stack(node.path, reference)
+        if upstream is None or upstream == node.path:
+            why = "names no stack" if upstream is None else "names the stack itself"
+            self.unresolved.append(
+                {"stack": node.path, "file": file, "block": block, "reason": f"{reference!r} {why}"}
+            )
+            return
+        self.edges.append(Edge(upstream, node.path, kind, file, block))
+
+    def _find_stack(self, from_path: str, reference: str) -> str | None:
+        candidate = _join(from_path, reference)
+        if candidate in self.stacks:
+            return candidate
+        named = [p for p, n in self.stacks.items() if n.name == reference]
+        return named[0] if len(named) == 1 else None
+
+    def _check_cycles(self) -> None:
+        outgoing: dict[str, list[str]] = {}
+        for edge in sorted(self.edges, key=_edge_order):
+            outgoing.setdefault(edge.upstream, []).append(edge.downstream)
+        state: dict[str, int] = {}
+        reported: set[frozenset[str]] = set()
+
+        def visit(node: str, trail: list[str]) -> None:
+            state[node] = 1
+            for nxt in outgoing.get(node, []):
+                if state.get(nxt) == 1:
+                    cycle = [*trail[trail.index(nxt) :], nxt]
+                    if frozenset(cycle) not in reported:
+                        reported.add(frozenset(cycle))
+                        self.errors.append(
+                            {
+                                "kind": "cycle",
+                                "file": None,
+                                "line": None,
+                                "message": "cycle: " + " → ".join(cycle),
+                            }
+                        )
+                elif nxt not in state:
+                    visit(nxt, [*trail, nxt])
+            state[node] = 2
+
+        for start in sorted(outgoing):
+            if start not in state:
+                visit(start, [start])
+
+
+def build(facts: Mapping[str, Facts]) -> Graph:
+    """The graph of a tree given as {path: facts of that file}."""
+    return _Builder(facts).build()
+
+
+def _is_local(source: Any) -> bool:
+    return isinstance(source, str) and (source.startswith("./") or source.startswith("../"))
+
+
+def _is_terraform(path: str) -> bool:
+    return path.endswith(".tf") or path.endswith(".tf.json")
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() == "true"
+    return value is True
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _state_path(stack_path: str, raw: str) -> str:
+    """A local state path: relative to the stack's directory, or to the repository root when
+    it was built from path.module."""
+    if raw.startswith(REPO_ROOT):
+        return _join(".", raw[len(REPO_ROOT) :])
+    return _join(stack_path, raw)
+
+
+def _normal(field_name: str, value: Any) -> str:
+    if value is None or isinstance(value, Unresolved):
+        return ""
+    text = str(value)
+    return text.strip("/") if field_name in ("key", "prefix") else text
+
+
+def _describe(identity: tuple[str, ...]) -> str:
+    kind, *parts = identity
+    fields = IDENTITY_FIELDS.get(kind, ())
+    shown = [
+        f"{f} {p!r}" if p else f"{f} (unresolved)" for f, p in zip(fields, parts, strict=False)
+    ]
+    return f"{kind} " + ", ".join(shown)

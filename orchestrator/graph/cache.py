@@ -1,0 +1,117 @@
+"""Facts cached by git blob id: in memory per process, and in the database for all workers."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from typing import Protocol
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from orchestrator.graph.facts import FACTS_VERSION, Facts, extract, file_kind
+from orchestrator.models import ParseCacheEntry
+
+_CHUNK = 500
+
+
+class FactsCache(Protocol):
+    def get_many(self, keys: list[str]) -> dict[str, Facts]: ...
+
+    def put_many(self, entries: Mapping[str, Facts]) -> None: ...
+
+
+class MemoryCache:
+    """A bounded LRU of facts."""
+
+    def __init__(self, capacity: int = 200_000) -> None:
+        self.capacity = capacity
+        self._entries: OrderedDict[str, Facts] = OrderedDict()
+
+    def get_many(self, keys: list[str]) -> dict[str, Facts]:
+        found: dict[str, Facts] = {}
+        for key in keys:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                found[key] = self._entries[key]
+        return found
+
+    def put_many(self, entries: Mapping[str, Facts]) -> None:
+        self._entries.update(entries)
+        while len(self._entries) > self.capacity:
+            self._entries.popitem(last=False)
+
+
+class DatabaseCache:
+    """The shared cache table, behind a per-process memory cache."""
+
+    def __init__(self, session: Session, memory: MemoryCache) -> None:
+        self.session = session
+        self.memory = memory
+
+    def get_many(self, keys: list[str]) -> dict[str, Facts]:
+        found = self.memory.get_many(keys)
+        missing = [k for k in keys if k not in found]
+        loaded: dict[str, Facts] = {}
+        for start in range(0, len(missing), _CHUNK):
+            chunk = missing[start : start + _CHUNK]
+            rows = self.session.execute(
+                select(ParseCacheEntry.key, ParseCacheEntry.facts).where(
+                    ParseCacheEntry.key.in_(chunk)
+                )
+            )
+            loaded.update({str(key): dict(facts) for key, facts in rows.tuples()})
+        self.memory.put_many(loaded)
+        return found | loaded
+
+    def put_many(self, entries: Mapping[str, Facts]) -> None:
+        self.memory.put_many(entries)
+        if not entries:
+            return
+        dialect = self.session.get_bind().dialect.name
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        rows = [{"key": key, "facts": facts} for key, facts in entries.items()]
+        for start in range(0, len(rows), _CHUNK):
+            statement = insert(ParseCacheEntry).values(rows[start : start + _CHUNK])
+            self.session.execute(statement.on_conflict_do_nothing(index_elements=["key"]))
+
+
+def blob_id(content: bytes) -> str:
+    """Git's blob id of a content, so files read from disk share keys with commits."""
+    return hashlib.sha1(b"blob %d\0" % len(content) + content, usedforsecurity=False).hexdigest()
+
+
+def cache_key(path: str, blob: str) -> str:
+    return f"v{FACTS_VERSION}:{file_kind(path)}:{blob}"
+
+
+def collect(
+    blobs: Mapping[str, str],
+    read: Callable[[list[str]], Mapping[str, bytes]],
+    cache: FactsCache,
+) -> dict[str, Facts]:
+    """Facts of every graph-relevant path in {path: blob id}; parses only blobs not cached."""
+    wanted = {path: blob for path, blob in blobs.items() if file_kind(path) is not None}
+    keys = {path: cache_key(path, blob) for path, blob in wanted.items()}
+    cached = cache.get_many(sorted(set(keys.values())))
+    missing = sorted({wanted[p] for p, k in keys.items() if k not in cached})
+    contents = read(missing) if missing else {}
+    fresh: dict[str, Facts] = {}
+    for path, key in keys.items():
+        if key in cached or key in fresh:
+            continue
+        text = contents.get(wanted[path], b"").decode("utf-8", errors="replace")
+        fresh[key] = extract(path, text)
+    cache.put_many(fresh)
+    every = cached | fresh
+    return {path: _located(every[key], path) for path, key in keys.items()}
+
+
+def _located(facts: Facts, path: str) -> Facts:
+    """Errors are cached without a file name (one blob can live at many paths)."""
+    if "error" not in facts:
+        return facts
+    return {**facts, "error": {**facts["error"], "file": path}}

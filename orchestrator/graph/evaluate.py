@@ -1,0 +1,132 @@
+"""Static evaluation of the few expressions the graph needs, as far as it is certain: var.*
+from literal defaults, tfvars and module-call arguments; local.* with literal values;
+path.module. Anything else is Unresolved, with the reason."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from orchestrator.graph import hcl
+
+_REFERENCE = re.compile(r"\$\{\s*(var|local)\.([A-Za-z_][A-Za-z0-9_-]*)\s*\}")
+_PATH_MODULE = re.compile(r"\$\{\s*path\.module\s*\}")
+_WHOLE = re.compile(r"^\$\{\s*(var|local)\.([A-Za-z_][A-Za-z0-9_-]*)\s*\}$")
+REPO_ROOT = "//"
+_MAX_DEPTH = 20
+
+
+@dataclass(frozen=True)
+class Unresolved:
+    reason: str
+
+
+@dataclass
+class Argument:
+    """A module-call argument: its expression and the scope it is evaluated in."""
+
+    value: Any
+    scope: Scope
+
+
+@dataclass
+class Scope:
+    """The variables and locals visible inside one module instance."""
+
+    module_dir: str
+    file: str
+    variable_blocks: Mapping[str, str] = field(default_factory=dict)
+    variable_values: Mapping[str, Any] = field(default_factory=dict)
+    local_blocks: list[str] = field(default_factory=list)
+    local_values: dict[str, Any] = field(default_factory=dict)
+    arguments: Mapping[str, Argument] = field(default_factory=dict)
+    _locals_parsed: bool = False
+    _depth: int = 0
+
+    def var(self, name: str) -> Any:
+        if name in self.arguments:
+            argument = self.arguments[name]
+            return argument.scope.evaluate(argument.value)
+        if name in self.variable_values:
+            return self.variable_values[name]
+        block = self.variable_blocks.get(name)
+        if block is None:
+            return Unresolved(f"var.{name} is not declared in {self.module_dir}")
+        parsed = hcl.parse(block, self.file)
+        if isinstance(parsed, hcl.HclError):
+            return Unresolved(f"var.{name}: {parsed}")
+        body = _first(parsed.get("variable"), name)
+        if "default" not in body:
+            return Unresolved(f"var.{name} has no default and no value in tfvars")
+        return self.evaluate(body["default"])
+
+    def local(self, name: str) -> Any:
+        if not self._locals_parsed:
+            self._parse_locals()
+        if name not in self.local_values:
+            return Unresolved(f"local.{name} is not defined in {self.module_dir}")
+        return self.evaluate(self.local_values[name])
+
+    def _parse_locals(self) -> None:
+        self._locals_parsed = True
+        for block in self.local_blocks:
+            parsed = hcl.parse(block, self.file)
+            if isinstance(parsed, hcl.HclError):
+                continue
+            for values in parsed.get("locals") or []:
+                self.local_values.update(values)
+
+    def evaluate(self, value: Any) -> Any:
+        """A literal value, or Unresolved with the reason."""
+        if self._depth > _MAX_DEPTH:
+            return Unresolved("references nest too deeply (a reference loop?)")
+        if not isinstance(value, str) or "${" not in value:
+            return value
+        self._depth += 1
+        try:
+            return self._evaluate_string(value)
+        finally:
+            self._depth -= 1
+
+    def _resolve(self, kind: str, name: str) -> Any:
+        return self.var(name) if kind == "var" else self.local(name)
+
+    def _evaluate_string(self, value: str) -> Any:
+        whole = _WHOLE.match(value)
+        if whole:
+            return self._resolve(whole.group(1), whole.group(2))
+        text = _PATH_MODULE.sub(REPO_ROOT + self.module_dir, value)
+        problems: list[str] = []
+
+        def substitute(match: re.Match[str]) -> str:
+            resolved = self._resolve(match.group(1), match.group(2))
+            if isinstance(resolved, Unresolved):
+                problems.append(resolved.reason)
+                return match.group(0)
+            if isinstance(resolved, dict | list):
+                problems.append(f"{match.group(0)} is not a string")
+                return match.group(0)
+            return _as_text(resolved)
+
+        text = _REFERENCE.sub(substitute, text)
+        if problems:
+            return Unresolved(problems[0])
+        if "${" in text:
+            expression = text[text.index("${") :][:60]
+            return Unresolved(f"{expression} cannot be evaluated statically")
+        return text
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _first(blocks: Any, name: str) -> dict[str, Any]:
+    for block in blocks or []:
+        if isinstance(block, dict) and name in block and isinstance(block[name], dict):
+            return dict(block[name])
+    return {}

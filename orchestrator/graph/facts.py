@@ -1,0 +1,150 @@
+"""What the graph needs from one file, extracted once per git blob and cached as JSON.
+
+Only the blocks that can create edges are parsed: terraform (backend), data
+"terraform_remote_state", module calls, and stackrun.hcl's stack block. Variable and locals
+blocks are kept as raw text and parsed only when an expression refers to them."""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from typing import Any
+
+from orchestrator.graph import hcl
+from orchestrator.graph.scan import ScanError, TopBlock, top_blocks
+
+FACTS_VERSION = 1
+STACK_FILE = "stackrun.hcl"
+Facts = dict[str, Any]
+
+
+def file_kind(path: str) -> str | None:
+    """Which files the graph reads: Terraform, tfvars and stack files."""
+    name = posixpath.basename(path)
+    if name == STACK_FILE:
+        return "stack"
+    if name.endswith(".tf.json"):
+        return "tf_json"
+    if name.endswith(".tf"):
+        return "tf"
+    if name == "terraform.tfvars" or name.endswith(".auto.tfvars"):
+        return "tfvars"
+    return None
+
+
+def extract(path: str, text: str) -> Facts:
+    """The facts of one file; parse failures become an `error` entry, never an exception."""
+    kind = file_kind(path)
+    if kind == "tf_json":
+        return _from_json(path, text)
+    if kind == "tfvars":
+        return _from_tfvars(path, text)
+    try:
+        blocks = top_blocks(text)
+    except ScanError as exc:
+        return {"error": {"file": path, "line": exc.line, "message": str(exc)}}
+    if kind == "stack":
+        return _from_stack_file(path, text, blocks)
+    return _from_tf(path, text, blocks)
+
+
+def _error(failure: hcl.HclError) -> Facts:
+    return {"error": {"file": failure.file, "line": failure.line, "message": failure.message}}
+
+
+def _parse_block(path: str, text: str, block: TopBlock) -> dict[str, Any] | hcl.HclError:
+    """Parse one block's text alone; line numbers are shifted back to the file's."""
+    snippet = "\n" * (block.line - 1) + text[block.start : block.end] + "\n"
+    return hcl.parse(snippet, path)
+
+
+def _from_tf(path: str, text: str, blocks: list[TopBlock]) -> Facts:
+    facts: Facts = {"remote_states": [], "modules": [], "variables": {}, "locals": []}
+    for block in blocks:
+        if block.type == "variable" and block.labels:
+            facts["variables"][block.labels[0]] = text[block.start : block.end]
+        elif block.type == "locals":
+            facts["locals"].append(text[block.start : block.end])
+        elif _wanted(block):
+            parsed = _parse_block(path, text, block)
+            if isinstance(parsed, hcl.HclError):
+                return _error(parsed)
+            _collect(facts, parsed, block.line)
+    return facts
+
+
+def _wanted(block: TopBlock) -> bool:
+    if block.type in ("terraform", "module"):
+        return True
+    return block.type == "data" and block.labels[:1] == ("terraform_remote_state",)
+
+
+def _collect(facts: Facts, parsed: dict[str, Any], line: int) -> None:
+    for terraform in parsed.get("terraform") or []:
+        backends = terraform.get("backend") or []
+        for backend in [backends] if isinstance(backends, dict) else backends:
+            for backend_type, config in backend.items():
+                facts["backend"] = {"type": backend_type, "config": config or {}, "line": line}
+    for data in parsed.get("data") or []:
+        for name, body in (data.get("terraform_remote_state") or {}).items():
+            facts["remote_states"].append(
+                {
+                    "name": name,
+                    "backend": body.get("backend"),
+                    "config": body.get("config") or {},
+                    "line": line,
+                }
+            )
+    for module in parsed.get("module") or []:
+        for name, body in module.items():
+            args = {k: v for k, v in body.items() if k not in ("source", "version", "providers")}
+            facts["modules"].append(
+                {"name": name, "source": body.get("source"), "args": args, "line": line}
+            )
+
+
+def _from_stack_file(path: str, text: str, blocks: list[TopBlock]) -> Facts:
+    stack_blocks = [b for b in blocks if b.type == "stack"]
+    if not stack_blocks:
+        return {"stack": None}
+    parsed = _parse_block(path, text, stack_blocks[0])
+    if isinstance(parsed, hcl.HclError):
+        return _error(parsed)
+    bodies = parsed.get("stack") or [{}]
+    return {
+        "stack": bodies[0] if isinstance(bodies, list) else bodies,
+        "line": stack_blocks[0].line,
+    }
+
+
+def _from_tfvars(path: str, text: str) -> Facts:
+    parsed = hcl.parse(text, path)
+    if isinstance(parsed, hcl.HclError):
+        return _error(parsed)
+    return {"tfvars": dict(parsed)}
+
+
+def _from_json(path: str, text: str) -> Facts:
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return {"error": {"file": path, "line": exc.lineno, "message": exc.msg}}
+    if not isinstance(document, dict):
+        return {"error": {"file": path, "line": 1, "message": "a .tf.json file holds an object"}}
+    facts: Facts = {
+        "remote_states": [],
+        "modules": [],
+        "variables": {},
+        "locals": [],
+        "json_variables": {},
+        "json_locals": {},
+    }
+    shaped = {key: value if isinstance(value, list) else [value] for key, value in document.items()}
+    _collect(facts, shaped, 1)
+    for variables in shaped.get("variable") or []:
+        for name, body in (variables or {}).items():
+            if isinstance(body, dict) and "default" in body:
+                facts["json_variables"][name] = body["default"]
+    for local_values in shaped.get("locals") or []:
+        facts["json_locals"].update(local_values or {})
+    return facts
