@@ -106,6 +106,7 @@ class Run(Base):
     branch: Mapped[str] = mapped_column(String(255))
     triggered_by: Mapped[str] = mapped_column(String(200))
     upstream_run_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    trigger_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
     plan_summary: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     resource_changes: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
     plan_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)

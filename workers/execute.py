@@ -22,7 +22,7 @@ from orchestrator.artifacts.store import (
 )
 from orchestrator.db import session_scope
 from orchestrator.graph import hcl
-from orchestrator.graph.discover import STACK_FILE
+from orchestrator.graph.facts import STACK_FILE
 from orchestrator.models import Repository, Run, Stack
 from orchestrator.runs import coordinator, plans, service
 from orchestrator.runs.coordinator import Doorbell, RunMoved

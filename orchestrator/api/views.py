@@ -24,6 +24,7 @@ def run_view(session: Session, run: Run, detail: bool = False) -> dict[str, Any]
             "branch": run.branch,
         },
         "triggered_by": run.triggered_by,
+        "trigger_reason": run.trigger_reason,
         "plan_summary": run.plan_summary,
         "failure_reason": run.failure_reason,
         "upstream_runs": run.upstream_run_ids,

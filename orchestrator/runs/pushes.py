@@ -1,15 +1,18 @@
-"""A stored push becomes a pipeline: discover stacks at the commit, pick the changed ones."""
+"""A stored push becomes a pipeline: the stack graph at the commit, the affected stacks, a run
+for each in dependency order."""
 
 from __future__ import annotations
 
 import logging
-import posixpath
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from orchestrator.graph.discover import StackSpec, discover, relevant_file, stack_of
+from orchestrator.graph.build import Graph
+from orchestrator.graph.cache import DatabaseCache
+from orchestrator.graph.load import process_cache
+from orchestrator.graph.push import PushImpact, impact
 from orchestrator.models import Event, Pipeline, Repository, Stack, utcnow
 from orchestrator.repos import mirror_for
 from orchestrator.runs import service
@@ -38,26 +41,27 @@ def process_push(session: Session, event_id: int) -> PushResult | None:
     repository = session.get(Repository, event.repository_id)
     assert repository is not None
     mirror = mirror_for(repository)
+    doing = f"reading commit {event.after_sha[:12]} of repository {repository.name}"
     try:
         mirror.ensure_commit(event.after_sha)
-        files = mirror.read_files(
-            event.after_sha, _relevant_paths(mirror.list_paths(event.after_sha))
+        tracked_head = mirror.branch_head(repository.branch)
+        found = impact(
+            mirror,
+            event.before_sha,
+            event.after_sha,
+            tracked_head,
+            DatabaseCache(session, process_cache()),
         )
-        changed = mirror.changed_paths(event.before_sha, event.after_sha)
         message, author = mirror.commit_info(event.after_sha)
     except VcsError as exc:
-        return _finish_event(
-            event,
-            "failed",
-            f"fetching commit {event.after_sha[:12]} of repository {repository.name}: {exc}",
-        )
-    specs = discover(files)
-    stacks = upsert_stacks(session, repository, specs)
-    if changed is None:
-        changed = mirror.list_paths(event.after_sha)
-    affected = _affected(specs, changed)
-    if not affected:
-        return _finish_event(event, "processed", "no stack has a changed file")
+        return _finish_event(event, "failed", f"{doing}: {exc}")
+    fatal = found.graph.fatal_errors()
+    if fatal:
+        errors = "; ".join(e["message"] for e in fatal)
+        return _finish_event(event, "failed", f"stack graph of {event.after_sha[:12]}: {errors}")
+    stacks = upsert_stacks(session, repository, found.graph)
+    if not found.reasons:
+        return _finish_event(event, "processed", "no stack is affected")
     pipeline = Pipeline(
         repository_id=repository.id,
         event_id=event.id,
@@ -66,42 +70,41 @@ def process_push(session: Session, event_id: int) -> PushResult | None:
     )
     session.add(pipeline)
     session.flush()
-    run_ids = _create_runs(session, pipeline, stacks, affected, event, message, author)
-    detail = f"pipeline {pipeline.id}: {len(run_ids)} runs"
+    commit = _Commit(event.after_sha, message, author, f"push:{event.pusher or 'unknown'}")
+    run_ids = _create_runs(session, pipeline, stacks, found, commit)
+    detail = f"pipeline {pipeline.id}: {len(run_ids)} runs (diff base: {found.base_reason})"
     _finish_event(event, "processed", detail)
     return PushResult(pipeline.id, tuple(run_ids), detail)
 
 
-def _relevant_paths(paths: list[str]) -> set[str]:
-    return {p for p in paths if relevant_file(p)}
+@dataclass(frozen=True)
+class _Commit:
+    sha: str
+    message: str
+    author: str
+    triggered_by: str
 
 
-def _affected(specs: list[StackSpec], changed: list[str]) -> list[StackSpec]:
-    paths = [s.path for s in specs]
-    hit = {stack_of(p, paths) for p in changed}
-    return [s for s in specs if s.path in hit]
-
-
-def upsert_stacks(
-    session: Session, repository: Repository, specs: list[StackSpec]
-) -> dict[str, Stack]:
+def upsert_stacks(session: Session, repository: Repository, graph: Graph) -> dict[str, Stack]:
+    """Make the stack table match the graph at the pushed commit; vanished stacks are marked
+    deleted (a deleted stack never triggers a destroy)."""
     stacks: dict[str, Stack] = {}
-    for spec in specs:
-        stack_id = stack_id_for(repository, spec.path)
+    for path, node in graph.stacks.items():
+        stack_id = stack_id_for(repository, path)
         stack = session.get(Stack, stack_id)
         if stack is None:
-            stack = Stack(id=stack_id, repository_id=repository.id, path=spec.path)
+            stack = Stack(id=stack_id, repository_id=repository.id, path=path)
             session.add(stack)
-        stack.name = spec.name
-        stack.labels = list(spec.labels)
-        stack.autodeploy = spec.autodeploy
-        stack.managed_state = spec.managed_state
-        stack.backend_type = spec.backend_type
-        stack.worker_pool = spec.worker_pool
-        stack.depends_on = list(spec.depends_on)
+        stack.name = node.name
+        stack.labels = list(node.labels)
+        stack.autodeploy = node.autodeploy
+        stack.managed_state = node.managed_state
+        stack.backend_type = node.backend_type
+        stack.worker_pool = node.worker_pool
+        stack.depends_on = sorted(graph.upstreams_of(path))
         stack.deleted = False
         stack.updated_at = utcnow()
-        stacks[spec.path] = stack
+        stacks[path] = stack
     known = select(Stack).where(Stack.repository_id == repository.id, Stack.deleted.is_(False))
     for stack in session.scalars(known):
         if stack.path not in stacks:
@@ -110,64 +113,49 @@ def upsert_stacks(
     return stacks
 
 
-def _resolve_dependency(spec: StackSpec, reference: str, specs: list[StackSpec]) -> str | None:
-    """A depends_on entry is a relative path or a stack name; returns the upstream's path."""
-    for other in specs:
-        if other.name == reference:
-            return other.path
-    joined = posixpath.normpath(posixpath.join(spec.path, reference))
-    return joined if any(o.path == joined for o in specs) else None
-
-
 def _create_runs(
     session: Session,
     pipeline: Pipeline,
     stacks: dict[str, Stack],
-    affected: list[StackSpec],
-    event: Event,
-    message: str,
-    author: str,
+    found: PushImpact,
+    commit: _Commit,
 ) -> list[int]:
     run_by_path: dict[str, int] = {}
-    for spec in _topological(affected):
-        upstream_paths = [_resolve_dependency(spec, d, affected) for d in spec.depends_on]
-        upstream_ids = tuple(run_by_path[p] for p in upstream_paths if p in run_by_path)
+    for path in _upstreams_first(found.graph, set(found.reasons)):
+        upstream_ids = tuple(
+            run_by_path[u] for u in sorted(found.graph.upstreams_of(path)) if u in run_by_path
+        )
         run = service.create_run(
             session,
             service.NewRun(
-                stack_id=stacks[spec.path].id,
+                stack_id=stacks[path].id,
                 kind=RunKind.TRACKED,
-                commit_sha=event.after_sha,
+                commit_sha=commit.sha,
                 branch=pipeline.branch,
-                triggered_by=f"push:{event.pusher or 'unknown'}",
+                triggered_by=commit.triggered_by,
                 pipeline_id=pipeline.id,
-                commit_message=message,
-                commit_author=author,
+                commit_message=commit.message,
+                commit_author=commit.author,
                 upstream_run_ids=upstream_ids,
+                trigger_reason=found.reasons[path],
             ),
         )
         if run is not None:
-            run_by_path[spec.path] = run.id
+            run_by_path[path] = run.id
     return list(run_by_path.values())
 
 
-def _topological(specs: list[StackSpec]) -> list[StackSpec]:
-    """Upstreams first by depends_on; members of a cycle keep their order."""
-    ordered: list[StackSpec] = []
-    placed: set[str] = set()
-    pending = list(specs)
+def _upstreams_first(graph: Graph, paths: set[str]) -> list[str]:
+    """The affected stacks ordered so every upstream comes before its downstreams."""
+    ordered: list[str] = []
+    pending = sorted(paths)
     while pending:
-        progress = False
-        for spec in list(pending):
-            deps = {_resolve_dependency(spec, d, specs) for d in spec.depends_on} - {None}
-            if deps <= placed:
-                ordered.append(spec)
-                placed.add(spec.path)
-                pending.remove(spec)
-                progress = True
-        if not progress:
-            ordered.extend(pending)
-            break
+        ready = [p for p in pending if not (graph.upstreams_of(p) & set(pending))]
+        if not ready:
+            ready = pending[:1]
+        for path in ready:
+            ordered.append(path)
+            pending.remove(path)
     return ordered
 
 

@@ -28,6 +28,7 @@ class NewRun:
     commit_message: str = ""
     commit_author: str = ""
     upstream_run_ids: tuple[int, ...] = ()
+    trigger_reason: str = ""
 
 
 def dedupe_key(stack_id: str, commit_sha: str, kind: RunKind) -> str:
@@ -48,6 +49,7 @@ def create_run(session: Session, new: NewRun) -> Run | None:
         branch=new.branch,
         triggered_by=new.triggered_by,
         upstream_run_ids=list(new.upstream_run_ids),
+        trigger_reason=new.trigger_reason,
     )
     try:
         with session.begin_nested():

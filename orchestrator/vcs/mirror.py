@@ -125,6 +125,12 @@ class Mirror:
             position = header_end + 1 + size + 1
         return contents
 
+    def branch_head(self, branch: str) -> str | None:
+        try:
+            return str(self._repo().git.rev_parse("--verify", f"refs/heads/{branch}")).strip()
+        except git.GitCommandError:
+            return None
+
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
         try:
             self._repo().git.merge_base("--is-ancestor", ancestor, descendant)
