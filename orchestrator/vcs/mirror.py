@@ -44,17 +44,24 @@ class Mirror:
     def ensure_commit(self, sha: str) -> None:
         """Clone or fetch until `sha` is present in the mirror."""
         with self._locked():
-            try:
-                if not (self.path / "HEAD").exists():
-                    git.Repo.clone_from(self.clone_url, self.path, mirror=True)
-                if self.has_commit(sha):
-                    return
-                self._repo().git.fetch("--prune", "origin")
-            except git.GitCommandError as exc:
-                message = self._mask(_git_message(exc))
-                raise VcsError(f"fetching {self.shown_url}: {message}") from None
+            self._clone_or_fetch(unless_present=sha)
             if not self.has_commit(sha):
                 raise VcsError(f"commit {sha} is not in {self.shown_url} after fetching")
+
+    def refresh(self) -> None:
+        """Clone the mirror if needed and fetch every branch."""
+        with self._locked():
+            self._clone_or_fetch(unless_present=None)
+
+    def _clone_or_fetch(self, unless_present: str | None) -> None:
+        try:
+            if not (self.path / "HEAD").exists():
+                git.Repo.clone_from(self.clone_url, self.path, mirror=True)
+            elif unless_present is None or not self.has_commit(unless_present):
+                self._repo().git.fetch("--prune", "origin")
+        except git.GitCommandError as exc:
+            message = self._mask(_git_message(exc))
+            raise VcsError(f"fetching {self.shown_url}: {message}") from None
 
     def has_commit(self, sha: str) -> bool:
         try:
