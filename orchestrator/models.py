@@ -75,6 +75,7 @@ class Event(Base):
     pusher: Mapped[str] = mapped_column(String(200), default="")
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(20), default="received")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     detail: Mapped[str] = mapped_column(Text, default="")
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

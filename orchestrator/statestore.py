@@ -55,8 +55,10 @@ def save(
         )
     try:
         document = json.loads(content)
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         return StateRefusal(400, f"state of {stack_id} is not JSON: {exc}")
+    if not isinstance(document, dict) or not isinstance(document.get("serial", 0), int):
+        return StateRefusal(400, f"state of {stack_id} must be an object with an integer serial")
     version = StateVersion(
         stack_id=stack_id,
         serial=int(document.get("serial", 0)),

@@ -87,9 +87,13 @@ class _Lease:
         self._thread.join(timeout=5)
 
     def _loop(self) -> None:
+        """A failed renewal is retried at the next tick; the lease outlives two of them."""
         while not self._stop.wait(self.seconds / 3):
-            with session_scope() as session:
-                service.renew_lease(session, self.run_id, coordinator.WORKER, self.seconds)
+            try:
+                with session_scope() as session:
+                    service.renew_lease(session, self.run_id, coordinator.WORKER, self.seconds)
+            except Exception as exc:
+                log.warning("run=%s renewing the lease failed, will retry: %s", self.run_id, exc)
 
 
 def _load(run_id: int) -> tuple[Run, Stack, Repository]:
@@ -209,7 +213,12 @@ def plan_run(run_id: int) -> None:
         runlog(f"stackrun: plan {summary} sha256={digest}")
         with session_scope() as session:
             return coordinator.plan_done(
-                session, run_id, summary, plans.resource_changes(plan_json), digest
+                session,
+                run_id,
+                summary,
+                plans.resource_changes(plan_json),
+                digest,
+                plans.changed_outputs(plan_json),
             )
 
     try:
@@ -226,6 +235,16 @@ def _init_args(terraform: Terraform) -> list[str]:
     if (terraform.workdir / checkout.BACKEND_CONFIG).exists():
         args.append(f"-backend-config={checkout.BACKEND_CONFIG}")
     return args
+
+
+def _keep_errored_state(store: LocalStore, run_id: int, terraform: Terraform, reason: str) -> str:
+    """Terraform writes errored.tfstate when it cannot save state: never lose it."""
+    errored = terraform.workdir / "errored.tfstate"
+    if not errored.is_file():
+        return reason
+    key = f"runs/{run_id}/errored.tfstate"
+    store.put(key, errored.read_bytes())
+    return f"{reason} (terraform could not save its state; it is kept as artifact {key})"
 
 
 def apply_run(run_id: int) -> None:
@@ -254,7 +273,10 @@ def apply_run(run_id: int) -> None:
         (terraform.workdir / PLAN_FILE).write_bytes(plan_bytes)
         with _plugin_cache_lock(settings):
             terraform.run(*_init_args(terraform))
-        terraform.run("apply", "-input=false", "-no-color", "-auto-approve", PLAN_FILE)
+        try:
+            terraform.run("apply", "-input=false", "-no-color", "-auto-approve", PLAN_FILE)
+        except TerraformError as exc:
+            raise TerraformError(_keep_errored_state(store, run_id, terraform, str(exc))) from None
         outputs = terraform.capture_json("output", "-json")
         store.put(outputs_key(run_id), json.dumps(outputs).encode())
         with session_scope() as session:

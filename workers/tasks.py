@@ -19,15 +19,18 @@ def _ring(bells: list[Doorbell]) -> None:
         ring(bell.task, bell.target_id, queue=bell.queue)
 
 
-@app.task(name="stackrun.process_push", acks_late=True)
+@app.task(name="stackrun.process_push")
 def process_push(event_id: int) -> None:
+    with session_scope() as session:
+        claimed = pushes.claim_event(session, event_id)
+    if not claimed:
+        log.info("event=%s task=process_push noop: already claimed", event_id)
+        return
     with session_scope() as session:
         result = pushes.process_push(session, event_id)
         bells: list[Doorbell] = []
         if result is not None and result.pipeline_id is not None:
             bells = coordinator.advance_pipeline(session, result.pipeline_id)
-    if result is None:
-        log.info("event=%s task=process_push noop: already handled", event_id)
     _ring(bells)
 
 

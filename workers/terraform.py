@@ -41,7 +41,9 @@ class Completed:
 def base_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """Only what Terraform needs from our environment: never stackrun's own secrets."""
     env = {k: v for k, v in os.environ.items() if k in _PASSTHROUGH}
-    env.update({k: v for k, v in os.environ.items() if k.startswith("TF_") and k != "TF_VAR"})
+    env.update(
+        {k: v for k, v in os.environ.items() if k.startswith("TF_") and not k.startswith("TF_VAR_")}
+    )
     env.update({"TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"})
     env.update(extra or {})
     return env

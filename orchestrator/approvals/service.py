@@ -41,7 +41,8 @@ def approve(session: Session, run_id: int, who: Principal, comment: str = "") ->
         return run
     if run.state != RunState.UNCONFIRMED:
         return Refusal(409, f"run {run_id} is {run.state}; only an UNCONFIRMED run can be approved")
-    if who.vcs_login and who.vcs_login == run.triggered_by.removeprefix("push:"):
+    pusher = run.triggered_by.removeprefix("push:")
+    if who.vcs_login and who.vcs_login.casefold() == pusher.casefold():
         return Refusal(
             403, f"{who.vcs_login} pushed commit {run.commit_sha[:12]} and cannot approve its run"
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -59,8 +59,11 @@ def _older_locking_run_waits(session: Session, run: Run) -> bool:
 
 
 def claim_for_plan(session: Session, run_id: int, lease_seconds: int) -> Run | None:
-    """QUEUED → PREPARING when upstreams finished and the stack lock is free; else None."""
-    run = session.get(Run, run_id, populate_existing=True)
+    """QUEUED → PREPARING when upstreams finished and the stack lock is free; else None.
+
+    The run row is locked first (runs, then stacks: the order every writer uses), and a
+    refused transition gives the stack lock back in the same transaction."""
+    run = session.get(Run, run_id, populate_existing=True, with_for_update=True)
     if run is None or run.state != RunState.QUEUED:
         return None
     if not pipeline.is_eligible(run.id, _upstream_states(session, run), run.upstream_run_ids):
@@ -82,13 +85,14 @@ def claim_for_plan(session: Session, run_id: int, lease_seconds: int) -> Run | N
         plan_attempts=run.plan_attempts + 1,
     )
     if not isinstance(decision, Allowed):
+        service.release_stack_lock(session, run.stack_id, run.id)
         return None
     service.renew_lease(session, run.id, WORKER, lease_seconds)
     return run
 
 
 def claim_for_apply(session: Session, run_id: int, lease_seconds: int) -> Run | None:
-    run = session.get(Run, run_id, populate_existing=True)
+    run = session.get(Run, run_id, populate_existing=True, with_for_update=True)
     if run is None or run.state != RunState.CONFIRMED:
         return None
     decision = service.transition(
@@ -120,13 +124,15 @@ def plan_done(
     summary: dict[str, int],
     changes: list[dict[str, Any]],
     plan_sha256: str,
+    outputs: list[str] | None = None,
 ) -> list[Doorbell]:
+    """Record the plan; no resource or output change → FINISHED, else approval or apply."""
     run = session.get(Run, run_id, populate_existing=True)
     assert run is not None
     service.update_run_fields(
         session, run_id, plan_summary=summary, resource_changes=changes, plan_sha256=plan_sha256
     )
-    if not any(summary.values()):
+    if not any(summary.values()) and not outputs:
         move(session, run_id, RunState.FINISHED, RunState.PLANNING, "no changes")
         return finished(session, run)
     if RunKind(run.kind) not in APPLYING_KINDS:
@@ -212,4 +218,24 @@ def reap(session: Session, stale_after_seconds: int = 30) -> list[Doorbell]:
         bells.append(Doorbell(task, run.id, queue_for(session, run)))
     unprocessed = select(Event.id).where(Event.status == "received", Event.received_at < stale)
     bells += [Doorbell("process_push", event_id) for event_id in session.scalars(unprocessed)]
+    bells += _retry_stuck_pushes(session, now - timedelta(seconds=PUSH_PROCESSING_TIMEOUT))
+    return bells
+
+
+PUSH_PROCESSING_TIMEOUT = 900
+PUSH_ATTEMPTS = 3
+
+
+def _retry_stuck_pushes(session: Session, started_before: datetime) -> list[Doorbell]:
+    """A push whose worker died mid-way is tried again, at most PUSH_ATTEMPTS times."""
+    bells: list[Doorbell] = []
+    stuck = select(Event).where(Event.status == "processing", Event.received_at < started_before)
+    for event in session.scalars(stuck):
+        if event.attempts >= PUSH_ATTEMPTS:
+            event.status = "failed"
+            event.detail = f"gave up after {event.attempts} attempts to process this push"
+            event.processed_at = utcnow()
+        else:
+            event.status = "received"
+            bells.append(Doorbell("process_push", event.id))
     return bells

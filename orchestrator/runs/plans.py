@@ -34,3 +34,12 @@ def summarize(plan: dict[str, Any]) -> dict[str, int]:
 
 def has_changes(summary: dict[str, int]) -> bool:
     return any(summary.values())
+
+
+def changed_outputs(plan: dict[str, Any]) -> list[str]:
+    """Root outputs the plan changes: applying them matters to downstream stacks."""
+    return sorted(
+        name
+        for name, change in (plan.get("output_changes") or {}).items()
+        if list((change or {}).get("actions") or []) not in (["no-op"], [])
+    )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from orchestrator.graph.build import Graph
@@ -33,10 +33,20 @@ def stack_id_for(repository: Repository, path: str) -> str:
     return repository.name if path == "." else f"{repository.name}/{path}"
 
 
+def claim_event(session: Session, event_id: int) -> bool:
+    """received → processing, so one worker handles a push even when its doorbell rings twice."""
+    result = session.execute(
+        update(Event)
+        .where(Event.id == event_id, Event.status == "received")
+        .values(status="processing", attempts=Event.attempts + 1)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
 def process_push(session: Session, event_id: int) -> PushResult | None:
-    """Turn a received event into a pipeline; None when the event was already handled."""
-    event = session.get(Event, event_id)
-    if event is None or event.status != "received":
+    """Turn a claimed event into a pipeline; None when the event is not being processed."""
+    event = session.get(Event, event_id, populate_existing=True)
+    if event is None or event.status != "processing":
         return None
     repository = session.get(Repository, event.repository_id)
     assert repository is not None
@@ -70,7 +80,9 @@ def process_push(session: Session, event_id: int) -> PushResult | None:
     )
     session.add(pipeline)
     session.flush()
-    commit = _Commit(event.after_sha, message, author, f"push:{event.pusher or 'unknown'}")
+    commit = _Commit(
+        event.after_sha, message, author[:200], f"push:{event.pusher or 'unknown'}"[:200]
+    )
     run_ids = _create_runs(session, pipeline, stacks, found, commit)
     detail = f"pipeline {pipeline.id}: {len(run_ids)} runs (diff base: {found.base_reason})"
     _finish_event(event, "processed", detail)

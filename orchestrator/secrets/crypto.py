@@ -6,6 +6,7 @@ import base64
 import hashlib
 import os
 import secrets
+from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -19,11 +20,24 @@ def _key(settings: Settings) -> bytes:
         return hashlib.sha256(settings.secret_key.get_secret_value().encode()).digest()
     path = settings.key_file
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(base64.b64encode(secrets.token_bytes(32)))
+        _create_key_file(path)
     return base64.b64decode(path.read_bytes())
+
+
+def _create_key_file(path: Path) -> None:
+    """Write the key under a temporary name, then link it into place: a process starting at
+    the same moment sees either no file or the whole key, and the first writer wins."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(base64.b64encode(secrets.token_bytes(32)))
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        pass
+    finally:
+        temporary.unlink()
 
 
 def encrypt(plaintext: str, context: str, settings: Settings | None = None) -> bytes:

@@ -18,6 +18,9 @@ from orchestrator.vcs.mirror import ZERO_SHA
 from orchestrator.webhooks import github, gitlab
 from orchestrator.webhooks.events import MalformedPayload, PushEvent, RepoRef
 
+MAX_DELIVERY_ID = 200
+MAX_REF = 255
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -51,11 +54,22 @@ def normalize_url(url: str) -> str:
     return f"{host}{port}{path}"
 
 
+def _normalized(urls: tuple[str, ...]) -> set[str]:
+    """Normalised URLs; one that does not even parse as a URL matches nothing."""
+    found: set[str] = set()
+    for url in urls:
+        try:
+            found.add(normalize_url(url))
+        except ValueError:
+            continue
+    return found
+
+
 def match_repository(session: Session, ref: RepoRef, provider: str) -> Repository | None:
-    wanted = {normalize_url(u) for u in ref.urls}
+    wanted = _normalized(ref.urls)
     repositories = session.scalars(select(Repository).where(Repository.provider == provider))
     for repository in repositories:
-        if repository.name == ref.full_name or normalize_url(repository.clone_url) in wanted:
+        if repository.name == ref.full_name or _normalized((repository.clone_url,)) & wanted:
             return repository
     return None
 
@@ -65,6 +79,8 @@ def _parse_json(body: bytes) -> dict[str, Any]:
         payload = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise MalformedPayload(f"body is not valid JSON: {exc}") from exc
+    except RecursionError:
+        raise MalformedPayload("body is not valid JSON: nested too deeply") from None
     if not isinstance(payload, dict):
         raise MalformedPayload("body must be a JSON object")
     return payload
@@ -147,6 +163,11 @@ def _store_push(
     push: PushEvent,
     payload: dict[str, Any],
 ) -> Outcome:
+    if len(delivery) > MAX_DELIVERY_ID or len(push.ref) > MAX_REF:
+        return _refuse(
+            422,
+            f"delivery id must be at most {MAX_DELIVERY_ID} characters and ref at most {MAX_REF}",
+        )
     reason = ignore_reason(push, repository)
     event = Event(
         provider=provider,
@@ -156,7 +177,7 @@ def _store_push(
         ref=push.ref,
         before_sha=push.before,
         after_sha=push.after,
-        pusher=push.pusher,
+        pusher=push.pusher[:200],
         payload=payload,
         status="ignored" if reason else "received",
         detail=reason or "",

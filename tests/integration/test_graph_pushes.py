@@ -42,7 +42,7 @@ def _event(deployment: Deployment, delivery: str) -> dict[str, Any]:
     def processed() -> dict[str, Any] | None:
         with deployment.client() as api:
             event = api.get(f"/api/v1/events/{delivery}").json()
-        return event if event["status"] != "received" else None
+        return event if event["status"] not in ("received", "processing") else None
 
     return dict(deployment.wait(processed, f"event {delivery} to be processed"))
 

@@ -8,20 +8,24 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from orchestrator import statestore
 from orchestrator.api.deps import PrincipalDep, SessionDep
 from orchestrator.api.views import stack_view
 from orchestrator.auth import audit, authenticate
+from orchestrator.db import session_scope
 from orchestrator.models import Run, Stack
+from orchestrator.runs.state import RunState
 
 router = APIRouter(prefix="/api/v1/stacks", tags=["stacks"])
 STATE = "/{stack_id:path}/state"
 
 
-def _stack(session: SessionDep, stack_id: str) -> Stack:
+def _stack(session: Session, stack_id: str) -> Stack:
     stack = session.get(Stack, stack_id)
     if stack is None:
         raise HTTPException(404, f"stack {stack_id!r} does not exist")
@@ -29,7 +33,7 @@ def _stack(session: SessionDep, stack_id: str) -> Stack:
 
 
 def _state_caller(
-    session: SessionDep, stack: Stack, authorization: str | None, writing: bool
+    session: Session, stack: Stack, authorization: str | None, writing: bool
 ) -> tuple[str, Run | None]:
     """Basic auth with a live run's credential; an admin token may read."""
     scheme, _, value = (authorization or "").partition(" ")
@@ -68,57 +72,69 @@ def get_state(
 async def post_state(
     stack_id: str,
     request: Request,
-    session: SessionDep,
     authorization: Annotated[str | None, Header()] = None,
     ID: str | None = None,
 ) -> Response:
-    stack = _stack(session, stack_id)
-    actor, run = _state_caller(session, stack, authorization, writing=True)
-    result = statestore.save(session, stack.id, await request.body(), ID, run.id if run else None)
-    if isinstance(result, statestore.StateRefusal):
-        session.rollback()
-        return JSONResponse(result.body or {"detail": result.reason}, result.status)
-    audit(
-        session,
-        actor,
-        "state.write",
-        f"stack:{stack.id}",
-        {"serial": result.serial, "sha256": result.sha256},
-    )
-    session.commit()
+    body = await request.body()
+    return await run_in_threadpool(_write_state, stack_id, body, authorization, ID)
+
+
+def _write_state(
+    stack_id: str, body: bytes, authorization: str | None, lock_id: str | None
+) -> Response:
+    """Only an applying run writes state (a plan never does), under its state lock."""
+    with session_scope() as session:
+        stack = _stack(session, stack_id)
+        actor, run = _state_caller(session, stack, authorization, writing=True)
+        if run is None or run.state != RunState.APPLYING:
+            raise HTTPException(403, f"only an applying run writes the state of {stack.id!r}")
+        result = statestore.save(session, stack.id, body, lock_id, run.id)
+        if isinstance(result, statestore.StateRefusal):
+            session.rollback()
+            return JSONResponse(result.body or {"detail": result.reason}, result.status)
+        audit(
+            session,
+            actor,
+            "state.write",
+            f"stack:{stack.id}",
+            {"serial": result.serial, "sha256": result.sha256},
+        )
     return Response(status_code=200)
 
 
 @router.api_route(STATE, methods=["LOCK", "UNLOCK"])
 async def lock_state(
-    stack_id: str,
-    request: Request,
-    session: SessionDep,
-    authorization: Annotated[str | None, Header()] = None,
+    stack_id: str, request: Request, authorization: Annotated[str | None, Header()] = None
 ) -> Response:
-    stack = _stack(session, stack_id)
-    actor, _ = _state_caller(session, stack, authorization, writing=True)
-    raw = await request.body()
+    body = await request.body()
+    return await run_in_threadpool(_lock_state, stack_id, request.method, body, authorization)
+
+
+def _lock_state(stack_id: str, method: str, raw: bytes, authorization: str | None) -> Response:
     try:
-        info: dict[str, Any] = json.loads(raw) if raw else {}
-    except json.JSONDecodeError:
+        info = json.loads(raw) if raw else {}
+    except (json.JSONDecodeError, RecursionError):
         raise HTTPException(400, "lock info is not JSON") from None
-    if request.method == "LOCK":
-        result = statestore.lock(session, stack.id, info)
-        refusal = result if isinstance(result, statestore.StateRefusal) else None
-    else:
-        refusal = statestore.unlock(session, stack.id, info)
-    if refusal is not None:
-        session.rollback()
-        return JSONResponse(refusal.body or {"detail": refusal.reason}, refusal.status)
-    audit(
-        session,
-        actor,
-        f"state.{request.method.lower()}",
-        f"stack:{stack.id}",
-        {"lock_id": info.get("ID")},
-    )
-    session.commit()
+    if not isinstance(info, dict) or not info.get("ID"):
+        raise HTTPException(400, "lock info must be a JSON object with an ID")
+    with session_scope() as session:
+        stack = _stack(session, stack_id)
+        actor, _ = _state_caller(session, stack, authorization, writing=True)
+        if method == "LOCK":
+            result = statestore.lock(session, stack.id, info)
+            refusal = result if isinstance(result, statestore.StateRefusal) else None
+        else:
+            refusal = statestore.unlock(session, stack.id, info)
+        if refusal is not None:
+            session.rollback()
+            return JSONResponse(refusal.body or {"detail": refusal.reason}, refusal.status)
+        audit(
+            session,
+            actor,
+            f"state.{method.lower()}",
+            f"stack:{stack.id}",
+            {"lock_id": info.get("ID")},
+        )
     return Response(status_code=200)
 
 

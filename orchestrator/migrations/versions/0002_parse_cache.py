@@ -1,4 +1,4 @@
-"""Parse cache, and the reason a run was created
+"""Parse cache, the reason a run was created, push processing attempts
 
 Revision ID: 0002
 Revises: 0001
@@ -25,9 +25,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("key"),
     )
     op.add_column("runs", sa.Column("trigger_reason", sa.Text(), server_default="", nullable=False))
+    op.add_column("events", sa.Column("attempts", sa.Integer(), server_default="0", nullable=False))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("events") as batch:
+        batch.drop_column("attempts")
     with op.batch_alter_table("runs") as batch:
         batch.drop_column("trigger_reason")
     op.drop_table("parse_cache")

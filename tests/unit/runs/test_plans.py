@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from orchestrator.runs import plans
 from orchestrator.runs.plans import has_changes, resource_changes, summarize
 
 
@@ -127,3 +128,16 @@ def test_has_changes_is_true_when_any_count_is_positive() -> None:
     assert has_changes({"add": 0, "change": 0, "destroy": 1})
     assert has_changes({"add": 0, "change": 2, "destroy": 0})
     assert not has_changes({"add": 0, "change": 0, "destroy": 0})
+
+
+def test_changed_outputs_lists_outputs_that_the_apply_would_change() -> None:
+    plan = {
+        "output_changes": {
+            "vpc_id": {"actions": ["create"]},
+            "same": {"actions": ["no-op"]},
+            "renamed": {"actions": ["update"]},
+            "gone": {"actions": ["delete"]},
+        }
+    }
+    assert plans.changed_outputs(plan) == ["gone", "renamed", "vpc_id"]
+    assert plans.changed_outputs({}) == []

@@ -19,10 +19,12 @@ def test_base_environment_keeps_terraform_settings_and_drops_stackrun_secrets(
     monkeypatch.setenv("STACKRUN_SECRET_KEY", "do-not-leak")
     monkeypatch.setenv("STACKRUN_DATABASE_URL", "postgresql://u:pw@db/x")
     monkeypatch.setenv("TF_CLI_CONFIG_FILE", "/etc/terraformrc")
+    monkeypatch.setenv("TF_VAR_db_password", "from-the-worker-host")
     env = base_environment({"TF_VAR_region": "eu-west-1"})
     assert not any(key.startswith("STACKRUN_") for key in env)
     assert env["TF_CLI_CONFIG_FILE"] == "/etc/terraformrc"
     assert env["TF_VAR_region"] == "eu-west-1"
+    assert "TF_VAR_db_password" not in env
     assert env["TF_IN_AUTOMATION"] == "1"
 
 

@@ -1,0 +1,88 @@
+"""Claims and results around the workers, on an in-memory database."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.orm import Session
+
+from orchestrator.models import Repository, Stack
+from orchestrator.runs import coordinator, service
+from orchestrator.runs.state import Refused, RunKind, RunState
+
+
+def _stack(db: Session, autodeploy: bool = False) -> Stack:
+    db.add(
+        Repository(
+            id=1,
+            name="acme/p",
+            clone_url="file:///x",
+            branch="main",
+            provider="github",
+            webhook_secret_enc=b"x",
+        )
+    )
+    stack = Stack(id="acme/p/vpc", repository_id=1, path="vpc", name="vpc", autodeploy=autodeploy)
+    db.add(stack)
+    db.flush()
+    return stack
+
+
+def _run(db: Session, sha: str = "a" * 40, upstreams: tuple[int, ...] = ()) -> int:
+    run = service.create_run(
+        db,
+        service.NewRun(
+            stack_id="acme/p/vpc",
+            kind=RunKind.TRACKED,
+            commit_sha=sha,
+            branch="main",
+            triggered_by="push:dev",
+            upstream_run_ids=upstreams,
+        ),
+    )
+    assert run is not None
+    return run.id
+
+
+def test_claim_takes_the_stack_lock_and_moves_to_preparing(db: Session) -> None:
+    stack = _stack(db)
+    run_id = _run(db)
+    claimed = coordinator.claim_for_plan(db, run_id, lease_seconds=60)
+    assert claimed is not None and claimed.state == RunState.PREPARING
+    db.refresh(stack)
+    assert stack.locked_by_run_id == run_id
+
+
+def test_a_claim_that_loses_the_race_gives_the_stack_lock_back(
+    db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stack = _stack(db)
+    run_id = _run(db)
+
+    def discarded_meanwhile(*_args: object, **_kwargs: object) -> Refused:
+        return Refused(RunState.DISCARDED, RunState.PREPARING, "run changed state concurrently")
+
+    monkeypatch.setattr(service, "transition", discarded_meanwhile)
+    assert coordinator.claim_for_plan(db, run_id, lease_seconds=60) is None
+    db.refresh(stack)
+    assert stack.locked_by_run_id is None
+
+
+def test_a_newer_run_waits_while_an_older_one_of_the_stack_is_queued(db: Session) -> None:
+    _stack(db)
+    older = _run(db, "a" * 40, upstreams=(999,))
+    newer = _run(db, "b" * 40)
+    assert coordinator.claim_for_plan(db, newer, lease_seconds=60) is None
+    assert coordinator.claim_for_plan(db, older, lease_seconds=60) is None
+
+
+def test_output_only_changes_still_need_an_apply(db: Session) -> None:
+    _stack(db)
+    run_id = _run(db)
+    assert coordinator.claim_for_plan(db, run_id, lease_seconds=60) is not None
+    coordinator.move(db, run_id, RunState.INITIALIZING, RunState.PREPARING, "init")
+    coordinator.move(db, run_id, RunState.PLANNING, RunState.INITIALIZING, "plan")
+    zero = {"add": 0, "change": 0, "destroy": 0}
+    coordinator.plan_done(db, run_id, zero, [], "f" * 64, outputs=["vpc_id"])
+    assert service.transition(db, run_id, RunState.CONFIRMED, actor="t").source == (
+        RunState.UNCONFIRMED
+    )

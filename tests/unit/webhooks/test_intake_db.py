@@ -1,0 +1,95 @@
+"""Webhook intake against a database: bad input is answered, never a crash, nothing written."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from orchestrator import repos
+from orchestrator.models import Event
+from orchestrator.settings import Settings
+from orchestrator.webhooks import intake
+from orchestrator.webhooks.github import sign
+
+SECRET = "intake-secret-1"
+
+
+@pytest.fixture(autouse=True)
+def _key(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    monkeypatch.setattr("orchestrator.secrets.crypto.get_settings", lambda: settings)
+
+
+def _headers(body: bytes, delivery: str = "d-1", secret: str = SECRET) -> dict[str, str]:
+    return {
+        "x-github-event": "push",
+        "x-github-delivery": delivery,
+        "x-hub-signature-256": sign(secret, body),
+    }
+
+
+def _push(**repository: str) -> bytes:
+    return json.dumps(
+        {"ref": "refs/heads/main", "before": "a" * 40, "after": "b" * 40, "repository": repository}
+    ).encode()
+
+
+def _events(db: Session) -> int:
+    return int(db.scalar(select(func.count()).select_from(Event)) or 0)
+
+
+@pytest.mark.parametrize("url", ["https://git.example.com:abc/x.git", "http://[::1", "::::"])
+def test_a_clone_url_that_does_not_parse_is_an_unknown_repository(db: Session, url: str) -> None:
+    repos.register(
+        db,
+        name="acme/p",
+        clone_url="https://git.example.com/acme/p.git",
+        branch="main",
+        provider="github",
+        secret=SECRET,
+    )
+    body = _push(full_name="someone/else", clone_url=url)
+    outcome = intake.receive_github(db, _headers(body), body)
+    assert outcome.status == 404
+    assert _events(db) == 0
+
+
+def test_deeply_nested_json_is_422(db: Session) -> None:
+    body = b"[" * 100_000 + b"]" * 100_000
+    outcome = intake.receive_github(db, _headers(body), body)
+    assert outcome.status == 422
+    assert "nested too deeply" in outcome.body["detail"]
+
+
+def test_an_over_long_delivery_id_is_422_and_writes_nothing(db: Session) -> None:
+    repos.register(
+        db,
+        name="acme/p",
+        clone_url="https://git.example.com/acme/p.git",
+        branch="main",
+        provider="github",
+        secret=SECRET,
+    )
+    body = _push(full_name="acme/p")
+    outcome = intake.receive_github(db, _headers(body, delivery="x" * 201), body)
+    assert outcome.status == 422
+    assert _events(db) == 0
+
+
+def test_a_signed_push_is_stored_once(db: Session) -> None:
+    repos.register(
+        db,
+        name="acme/p",
+        clone_url="https://git.example.com/acme/p.git",
+        branch="main",
+        provider="github",
+        secret=SECRET,
+    )
+    body = _push(full_name="acme/p")
+    assert intake.receive_github(db, _headers(body), body).status == 202
+    assert intake.receive_github(db, _headers(body), body).body["status"] == "duplicate"
+    assert _events(db) == 1
