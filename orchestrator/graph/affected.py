@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import fnmatch
 import posixpath
+import re
 from collections.abc import Iterable
 
 from orchestrator.graph.build import Graph
@@ -19,9 +19,42 @@ def _under(path: str, directory: str) -> bool:
     return directory == "." or path.startswith(directory + "/")
 
 
-def _watch_pattern(stack_path: str, glob: str) -> str:
+def _watch_pattern(stack_path: str, glob: str) -> re.Pattern[str]:
+    """A watch glob (relative to the stack) as a regex over repository paths, with ordinary
+    glob rules: `*` and `?` stay within one folder, `**/` spans any number of folders."""
     joined = posixpath.normpath(posixpath.join("" if stack_path == "." else stack_path, glob))
-    return joined.lstrip("/")
+    return re.compile(_glob_regex(joined.lstrip("/")))
+
+
+def _glob_regex(glob: str) -> str:
+    parts: list[str] = []
+    i = 0
+    while i < len(glob):
+        if glob.startswith("**/", i):
+            parts.append("(?:.*/)?")
+            i += 3
+        elif glob.startswith("**", i):
+            parts.append(".*")
+            i += 2
+        elif glob[i] == "*":
+            parts.append("[^/]*")
+            i += 1
+        elif glob[i] == "?":
+            parts.append("[^/]")
+            i += 1
+        elif glob[i] == "[":
+            end = glob.find("]", i + 1)
+            if end < 0:
+                parts.append(re.escape(glob[i]))
+                i += 1
+            else:
+                body = glob[i + 1 : end].replace("\\", "\\\\")
+                parts.append("[^" + body[1:] + "]" if body.startswith("!") else "[" + body + "]")
+                i = end + 1
+        else:
+            parts.append(re.escape(glob[i]))
+            i += 1
+    return "^" + "".join(parts) + "$"
 
 
 def affected(graph: Graph, changed: Iterable[str]) -> dict[str, str]:
@@ -43,7 +76,7 @@ def affected(graph: Graph, changed: Iterable[str]) -> dict[str, str]:
             reasons[stack_path] = f"module {module_hit[0]} changed: {module_hit[1]}"
             continue
         patterns = [_watch_pattern(stack_path, g) for g in node.watch]
-        watched = next((p for p in changed for g in patterns if fnmatch.fnmatchcase(p, g)), None)
+        watched = next((p for p in changed for g in patterns if g.match(p)), None)
         if watched:
             reasons[stack_path] = f"watched: {watched}"
         elif node.errors:

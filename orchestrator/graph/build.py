@@ -231,6 +231,10 @@ class _Builder:
         for path in tfvars:
             values.update(self.facts[path]["tfvars"])
         scope.variable_values = values
+        broken = sorted(
+            p for p, f in self.by_dir.get(directory, {}).items() if "error" in f and _is_tfvars(p)
+        )
+        scope.broken_values = broken[0] if broken else None
         return scope
 
     def _resolve_backend(self, node: StackNode, scope: Scope) -> None:
@@ -335,7 +339,11 @@ class _Builder:
         if fields is None:
             unresolved(f"backend {backend!r} is not matched to stacks")
             return
-        config = state.get("config") or {}
+        config = scope.evaluate(state.get("config") or {})
+        if isinstance(config, Unresolved) or not isinstance(config, dict):
+            why = config.reason if isinstance(config, Unresolved) else "it is not an object"
+            unresolved(f"config cannot be resolved: {why}")
+            return
         values = {f: scope.evaluate(config.get(f)) for f in fields}
         key_field = fields[-1]
         key = values[key_field]
@@ -463,6 +471,10 @@ def build(facts: Mapping[str, Facts]) -> Graph:
 
 def _is_local(source: Any) -> bool:
     return isinstance(source, str) and (source.startswith("./") or source.startswith("../"))
+
+
+def _is_tfvars(path: str) -> bool:
+    return path.endswith("terraform.tfvars") or path.endswith(".auto.tfvars")
 
 
 def _is_terraform(path: str) -> bool:

@@ -42,6 +42,7 @@ class Scope:
     local_blocks: list[str] = field(default_factory=list)
     local_values: dict[str, Any] = field(default_factory=dict)
     arguments: Mapping[str, Argument] = field(default_factory=dict)
+    broken_values: str | None = None
     _locals_parsed: bool = False
     _depth: int = 0
 
@@ -49,12 +50,14 @@ class Scope:
         if name in self.arguments:
             argument = self.arguments[name]
             return argument.scope.evaluate(argument.value)
+        if self.broken_values is not None:
+            return Unresolved(f"var.{name}: {self.broken_values} fails to parse")
         if name in self.variable_values:
             return self.variable_values[name]
         block = self.variable_blocks.get(name)
         if block is None:
             return Unresolved(f"var.{name} is not declared in {self.module_dir}")
-        parsed = hcl.parse(block, self.file)
+        parsed = hcl.parse(block, self.file.removesuffix(".json"))
         if isinstance(parsed, hcl.HclError):
             return Unresolved(f"var.{name}: {parsed}")
         body = _first(parsed.get("variable"), name)
@@ -72,7 +75,7 @@ class Scope:
     def _parse_locals(self) -> None:
         self._locals_parsed = True
         for block in self.local_blocks:
-            parsed = hcl.parse(block, self.file)
+            parsed = hcl.parse(block, self.file.removesuffix(".json"))
             if isinstance(parsed, hcl.HclError):
                 continue
             for values in parsed.get("locals") or []:

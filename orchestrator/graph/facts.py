@@ -13,7 +13,7 @@ from typing import Any
 from orchestrator.graph import hcl
 from orchestrator.graph.scan import ScanError, TopBlock, top_blocks
 
-FACTS_VERSION = 1
+FACTS_VERSION = 2
 STACK_FILE = "stackrun.hcl"
 Facts = dict[str, Any]
 
@@ -42,10 +42,32 @@ def extract(path: str, text: str) -> Facts:
     try:
         blocks = top_blocks(text)
     except ScanError as exc:
-        return {"error": {"file": path, "line": exc.line, "message": str(exc)}}
+        return _scan_failed(path, text, kind, exc)
     if kind == "stack":
         return _from_stack_file(path, text, blocks)
     return _from_tf(path, text, blocks)
+
+
+def _scan_failed(path: str, text: str, kind: str | None, exc: ScanError) -> Facts:
+    """The scanner gave up: the parser's own error is the precise one, and when the parser
+    reads the file after all, its full result is used."""
+    parsed = hcl.parse(text, path)
+    if isinstance(parsed, hcl.HclError):
+        return (
+            _error(parsed)
+            if parsed.line
+            else {"error": {"file": path, "line": exc.line, "message": str(exc)}}
+        )
+    if kind == "stack":
+        bodies = parsed.get("stack") or [None]
+        return {"stack": bodies[0] if isinstance(bodies, list) else bodies, "line": 1}
+    facts = _empty_tf_facts()
+    _collect(facts, parsed, 1)
+    return facts
+
+
+def _empty_tf_facts() -> Facts:
+    return {"remote_states": [], "modules": [], "variables": {}, "locals": []}
 
 
 def _error(failure: hcl.HclError) -> Facts:
@@ -59,7 +81,8 @@ def _parse_block(path: str, text: str, block: TopBlock) -> dict[str, Any] | hcl.
 
 
 def _from_tf(path: str, text: str, blocks: list[TopBlock]) -> Facts:
-    facts: Facts = {"remote_states": [], "modules": [], "variables": {}, "locals": []}
+    """A block that fails to parse is reported; the file's other blocks still count."""
+    facts = _empty_tf_facts()
     for block in blocks:
         if block.type == "variable" and block.labels:
             facts["variables"][block.labels[0]] = text[block.start : block.end]
@@ -68,7 +91,8 @@ def _from_tf(path: str, text: str, blocks: list[TopBlock]) -> Facts:
         elif _wanted(block):
             parsed = _parse_block(path, text, block)
             if isinstance(parsed, hcl.HclError):
-                return _error(parsed)
+                facts.setdefault("error", _error(parsed)["error"])
+                continue
             _collect(facts, parsed, block.line)
     return facts
 
@@ -145,6 +169,9 @@ def _from_json(path: str, text: str) -> Facts:
         for name, body in (variables or {}).items():
             if isinstance(body, dict) and "default" in body:
                 facts["json_variables"][name] = body["default"]
+            else:
+                facts["variables"][name] = f'variable "{name}" {{}}'
+
     for local_values in shaped.get("locals") or []:
         facts["json_locals"].update(local_values or {})
     return facts

@@ -80,7 +80,7 @@ def _skip_string(text: str, i: int) -> int:
 
 def _skip_expression(text: str, i: int, closer: str) -> int:
     """Skip nested code until the matching closer; return the index after it."""
-    depth = 0
+    expected = [closer]
     length = len(text)
     openers = {"{": "}", "(": ")", "[": "]"}
     j = i
@@ -99,13 +99,13 @@ def _skip_expression(text: str, i: int, closer: str) -> int:
                 j = skipped
                 continue
         if char in openers:
-            depth += 1
+            expected.append(openers[char])
         elif char in "})]":
-            if depth == 0:
-                if char != closer:
-                    raise ScanError(f"unexpected {char!r}", text.count("\n", 0, j) + 1)
+            if char != expected[-1]:
+                raise ScanError(f"unexpected {char!r}", text.count("\n", 0, j) + 1)
+            expected.pop()
+            if not expected:
                 return j + 1
-            depth -= 1
         j += 1
     raise ScanError(f"missing {closer!r}", text.count("\n", 0, i) + 1)
 

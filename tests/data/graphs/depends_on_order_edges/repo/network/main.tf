@@ -1,0 +1,13 @@
+terraform {
+  backend "s3" {
+    bucket = "acme-tfstate"
+    key    = "network/terraform.tfstate"
+    region = "eu-west-1"
+  }
+}
+
+resource "null_resource" "network" {
+  triggers = {
+    stack = "network"
+  }
+}

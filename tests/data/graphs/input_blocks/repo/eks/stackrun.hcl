@@ -1,0 +1,8 @@
+stack {
+  name = "eks-prod"
+
+  input "vpc_id" {
+    stack  = "../network"
+    output = "vpc_id"
+  }
+}

@@ -1,0 +1,18 @@
+terraform {
+  backend "s3" {
+    bucket = "acme-tfstate"
+    key    = "staging/network/terraform.tfstate"
+    region = "eu-west-1"
+  }
+}
+
+resource "aws_vpc" "main" {
+  cidr_block = "10.0.0.0/16"
+  tags = {
+    Environment = "staging"
+  }
+}
+
+output "vpc_id" {
+  value = aws_vpc.main.id
+}

@@ -1,0 +1,4 @@
+stack {
+  name   = "platform"
+  labels = ["core"]
+}

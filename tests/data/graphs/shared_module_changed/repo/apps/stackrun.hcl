@@ -1,0 +1,6 @@
+stack {
+  input "cluster_endpoint" {
+    stack  = "../eks"
+    output = "endpoint"
+  }
+}

@@ -1,0 +1,3 @@
+stack {
+  depends_on = ["../eks"]
+}

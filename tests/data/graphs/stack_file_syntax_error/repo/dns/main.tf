@@ -1,0 +1,2 @@
+# No backend: managed state. Only stackrun.hcl makes this directory a stack.
+resource "null_resource" "zone" {}

@@ -1,0 +1,4 @@
+stack {
+  name       = "dns"
+  depends_on = ["../network"
+}

@@ -1,0 +1,9 @@
+# Work in progress: the private zone comes from the dns stack.
+data "terraform_remote_state" "dns" {
+  backend = "s3"
+  config = {
+    bucket = "acme-tfstate"
+    key      "dns/terraform.tfstate"
+    region = "eu-west-1"
+  }
+}

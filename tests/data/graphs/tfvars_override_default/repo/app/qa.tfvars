@@ -1,0 +1,2 @@
+# only used with -var-file=qa.tfvars; never read by the graph
+env = "qa"

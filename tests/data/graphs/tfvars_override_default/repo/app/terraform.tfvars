@@ -1,0 +1,2 @@
+env          = "staging"
+state_bucket = "acme-tfstate"

@@ -1,0 +1,2 @@
+# *.auto.tfvars load after terraform.tfvars and win
+env = "prod"

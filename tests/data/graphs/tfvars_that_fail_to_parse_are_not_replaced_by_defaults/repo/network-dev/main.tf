@@ -1,0 +1,11 @@
+terraform {
+  backend "s3" {
+    bucket = "acme-tfstate"
+    key    = "dev/network/terraform.tfstate"
+    region = "eu-west-1"
+  }
+}
+
+resource "aws_vpc" "main" {
+  cidr_block = "10.0.0.0/16"
+}

@@ -1,0 +1,4 @@
+stack {
+  # one directory level: shared/prod.tfvars, not shared/legacy/old.tfvars
+  watch = ["../shared/*.tfvars"]
+}

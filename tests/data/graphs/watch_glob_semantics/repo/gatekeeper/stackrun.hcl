@@ -1,0 +1,4 @@
+stack {
+  # any depth under policies/, including policies/ itself
+  watch = ["../policies/**/*.rego"]
+}

@@ -1,0 +1,6 @@
+stack {
+  input "cluster" {
+    stack  = "../eks"
+    output = "cluster_name"
+  }
+}

@@ -1,0 +1,2 @@
+environment = "prod"
+region      = "eu-west-1"
