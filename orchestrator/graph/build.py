@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import posixpath
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -113,7 +114,7 @@ def _edge_order(edge: Edge) -> tuple[str, ...]:
 
 
 def _directory(path: str) -> str:
-    return posixpath.dirname(path) or "."
+    return path.rpartition("/")[0] or "."
 
 
 def _join(base: str, relative: str) -> str:
@@ -121,40 +122,107 @@ def _join(base: str, relative: str) -> str:
     return "." if joined in ("", ".") else joined
 
 
+@dataclass(frozen=True)
+class RemoteRef:
+    """A terraform_remote_state block: the state identity it reads, or why it is unknown."""
+
+    file: str
+    block: str
+    via: str | None
+    wanted: tuple[str, ...] | None
+    reason: str | None
+
+
+@dataclass
+class _Analysis:
+    node: StackNode
+    refs: list[RemoteRef]
+    fingerprint: dict[str, tuple[Facts, ...]]
+
+
+# Keyed by the identity of the facts objects of the stack's own folder: the entry holds those
+# objects, so their ids cannot be reused while it lives.
+_MEMO: OrderedDict[tuple[str, bool, tuple[int, ...]], _Analysis] = OrderedDict()
+_MEMO_SIZE = 50_000
+
+
 class _Builder:
     def __init__(self, facts: Mapping[str, Facts]) -> None:
         self.facts = facts
         self.by_dir: dict[str, dict[str, Facts]] = {}
-        for path, file_facts in facts.items():
+        for path, file_facts in sorted(facts.items()):
             self.by_dir.setdefault(_directory(path), {})[path] = file_facts
+        self.tf_by_dir: dict[str, list[tuple[str, Facts]]] = {
+            directory: [
+                (path, f)
+                for path, f in files.items()
+                if posixpath.basename(path) != STACK_FILE and "tfvars" not in f
+            ]
+            for directory, files in self.by_dir.items()
+        }
+        self.fingerprints: dict[str, tuple[Facts, ...]] = {
+            directory: tuple(files.values()) for directory, files in self.by_dir.items()
+        }
         self.errors: list[dict[str, Any]] = []
         self.unresolved: list[dict[str, Any]] = []
         self.edges: list[Edge] = []
         self.stacks: dict[str, StackNode] = {}
+        self.by_name: dict[str, list[str]] = {}
 
     def build(self) -> Graph:
         for _, file_facts in sorted(self.facts.items()):
             if "error" in file_facts:
                 self.errors.append({"kind": "parse", **file_facts["error"]})
         module_sources = self._module_source_dirs()
+        analyses: dict[str, _Analysis] = {}
         for directory in sorted(self.by_dir):
-            node = self._stack_node(directory, module_sources)
-            if node is not None:
-                self.stacks[directory] = node
-        scopes = {path: self._root_scope(path) for path in self.stacks}
-        for path, node in self.stacks.items():
-            self._resolve_backend(node, scopes[path])
+            analysis = self._analysis(directory, directory in module_sources)
+            if analysis is not None:
+                analyses[directory] = analysis
+                self.stacks[directory] = analysis.node
+        self._index_backends()
+        for path, node in sorted(self.stacks.items()):
+            self.by_name.setdefault(node.name, []).append(path)
         self._check_duplicate_backends()
-        for path in sorted(self.stacks):
-            self._remote_state_edges(path, scopes[path])
+        for path in sorted(analyses):
+            for ref in analyses[path].refs:
+                self._connect(path, ref)
             self._declared_edges(self.stacks[path])
         self._check_cycles()
         return Graph(self.stacks, self.edges, self.unresolved, self.errors)
 
-    def _tf_facts(self, directory: str) -> Iterator[tuple[str, Facts]]:
-        for path, file_facts in sorted(self.by_dir.get(directory, {}).items()):
-            if posixpath.basename(path) != STACK_FILE and "tfvars" not in file_facts:
-                yield path, file_facts
+    def _analysis(self, directory: str, is_module_source: bool) -> _Analysis | None:
+        """What one stack says on its own (node, backend, remote-state references); reused
+        from an earlier build while none of the folders it read has changed."""
+        memo_key = (directory, is_module_source, tuple(map(id, self.fingerprints[directory])))
+        cached = _MEMO.get(memo_key)
+        if cached is not None and self._unchanged(cached.fingerprint):
+            _MEMO.move_to_end(memo_key)
+            return cached
+        node = self._stack_node(directory, {directory} if is_module_source else set())
+        if node is None:
+            return None
+        scope = self._root_scope(directory)
+        self._resolve_backend(node, scope)
+        refs = self._remote_refs(node, scope)
+        visited = {directory, *node.module_dirs}
+        fingerprint = {d: self.fingerprints.get(d, ()) for d in visited}
+        analysis = _Analysis(node, refs, fingerprint)
+        _MEMO[memo_key] = analysis
+        while len(_MEMO) > _MEMO_SIZE:
+            _MEMO.popitem(last=False)
+        return analysis
+
+    def _unchanged(self, fingerprint: Mapping[str, tuple[Facts, ...]]) -> bool:
+        """Every folder the analysis read still holds the very same facts objects."""
+        for directory, before in fingerprint.items():
+            now = self.fingerprints.get(directory, ())
+            if len(now) != len(before) or any(a is not b for a, b in zip(now, before, strict=True)):
+                return False
+        return True
+
+    def _tf_facts(self, directory: str) -> list[tuple[str, Facts]]:
+        return self.tf_by_dir.get(directory, [])
 
     def _module_source_dirs(self) -> set[str]:
         sources: set[str] = set()
@@ -272,17 +340,16 @@ class _Builder:
                     }
                 )
 
-    def _remote_state_edges(self, stack_path: str, root: Scope) -> None:
-        stack = self.stacks[stack_path]
-        for directory, scope, via, depth in self._module_instances(stack_path, root):
-            if directory != stack_path:
+    def _remote_refs(self, stack: StackNode, root: Scope) -> list[RemoteRef]:
+        refs: list[RemoteRef] = []
+        for directory, scope, via, _depth in self._module_instances(stack.path, root):
+            if directory != stack.path:
                 stack.module_dirs.add(directory)
             for path, file_facts in self._tf_facts(directory):
                 for state in file_facts.get("remote_states") or []:
                     block = f"data.terraform_remote_state.{state['name']}"
-                    self._match_remote_state(stack_path, path, block, via, state, scope)
-            if depth >= _MAX_MODULE_DEPTH:
-                break
+                    refs.append(self._remote_ref(stack.path, path, block, via, state, scope))
+        return refs
 
     def _module_instances(
         self, stack_path: str, root: Scope
@@ -316,7 +383,7 @@ class _Builder:
                         )
                     )
 
-    def _match_remote_state(
+    def _remote_ref(
         self,
         stack_path: str,
         file: str,
@@ -324,88 +391,74 @@ class _Builder:
         via: str | None,
         state: dict[str, Any],
         scope: Scope,
-    ) -> None:
-        def unresolved(reason: str) -> None:
-            entry = {"stack": stack_path, "file": file, "block": block, "reason": reason}
-            if via:
-                entry["via"] = via
-            self.unresolved.append(entry)
+    ) -> RemoteRef:
+        """The state a terraform_remote_state block reads, or why it cannot be known."""
+
+        def unresolved(reason: str) -> RemoteRef:
+            return RemoteRef(file, block, via, None, reason)
 
         backend = scope.evaluate(state.get("backend"))
         if not isinstance(backend, str):
-            unresolved("the backend type cannot be evaluated statically")
-            return
+            return unresolved("the backend type cannot be evaluated statically")
         fields = IDENTITY_FIELDS.get(backend)
         if fields is None:
-            unresolved(f"backend {backend!r} is not matched to stacks")
-            return
+            return unresolved(f"backend {backend!r} is not matched to stacks")
         config = scope.evaluate(state.get("config") or {})
         if isinstance(config, Unresolved) or not isinstance(config, dict):
             why = config.reason if isinstance(config, Unresolved) else "it is not an object"
-            unresolved(f"config cannot be resolved: {why}")
-            return
+            return unresolved(f"config cannot be resolved: {why}")
         values = {f: scope.evaluate(config.get(f)) for f in fields}
         key_field = fields[-1]
         key = values[key_field]
         if isinstance(key, Unresolved) or key is None:
             reason = key.reason if isinstance(key, Unresolved) else f"{key_field} is not set"
-            unresolved(f"{key_field} cannot be resolved: {reason}")
-            return
+            return unresolved(f"{key_field} cannot be resolved: {reason}")
         if backend == "local":
-            wanted: tuple[str, ...] = ("local", _state_path(stack_path, str(key)))
-        else:
-            wanted = (
-                backend,
-                *(
-                    _normal(f, values[f]) if not isinstance(values[f], Unresolved) else ""
-                    for f in fields
-                ),
-            )
-        self._connect(stack_path, file, block, via, wanted, unresolved)
+            return RemoteRef(file, block, via, ("local", _state_path(stack_path, str(key))), None)
+        wanted = (backend, *(_normal(f, values[f]) for f in fields))
+        return RemoteRef(file, block, via, wanted, None)
 
-    def _connect(
-        self,
-        stack_path: str,
-        file: str,
-        block: str,
-        via: str | None,
-        wanted: tuple[str, ...],
-        unresolved: Any,
-    ) -> None:
-        same_key = [
-            p
-            for p, n in sorted(self.stacks.items())
-            if n.identity and n.identity[0] == wanted[0] and n.identity[-1] == wanted[-1]
-        ]
+    def _index_backends(self) -> None:
+        self.by_state_key: dict[tuple[str, str], list[str]] = {}
+        for path, node in sorted(self.stacks.items()):
+            if node.identity:
+                key = (node.identity[0], node.identity[-1])
+                self.by_state_key.setdefault(key, []).append(path)
+
+    def _connect(self, stack_path: str, ref: RemoteRef) -> None:
+        def unresolved(reason: str) -> None:
+            entry = {"stack": stack_path, "file": ref.file, "block": ref.block, "reason": reason}
+            if ref.via:
+                entry["via"] = ref.via
+            self.unresolved.append(entry)
+
+        wanted = ref.wanted
+        if wanted is None:
+            unresolved(ref.reason or "cannot be resolved")
+            return
+        same_key = self.by_state_key.get((wanted[0], wanted[-1]), [])
         exact = [p for p in same_key if self.stacks[p].identity == wanted and all(wanted)]
         if len(exact) == 1:
-            self._add_edge(exact[0], stack_path, file, block, "exact", via, unresolved)
+            self._add_edge(exact[0], stack_path, ref, "exact", unresolved)
             return
         if len(exact) > 1:
             unresolved(f"several stacks write {_describe(wanted)}: {', '.join(exact)}")
             return
         loose = [p for p in same_key if not all(wanted) or not all(self.stacks[p].identity or ())]
         if len(loose) == 1:
-            self._add_edge(loose[0], stack_path, file, block, "key-only", via, unresolved)
+            self._add_edge(loose[0], stack_path, ref, "key-only", unresolved)
         elif loose:
             unresolved(f"{len(loose)} stacks write {_describe(wanted)}: {', '.join(loose)}")
         else:
             unresolved(f"no stack in the repository writes {_describe(wanted)}")
 
     def _add_edge(
-        self,
-        upstream: str,
-        downstream: str,
-        file: str,
-        block: str,
-        match: str,
-        via: str | None,
-        unresolved: Any,
+        self, upstream: str, downstream: str, ref: RemoteRef, match: str, unresolved: Any
     ) -> None:
         if upstream == downstream:
             unresolved("reads the state of its own stack")
             return
-        self.edges.append(Edge(upstream, downstream, "data", file, block, match, via))
+        self.edges.append(Edge(upstream, downstream, "data", ref.file, ref.block, match, ref.via))
 
     def _declared_edges(self, node: StackNode) -> None:
         file = STACK_FILE if node.path == "." else f"{node.path}/{STACK_FILE}"
@@ -430,13 +483,14 @@ class _Builder:
         candidate = _join(from_path, reference)
         if candidate in self.stacks:
             return candidate
-        named = [p for p, n in self.stacks.items() if n.name == reference]
+        named = self.by_name.get(reference, [])
         return named[0] if len(named) == 1 else None
 
     def _check_cycles(self) -> None:
-        outgoing: dict[str, list[str]] = {}
-        for edge in sorted(self.edges, key=_edge_order):
-            outgoing.setdefault(edge.upstream, []).append(edge.downstream)
+        targets: dict[str, set[str]] = {}
+        for edge in self.edges:
+            targets.setdefault(edge.upstream, set()).add(edge.downstream)
+        outgoing = {node: sorted(nexts) for node, nexts in targets.items()}
         state: dict[str, int] = {}
         reported: set[frozenset[str]] = set()
 

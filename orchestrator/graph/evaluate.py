@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from orchestrator.graph import hcl
@@ -57,7 +58,7 @@ class Scope:
         block = self.variable_blocks.get(name)
         if block is None:
             return Unresolved(f"var.{name} is not declared in {self.module_dir}")
-        parsed = hcl.parse(block, self.file.removesuffix(".json"))
+        parsed = parse_snippet(block, self.file.removesuffix(".json"))
         if isinstance(parsed, hcl.HclError):
             return Unresolved(f"var.{name}: {parsed}")
         body = _first(parsed.get("variable"), name)
@@ -75,7 +76,7 @@ class Scope:
     def _parse_locals(self) -> None:
         self._locals_parsed = True
         for block in self.local_blocks:
-            parsed = hcl.parse(block, self.file.removesuffix(".json"))
+            parsed = parse_snippet(block, self.file.removesuffix(".json"))
             if isinstance(parsed, hcl.HclError):
                 continue
             for values in parsed.get("locals") or []:
@@ -120,6 +121,13 @@ class Scope:
             expression = text[text.index("${") :][:60]
             return Unresolved(f"{expression} cannot be evaluated statically")
         return text
+
+
+@lru_cache(maxsize=100_000)
+def parse_snippet(text: str, filename: str) -> dict[str, Any] | hcl.HclError:
+    """Variable and locals blocks recur unchanged from push to push: parse each text once.
+    Callers must not mutate the result."""
+    return hcl.parse(text, filename)
 
 
 def _as_text(value: Any) -> str:

@@ -6,8 +6,10 @@ blocks are kept as raw text and parsed only when an expression refers to them.""
 
 from __future__ import annotations
 
+import copy
 import json
 import posixpath
+from functools import lru_cache
 from typing import Any
 
 from orchestrator.graph import hcl
@@ -75,9 +77,18 @@ def _error(failure: hcl.HclError) -> Facts:
 
 
 def _parse_block(path: str, text: str, block: TopBlock) -> dict[str, Any] | hcl.HclError:
-    """Parse one block's text alone; line numbers are shifted back to the file's."""
-    snippet = "\n" * (block.line - 1) + text[block.start : block.end] + "\n"
-    return hcl.parse(snippet, path)
+    """Parse one block's text alone (memoised: a push mostly leaves a file's blocks as they
+    were); line numbers are shifted back to the file's."""
+    parsed = _parse_block_text(text[block.start : block.end] + "\n")
+    if isinstance(parsed, hcl.HclError):
+        line = parsed.line + block.line - 1 if parsed.line else block.line
+        return hcl.HclError(path, line, parsed.message)
+    return copy.deepcopy(parsed)
+
+
+@lru_cache(maxsize=50_000)
+def _parse_block_text(snippet: str) -> dict[str, Any] | hcl.HclError:
+    return hcl.parse(snippet, "block.tf")
 
 
 def _from_tf(path: str, text: str, blocks: list[TopBlock]) -> Facts:

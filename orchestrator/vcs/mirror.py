@@ -107,6 +107,28 @@ class Mirror:
                 blobs[path] = blob
         return blobs
 
+    def diff_tree(self, old: str, new: str) -> dict[str, str | None]:
+        """{path: new blob id, or None when deleted} between two commits (one git call)."""
+        completed = subprocess.run(
+            ["git", "diff-tree", "-r", "-z", "--no-renames", old, new],
+            cwd=self.path,
+            capture_output=True,
+            check=True,
+        )
+        fields = completed.stdout.decode("utf-8", errors="surrogateescape").split("\0")
+        changes: dict[str, str | None] = {}
+        for meta, path in zip(fields[0::2], fields[1::2], strict=False):
+            if not meta.startswith(":"):
+                continue
+            _old_mode, new_mode, _old_blob, new_blob, status = meta[1:].split(" ")
+            deleted = status.startswith("D") or new_mode.startswith("16")
+            changes[path] = None if deleted else new_blob
+        return changes
+
+    def parents(self, sha: str) -> list[str]:
+        output = self._repo().git.rev_parse(f"{sha}^@")
+        return [line.strip() for line in str(output).splitlines() if line.strip()]
+
     def read_blobs(self, blob_ids: list[str]) -> dict[str, bytes]:
         """Contents of many blobs through one `git cat-file --batch`."""
         if not blob_ids:

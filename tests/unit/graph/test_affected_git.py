@@ -280,3 +280,64 @@ def test_a_deleted_stack_beside_a_changed_one_runs_only_the_changed_one(origin: 
     found = origin.impact(first, after)
 
     assert found.reasons == {"dns": "changed: dns/main.tf"}
+
+
+def test_an_incremental_tree_from_the_parent_gives_the_same_graph_as_a_full_read(
+    tmp_path: Path,
+) -> None:
+    from orchestrator.graph import load
+
+    origin, work = _incremental_origin(tmp_path)
+    mirror = Mirror(tmp_path / "mirror.git", f"file://{origin}")
+    first = _commit_files(
+        work,
+        {
+            "net/main.tf": _BACKEND.format(key="net"),
+            "app/main.tf": _BACKEND.format(key="app"),
+            "app/read.tf": _READER.format(key="net"),
+        },
+    )
+    mirror.ensure_commit(first)
+    load.graph_of_commit(mirror, first, MemoryCache())
+    second = _commit_files(
+        work,
+        {"dns/main.tf": _BACKEND.format(key="dns"), "app/read.tf": _READER.format(key="dns")},
+        remove=["net/main.tf"],
+    )
+    mirror.ensure_commit(second)
+    incremental = load.graph_of_commit(mirror, second, MemoryCache())
+    load._TREES.clear()
+    full = load.graph_of_commit(mirror, second, MemoryCache())
+    assert incremental.to_json() == full.to_json()
+    assert {(e.upstream, e.downstream) for e in full.edges} == {("dns", "app")}
+
+
+_BACKEND = 'terraform {{\n  backend "s3" {{\n    bucket = "b"\n    key = "{key}"\n  }}\n}}\n'
+_READER = (
+    'data "terraform_remote_state" "r" {{\n  backend = "s3"\n'
+    '  config = {{\n    bucket = "b"\n    key = "{key}"\n  }}\n}}\n'
+)
+
+
+def _incremental_origin(tmp_path: Path) -> tuple[Path, git.Repo]:
+    origin = tmp_path / "inc-origin.git"
+    git.Repo.init(origin, bare=True, initial_branch="main")
+    work = git.Repo.init(tmp_path / "inc-work", initial_branch="main")
+    work.create_remote("origin", str(origin))
+    with work.config_writer() as config:
+        config.set_value("user", "name", "Dev")
+        config.set_value("user", "email", "dev@example.com")
+    return origin, work
+
+
+def _commit_files(work: git.Repo, files: dict[str, str], remove: list[str] | None = None) -> str:
+    root = Path(str(work.working_dir))
+    for path, text in files.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(text)
+    for path in remove or []:
+        (root / path).unlink()
+    work.git.add(A=True)
+    work.index.commit("change")
+    work.git.push("origin", "main")
+    return str(work.head.commit.hexsha)
