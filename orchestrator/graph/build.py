@@ -86,7 +86,21 @@ class Graph:
                 self.unresolved, key=lambda u: (u["stack"], u["file"], u["block"])
             ),
             "errors": sorted(self.errors, key=lambda e: (e.get("file") or "", e["message"])),
+            "warnings": self.warnings(),
         }
+
+    def warnings(self) -> list[dict[str, Any]]:
+        """Things that work but surprise: a local backend would keep state in a throw-away
+        workspace, so stackrun manages that stack's state instead."""
+        return [
+            {
+                "stack": path,
+                "message": 'backend "local" keeps state in the run\'s throw-away '
+                "workspace; stackrun manages this stack's state instead",
+            }
+            for path, node in sorted(self.stacks.items())
+            if node.backend_type == "local"
+        ]
 
     def fatal_errors(self) -> list[dict[str, Any]]:
         """Errors that stop a push: cycles and two stacks writing the same state."""
