@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import posixpath
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -77,6 +77,7 @@ class Graph:
     edges: list[Edge]
     unresolved: list[dict[str, Any]]
     errors: list[dict[str, Any]]
+    _upstreams: dict[str, set[str]] | None = field(default=None, repr=False, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -108,19 +109,26 @@ class Graph:
 
     def downstream(self, paths: set[str], kinds: tuple[str, ...] = ("data",)) -> dict[str, str]:
         """Every stack downstream of `paths` through edges of `kinds`, with the nearest upstream."""
+        outgoing: dict[str, list[str]] = {}
+        for edge in self.edges:
+            if edge.kind in kinds:
+                outgoing.setdefault(edge.upstream, []).append(edge.downstream)
         found: dict[str, str] = {}
-        frontier = sorted(paths)
+        frontier = deque(sorted(paths))
         while frontier:
-            current = frontier.pop(0)
-            for edge in self.edges:
-                fresh = edge.downstream not in paths and edge.downstream not in found
-                if edge.upstream == current and edge.kind in kinds and fresh:
-                    found[edge.downstream] = current
-                    frontier.append(edge.downstream)
+            current = frontier.popleft()
+            for downstream in outgoing.get(current, []):
+                if downstream not in paths and downstream not in found:
+                    found[downstream] = current
+                    frontier.append(downstream)
         return found
 
     def upstreams_of(self, path: str) -> set[str]:
-        return {e.upstream for e in self.edges if e.downstream == path}
+        if self._upstreams is None:
+            self._upstreams = {}
+            for edge in self.edges:
+                self._upstreams.setdefault(edge.downstream, set()).add(edge.upstream)
+        return self._upstreams.get(path, set())
 
 
 def _edge_order(edge: Edge) -> tuple[str, ...]:

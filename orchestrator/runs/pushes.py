@@ -160,14 +160,12 @@ def _create_runs(
 def _upstreams_first(graph: Graph, paths: set[str]) -> list[str]:
     """The affected stacks ordered so every upstream comes before its downstreams."""
     ordered: list[str] = []
-    pending = sorted(paths)
+    pending = set(paths)
     while pending:
-        ready = [p for p in pending if not (graph.upstreams_of(p) & set(pending))]
-        if not ready:
-            ready = pending[:1]
-        for path in ready:
+        ready = sorted(p for p in pending if not (graph.upstreams_of(p) & pending))
+        for path in ready or sorted(pending)[:1]:
             ordered.append(path)
-            pending.remove(path)
+            pending.discard(path)
     return ordered
 
 
