@@ -183,6 +183,7 @@ class StateLock(Base):
     stack_id: Mapped[str] = mapped_column(ForeignKey("stacks.id"), primary_key=True)
     lock_id: Mapped[str] = mapped_column(String(100))
     info: Mapped[dict[str, Any]] = mapped_column(JSON)
+    run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     locked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -72,7 +72,9 @@ def save(
     return version
 
 
-def lock(session: Session, stack_id: str, info: dict[str, Any]) -> StateLock | StateRefusal:
+def lock(
+    session: Session, stack_id: str, info: dict[str, Any], run_id: int | None = None
+) -> StateLock | StateRefusal:
     lock_id = str(info.get("ID", ""))
     if not lock_id:
         return StateRefusal(400, "lock info has no ID")
@@ -81,7 +83,7 @@ def lock(session: Session, stack_id: str, info: dict[str, Any]) -> StateLock | S
         if existing.lock_id == lock_id:
             return existing
         return StateRefusal(423, f"state of {stack_id} is already locked", existing.info)
-    row = StateLock(stack_id=stack_id, lock_id=lock_id, info=info)
+    row = StateLock(stack_id=stack_id, lock_id=lock_id, info=info, run_id=run_id)
     try:
         with session.begin_nested():
             session.add(row)
@@ -92,6 +94,11 @@ def lock(session: Session, stack_id: str, info: dict[str, Any]) -> StateLock | S
             423, f"state of {stack_id} is already locked", held.info if held else None
         )
     return row
+
+
+def release_locks_of_run(session: Session, run_id: int) -> None:
+    """A run that ended cannot unlock any more (its credential is gone): free what it held."""
+    session.execute(delete(StateLock).where(StateLock.run_id == run_id))
 
 
 def unlock(session: Session, stack_id: str, info: dict[str, Any] | None) -> StateRefusal | None:

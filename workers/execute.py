@@ -7,10 +7,13 @@ import hashlib
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
+
+from sqlalchemy import select
 
 from orchestrator.artifacts.store import (
     LocalStore,
@@ -36,6 +39,7 @@ from workers.terraform import Terraform, TerraformError, base_environment
 
 log = logging.getLogger(__name__)
 PLAN_FILE = "stackrun.tfplan"
+LOCK_TIMEOUT = "-lock-timeout=60s"
 
 
 class RunLog:
@@ -70,11 +74,16 @@ def _plugin_cache_lock(settings: Settings) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-class _Lease:
-    """Renews the run's lease in the background while terraform works."""
+STOP_POLL_SECONDS = 1.0
 
-    def __init__(self, run_id: int, seconds: int) -> None:
+
+class _Lease:
+    """While terraform works: renews the run's lease, and interrupts terraform (SIGINT) within
+    a second of a user stopping the run."""
+
+    def __init__(self, run_id: int, seconds: int, on_stopped: Callable[[], None]) -> None:
         self.run_id, self.seconds = run_id, seconds
+        self.on_stopped = on_stopped
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
@@ -88,12 +97,22 @@ class _Lease:
 
     def _loop(self) -> None:
         """A failed renewal is retried at the next tick; the lease outlives two of them."""
-        while not self._stop.wait(self.seconds / 3):
+        renewed = time.monotonic()
+        interrupted = False
+        while not self._stop.wait(STOP_POLL_SECONDS):
             try:
                 with session_scope() as session:
-                    service.renew_lease(session, self.run_id, coordinator.WORKER, self.seconds)
+                    state = session.scalar(select(Run.state).where(Run.id == self.run_id))
+                    if time.monotonic() - renewed >= self.seconds / 3:
+                        service.renew_lease(session, self.run_id, coordinator.WORKER, self.seconds)
+                        renewed = time.monotonic()
             except Exception as exc:
                 log.warning("run=%s renewing the lease failed, will retry: %s", self.run_id, exc)
+                continue
+            if state == RunState.STOPPED and not interrupted:
+                interrupted = True
+                log.info("run=%s stopped by a user: interrupting terraform", self.run_id)
+                self.on_stopped()
 
 
 def _load(run_id: int) -> tuple[Run, Stack, Repository]:
@@ -133,6 +152,12 @@ def _prepare(
     env = base_environment({"TF_PLUGIN_CACHE_DIR": str(settings.data_dir / "plugin-cache")})
     terraform = Terraform(resolve_terraform(settings.terraform_bin), directory, env, runlog)
     return root, terraform
+
+
+def _interrupt(running: list[Terraform], runlog: RunLog) -> None:
+    runlog("stackrun: the run was stopped: sending SIGINT to terraform")
+    for terraform in running:
+        terraform.interrupt()
 
 
 def _check_stack_file(directory: Path, stack: Stack) -> None:
@@ -185,11 +210,13 @@ def plan_run(run_id: int) -> None:
     masker = Masker()
     runlog = RunLog(store, run_id, masker)
     root: Path | None = None
+    running: list[Terraform] = []
 
     def body() -> list[Doorbell]:
         nonlocal root
         runlog(f"stackrun: planning {stack.id} at {run.commit_sha} ({run.kind})")
         root, terraform = _prepare(settings, run, stack, repository, "plan", masker, runlog)
+        running.append(terraform)
         with session_scope() as session:
             coordinator.move(session, run_id, RunState.INITIALIZING, RunState.PREPARING, "init")
         with _plugin_cache_lock(settings):
@@ -202,6 +229,7 @@ def plan_run(run_id: int) -> None:
             "-no-color",
             f"-out={PLAN_FILE}",
             "-detailed-exitcode",
+            LOCK_TIMEOUT,
             ok_codes=(0, 2),
         )
         plan_json = terraform.capture_json("show", "-json", PLAN_FILE)
@@ -222,7 +250,7 @@ def plan_run(run_id: int) -> None:
             )
 
     try:
-        with _Lease(run_id, settings.lease_seconds):
+        with _Lease(run_id, settings.lease_seconds, lambda: _interrupt(running, runlog)):
             _guarded(run_id, body, runlog)
     finally:
         runlog.close()
@@ -259,11 +287,13 @@ def apply_run(run_id: int) -> None:
     masker = Masker()
     runlog = RunLog(store, run_id, masker)
     root: Path | None = None
+    running: list[Terraform] = []
 
     def body() -> list[Doorbell]:
         nonlocal root
         runlog(f"stackrun: applying the approved plan of run {run_id} at {run.commit_sha}")
         root, terraform = _prepare(settings, run, stack, repository, "apply", masker, runlog)
+        running.append(terraform)
         plan_bytes = store.get(plan_key(run_id))
         digest = hashlib.sha256(plan_bytes).hexdigest()
         if digest != run.plan_sha256:
@@ -274,7 +304,9 @@ def apply_run(run_id: int) -> None:
         with _plugin_cache_lock(settings):
             terraform.run(*_init_args(terraform))
         try:
-            terraform.run("apply", "-input=false", "-no-color", "-auto-approve", PLAN_FILE)
+            terraform.run(
+                "apply", "-input=false", "-no-color", "-auto-approve", LOCK_TIMEOUT, PLAN_FILE
+            )
         except TerraformError as exc:
             raise TerraformError(_keep_errored_state(store, run_id, terraform, str(exc))) from None
         outputs = terraform.capture_json("output", "-json")
@@ -283,7 +315,7 @@ def apply_run(run_id: int) -> None:
             return coordinator.apply_done(session, run_id)
 
     try:
-        with _Lease(run_id, settings.lease_seconds):
+        with _Lease(run_id, settings.lease_seconds, lambda: _interrupt(running, runlog)):
             _guarded(run_id, body, runlog)
     finally:
         runlog.close()

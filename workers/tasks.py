@@ -30,7 +30,8 @@ def process_push(event_id: int) -> None:
         result = pushes.process_push(session, event_id)
         bells: list[Doorbell] = []
         if result is not None and result.pipeline_id is not None:
-            bells = coordinator.advance_pipeline(session, result.pipeline_id)
+            bells = coordinator.supersede(session, list(result.run_ids))
+            bells += coordinator.advance_pipeline(session, result.pipeline_id)
     _ring(bells)
 
 

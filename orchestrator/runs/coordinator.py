@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from orchestrator import statestore
 from orchestrator.models import Event, Run, Stack, utcnow
 from orchestrator.runs import pipeline, service
 from orchestrator.runs.state import APPLYING_KINDS, Allowed, RunKind, RunState, is_terminal
@@ -169,11 +170,44 @@ def apply_done(session: Session, run_id: int) -> list[Doorbell]:
 def finished(session: Session, run: Run) -> list[Doorbell]:
     """A run became terminal: free its stack, advance its pipeline, wake the next run."""
     service.release_stack_lock(session, run.stack_id, run.id)
+    statestore.release_locks_of_run(session, run.id)
     bells: list[Doorbell] = []
     if run.pipeline_id is not None:
         bells += advance_pipeline(session, run.pipeline_id)
     for waiting in service.queued_runs_of_stack(session, run.stack_id)[:1]:
         bells.append(Doorbell("plan_run", waiting.id, queue_for(session, waiting)))
+    return bells
+
+
+SUPERSEDABLE = (RunState.QUEUED, RunState.UNCONFIRMED)
+
+
+def supersede(session: Session, new_run_ids: list[int]) -> list[Doorbell]:
+    """A newer commit discards the older QUEUED and UNCONFIRMED tracked runs of its stacks:
+    a stale plan is never applied."""
+    bells: list[Doorbell] = []
+    for run_id in new_run_ids:
+        new = session.get(Run, run_id)
+        if new is None or new.kind != RunKind.TRACKED:
+            continue
+        older = select(Run).where(
+            Run.stack_id == new.stack_id,
+            Run.kind == RunKind.TRACKED,
+            Run.state.in_(SUPERSEDABLE),
+            Run.id < new.id,
+            Run.commit_sha != new.commit_sha,
+        )
+        for old in list(session.scalars(older)):
+            decision = service.transition(
+                session,
+                old.id,
+                RunState.DISCARDED,
+                actor="stackrun",
+                reason=f"superseded by run {new.id}",
+                expect=RunState(old.state),
+            )
+            if isinstance(decision, Allowed):
+                bells += finished(session, old)
     return bells
 
 

@@ -17,7 +17,7 @@ from orchestrator.models import Event, Pipeline, Repository, Stack, utcnow
 from orchestrator.repos import mirror_for
 from orchestrator.runs import service
 from orchestrator.runs.state import RunKind
-from orchestrator.vcs.mirror import VcsError
+from orchestrator.vcs.mirror import Mirror, VcsError
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,14 @@ def process_push(session: Session, event_id: int) -> PushResult | None:
         message, author = mirror.commit_info(event.after_sha)
     except VcsError as exc:
         return _finish_event(event, "failed", f"{doing}: {exc}")
+    newer = _newer_planned_commit(session, mirror, repository, event.after_sha)
+    if newer is not None:
+        return _finish_event(
+            event,
+            "ignored",
+            f"commit {event.after_sha[:12]} is older than "
+            f"commit {newer[:12]}, which already has a pipeline",
+        )
     fatal = found.graph.fatal_errors()
     if fatal:
         errors = "; ".join(e["message"] for e in fatal)
@@ -87,6 +95,22 @@ def process_push(session: Session, event_id: int) -> PushResult | None:
     detail = f"pipeline {pipeline.id}: {len(run_ids)} runs (diff base: {found.base_reason})"
     _finish_event(event, "processed", detail)
     return PushResult(pipeline.id, tuple(run_ids), detail)
+
+
+def _newer_planned_commit(
+    session: Session, mirror: Mirror, repository: Repository, sha: str
+) -> str | None:
+    """A push delivered late (its commit is an ancestor of one already planned) changes
+    nothing: running it would roll the infrastructure back."""
+    latest = session.scalar(
+        select(Pipeline.commit_sha)
+        .where(Pipeline.repository_id == repository.id, Pipeline.branch == repository.branch)
+        .order_by(Pipeline.id.desc())
+        .limit(1)
+    )
+    if latest and latest != sha and mirror.is_ancestor(sha, latest):
+        return latest
+    return None
 
 
 @dataclass(frozen=True)

@@ -35,14 +35,15 @@ def dedupe_key(stack_id: str, commit_sha: str, kind: RunKind) -> str:
     return f"{stack_id}@{commit_sha}#{kind}"
 
 
-def create_run(session: Session, new: NewRun) -> Run | None:
-    """Create a QUEUED run, or return None when (stack, commit, kind) already has one."""
+def create_run(session: Session, new: NewRun, dedupe: bool = True) -> Run | None:
+    """Create a QUEUED run, or return None when (stack, commit, kind) already has one.
+    Retries and manual runs are deliberate repeats: they carry no dedupe key."""
     run = Run(
         stack_id=new.stack_id,
         pipeline_id=new.pipeline_id,
         kind=new.kind,
         state=RunState.QUEUED,
-        dedupe_key=dedupe_key(new.stack_id, new.commit_sha, new.kind),
+        dedupe_key=dedupe_key(new.stack_id, new.commit_sha, new.kind) if dedupe else None,
         commit_sha=new.commit_sha,
         commit_message=new.commit_message,
         commit_author=new.commit_author,

@@ -14,6 +14,7 @@ from orchestrator.api.views import event_view, pipeline_view, run_view
 from orchestrator.approvals import service as approvals
 from orchestrator.artifacts.store import log_key, open_store
 from orchestrator.models import Event, Pipeline, Run
+from orchestrator.runs import actions
 from orchestrator.runs.queue import ring
 
 router = APIRouter(prefix="/api/v1", tags=["runs"])
@@ -63,8 +64,11 @@ def get_logs(run_id: int, session: SessionDep, who: PrincipalDep) -> str:
         return ""
 
 
-def _review(result: approvals.Done | approvals.Refusal, session: SessionDep) -> dict[str, Any]:
-    if isinstance(result, approvals.Refusal):
+def _review(
+    result: approvals.Done | approvals.Refusal | actions.Done | actions.Refusal,
+    session: SessionDep,
+) -> dict[str, Any]:
+    if isinstance(result, approvals.Refusal | actions.Refusal):
         session.rollback()
         raise HTTPException(result.status, result.reason)
     session.commit()
@@ -85,6 +89,25 @@ def discard_run(
     run_id: int, session: SessionDep, who: PrincipalDep, body: Review | None = None
 ) -> dict[str, Any]:
     return _review(approvals.discard(session, run_id, who, body.comment if body else ""), session)
+
+
+@router.post("/runs/{run_id}/cancel")
+def cancel_run(
+    run_id: int, session: SessionDep, who: PrincipalDep, body: Review | None = None
+) -> dict[str, Any]:
+    return _review(actions.cancel(session, run_id, who, body.comment if body else ""), session)
+
+
+@router.post("/runs/{run_id}/stop")
+def stop_run(
+    run_id: int, session: SessionDep, who: PrincipalDep, body: Review | None = None
+) -> dict[str, Any]:
+    return _review(actions.stop(session, run_id, who, body.comment if body else ""), session)
+
+
+@router.post("/runs/{run_id}/retry")
+def retry_run(run_id: int, session: SessionDep, who: PrincipalDep) -> dict[str, Any]:
+    return _review(actions.retry(session, run_id, who), session)
 
 
 @router.get("/pipelines/{pipeline_id}")

@@ -10,16 +10,20 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, HTTPException, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from orchestrator import statestore
+from orchestrator import repos, statestore
 from orchestrator.api.deps import PrincipalDep, SessionDep
 from orchestrator.api.views import stack_view
 from orchestrator.auth import audit, authenticate
 from orchestrator.db import session_scope
-from orchestrator.models import Run, Stack
+from orchestrator.models import Repository, Run, Stack
+from orchestrator.runs import actions
+from orchestrator.runs.queue import ring
 from orchestrator.runs.state import RunState
+from orchestrator.vcs.mirror import VcsError
 
 router = APIRouter(prefix="/api/v1/stacks", tags=["stacks"])
 STATE = "/{stack_id:path}/state"
@@ -119,9 +123,9 @@ def _lock_state(stack_id: str, method: str, raw: bytes, authorization: str | Non
         raise HTTPException(400, "lock info must be a JSON object with an ID")
     with session_scope() as session:
         stack = _stack(session, stack_id)
-        actor, _ = _state_caller(session, stack, authorization, writing=True)
+        actor, run = _state_caller(session, stack, authorization, writing=True)
         if method == "LOCK":
-            result = statestore.lock(session, stack.id, info)
+            result = statestore.lock(session, stack.id, info, run.id if run else None)
             refusal = result if isinstance(result, statestore.StateRefusal) else None
         else:
             refusal = statestore.unlock(session, stack.id, info)
@@ -136,6 +140,50 @@ def _lock_state(stack_id: str, method: str, raw: bytes, authorization: str | Non
             {"lock_id": info.get("ID")},
         )
     return Response(status_code=200)
+
+
+class TriggerIn(BaseModel):
+    commit: str | None = None
+
+
+def _answer(result: actions.Done | actions.Refusal, session: Session) -> actions.Done:
+    if isinstance(result, actions.Refusal):
+        session.rollback()
+        raise HTTPException(result.status, result.reason)
+    session.commit()
+    for bell in result.doorbells:
+        ring(bell.task, bell.target_id, queue=bell.queue)
+    return result
+
+
+@router.post("/{stack_id:path}/runs", status_code=201)
+def trigger_run(
+    stack_id: str, session: SessionDep, who: PrincipalDep, body: TriggerIn | None = None
+) -> dict[str, Any]:
+    """A manual tracked run, at a given commit or at the tracked branch head."""
+    stack = _stack(session, stack_id)
+    repository = session.get(Repository, stack.repository_id)
+    assert repository is not None
+    mirror = repos.mirror_for(repository)
+    try:
+        if body and body.commit:
+            mirror.ensure_commit(body.commit)
+            commit = mirror.resolve(body.commit)
+        else:
+            mirror.refresh()
+            commit = mirror.branch_head(repository.branch) or ""
+    except VcsError as exc:
+        raise HTTPException(422, f"resolving the commit for {stack.id!r}: {exc}") from None
+    if not commit:
+        raise HTTPException(409, f"branch {repository.branch!r} has no commit yet")
+    done = _answer(actions.trigger(session, stack.id, who, commit, repository.branch), session)
+    return {"id": done.run_id, "state": done.state, "commit": commit}
+
+
+@router.post("/{stack_id:path}/unlock")
+def unlock_stack(stack_id: str, session: SessionDep, who: PrincipalDep) -> dict[str, Any]:
+    done = _answer(actions.unlock(session, stack_id, who), session)
+    return {"stack": stack_id, "unlocked_from_run": done.run_id or None}
 
 
 @router.get("")

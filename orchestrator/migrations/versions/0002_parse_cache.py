@@ -1,4 +1,4 @@
-"""Parse cache, the reason a run was created, push processing attempts
+"""Parse cache, the reason a run was created, push processing attempts, state lock owner
 
 Revision ID: 0002
 Revises: 0001
@@ -26,9 +26,12 @@ def upgrade() -> None:
     )
     op.add_column("runs", sa.Column("trigger_reason", sa.Text(), server_default="", nullable=False))
     op.add_column("events", sa.Column("attempts", sa.Integer(), server_default="0", nullable=False))
+    op.add_column("state_locks", sa.Column("run_id", sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("state_locks") as batch:
+        batch.drop_column("run_id")
     with op.batch_alter_table("events") as batch:
         batch.drop_column("attempts")
     with op.batch_alter_table("runs") as batch:

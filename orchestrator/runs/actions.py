@@ -1,0 +1,172 @@
+"""What a person may do to runs and stacks: cancel, stop, retry, trigger, unlock.
+Refusals on business grounds come back as data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from orchestrator.auth import Principal, audit
+from orchestrator.models import Run, Stack, StateLock
+from orchestrator.runs import coordinator, service
+from orchestrator.runs.coordinator import Doorbell
+from orchestrator.runs.state import TERMINAL, Allowed, RunKind, RunState
+
+STOPPABLE = (RunState.PREPARING, RunState.INITIALIZING, RunState.PLANNING)
+RETRYABLE = (RunState.FAILED, RunState.STOPPED, RunState.CANCELED, RunState.SKIPPED)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    status: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class Done:
+    run_id: int
+    state: RunState
+    doorbells: tuple[Doorbell, ...] = ()
+
+
+def _allowed(who: Principal, role: str, doing: str) -> Refusal | None:
+    if who.has(role):
+        return None
+    return Refusal(403, f"token {who.name!r} has role {who.role}; {doing} needs {role}")
+
+
+def _end(
+    session: Session,
+    run_id: int,
+    who: Principal,
+    target: RunState,
+    allowed_from: tuple[RunState, ...],
+    action: str,
+    comment: str,
+) -> Done | Refusal:
+    refused = _allowed(who, "approver", f"{action} a run")
+    if refused:
+        return refused
+    run = session.get(Run, run_id, populate_existing=True, with_for_update=True)
+    if run is None:
+        return Refusal(404, f"run {run_id} does not exist")
+    if run.state not in allowed_from:
+        states = " or ".join(allowed_from)
+        return Refusal(409, f"run {run_id} is {run.state}; only a {states} run can be {target}")
+    decision = service.transition(
+        session,
+        run_id,
+        target,
+        actor=who.name,
+        reason=comment or action,
+        expect=RunState(run.state),
+    )
+    if not isinstance(decision, Allowed):
+        return Refusal(409, decision.reason)
+    audit(session, who.name, f"run.{action}", f"run:{run_id}", {"comment": comment})
+    return Done(run_id, target, tuple(coordinator.finished(session, run)))
+
+
+def cancel(session: Session, run_id: int, who: Principal, comment: str = "") -> Done | Refusal:
+    return _end(session, run_id, who, RunState.CANCELED, (RunState.QUEUED,), "cancel", comment)
+
+
+def stop(session: Session, run_id: int, who: Principal, comment: str = "") -> Done | Refusal:
+    """The worker sees STOPPED within a second and sends terraform SIGINT."""
+    return _end(session, run_id, who, RunState.STOPPED, STOPPABLE, "stop", comment)
+
+
+def retry(session: Session, run_id: int, who: Principal) -> Done | Refusal:
+    refused = _allowed(who, "approver", "retrying a run")
+    if refused:
+        return refused
+    run = session.get(Run, run_id)
+    if run is None:
+        return Refusal(404, f"run {run_id} does not exist")
+    if run.state not in RETRYABLE:
+        return Refusal(
+            409,
+            f"run {run_id} is {run.state}; only a failed, stopped, canceled or "
+            "skipped run can be retried",
+        )
+    new = service.create_run(
+        session,
+        service.NewRun(
+            stack_id=run.stack_id,
+            kind=RunKind(run.kind),
+            commit_sha=run.commit_sha,
+            branch=run.branch,
+            triggered_by=f"retry:{who.name}",
+            commit_message=run.commit_message,
+            commit_author=run.commit_author,
+            trigger_reason=f"retry of run {run.id}",
+        ),
+        dedupe=False,
+    )
+    assert new is not None
+    audit(session, who.name, "run.retry", f"run:{run_id}", {"new_run": new.id})
+    return Done(new.id, RunState.QUEUED, _wake(session, new))
+
+
+def trigger(
+    session: Session, stack_id: str, who: Principal, commit_sha: str, branch: str
+) -> Done | Refusal:
+    """A manual tracked run of a stack at a commit (the tracked branch head by default)."""
+    refused = _allowed(who, "approver", "triggering a run")
+    if refused:
+        return refused
+    new = service.create_run(
+        session,
+        service.NewRun(
+            stack_id=stack_id,
+            kind=RunKind.TRACKED,
+            commit_sha=commit_sha,
+            branch=branch,
+            triggered_by=f"manual:{who.name}",
+            trigger_reason="triggered by hand",
+        ),
+        dedupe=False,
+    )
+    assert new is not None
+    audit(
+        session,
+        who.name,
+        "stack.trigger",
+        f"stack:{stack_id}",
+        {"run": new.id, "commit": commit_sha},
+    )
+    return Done(new.id, RunState.QUEUED, _wake(session, new))
+
+
+def _wake(session: Session, run: Run) -> tuple[Doorbell, ...]:
+    return (Doorbell("plan_run", run.id, coordinator.queue_for(session, run)),)
+
+
+def unlock(session: Session, stack_id: str, who: Principal) -> Done | Refusal:
+    """Free a stack whose lock outlived its run (worker_lost): admin only, audited."""
+    refused = _allowed(who, "admin", "unlocking a stack")
+    if refused:
+        return refused
+    stack = session.get(Stack, stack_id, with_for_update=True)
+    if stack is None:
+        return Refusal(404, f"stack {stack_id!r} does not exist")
+    holder = session.get(Run, stack.locked_by_run_id) if stack.locked_by_run_id else None
+    if holder is not None and holder.state not in TERMINAL:
+        return Refusal(
+            409,
+            f"stack {stack_id!r} is locked by run {holder.id}, which is "
+            f"{holder.state}; stop or discard it instead",
+        )
+    previous = stack.locked_by_run_id
+    stack.locked_by_run_id = None
+    state_lock = session.get(StateLock, stack_id)
+    if state_lock is not None:
+        session.delete(state_lock)
+    audit(session, who.name, "stack.unlock", f"stack:{stack_id}", {"was_locked_by": previous})
+    waiting = session.scalars(
+        select(Run).where(Run.stack_id == stack_id, Run.state == RunState.QUEUED).order_by(Run.id)
+    ).first()
+    bells = _wake(session, waiting) if waiting is not None else ()
+    return Done(previous or 0, RunState.FINISHED, bells)
