@@ -73,7 +73,7 @@ def tokens_create(
     typer.echo(token)
 
 
-def _worker_command(pool: str, concurrency: int, beat: bool) -> list[str]:
+def _worker_command(pool: str, concurrency: int, beat: bool, name: str | None = None) -> list[str]:
     settings = get_settings()
     command = [
         sys.executable,
@@ -89,7 +89,7 @@ def _worker_command(pool: str, concurrency: int, beat: bool) -> list[str]:
         "--loglevel",
         settings.log_level,
         "--hostname",
-        f"stackrun-{pool}@%h",
+        f"{name or 'stackrun-' + pool}@%h",
     ]
     if settings.uses_filesystem_broker:
         command += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
@@ -102,9 +102,10 @@ def _worker_command(pool: str, concurrency: int, beat: bool) -> list[str]:
 def worker(
     pool: Annotated[str, typer.Option(help="worker pool (Celery queue)")] = "default",
     concurrency: Annotated[int, typer.Option()] = 2,
+    name: Annotated[str | None, typer.Option(help="worker name (unique per host)")] = None,
 ) -> None:
     """Run a Celery worker for one pool."""
-    os.execv(sys.executable, _worker_command(pool, concurrency, beat=False))  # noqa: S606
+    os.execv(sys.executable, _worker_command(pool, concurrency, beat=False, name=name))  # noqa: S606
 
 
 @app.command()

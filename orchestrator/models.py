@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -52,6 +53,8 @@ class Stack(Base):
     backend_type: Mapped[str | None] = mapped_column(String(50), nullable=True)
     worker_pool: Mapped[str] = mapped_column(String(100), default="default")
     depends_on: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    inputs: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default="[]")
+    trigger_always: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     locked_by_run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -119,6 +122,7 @@ class Run(Base):
         DateTime(timezone=True), nullable=True
     )
     plan_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    inputs_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
@@ -195,3 +199,17 @@ class ParseCacheEntry(Base):
     key: Mapped[str] = mapped_column(String(120), primary_key=True)
     facts: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class StackOutputs(Base):
+    """The outputs of a stack's last apply; sensitive values only encrypted, never served."""
+
+    __tablename__ = "stack_outputs"
+
+    stack_id: Mapped[str] = mapped_column(ForeignKey("stacks.id"), primary_key=True)
+    run_id: Mapped[int] = mapped_column(Integer)
+    commit_sha: Mapped[str] = mapped_column(String(64))
+    plain: Mapped[dict[str, Any]] = mapped_column(JSON)
+    sensitive_names: Mapped[list[Any]] = mapped_column(JSON)
+    sensitive_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

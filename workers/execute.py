@@ -19,7 +19,6 @@ from orchestrator.artifacts.store import (
     LocalStore,
     log_key,
     open_store,
-    outputs_key,
     plan_json_key,
     plan_key,
 )
@@ -27,7 +26,7 @@ from orchestrator.db import session_scope
 from orchestrator.graph import hcl
 from orchestrator.graph.facts import STACK_FILE
 from orchestrator.models import Repository, Run, Stack
-from orchestrator.runs import coordinator, plans, service
+from orchestrator.runs import coordinator, outputs, plans, service
 from orchestrator.runs.coordinator import Doorbell, RunMoved
 from orchestrator.runs.state import RunState
 from orchestrator.secrets.masking import Masker
@@ -150,6 +149,7 @@ def _prepare(
         init_args.append(f"-backend-config={config.name}")
         runlog(f"state: managed by stackrun at {address}")
     env = base_environment({"TF_PLUGIN_CACHE_DIR": str(settings.data_dir / "plugin-cache")})
+    env.update(_inputs(run, stack, masker, runlog))
     terraform = Terraform(resolve_terraform(settings.terraform_bin), directory, env, runlog)
     return root, terraform
 
@@ -169,6 +169,20 @@ def _check_stack_file(directory: Path, stack: Stack) -> None:
     parsed = hcl.parse(stack_file.read_text(errors="replace"), shown)
     if isinstance(parsed, hcl.HclError):
         raise ValueError(f"parsing {parsed}")
+
+
+def _inputs(run: Run, stack: Stack, masker: Masker, runlog: RunLog) -> dict[str, str]:
+    """Upstream outputs as TF_VAR_*: secrets masked, missing ones said in the log."""
+    with session_scope() as session:
+        found = outputs.inputs_for(session, stack)
+        service.update_run_fields(session, run.id, inputs_sha256=found.digest)
+    for secret in found.secrets:
+        masker.add(secret)
+    for name in sorted(found.env):
+        runlog(f"stackrun: input {name} from an upstream stack's last applied outputs")
+    for missing in found.missing:
+        runlog(f"stackrun: input {missing} has no applied value yet; terraform uses its default")
+    return found.env
 
 
 def _ring(bells: list[Doorbell]) -> None:
@@ -200,6 +214,11 @@ def _guarded(run_id: int, body: Callable[[], list[Doorbell]], runlog: RunLog) ->
 
 def plan_run(run_id: int) -> None:
     settings = get_settings()
+    with session_scope() as session:
+        skipped = coordinator.skip_if_inputs_unchanged(session, run_id)
+    if skipped is not None:
+        _ring(skipped)
+        return
     with session_scope() as session:
         claimed = coordinator.claim_for_plan(session, run_id, settings.lease_seconds)
     if claimed is None:
@@ -309,10 +328,9 @@ def apply_run(run_id: int) -> None:
             )
         except TerraformError as exc:
             raise TerraformError(_keep_errored_state(store, run_id, terraform, str(exc))) from None
-        outputs = terraform.capture_json("output", "-json")
-        store.put(outputs_key(run_id), json.dumps(outputs).encode())
+        applied_outputs = terraform.capture_json("output", "-json")
         with session_scope() as session:
-            return coordinator.apply_done(session, run_id)
+            return coordinator.apply_done(session, run_id, applied_outputs)
 
     try:
         with _Lease(run_id, settings.lease_seconds, lambda: _interrupt(running, runlog)):

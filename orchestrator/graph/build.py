@@ -59,6 +59,7 @@ class StackNode:
     module_dirs: set[str] = field(default_factory=set)
     errors: list[str] = field(default_factory=list)
     block: dict[str, Any] = field(default_factory=dict)
+    inputs: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def managed_state(self) -> bool:
@@ -484,22 +485,29 @@ class _Builder:
 
     def _declared_edges(self, node: StackNode) -> None:
         file = STACK_FILE if node.path == "." else f"{node.path}/{STACK_FILE}"
+        node.inputs = []
         for entry in _as_list(node.block.get("input")):
             for name, body in (entry or {}).items():
                 reference = str((body or {}).get("stack") or "")
-                self._declared(node, reference, "data", file, f"input.{name}")
+                upstream = self._declared(node, reference, "data", file, f"input.{name}")
+                if upstream is not None:
+                    output = str((body or {}).get("output") or name)
+                    node.inputs.append({"name": name, "stack": upstream, "output": output})
         for reference in _as_list(node.block.get("depends_on")):
             self._declared(node, str(reference), "order", file, "depends_on")
 
-    def _declared(self, node: StackNode, reference: str, kind: str, file: str, block: str) -> None:
+    def _declared(
+        self, node: StackNode, reference: str, kind: str, file: str, block: str
+    ) -> str | None:
         upstream = self._find_stack(node.path, reference)
         if upstream is None or upstream == node.path:
             why = "names no stack" if upstream is None else "names the stack itself"
             self.unresolved.append(
                 {"stack": node.path, "file": file, "block": block, "reason": f"{reference!r} {why}"}
             )
-            return
+            return None
         self.edges.append(Edge(upstream, node.path, kind, file, block))
+        return upstream
 
     def _find_stack(self, from_path: str, reference: str) -> str | None:
         candidate = _join(from_path, reference)

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from orchestrator import statestore
-from orchestrator.models import Event, Run, Stack, utcnow
-from orchestrator.runs import pipeline, service
+from orchestrator.models import Event, Run, RunTransition, Stack, utcnow
+from orchestrator.runs import outputs, pipeline, service
 from orchestrator.runs.state import APPLYING_KINDS, Allowed, RunKind, RunState, is_terminal
 
 log = logging.getLogger(__name__)
@@ -37,12 +37,33 @@ def queue_for(session: Session, run: Run) -> str:
     return stack.worker_pool if stack else "default"
 
 
+INPUTS_UNCHANGED = "inputs unchanged"
+
+
+def _effective(session: Session, states: dict[int, RunState]) -> dict[int, RunState]:
+    """A run SKIPPED because nothing reached it changed counts as FINISHED for its
+    downstreams; a run SKIPPED behind a failure still blocks them."""
+    skipped = [i for i, s in states.items() if s == RunState.SKIPPED]
+    if not skipped:
+        return states
+    unchanged = set(
+        session.scalars(
+            select(RunTransition.run_id).where(
+                RunTransition.run_id.in_(skipped),
+                RunTransition.to_state == RunState.SKIPPED,
+                RunTransition.reason.startswith(INPUTS_UNCHANGED),
+            )
+        )
+    )
+    return {i: RunState.FINISHED if i in unchanged else s for i, s in states.items()}
+
+
 def _upstream_states(session: Session, run: Run) -> dict[int, RunState]:
     ids = [int(i) for i in run.upstream_run_ids or []]
     if not ids:
         return {}
     rows = session.execute(select(Run.id, Run.state).where(Run.id.in_(ids)))
-    return {row_id: RunState(state) for row_id, state in rows}
+    return _effective(session, {row_id: RunState(state) for row_id, state in rows})
 
 
 LOCKING_KINDS = APPLYING_KINDS
@@ -90,6 +111,43 @@ def claim_for_plan(session: Session, run_id: int, lease_seconds: int) -> Run | N
         return None
     service.renew_lease(session, run.id, WORKER, lease_seconds)
     return run
+
+
+def skip_if_inputs_unchanged(session: Session, run_id: int) -> list[Doorbell] | None:
+    """A run that exists only because an upstream changed, whose inputs are the same as at the
+    stack's last finished run, is SKIPPED (unless the stack sets trigger_always)."""
+    run = session.get(Run, run_id, populate_existing=True)
+    if run is None or run.state != RunState.QUEUED:
+        return None
+    if not run.trigger_reason.startswith("downstream of"):
+        return None
+    if not pipeline.is_eligible(run.id, _upstream_states(session, run), run.upstream_run_ids):
+        return None
+    stack = session.get(Stack, run.stack_id)
+    if stack is None or stack.trigger_always or not stack.inputs:
+        return None
+    previous = session.scalar(
+        select(Run.inputs_sha256)
+        .where(
+            Run.stack_id == run.stack_id,
+            Run.state == RunState.FINISHED,
+            Run.kind == RunKind.TRACKED,
+            Run.inputs_sha256.is_not(None),
+        )
+        .order_by(Run.id.desc())
+        .limit(1)
+    )
+    if previous is None or previous != outputs.inputs_for(session, stack).digest:
+        return None
+    decision = service.transition(
+        session,
+        run_id,
+        RunState.SKIPPED,
+        actor="pipeline",
+        expect=RunState.QUEUED,
+        reason=f"{INPUTS_UNCHANGED}: no change of its own and the same upstream outputs",
+    )
+    return finished(session, run) if isinstance(decision, Allowed) else None
 
 
 def claim_for_apply(session: Session, run_id: int, lease_seconds: int) -> Run | None:
@@ -160,10 +218,14 @@ def fail(session: Session, run_id: int, reason: str) -> list[Doorbell]:
     return finished(session, run)
 
 
-def apply_done(session: Session, run_id: int) -> list[Doorbell]:
-    move(session, run_id, RunState.FINISHED, RunState.APPLYING, "applied")
+def apply_done(
+    session: Session, run_id: int, terraform_outputs: dict[str, Any] | None = None
+) -> list[Doorbell]:
+    """Applied: keep the outputs for downstream stacks, then finish the run."""
     run = session.get(Run, run_id)
     assert run is not None
+    outputs.store(session, run, terraform_outputs or {})
+    move(session, run_id, RunState.FINISHED, RunState.APPLYING, "applied")
     return finished(session, run)
 
 
@@ -215,7 +277,7 @@ def advance_pipeline(session: Session, pipeline_id: int) -> list[Doorbell]:
     """Skip runs behind a failed upstream (to a fixed point) and ring the eligible ones."""
     while True:
         runs = list(session.scalars(select(Run).where(Run.pipeline_id == pipeline_id)))
-        states = {r.id: RunState(r.state) for r in runs}
+        states = _effective(session, {r.id: RunState(r.state) for r in runs})
         upstreams = {r.id: [int(u) for u in r.upstream_run_ids or []] for r in runs}
         step = pipeline.advance(states, upstreams)
         if not step.skipped:

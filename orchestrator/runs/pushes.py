@@ -138,6 +138,8 @@ def upsert_stacks(session: Session, repository: Repository, graph: Graph) -> dic
         stack.backend_type = node.backend_type
         stack.worker_pool = node.worker_pool
         stack.depends_on = sorted(graph.upstreams_of(path))
+        stack.inputs = [{**i, "stack": stack_id_for(repository, i["stack"])} for i in node.inputs]
+        stack.trigger_always = node.trigger_always
         stack.deleted = False
         stack.updated_at = utcnow()
         stacks[path] = stack

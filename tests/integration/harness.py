@@ -270,9 +270,9 @@ def base_env(data_dir: Path, port: int, tf_cli_config: Path) -> dict[str, str]:
 
 
 def start_services(
-    data_dir: Path, tf_cli_config: Path, database_url: str, broker_url: str
+    data_dir: Path, tf_cli_config: Path, database_url: str, broker_url: str, workers: int = 1
 ) -> Deployment:
-    """API and a real `celery worker` as separate processes on PostgreSQL and Redis."""
+    """API and real `celery worker` processes (2 slots each) on PostgreSQL and Redis."""
     port = free_port()
     env = base_env(data_dir, port, tf_cli_config)
     env.update({"STACKRUN_DATABASE_URL": database_url, "STACKRUN_BROKER_URL": broker_url})
@@ -284,15 +284,27 @@ def start_services(
         capture_output=True,
         timeout=120,
     )
-    logs = [data_dir / "api.log", data_dir / "worker.log"]
+    logs = [data_dir / "api.log", *(data_dir / f"worker-{n}.log" for n in range(workers))]
     processes = [
-        spawn([sys.executable, "-m", "orchestrator.cli", "api", "--port", str(port)], env, logs[0]),
-        spawn(
-            [sys.executable, "-m", "orchestrator.cli", "worker", "--concurrency", "2"],
-            env,
-            logs[1],
-        ),
+        spawn([sys.executable, "-m", "orchestrator.cli", "api", "--port", str(port)], env, logs[0])
     ]
+    for number in range(workers):
+        processes.append(
+            spawn(
+                [
+                    sys.executable,
+                    "-m",
+                    "orchestrator.cli",
+                    "worker",
+                    "--concurrency",
+                    "2",
+                    "--name",
+                    f"worker-{number}",
+                ],
+                env,
+                logs[1 + number],
+            )
+        )
     deployment = Deployment(f"http://127.0.0.1:{port}", env, processes, logs)
     wait_healthy(deployment)
     return deployment

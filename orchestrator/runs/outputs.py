@@ -1,0 +1,71 @@
+"""Stack outputs after an apply, and the TF_VAR_* inputs a downstream run gets from them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from orchestrator.models import Run, Stack, StackOutputs, utcnow
+from orchestrator.secrets.crypto import decrypt, encrypt
+
+
+def _context(stack_id: str) -> str:
+    return f"stack:{stack_id}:outputs"
+
+
+def store(session: Session, run: Run, outputs: dict[str, Any]) -> None:
+    """Keep `terraform output -json` of an apply: sensitive values encrypted at rest."""
+    plain = {n: o.get("value") for n, o in outputs.items() if not o.get("sensitive")}
+    secret = {n: o.get("value") for n, o in outputs.items() if o.get("sensitive")}
+    row = session.get(StackOutputs, run.stack_id) or StackOutputs(stack_id=run.stack_id)
+    row.run_id = run.id
+    row.commit_sha = run.commit_sha
+    row.plain = plain
+    row.sensitive_names = sorted(secret)
+    row.sensitive_enc = encrypt(json.dumps(secret), _context(run.stack_id)) if secret else None
+    row.updated_at = utcnow()
+    session.add(row)
+
+
+def _values(row: StackOutputs) -> dict[str, Any]:
+    values = dict(row.plain)
+    if row.sensitive_enc:
+        values.update(json.loads(decrypt(row.sensitive_enc, _context(row.stack_id))))
+    return values
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Environment for a downstream run, the values to mask, and a digest to compare runs."""
+
+    env: dict[str, str] = field(default_factory=dict)
+    secrets: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+    digest: str = ""
+
+
+def as_tf_var(value: Any) -> str:
+    """Terraform reads TF_VAR_ strings raw and other types as HCL/JSON literals."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def inputs_for(session: Session, stack: Stack) -> Inputs:
+    env: dict[str, str] = {}
+    secrets: list[str] = []
+    missing: list[str] = []
+    for spec in stack.inputs or []:
+        row = session.get(StackOutputs, spec["stack"])
+        values = _values(row) if row is not None else {}
+        if spec["output"] not in values:
+            missing.append(f"{spec['name']} ← {spec['stack']}.{spec['output']}")
+            continue
+        text = as_tf_var(values[spec["output"]])
+        env[f"TF_VAR_{spec['name']}"] = text
+        if row is not None and spec["output"] in row.sensitive_names:
+            secrets.append(text)
+    digest = hashlib.sha256(json.dumps(env, sort_keys=True).encode()).hexdigest()
+    return Inputs(env, tuple(secrets), tuple(missing), digest)
