@@ -23,6 +23,7 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     broker_polling_interval: float = 0.02
     lease_seconds: int = 300
+    reap_seconds: float = 30.0
     log_level: str = "info"
     worker_concurrency: int = 2
     max_webhook_bytes: int = 25 * 1024 * 1024

@@ -13,7 +13,7 @@ def create_app() -> Celery:
     config = celery_config(get_settings())
     app.conf.update(config)
     app.conf.beat_schedule = {
-        "reap": {"task": "stackrun.reap", "schedule": 30.0},
+        "reap": {"task": "stackrun.reap", "schedule": get_settings().reap_seconds},
     }
     app.conf.beat_schedule_filename = str(get_settings().data_dir / "celerybeat-schedule")
     return app

@@ -305,6 +305,23 @@ def reap(session: Session, stale_after_seconds: int = 30) -> list[Doorbell]:
             "admin unlocks it",
             failure_reason="worker_lost",
         )
+    lost_plans = select(Run).where(
+        Run.state.in_([RunState.PREPARING, RunState.INITIALIZING, RunState.PLANNING]),
+        Run.lease_expires_at < now,
+    )
+    for run in list(session.scalars(lost_plans)):
+        decision = service.transition(
+            session,
+            run.id,
+            RunState.FAILED,
+            actor="reaper",
+            expect=RunState(run.state),
+            reason=f"worker_lost during {run.state}: the lease expired; a plan changes nothing, "
+            "so the stack is free again and the run can be retried",
+            failure_reason="worker_lost",
+        )
+        if isinstance(decision, Allowed):
+            bells += finished(session, run)
     stale = now - timedelta(seconds=stale_after_seconds)
     waiting = select(Run).where(
         Run.state.in_([RunState.QUEUED, RunState.CONFIRMED]), Run.updated_at < stale

@@ -270,12 +270,19 @@ def base_env(data_dir: Path, port: int, tf_cli_config: Path) -> dict[str, str]:
 
 
 def start_services(
-    data_dir: Path, tf_cli_config: Path, database_url: str, broker_url: str, workers: int = 1
+    data_dir: Path,
+    tf_cli_config: Path,
+    database_url: str,
+    broker_url: str,
+    workers: int = 1,
+    beat: bool = False,
+    extra_env: dict[str, str] | None = None,
 ) -> Deployment:
     """API and real `celery worker` processes (2 slots each) on PostgreSQL and Redis."""
     port = free_port()
     env = base_env(data_dir, port, tf_cli_config)
     env.update({"STACKRUN_DATABASE_URL": database_url, "STACKRUN_BROKER_URL": broker_url})
+    env.update(extra_env or {})
     data_dir.mkdir(parents=True, exist_ok=True)
     subprocess.run(
         [sys.executable, "-m", "orchestrator.cli", "migrate"],
@@ -305,6 +312,9 @@ def start_services(
                 logs[1 + number],
             )
         )
+    if beat:
+        logs.append(data_dir / "beat.log")
+        processes.append(spawn([sys.executable, "-m", "orchestrator.cli", "beat"], env, logs[-1]))
     deployment = Deployment(f"http://127.0.0.1:{port}", env, processes, logs)
     wait_healthy(deployment)
     return deployment
