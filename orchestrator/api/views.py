@@ -69,7 +69,7 @@ def stack_view(stack: Stack) -> dict[str, Any]:
 
 
 def pipeline_view(session: Session, pipeline: Pipeline) -> dict[str, Any]:
-    runs = session.scalars(select(Run).where(Run.pipeline_id == pipeline.id).order_by(Run.id))
+    runs = list(session.scalars(select(Run).where(Run.pipeline_id == pipeline.id).order_by(Run.id)))
     return {
         "id": pipeline.id,
         "repository_id": pipeline.repository_id,
@@ -77,6 +77,9 @@ def pipeline_view(session: Session, pipeline: Pipeline) -> dict[str, Any]:
         "branch": pipeline.branch,
         "created_at": pipeline.created_at.isoformat(),
         "runs": [run_view(session, r) for r in runs],
+        "edges": [
+            {"from": int(upstream), "to": r.id} for r in runs for upstream in r.upstream_run_ids
+        ],
     }
 
 

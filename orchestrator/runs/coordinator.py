@@ -288,6 +288,45 @@ def advance_pipeline(session: Session, pipeline_id: int) -> list[Doorbell]:
     return [Doorbell("plan_run", i, queue_for(session, by_id[i])) for i in step.eligible]
 
 
+MAX_PLAN_ATTEMPTS = 2
+
+
+def _second_attempt(session: Session, lost: Run) -> list[Doorbell]:
+    """A plan whose worker was lost is planned once more (at most MAX_PLAN_ATTEMPTS in all)."""
+    if lost.plan_attempts >= MAX_PLAN_ATTEMPTS:
+        return []
+    new = service.create_run(
+        session,
+        service.NewRun(
+            stack_id=lost.stack_id,
+            kind=RunKind(lost.kind),
+            commit_sha=lost.commit_sha,
+            branch=lost.branch,
+            triggered_by=lost.triggered_by,
+            pipeline_id=lost.pipeline_id,
+            commit_message=lost.commit_message,
+            commit_author=lost.commit_author,
+            upstream_run_ids=tuple(lost.upstream_run_ids or ()),
+            trigger_reason=f"attempt {lost.plan_attempts + 1} after run {lost.id} lost its worker",
+        ),
+        dedupe=False,
+    )
+    if new is None:
+        return []
+    service.update_run_fields(session, new.id, plan_attempts=lost.plan_attempts)
+    if lost.pipeline_id is not None:
+        waiting = select(Run).where(Run.pipeline_id == lost.pipeline_id, Run.id != new.id)
+        for downstream in session.scalars(waiting):
+            ups = [int(u) for u in downstream.upstream_run_ids or []]
+            if lost.id in ups:
+                service.update_run_fields(
+                    session,
+                    downstream.id,
+                    upstream_run_ids=[new.id if u == lost.id else u for u in ups],
+                )
+    return [Doorbell("plan_run", new.id, queue_for(session, new))]
+
+
 def reap(session: Session, stale_after_seconds: int = 30) -> list[Doorbell]:
     """Fail APPLYING runs whose lease expired (never re-applied, stack stays locked); re-ring
     QUEUED and CONFIRMED runs nobody claimed and pushes nobody processed."""
@@ -321,6 +360,7 @@ def reap(session: Session, stale_after_seconds: int = 30) -> list[Doorbell]:
             failure_reason="worker_lost",
         )
         if isinstance(decision, Allowed):
+            bells += _second_attempt(session, run)
             bells += finished(session, run)
     stale = now - timedelta(seconds=stale_after_seconds)
     waiting = select(Run).where(

@@ -86,3 +86,55 @@ def test_output_only_changes_still_need_an_apply(db: Session) -> None:
     assert service.transition(db, run_id, RunState.CONFIRMED, actor="t").source == (
         RunState.UNCONFIRMED
     )
+
+
+def test_a_plan_whose_worker_was_lost_fails_and_is_planned_once_more(db: Session) -> None:
+    from orchestrator.models import Pipeline, Run
+
+    _stack(db)
+    pipeline = Pipeline(repository_id=1, commit_sha="a" * 40, branch="main")
+    db.add(pipeline)
+    db.flush()
+    lost = service.create_run(
+        db,
+        service.NewRun(
+            stack_id="acme/p/vpc",
+            kind=RunKind.TRACKED,
+            commit_sha="a" * 40,
+            branch="main",
+            triggered_by="push:dev",
+            pipeline_id=pipeline.id,
+        ),
+    )
+    assert lost is not None
+    db.add(Stack(id="acme/p/eks", repository_id=1, path="eks", name="eks"))
+    db.flush()
+    downstream = service.create_run(
+        db,
+        service.NewRun(
+            stack_id="acme/p/eks",
+            kind=RunKind.TRACKED,
+            commit_sha="a" * 40,
+            branch="main",
+            triggered_by="push:dev",
+            pipeline_id=pipeline.id,
+            upstream_run_ids=(lost.id,),
+        ),
+    )
+    assert downstream is not None
+    assert coordinator.claim_for_plan(db, lost.id, lease_seconds=60) is not None
+    service.renew_lease(db, lost.id, "w", -5)
+    bells = coordinator.reap(db)
+    db.refresh(lost)
+    assert lost.state == RunState.FAILED and lost.failure_reason == "worker_lost"
+    retry = db.get(Run, max(b.target_id for b in bells if b.task == "plan_run"))
+    assert retry is not None and retry.trigger_reason.startswith("attempt 2 after run")
+    db.refresh(downstream)
+    assert downstream.upstream_run_ids == [retry.id]
+    assert downstream.state == RunState.QUEUED
+    assert coordinator.claim_for_plan(db, retry.id, lease_seconds=60) is not None
+    db.refresh(retry)
+    assert retry.plan_attempts == 2
+    service.renew_lease(db, retry.id, "w", -5)
+    coordinator.reap(db)
+    assert db.get(Run, retry.id + 1) is None, "no third attempt"
