@@ -4,6 +4,8 @@ stacks run in parallel, app waits for both and receives their outputs as TF_VAR_
 from __future__ import annotations
 
 import json
+import sys
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -12,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.integration.conftest import flushed_redis, fresh_postgres_database
-from tests.integration.harness import Deployment, GitPlatform, start_services
+from tests.integration.harness import Deployment, GitPlatform, spawn, start_services
 
 pytestmark = pytest.mark.integration
 
@@ -142,3 +144,41 @@ def test_downstream_stacks_whose_inputs_did_not_change_are_skipped(
     assert "PLANNING" in [h["to"] for h in again["db"]["history"]]
     assert again["app"]["state"] == "SKIPPED"
     assert again["app"]["history"][-1]["reason"].startswith("inputs unchanged")
+
+
+def test_a_stack_in_a_worker_pool_runs_only_on_that_pools_workers(
+    two_workers: Deployment, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    platform = GitPlatform(tmp_path_factory.mktemp("git"), name="acme/pools")
+    two_workers.register(platform, SECRET)
+    files = {
+        "gpu/stackrun.hcl": 'stack {\n  worker_pool = "special"\n}\n',
+        "gpu/main.tf": 'resource "null_resource" "x" {}\n',
+    }
+    before, after = platform.commit(files)
+    assert two_workers.webhook(platform.push_body(before, after), SECRET).status_code == 202
+    run_id = int(
+        two_workers.wait(lambda: two_workers.runs(stack="acme/pools/gpu"), "a run")[0]["id"]
+    )
+    time.sleep(3)
+    assert two_workers.run(run_id)["state"] == "QUEUED", "no worker serves the pool yet"
+    log = tmp_path_factory.mktemp("logs") / "special.log"
+    two_workers.processes.append(
+        spawn(
+            [
+                sys.executable,
+                "-m",
+                "orchestrator.cli",
+                "worker",
+                "--pool",
+                "special",
+                "--name",
+                "special",
+            ],
+            two_workers.env,
+            log,
+        )
+    )
+    two_workers.logs.append(log)
+    two_workers.wait_run_state(run_id, {"UNCONFIRMED"}, timeout=120)
+    assert "stackrun.plan_run" in log.read_text(), "the pool's own worker planned it"
