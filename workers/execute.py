@@ -259,7 +259,7 @@ def plan_run(run_id: int) -> None:
         summary = plans.summarize(plan_json)
         runlog(f"stackrun: plan {summary} sha256={digest}")
         with session_scope() as session:
-            return coordinator.plan_done(
+            bells = coordinator.plan_done(
                 session,
                 run_id,
                 summary,
@@ -267,6 +267,7 @@ def plan_run(run_id: int) -> None:
                 digest,
                 plans.changed_outputs(plan_json),
             )
+        return _apply_now(settings, store, run_id, terraform, digest, bells, runlog)
 
     try:
         with _Lease(run_id, settings.lease_seconds, lambda: _interrupt(running, runlog)):
@@ -292,6 +293,42 @@ def _keep_errored_state(store: LocalStore, run_id: int, terraform: Terraform, re
     key = f"runs/{run_id}/errored.tfstate"
     store.put(key, errored.read_bytes())
     return f"{reason} (terraform could not save its state; it is kept as artifact {key})"
+
+
+def _apply_plan(store: LocalStore, run_id: int, terraform: Terraform) -> list[Doorbell]:
+    """Apply the plan file in an initialised workspace, keep the outputs, finish the run."""
+    try:
+        terraform.run(
+            "apply", "-input=false", "-no-color", "-auto-approve", LOCK_TIMEOUT, PLAN_FILE
+        )
+    except TerraformError as exc:
+        raise TerraformError(_keep_errored_state(store, run_id, terraform, str(exc))) from None
+    applied_outputs = terraform.capture_json("output", "-json")
+    with session_scope() as session:
+        return coordinator.apply_done(session, run_id, applied_outputs)
+
+
+def _apply_now(
+    settings: Settings,
+    store: LocalStore,
+    run_id: int,
+    terraform: Terraform,
+    digest: str,
+    bells: list[Doorbell],
+    runlog: RunLog,
+) -> list[Doorbell]:
+    """Autodeploy: the plan just made is applied in the same workspace, without a second
+    checkout and init. The apply is still claimed by compare-and-set like any other."""
+    own = [b for b in bells if b.task == "apply_run" and b.target_id == run_id]
+    if not own:
+        return bells
+    others = [b for b in bells if b not in own]
+    with session_scope() as session:
+        claimed = coordinator.claim_for_apply(session, run_id, settings.lease_seconds)
+    if claimed is None or claimed.plan_sha256 != digest:
+        return others
+    runlog(f"stackrun: autodeploy: applying plan sha256={digest} in the planning workspace")
+    return others + _apply_plan(store, run_id, terraform)
 
 
 def apply_run(run_id: int) -> None:
@@ -322,15 +359,7 @@ def apply_run(run_id: int) -> None:
         (terraform.workdir / PLAN_FILE).write_bytes(plan_bytes)
         with _plugin_cache_lock(settings):
             terraform.run(*_init_args(terraform))
-        try:
-            terraform.run(
-                "apply", "-input=false", "-no-color", "-auto-approve", LOCK_TIMEOUT, PLAN_FILE
-            )
-        except TerraformError as exc:
-            raise TerraformError(_keep_errored_state(store, run_id, terraform, str(exc))) from None
-        applied_outputs = terraform.capture_json("output", "-json")
-        with session_scope() as session:
-            return coordinator.apply_done(session, run_id, applied_outputs)
+        return _apply_plan(store, run_id, terraform)
 
     try:
         with _Lease(run_id, settings.lease_seconds, lambda: _interrupt(running, runlog)):
