@@ -96,6 +96,28 @@ def lock(
     return row
 
 
+def outputs_of(session: Session, stack_id: str, run_id: int) -> dict[str, Any] | None:
+    """The root outputs of the state this run wrote, shaped like `terraform output -json`
+    (so no extra terraform process is needed after an apply); None if the run wrote none."""
+    version = session.scalar(
+        select(StateVersion)
+        .where(StateVersion.stack_id == stack_id, StateVersion.run_id == run_id)
+        .order_by(StateVersion.id.desc())
+        .limit(1)
+    )
+    if version is None:
+        return None
+    outputs = json.loads(version.content).get("outputs") or {}
+    return {
+        name: {
+            "value": o.get("value"),
+            "type": o.get("type"),
+            "sensitive": bool(o.get("sensitive", False)),
+        }
+        for name, o in outputs.items()
+    }
+
+
 def release_locks_of_run(session: Session, run_id: int) -> None:
     """A run that ended cannot unlock any more (its credential is gone): free what it held."""
     session.execute(delete(StateLock).where(StateLock.run_id == run_id))

@@ -15,6 +15,7 @@ from typing import IO
 
 from sqlalchemy import select
 
+from orchestrator import statestore
 from orchestrator.artifacts.store import (
     LocalStore,
     log_key,
@@ -267,7 +268,7 @@ def plan_run(run_id: int) -> None:
                 digest,
                 plans.changed_outputs(plan_json),
             )
-        return _apply_now(settings, store, run_id, terraform, digest, bells, runlog)
+        return _apply_now(settings, store, run_id, terraform, digest, bells, runlog, stack)
 
     try:
         with _Lease(run_id, settings.lease_seconds, lambda: _interrupt(running, runlog)):
@@ -295,7 +296,9 @@ def _keep_errored_state(store: LocalStore, run_id: int, terraform: Terraform, re
     return f"{reason} (terraform could not save its state; it is kept as artifact {key})"
 
 
-def _apply_plan(store: LocalStore, run_id: int, terraform: Terraform) -> list[Doorbell]:
+def _apply_plan(
+    store: LocalStore, run_id: int, terraform: Terraform, stack: Stack
+) -> list[Doorbell]:
     """Apply the plan file in an initialised workspace, keep the outputs, finish the run."""
     try:
         terraform.run(
@@ -303,7 +306,9 @@ def _apply_plan(store: LocalStore, run_id: int, terraform: Terraform) -> list[Do
         )
     except TerraformError as exc:
         raise TerraformError(_keep_errored_state(store, run_id, terraform, str(exc))) from None
-    applied_outputs = terraform.capture_json("output", "-json")
+    with session_scope() as session:
+        managed = statestore.outputs_of(session, stack.id, run_id) if stack.managed_state else None
+    applied_outputs = managed if managed is not None else terraform.capture_json("output", "-json")
     with session_scope() as session:
         return coordinator.apply_done(session, run_id, applied_outputs)
 
@@ -316,6 +321,7 @@ def _apply_now(
     digest: str,
     bells: list[Doorbell],
     runlog: RunLog,
+    stack: Stack,
 ) -> list[Doorbell]:
     """Autodeploy: the plan just made is applied in the same workspace, without a second
     checkout and init. The apply is still claimed by compare-and-set like any other."""
@@ -328,7 +334,7 @@ def _apply_now(
     if claimed is None or claimed.plan_sha256 != digest:
         return others
     runlog(f"stackrun: autodeploy: applying plan sha256={digest} in the planning workspace")
-    return others + _apply_plan(store, run_id, terraform)
+    return others + _apply_plan(store, run_id, terraform, stack)
 
 
 def apply_run(run_id: int) -> None:
@@ -359,7 +365,7 @@ def apply_run(run_id: int) -> None:
         (terraform.workdir / PLAN_FILE).write_bytes(plan_bytes)
         with _plugin_cache_lock(settings):
             terraform.run(*_init_args(terraform))
-        return _apply_plan(store, run_id, terraform)
+        return _apply_plan(store, run_id, terraform, stack)
 
     try:
         with _Lease(run_id, settings.lease_seconds, lambda: _interrupt(running, runlog)):

@@ -83,3 +83,22 @@ def test_unlock_with_another_id_is_refused_and_the_lock_stays(session: Session) 
     assert not isinstance(
         statestore.lock(session, "acme/p/vpc", {"ID": "lock-c"}), statestore.StateRefusal
     )
+
+
+def test_outputs_of_reads_the_outputs_of_the_state_a_run_wrote(session: Session) -> None:
+    state = {
+        "version": 4,
+        "serial": 3,
+        "lineage": "l-1",
+        "resources": [],
+        "outputs": {
+            "vpc_id": {"value": "vpc-1", "type": "string"},
+            "password": {"value": "hunter2", "type": "string", "sensitive": True},
+        },
+    }
+    assert statestore.outputs_of(session, "acme/p/vpc", run_id=9) is None
+    statestore.save(session, "acme/p/vpc", json.dumps(state).encode(), None, run_id=9)
+    assert statestore.outputs_of(session, "acme/p/vpc", run_id=9) == {
+        "vpc_id": {"value": "vpc-1", "type": "string", "sensitive": False},
+        "password": {"value": "hunter2", "type": "string", "sensitive": True},
+    }
