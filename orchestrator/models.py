@@ -54,6 +54,7 @@ class Stack(Base):
     worker_pool: Mapped[str] = mapped_column(String(100), default="default")
     depends_on: Mapped[list[Any]] = mapped_column(JSON, default=list)
     inputs: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default="[]")
+    local_state_reads: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default="[]")
     trigger_always: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     locked_by_run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)

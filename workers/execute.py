@@ -140,6 +140,7 @@ def _prepare(
     if not directory.is_dir():
         raise VcsError(f"stack directory {stack.path} does not exist at commit {run.commit_sha}")
     _check_stack_file(directory, stack)
+    _write_upstream_local_states(root, stack, runlog)
     init_args = ["init", "-input=false", "-no-color"]
     if stack.managed_state:
         with session_scope() as session:
@@ -159,6 +160,24 @@ def _interrupt(running: list[Terraform], runlog: RunLog) -> None:
     runlog("stackrun: the run was stopped: sending SIGINT to terraform")
     for terraform in running:
         terraform.interrupt()
+
+
+def _write_upstream_local_states(root: Path, stack: Stack, runlog: RunLog) -> None:
+    """A stack that reads a managed upstream through backend "local" finds that upstream's
+    current state at the path it names (DESIGN §3), so local-state monorepos work as written."""
+    for read in stack.local_state_reads or []:
+        target = (root / read["path"]).resolve()
+        if not target.is_relative_to(root.resolve()):
+            continue
+        with session_scope() as session:
+            version = statestore.latest(session, read["stack"])
+            content = version.content if version is not None else None
+        if content is None:
+            runlog(f"stackrun: {read['stack']} has no state yet; {read['path']} is left absent")
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+        runlog(f"stackrun: wrote the current state of {read['stack']} to {read['path']}")
 
 
 def _check_stack_file(directory: Path, stack: Stack) -> None:

@@ -60,6 +60,7 @@ class StackNode:
     errors: list[str] = field(default_factory=list)
     block: dict[str, Any] = field(default_factory=dict)
     inputs: list[dict[str, str]] = field(default_factory=list)
+    local_reads: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def managed_state(self) -> bool:
@@ -208,6 +209,7 @@ class _Builder:
             self.by_name.setdefault(node.name, []).append(path)
         self._check_duplicate_backends()
         for path in sorted(analyses):
+            self.stacks[path].local_reads = []
             for ref in analyses[path].refs:
                 self._connect(path, ref)
             self._declared_edges(self.stacks[path])
@@ -482,6 +484,8 @@ class _Builder:
             unresolved("reads the state of its own stack")
             return
         self.edges.append(Edge(upstream, downstream, "data", ref.file, ref.block, match, ref.via))
+        if ref.wanted and ref.wanted[0] == "local" and self.stacks[upstream].managed_state:
+            self.stacks[downstream].local_reads.append({"path": ref.wanted[1], "stack": upstream})
 
     def _declared_edges(self, node: StackNode) -> None:
         file = STACK_FILE if node.path == "." else f"{node.path}/{STACK_FILE}"

@@ -182,3 +182,32 @@ def test_a_stack_in_a_worker_pool_runs_only_on_that_pools_workers(
     two_workers.logs.append(log)
     two_workers.wait_run_state(run_id, {"UNCONFIRMED"}, timeout=120)
     assert "stackrun.plan_run" in log.read_text(), "the pool's own worker planned it"
+
+
+def test_a_stack_reading_local_state_gets_the_managed_state_of_its_upstream(
+    two_workers: Deployment, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    platform = GitPlatform(tmp_path_factory.mktemp("git"), name="acme/local")
+    two_workers.register(platform, SECRET)
+    reader = (
+        'data "terraform_remote_state" "net" {\n  backend = "local"\n'
+        '  config = {\n    path = "${path.module}/../net/terraform.tfstate"\n  }\n}\n'
+        'output "seen" {\n  value = data.terraform_remote_state.net.outputs.id\n}\n'
+        'resource "null_resource" "r" {\n'
+        "  triggers = { vpc = data.terraform_remote_state.net.outputs.id }\n}\n"
+    )
+    files = {
+        "net/stackrun.hcl": "stack {\n  autodeploy = true\n}\n",
+        "net/main.tf": _main(0),
+        "app/stackrun.hcl": "stack {\n  autodeploy = true\n}\n",
+        "app/main.tf": reader,
+    }
+    runs = _pipeline(two_workers, platform, files)
+    assert runs["net"]["state"] == "FINISHED" and runs["app"]["state"] == "FINISHED", runs
+    assert runs["app"]["upstream_runs"] == [runs["net"]["id"]]
+    log = two_workers.logs_of(runs["app"]["id"])
+    assert "wrote the current state of acme/local/net to net/terraform.tfstate" in log
+    with two_workers.client() as api:
+        net = json.loads(api.get("/api/v1/stacks/acme/local/net/state").content)
+        app = json.loads(api.get("/api/v1/stacks/acme/local/app/state").content)
+    assert app["outputs"]["seen"]["value"] == net["outputs"]["id"]["value"]

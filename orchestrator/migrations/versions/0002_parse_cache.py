@@ -30,6 +30,9 @@ def upgrade() -> None:
     op.add_column("state_locks", sa.Column("run_id", sa.Integer(), nullable=True))
     op.add_column("stacks", sa.Column("inputs", sa.JSON(), server_default="[]", nullable=False))
     op.add_column(
+        "stacks", sa.Column("local_state_reads", sa.JSON(), server_default="[]", nullable=False)
+    )
+    op.add_column(
         "stacks",
         sa.Column("trigger_always", sa.Boolean(), server_default=sa.false(), nullable=False),
     )
@@ -54,6 +57,7 @@ def downgrade() -> None:
         batch.drop_column("inputs_sha256")
     with op.batch_alter_table("stacks") as batch:
         batch.drop_column("trigger_always")
+        batch.drop_column("local_state_reads")
         batch.drop_column("inputs")
     with op.batch_alter_table("state_locks") as batch:
         batch.drop_column("run_id")
