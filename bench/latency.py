@@ -305,7 +305,7 @@ def drain(
         response = http.get(f"/api/v1/events/{pending[-1]}", headers=auth)
         response.raise_for_status()
         event = response.json()
-        if event["status"] == "received":
+        if event["status"] in ("received", "processing"):
             time.sleep(0.1)
             continue
         if event["status"] != "processed":
