@@ -98,14 +98,18 @@ def _worker_command(pool: str, concurrency: int, beat: bool, name: str | None = 
     return command
 
 
+def _slots(concurrency: int | None) -> int:
+    return concurrency if concurrency is not None else get_settings().worker_concurrency
+
+
 @app.command()
 def worker(
     pool: Annotated[str, typer.Option(help="worker pool (Celery queue)")] = "default",
-    concurrency: Annotated[int, typer.Option()] = 2,
+    concurrency: Annotated[int | None, typer.Option(help="task slots (default: settings)")] = None,
     name: Annotated[str | None, typer.Option(help="worker name (unique per host)")] = None,
 ) -> None:
     """Run a Celery worker for one pool."""
-    os.execv(sys.executable, _worker_command(pool, concurrency, beat=False, name=name))  # noqa: S606
+    os.execv(sys.executable, _worker_command(pool, _slots(concurrency), beat=False, name=name))  # noqa: S606
 
 
 @app.command()
@@ -172,7 +176,7 @@ def _wait_healthy(url: str, processes: list[subprocess.Popen[bytes]], seconds: f
 def up(
     demo: Annotated[bool, typer.Option(help="create and push a demo platform")] = False,
     port: Annotated[int, typer.Option()] = 8000,
-    concurrency: Annotated[int, typer.Option()] = 2,
+    concurrency: Annotated[int | None, typer.Option(help="task slots (default: settings)")] = None,
 ) -> None:
     """API, one worker and beat in one command on embedded defaults; Ctrl-C stops all."""
     from orchestrator.migrate import upgrade
@@ -185,7 +189,7 @@ def up(
         subprocess.Popen(
             [sys.executable, "-m", "orchestrator.cli", "api", "--port", str(port)], env=env
         ),
-        subprocess.Popen(_worker_command("default", concurrency, beat=True), env=env),
+        subprocess.Popen(_worker_command("default", _slots(concurrency), beat=True), env=env),
     ]
     stopping = False
 

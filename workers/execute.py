@@ -47,9 +47,7 @@ class RunLog:
 
     def __init__(self, store: LocalStore, run_id: int, masker: Masker) -> None:
         self.masker = masker
-        path = store.root / log_key(run_id)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._handle: IO[str] = path.open("a", encoding="utf-8")
+        self._handle: IO[str] = store.open_append(log_key(run_id))
         self._lock = threading.Lock()
 
     def __call__(self, line: str) -> None:

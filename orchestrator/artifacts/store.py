@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import IO
 from urllib.parse import urlparse
 
 from orchestrator.settings import Settings, get_settings
@@ -28,20 +29,17 @@ class LocalStore:
         tmp.write_bytes(data)
         os.replace(tmp, path)
 
-    def append(self, key: str, data: bytes) -> None:
+    def open_append(self, key: str) -> IO[str]:
+        """A text handle appending to the artifact (run logs stream through it)."""
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("ab") as handle:
-            handle.write(data)
+        return path.open("a", encoding="utf-8")
 
     def get(self, key: str) -> bytes:
         try:
             return self._path(key).read_bytes()
         except FileNotFoundError as exc:
             raise KeyError(key) from exc
-
-    def exists(self, key: str) -> bool:
-        return self._path(key).exists()
 
 
 def open_store(settings: Settings | None = None) -> LocalStore:
@@ -62,7 +60,3 @@ def plan_json_key(run_id: int) -> str:
 
 def log_key(run_id: int) -> str:
     return f"runs/{run_id}/log.txt"
-
-
-def outputs_key(run_id: int) -> str:
-    return f"runs/{run_id}/outputs.json"

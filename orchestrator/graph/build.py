@@ -224,7 +224,7 @@ class _Builder:
         if cached is not None and self._unchanged(cached.fingerprint):
             _MEMO.move_to_end(memo_key)
             return cached
-        node = self._stack_node(directory, {directory} if is_module_source else set())
+        node = self._stack_node(directory, is_module_source)
         if node is None:
             return None
         scope = self._root_scope(directory)
@@ -259,7 +259,7 @@ class _Builder:
                         sources.add(_join(directory, str(source)))
         return sources
 
-    def _stack_node(self, directory: str, module_sources: set[str]) -> StackNode | None:
+    def _stack_node(self, directory: str, is_module_source: bool) -> StackNode | None:
         files = self.by_dir[directory]
         stack_file = files.get(STACK_FILE if directory == "." else f"{directory}/{STACK_FILE}")
         block = stack_file.get("stack") if stack_file else None
@@ -268,7 +268,7 @@ class _Builder:
         has_terraform = any(_is_terraform(p) for p in files)
         if block is None and backend is None:
             declared = stack_file is not None and "error" in stack_file
-            guessed = broken and has_terraform and directory not in module_sources
+            guessed = broken and has_terraform and not is_module_source
             if not (declared or guessed):
                 return None
         block = block or {}

@@ -88,7 +88,7 @@ def claim_for_plan(session: Session, run_id: int, lease_seconds: int) -> Run | N
     run = session.get(Run, run_id, populate_existing=True, with_for_update=True)
     if run is None or run.state != RunState.QUEUED:
         return None
-    if not pipeline.is_eligible(run.id, _upstream_states(session, run), run.upstream_run_ids):
+    if not pipeline.is_eligible(_upstream_states(session, run), run.upstream_run_ids):
         return None
     takes_lock = RunKind(run.kind) in LOCKING_KINDS
     if takes_lock and _older_locking_run_waits(session, run):
@@ -121,7 +121,7 @@ def skip_if_inputs_unchanged(session: Session, run_id: int) -> list[Doorbell] | 
         return None
     if not run.trigger_reason.startswith("downstream of"):
         return None
-    if not pipeline.is_eligible(run.id, _upstream_states(session, run), run.upstream_run_ids):
+    if not pipeline.is_eligible(_upstream_states(session, run), run.upstream_run_ids):
         return None
     stack = session.get(Stack, run.stack_id)
     if stack is None or stack.trigger_always or not stack.inputs:

@@ -34,5 +34,5 @@ def advance(states: Mapping[int, RunState], upstreams: Mapping[int, Sequence[int
     return Advance(tuple(eligible), tuple(skipped))
 
 
-def is_eligible(run_id: int, states: Mapping[int, RunState], upstreams: Sequence[int]) -> bool:
+def is_eligible(states: Mapping[int, RunState], upstreams: Sequence[int]) -> bool:
     return all(states.get(u) == RunState.FINISHED for u in upstreams)

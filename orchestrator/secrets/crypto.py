@@ -6,6 +6,7 @@ import base64
 import hashlib
 import os
 import secrets
+from functools import lru_cache
 from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -21,7 +22,13 @@ def _key(settings: Settings) -> bytes:
     path = settings.key_file
     if not path.exists():
         _create_key_file(path)
-    return base64.b64decode(path.read_bytes())
+    return _key_from_file(str(path))
+
+
+@lru_cache(maxsize=8)
+def _key_from_file(path: str) -> bytes:
+    """Read once per process: every webhook decrypts its repository's secret."""
+    return base64.b64decode(Path(path).read_bytes())
 
 
 def _create_key_file(path: Path) -> None:

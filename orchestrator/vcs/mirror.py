@@ -180,10 +180,6 @@ class Mirror:
         except git.GitCommandError as exc:
             raise VcsError(f"resolving {revision!r} in {self.path}: {_git_message(exc)}") from None
 
-    def list_paths(self, sha: str) -> list[str]:
-        output = self._repo().git.ls_tree("-r", "-z", "--name-only", sha)
-        return [p for p in output.split("\0") if p]
-
     def export(self, sha: str, destination: Path) -> None:
         """Write the tree of `sha` into `destination` (no .git)."""
         buffer = io.BytesIO()

@@ -93,6 +93,6 @@ def test_diamond_mixes_eligible_and_skipped_runs() -> None:
 
 def test_is_eligible_requires_every_upstream_finished() -> None:
     states = {1: S.FINISHED, 2: S.APPLYING}
-    assert is_eligible(3, states, [])
-    assert is_eligible(3, states, [1])
-    assert not is_eligible(3, states, [1, 2])
+    assert is_eligible(states, [])
+    assert is_eligible(states, [1])
+    assert not is_eligible(states, [1, 2])
