@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session
 
 from orchestrator.auth import Principal, authenticate
 from orchestrator.db import get_sessionmaker
+from orchestrator.runs import actions
+from orchestrator.runs.queue import ring
 
 
 def get_session() -> Iterator[Session]:
@@ -44,3 +46,15 @@ def require(principal: Principal, role: str, doing: str) -> None:
         raise HTTPException(
             403, f"token {principal.name!r} has role {principal.role}; {doing} needs {role}"
         )
+
+
+def settle(session: Session, result: actions.Done | actions.Refusal) -> actions.Done:
+    """A refusal becomes its HTTP error with nothing written; a success is committed, then
+    its doorbells are rung."""
+    if isinstance(result, actions.Refusal):
+        session.rollback()
+        raise HTTPException(result.status, result.reason)
+    session.commit()
+    for bell in result.doorbells:
+        ring(bell.task, bell.target_id, queue=bell.queue)
+    return result

@@ -1,29 +1,15 @@
-"""Approve and discard runs; refusals on business grounds are data."""
+"""Who may approve a run, and what approving does; refusals on business grounds are data."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
 from orchestrator.auth import Principal, audit
 from orchestrator.models import Run
 from orchestrator.runs import coordinator, service
+from orchestrator.runs.actions import Done, Refusal
 from orchestrator.runs.coordinator import Doorbell
 from orchestrator.runs.state import Allowed, RunState
-
-
-@dataclass(frozen=True)
-class Refusal:
-    status: int
-    reason: str
-
-
-@dataclass(frozen=True)
-class Done:
-    run_id: int
-    state: RunState
-    doorbells: tuple[Doorbell, ...] = ()
 
 
 def _load(session: Session, run_id: int) -> Run | Refusal:
@@ -59,27 +45,3 @@ def approve(session: Session, run_id: int, who: Principal, comment: str = "") ->
     audit(session, who.name, "run.approve", f"run:{run_id}", {"comment": comment})
     stack_queue = coordinator.queue_for(session, run)
     return Done(run_id, RunState.CONFIRMED, (Doorbell("apply_run", run_id, stack_queue),))
-
-
-def discard(session: Session, run_id: int, who: Principal, comment: str = "") -> Done | Refusal:
-    if not who.has("approver"):
-        return Refusal(403, f"token {who.name!r} has role {who.role}; discarding needs approver")
-    run = _load(session, run_id)
-    if isinstance(run, Refusal):
-        return run
-    if run.state not in (RunState.UNCONFIRMED, RunState.QUEUED):
-        return Refusal(
-            409, f"run {run_id} is {run.state}; only a QUEUED or UNCONFIRMED run can be discarded"
-        )
-    decision = service.transition(
-        session,
-        run_id,
-        RunState.DISCARDED,
-        actor=who.name,
-        reason=comment or "discarded",
-        expect=RunState(run.state),
-    )
-    if not isinstance(decision, Allowed):
-        return Refusal(409, decision.reason)
-    audit(session, who.name, "run.discard", f"run:{run_id}", {"comment": comment})
-    return Done(run_id, RunState.DISCARDED, tuple(coordinator.finished(session, run)))

@@ -54,7 +54,9 @@ def _end(
         return Refusal(404, f"run {run_id} does not exist")
     if run.state not in allowed_from:
         states = " or ".join(allowed_from)
-        return Refusal(409, f"run {run_id} is {run.state}; only a {states} run can be {target}")
+        return Refusal(
+            409, f"run {run_id} is {run.state}; only a {states} run can be {target.lower()}"
+        )
     decision = service.transition(
         session,
         run_id,
@@ -71,6 +73,18 @@ def _end(
 
 def cancel(session: Session, run_id: int, who: Principal, comment: str = "") -> Done | Refusal:
     return _end(session, run_id, who, RunState.CANCELED, (RunState.QUEUED,), "cancel", comment)
+
+
+def discard(session: Session, run_id: int, who: Principal, comment: str = "") -> Done | Refusal:
+    return _end(
+        session,
+        run_id,
+        who,
+        RunState.DISCARDED,
+        (RunState.QUEUED, RunState.UNCONFIRMED),
+        "discard",
+        comment,
+    )
 
 
 def stop(session: Session, run_id: int, who: Principal, comment: str = "") -> Done | Refusal:

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from orchestrator.api.deps import PrincipalDep, SessionDep
+from orchestrator.api.deps import PrincipalDep, SessionDep, settle
 from orchestrator.api.views import event_view, pipeline_view, run_view
 from orchestrator.approvals import service as approvals
 from orchestrator.artifacts.store import log_key, open_store
+from orchestrator.auth import Principal
 from orchestrator.models import Event, Pipeline, Run
 from orchestrator.runs import actions
-from orchestrator.runs.queue import ring
 
 router = APIRouter(prefix="/api/v1", tags=["runs"])
 
@@ -64,50 +66,27 @@ def get_logs(run_id: int, session: SessionDep, who: PrincipalDep) -> str:
         return ""
 
 
-def _review(
-    result: approvals.Done | approvals.Refusal | actions.Done | actions.Refusal,
+RunAction = Literal["approve", "discard", "cancel", "stop", "retry"]
+_ACTIONS: dict[str, Callable[[Session, int, Principal, str], actions.Done | actions.Refusal]] = {
+    "approve": approvals.approve,
+    "discard": actions.discard,
+    "cancel": actions.cancel,
+    "stop": actions.stop,
+    "retry": lambda session, run_id, who, _comment: actions.retry(session, run_id, who),
+}
+
+
+@router.post("/runs/{run_id}/{action}")
+def act_on_run(
+    run_id: int,
+    action: RunAction,
     session: SessionDep,
+    who: PrincipalDep,
+    body: Review | None = None,
 ) -> dict[str, Any]:
-    if isinstance(result, approvals.Refusal | actions.Refusal):
-        session.rollback()
-        raise HTTPException(result.status, result.reason)
-    session.commit()
-    for bell in result.doorbells:
-        ring(bell.task, bell.target_id, queue=bell.queue)
-    return {"id": result.run_id, "state": result.state}
-
-
-@router.post("/runs/{run_id}/approve")
-def approve_run(
-    run_id: int, session: SessionDep, who: PrincipalDep, body: Review | None = None
-) -> dict[str, Any]:
-    return _review(approvals.approve(session, run_id, who, body.comment if body else ""), session)
-
-
-@router.post("/runs/{run_id}/discard")
-def discard_run(
-    run_id: int, session: SessionDep, who: PrincipalDep, body: Review | None = None
-) -> dict[str, Any]:
-    return _review(approvals.discard(session, run_id, who, body.comment if body else ""), session)
-
-
-@router.post("/runs/{run_id}/cancel")
-def cancel_run(
-    run_id: int, session: SessionDep, who: PrincipalDep, body: Review | None = None
-) -> dict[str, Any]:
-    return _review(actions.cancel(session, run_id, who, body.comment if body else ""), session)
-
-
-@router.post("/runs/{run_id}/stop")
-def stop_run(
-    run_id: int, session: SessionDep, who: PrincipalDep, body: Review | None = None
-) -> dict[str, Any]:
-    return _review(actions.stop(session, run_id, who, body.comment if body else ""), session)
-
-
-@router.post("/runs/{run_id}/retry")
-def retry_run(run_id: int, session: SessionDep, who: PrincipalDep) -> dict[str, Any]:
-    return _review(actions.retry(session, run_id, who), session)
+    """approve | discard | cancel | stop | retry, each refused with the reason as data."""
+    done = settle(session, _ACTIONS[action](session, run_id, who, body.comment if body else ""))
+    return {"id": done.run_id, "state": done.state}
 
 
 @router.get("/pipelines/{pipeline_id}")

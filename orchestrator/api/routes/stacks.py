@@ -15,13 +15,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from orchestrator import repos, statestore
-from orchestrator.api.deps import PrincipalDep, SessionDep
+from orchestrator.api.deps import PrincipalDep, SessionDep, settle
 from orchestrator.api.views import stack_view
 from orchestrator.auth import audit, authenticate
 from orchestrator.db import session_scope
 from orchestrator.models import Repository, Run, Stack
 from orchestrator.runs import actions
-from orchestrator.runs.queue import ring
 from orchestrator.runs.state import RunState
 from orchestrator.vcs.mirror import VcsError
 
@@ -146,16 +145,6 @@ class TriggerIn(BaseModel):
     commit: str | None = None
 
 
-def _answer(result: actions.Done | actions.Refusal, session: Session) -> actions.Done:
-    if isinstance(result, actions.Refusal):
-        session.rollback()
-        raise HTTPException(result.status, result.reason)
-    session.commit()
-    for bell in result.doorbells:
-        ring(bell.task, bell.target_id, queue=bell.queue)
-    return result
-
-
 @router.post("/{stack_id:path}/runs", status_code=201)
 def trigger_run(
     stack_id: str, session: SessionDep, who: PrincipalDep, body: TriggerIn | None = None
@@ -176,13 +165,13 @@ def trigger_run(
         raise HTTPException(422, f"resolving the commit for {stack.id!r}: {exc}") from None
     if not commit:
         raise HTTPException(409, f"branch {repository.branch!r} has no commit yet")
-    done = _answer(actions.trigger(session, stack.id, who, commit, repository.branch), session)
+    done = settle(session, actions.trigger(session, stack.id, who, commit, repository.branch))
     return {"id": done.run_id, "state": done.state, "commit": commit}
 
 
 @router.post("/{stack_id:path}/unlock")
 def unlock_stack(stack_id: str, session: SessionDep, who: PrincipalDep) -> dict[str, Any]:
-    done = _answer(actions.unlock(session, stack_id, who), session)
+    done = settle(session, actions.unlock(session, stack_id, who))
     return {"stack": stack_id, "unlocked_from_run": done.run_id or None}
 
 
