@@ -221,6 +221,9 @@ class Deployment:
 
         return dict(self.wait(reached, f"run {run_id} to reach {states}", timeout))
 
+    def worker_logs(self) -> str:
+        return "\n".join(p.read_text() for p in self.logs if "worker" in p.name and p.exists())
+
     def tail(self) -> str:
         return "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for p in self.logs if p.exists())
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 
 from tests.integration.conftest import flushed_redis, fresh_postgres_database
 from tests.integration.harness import Deployment, GitPlatform, spawn, start_services
@@ -160,7 +160,10 @@ def test_a_stack_in_a_worker_pool_runs_only_on_that_pools_workers(
     run_id = int(
         two_workers.wait(lambda: two_workers.runs(stack="acme/pools/gpu"), "a run")[0]["id"]
     )
-    time.sleep(3)
+    broker = redis.Redis.from_url(two_workers.env["STACKRUN_BROKER_URL"])
+    two_workers.wait(
+        lambda: broker.llen("special") >= 1, "the doorbell to wait in the pool's queue"
+    )
     assert two_workers.run(run_id)["state"] == "QUEUED", "no worker serves the pool yet"
     log = tmp_path_factory.mktemp("logs") / "special.log"
     two_workers.processes.append(

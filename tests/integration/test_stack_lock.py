@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -64,7 +63,10 @@ def test_a_manual_run_waits_for_the_lock_and_can_be_canceled_while_queued(
     manual = _post(shared_services, "/api/v1/stacks/acme/platform/vpc/runs")
     assert manual.status_code == 201, manual.text
     waiting = int(manual.json()["id"])
-    time.sleep(2)
+    shared_services.wait(
+        lambda: f"run={waiting} waits" in shared_services.worker_logs(),
+        "a worker to take the doorbell and find the stack locked",
+    )
     assert shared_services.run(waiting)["state"] == "QUEUED"
     unlock = _post(shared_services, "/api/v1/stacks/acme/platform/vpc/unlock", role="admin")
     assert unlock.status_code == 409 and f"run {holder}" in unlock.json()["detail"]

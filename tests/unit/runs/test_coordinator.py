@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
+from typing import Any
+
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from orchestrator.models import Repository, Stack
 from orchestrator.runs import coordinator, service
-from orchestrator.runs.state import Refused, RunKind, RunState
+from orchestrator.runs.state import RunKind, RunState
 
 
 def _stack(db: Session, autodeploy: bool = False) -> Stack:
@@ -52,17 +54,24 @@ def test_claim_takes_the_stack_lock_and_moves_to_preparing(db: Session) -> None:
     assert stack.locked_by_run_id == run_id
 
 
-def test_a_claim_that_loses_the_race_gives_the_stack_lock_back(
-    db: Session, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_claim_that_loses_the_race_gives_the_stack_lock_back(db: Session) -> None:
     stack = _stack(db)
     run_id = _run(db)
+    fired: list[bool] = []
 
-    def discarded_meanwhile(*_args: object, **_kwargs: object) -> Refused:
-        return Refused(RunState.DISCARDED, RunState.PREPARING, "run changed state concurrently")
+    def discard_first(_conn: Any, cursor: Any, statement: str, *_rest: Any) -> None:
+        """Just before the claim's compare-and-set, another writer discards the run."""
+        if statement.startswith("UPDATE runs SET state") and not fired:
+            fired.append(True)
+            cursor.execute("UPDATE runs SET state = 'DISCARDED' WHERE id = ?", (run_id,))
 
-    monkeypatch.setattr(service, "transition", discarded_meanwhile)
-    assert coordinator.claim_for_plan(db, run_id, lease_seconds=60) is None
+    engine = db.get_bind()
+    event.listen(engine, "before_cursor_execute", discard_first)
+    try:
+        assert coordinator.claim_for_plan(db, run_id, lease_seconds=60) is None
+    finally:
+        event.remove(engine, "before_cursor_execute", discard_first)
+    assert fired
     db.refresh(stack)
     assert stack.locked_by_run_id is None
 

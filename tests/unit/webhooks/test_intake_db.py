@@ -38,12 +38,7 @@ def _push(**repository: str) -> bytes:
     ).encode()
 
 
-def _events(db: Session) -> int:
-    return int(db.scalar(select(func.count()).select_from(Event)) or 0)
-
-
-@pytest.mark.parametrize("url", ["https://git.example.com:abc/x.git", "http://[::1", "::::"])
-def test_a_clone_url_that_does_not_parse_is_an_unknown_repository(db: Session, url: str) -> None:
+def _register(db: Session) -> None:
     repos.register(
         db,
         name="acme/p",
@@ -52,6 +47,15 @@ def test_a_clone_url_that_does_not_parse_is_an_unknown_repository(db: Session, u
         provider="github",
         secret=SECRET,
     )
+
+
+def _events(db: Session) -> int:
+    return int(db.scalar(select(func.count()).select_from(Event)) or 0)
+
+
+@pytest.mark.parametrize("url", ["https://git.example.com:abc/x.git", "http://[::1", "::::"])
+def test_a_clone_url_that_does_not_parse_is_an_unknown_repository(db: Session, url: str) -> None:
+    _register(db)
     body = _push(full_name="someone/else", clone_url=url)
     outcome = intake.receive_github(db, _headers(body), body)
     assert outcome.status == 404
@@ -66,14 +70,7 @@ def test_deeply_nested_json_is_422(db: Session) -> None:
 
 
 def test_an_over_long_delivery_id_is_422_and_writes_nothing(db: Session) -> None:
-    repos.register(
-        db,
-        name="acme/p",
-        clone_url="https://git.example.com/acme/p.git",
-        branch="main",
-        provider="github",
-        secret=SECRET,
-    )
+    _register(db)
     body = _push(full_name="acme/p")
     outcome = intake.receive_github(db, _headers(body, delivery="x" * 201), body)
     assert outcome.status == 422
@@ -81,14 +78,7 @@ def test_an_over_long_delivery_id_is_422_and_writes_nothing(db: Session) -> None
 
 
 def test_a_signed_push_is_stored_once(db: Session) -> None:
-    repos.register(
-        db,
-        name="acme/p",
-        clone_url="https://git.example.com/acme/p.git",
-        branch="main",
-        provider="github",
-        secret=SECRET,
-    )
+    _register(db)
     body = _push(full_name="acme/p")
     assert intake.receive_github(db, _headers(body), body).status == 202
     assert intake.receive_github(db, _headers(body), body).body["status"] == "duplicate"
