@@ -30,7 +30,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -44,12 +43,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from common import HOST, free_port, parse_at, percentile, tail
 
 from orchestrator.demo import github_push_body
 from orchestrator.webhooks.github import sign
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-HOST = "127.0.0.1"
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 NETWORK_STACK = "demo/platform/network"
 START_TIMEOUT = 90.0
@@ -71,17 +70,6 @@ print(json.dumps({"bare": str(bare), "before": before, "after": after,
 
 
 # ---------------------------------------------------------------- statistics
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Linear interpolation between closest ranks (numpy's default)."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q / 100
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 def summary_ms(values_s: list[float]) -> dict[str, float]:
@@ -110,12 +98,6 @@ class Deployment:
     @property
     def url(self) -> str:
         return f"http://{HOST}:{self.port}"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 def base_env(workdir: Path) -> dict[str, str]:
@@ -181,13 +163,6 @@ def stop(deployment: Deployment) -> None:
         time.sleep(0.2)
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, signal.SIGKILL)
-
-
-def tail(path: Path, lines: int = 40) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
 
 
 def last_line_of(deployment: Deployment, command: list[str], what: str) -> str:
@@ -313,13 +288,6 @@ def drain(
         lags.append(parse_at(event["processed_at"]) - parse_at(event["received_at"]))
         pending.pop()
     return time.monotonic() - started, lags
-
-
-def parse_at(text: str) -> float:
-    moment = datetime.fromisoformat(text)
-    if moment.tzinfo is None:  # SQLite drops the zone; the app stores UTC
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
 
 
 def measure_first_terraform(

@@ -44,7 +44,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -58,11 +57,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from common import HOST, free_port, parse_at, percentile, tail
 
 from orchestrator.toolchain import offline_cli_config, resolve_terraform
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-HOST = "127.0.0.1"
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 SECRET = "bench-pipelines-secret"
 ZERO = "0" * 40
@@ -93,39 +92,8 @@ class BenchError(Exception):
 # ---------------------------------------------------------------- small helpers
 
 
-def percentile(values: list[float], q: float) -> float:
-    """Linear interpolation between closest ranks (numpy's default)."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q / 100
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
 def p50(values: list[float]) -> float:
     return round(percentile(values, 50), 3)
-
-
-def parse_at(text: str) -> float:
-    moment = datetime.fromisoformat(text)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
-def tail(path: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
 
 
 def log_errors(path: Path, limit: int = 20) -> list[str]:
