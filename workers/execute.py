@@ -29,6 +29,7 @@ from orchestrator.graph.facts import STACK_FILE
 from orchestrator.models import Repository, Run, Stack
 from orchestrator.runs import coordinator, outputs, plans, service
 from orchestrator.runs.coordinator import Doorbell, RunMoved
+from orchestrator.runs.queue import ring_all
 from orchestrator.runs.state import RunState
 from orchestrator.secrets.masking import Masker
 from orchestrator.settings import Settings, get_settings
@@ -203,13 +204,6 @@ def _inputs(run: Run, stack: Stack, masker: Masker, runlog: RunLog) -> dict[str,
     return found.env
 
 
-def _ring(bells: list[Doorbell]) -> None:
-    from orchestrator.runs.queue import ring
-
-    for bell in bells:
-        ring(bell.task, bell.target_id, queue=bell.queue)
-
-
 def _guarded(run_id: int, body: Callable[[], list[Doorbell]], runlog: RunLog) -> None:
     """Run a procedure; any fault fails the run with a message naming what was being done."""
     try:
@@ -227,7 +221,7 @@ def _guarded(run_id: int, body: Callable[[], list[Doorbell]], runlog: RunLog) ->
         log.exception("run=%s procedure crashed", run_id)
         with session_scope() as session:
             bells = coordinator.fail(session, run_id, reason)
-    _ring(bells)
+    ring_all(bells)
 
 
 def plan_run(run_id: int) -> None:
@@ -235,7 +229,7 @@ def plan_run(run_id: int) -> None:
     with session_scope() as session:
         skipped = coordinator.skip_if_inputs_unchanged(session, run_id)
     if skipped is not None:
-        _ring(skipped)
+        ring_all(skipped)
         return
     with session_scope() as session:
         claimed = coordinator.claim_for_plan(session, run_id, settings.lease_seconds)

@@ -7,16 +7,11 @@ import logging
 from orchestrator.db import session_scope
 from orchestrator.runs import coordinator, pushes
 from orchestrator.runs.coordinator import Doorbell
-from orchestrator.runs.queue import ring
+from orchestrator.runs.queue import ring_all
 from workers import execute
 from workers.celery_app import app
 
 log = logging.getLogger(__name__)
-
-
-def _ring(bells: list[Doorbell]) -> None:
-    for bell in bells:
-        ring(bell.task, bell.target_id, queue=bell.queue)
 
 
 @app.task(name="stackrun.process_push")
@@ -32,7 +27,7 @@ def process_push(event_id: int) -> None:
         if result is not None and result.pipeline_id is not None:
             bells = coordinator.supersede(session, list(result.run_ids))
             bells += coordinator.advance_pipeline(session, result.pipeline_id)
-    _ring(bells)
+    ring_all(bells)
 
 
 @app.task(name="stackrun.plan_run", acks_late=True)
@@ -49,7 +44,7 @@ def apply_run(run_id: int) -> None:
 def advance_pipeline(pipeline_id: int) -> None:
     with session_scope() as session:
         bells = coordinator.advance_pipeline(session, pipeline_id)
-    _ring(bells)
+    ring_all(bells)
 
 
 @app.task(name="stackrun.reap")
@@ -57,4 +52,4 @@ def reap() -> None:
     """Fail lost applies and re-ring runs whose doorbell went unanswered."""
     with session_scope() as session:
         bells = coordinator.reap(session)
-    _ring(bells)
+    ring_all(bells)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from orchestrator.auth import Principal, authenticate
 from orchestrator.db import get_sessionmaker
 from orchestrator.runs import actions
-from orchestrator.runs.queue import ring
+from orchestrator.runs.queue import ring_all
 
 
 def get_session() -> Iterator[Session]:
@@ -55,6 +55,5 @@ def settle(session: Session, result: actions.Done | actions.Refusal) -> actions.
         session.rollback()
         raise HTTPException(result.status, result.reason)
     session.commit()
-    for bell in result.doorbells:
-        ring(bell.task, bell.target_id, queue=bell.queue)
+    ring_all(result.doorbells)
     return result

@@ -288,6 +288,15 @@ def advance_pipeline(session: Session, pipeline_id: int) -> list[Doorbell]:
     return [Doorbell("plan_run", i, queue_for(session, by_id[i])) for i in step.eligible]
 
 
+def _claimable_now(session: Session, run: Run) -> bool:
+    """A queued run worth a new doorbell: its upstreams are done and its stack is free (a run
+    waiting on either is rung by whatever ends first)."""
+    if not pipeline.is_eligible(_upstream_states(session, run), run.upstream_run_ids):
+        return False
+    stack = session.get(Stack, run.stack_id)
+    return stack is None or stack.locked_by_run_id in (None, run.id)
+
+
 MAX_PLAN_ATTEMPTS = 2
 
 
@@ -366,9 +375,11 @@ def reap(session: Session, stale_after_seconds: int = 30) -> list[Doorbell]:
     waiting = select(Run).where(
         Run.state.in_([RunState.QUEUED, RunState.CONFIRMED]), Run.updated_at < stale
     )
-    for run in session.scalars(waiting):
-        task = "plan_run" if run.state == RunState.QUEUED else "apply_run"
-        bells.append(Doorbell(task, run.id, queue_for(session, run)))
+    for run in list(session.scalars(waiting)):
+        if run.state == RunState.CONFIRMED:
+            bells.append(Doorbell("apply_run", run.id, queue_for(session, run)))
+        elif _claimable_now(session, run):
+            bells.append(Doorbell("plan_run", run.id, queue_for(session, run)))
     unprocessed = select(Event.id).where(Event.status == "received", Event.received_at < stale)
     bells += [Doorbell("process_push", event_id) for event_id in session.scalars(unprocessed)]
     bells += _retry_stuck_pushes(session, now - timedelta(seconds=PUSH_PROCESSING_TIMEOUT))

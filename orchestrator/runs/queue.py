@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
 from celery import Celery
 
+from orchestrator.runs.coordinator import Doorbell
 from orchestrator.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -95,3 +97,9 @@ def broker_answers(timeout: int = 2) -> bool:
     except Exception:
         return False
     return True
+
+
+def ring_all(bells: Iterable[Doorbell]) -> None:
+    """Ring every doorbell a committed transaction decided on."""
+    for bell in bells:
+        ring(bell.task, bell.target_id, queue=bell.queue)

@@ -147,3 +147,19 @@ def test_a_plan_whose_worker_was_lost_fails_and_is_planned_once_more(db: Session
     service.renew_lease(db, retry.id, "w", -5)
     coordinator.reap(db)
     assert db.get(Run, retry.id + 1) is None, "no third attempt"
+
+
+def test_the_reaper_rings_a_stale_queued_run_only_when_it_could_start(db: Session) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from orchestrator.models import Run, utcnow
+
+    _stack(db)
+    blocked = _run(db, "a" * 40, upstreams=(999,))
+    free = _run(db, "b" * 40)
+    db.execute(update(Run).values(updated_at=utcnow() - timedelta(minutes=5)))
+    rung = {b.target_id for b in coordinator.reap(db) if b.task == "plan_run"}
+    assert free in rung
+    assert blocked not in rung
