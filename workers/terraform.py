@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 _PASSTHROUGH = (
     "PATH",
@@ -62,6 +66,7 @@ class Terraform:
     def run(self, *args: str, ok_codes: tuple[int, ...] = (0,)) -> Completed:
         """Run `terraform args…`, streaming every line to the log; raise on other exit codes."""
         self.log(f"$ terraform {' '.join(args)}")
+        started = time.monotonic()
         last: list[str] = []
         self.process = subprocess.Popen(
             [self.binary, *args],
@@ -81,12 +86,14 @@ class Terraform:
                 last = [*last[-19:], text]
         code = self.process.wait()
         self.process = None
+        _timed(args[0], code, started)
         if code not in ok_codes:
             raise TerraformError(_error_summary(args[0], code, last))
         return Completed(code, tuple(last))
 
     def capture_json(self, *args: str) -> Any:
         """Run a command whose stdout is JSON (show -json, output -json) without logging it."""
+        started = time.monotonic()
         completed = subprocess.run(
             [self.binary, *args],
             cwd=self.workdir,
@@ -96,6 +103,7 @@ class Terraform:
             stdin=subprocess.DEVNULL,
             check=False,
         )
+        _timed(args[0], completed.returncode, started)
         if completed.returncode != 0:
             lines = completed.stderr.strip().splitlines()
             raise TerraformError(_error_summary(args[0], completed.returncode, lines))
@@ -104,6 +112,11 @@ class Terraform:
     def interrupt(self) -> None:
         if self.process is not None:
             self.process.send_signal(signal.SIGINT)
+
+
+def _timed(command: str, code: int, started: float) -> None:
+    seconds = time.monotonic() - started
+    log.info("terraform command=%s exit=%s seconds=%.3f", command, code, seconds)
 
 
 def _error_summary(command: str, code: int, lines: list[str] | tuple[str, ...]) -> str:

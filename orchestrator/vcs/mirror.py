@@ -27,6 +27,8 @@ class Mirror:
         self.clone_url = clone_url
         self.shown_url = redact_url(clone_url)
         self._mask = Masker(url_secrets(clone_url))
+        self._opened: git.Repo | None = None
+        self._present: set[str] = set()
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
@@ -39,7 +41,10 @@ class Mirror:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
     def _repo(self) -> git.Repo:
-        return git.Repo(self.path)
+        """One GitPython handle per Mirror: opening a repository costs a millisecond or two."""
+        if self._opened is None:
+            self._opened = git.Repo(self.path)
+        return self._opened
 
     def ensure_commit(self, sha: str) -> None:
         """Clone or fetch until `sha` is present in the mirror."""
@@ -64,10 +69,14 @@ class Mirror:
             raise VcsError(f"fetching {self.shown_url}: {message}") from None
 
     def has_commit(self, sha: str) -> bool:
+        """Whether the mirror holds `sha`; a commit once present stays (mirrors never gc)."""
+        if sha in self._present:
+            return True
         try:
             self._repo().git.cat_file("-e", f"{sha}^{{commit}}")
         except git.GitCommandError:
             return False
+        self._present.add(sha)
         return True
 
     def changed_paths(self, before: str, after: str) -> list[str] | None:
