@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from orchestrator.models import AuditEntry, Token
+from orchestrator.models import AuditEntry, Token, utcnow
 
 ROLES = ("viewer", "approver", "admin")
+SOURCE_IP: ContextVar[str | None] = ContextVar("stackrun_source_ip", default=None)
 TOKEN_PREFIX = "srt_"  # noqa: S105 (a prefix, not a secret)
 
 
@@ -46,7 +48,7 @@ def create_token(session: Session, name: str, role: str, vcs_login: str | None =
 
 def authenticate(session: Session, token: str) -> Principal | None:
     row = session.scalar(select(Token).where(Token.token_hash == hash_token(token)))
-    if row is None:
+    if row is None or row.revoked_at is not None:
         return None
     return Principal(name=row.name, role=row.role, vcs_login=row.vcs_login)
 
@@ -54,4 +56,22 @@ def authenticate(session: Session, token: str) -> Principal | None:
 def audit(
     session: Session, actor: str, action: str, target: str, detail: dict[str, Any] | None = None
 ) -> None:
-    session.add(AuditEntry(actor=actor, action=action, target=target, detail=detail or {}))
+    """One audit row; the caller's address comes from the API request being served, if any."""
+    session.add(
+        AuditEntry(
+            actor=actor,
+            action=action,
+            target=target,
+            detail=detail or {},
+            source_ip=SOURCE_IP.get(),
+        )
+    )
+
+
+def revoke_token(session: Session, name: str) -> bool:
+    """Revoke a token by name; False when no live token has that name."""
+    row = session.scalar(select(Token).where(Token.name == name, Token.revoked_at.is_(None)))
+    if row is None:
+        return False
+    row.revoked_at = utcnow()
+    return True

@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     log_level: str = "info"
     worker_concurrency: int = 2
     max_webhook_bytes: int = 25 * 1024 * 1024
+    policy_timeout_seconds: float = 10.0
 
     @property
     def resolved_database_url(self) -> str:

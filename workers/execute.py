@@ -27,6 +27,7 @@ from orchestrator.db import session_scope
 from orchestrator.graph import hcl
 from orchestrator.graph.facts import STACK_FILE
 from orchestrator.models import Repository, Run, Stack
+from orchestrator.policy import gates
 from orchestrator.runs import coordinator, outputs, plans, service
 from orchestrator.runs.coordinator import Doorbell, RunMoved
 from orchestrator.runs.queue import ring_all
@@ -270,7 +271,17 @@ def plan_run(run_id: int) -> None:
         store.put(plan_json_key(run_id), json.dumps(plan_json).encode())
         summary = plans.summarize(plan_json)
         runlog(f"stackrun: plan {summary} sha256={digest}")
+        gate = gates.after_plan(run_id, plan_json)
+        _log_policies(runlog, gate)
         with session_scope() as session:
+            if gate.denied_reason is not None:
+                service.update_run_fields(
+                    session,
+                    run_id,
+                    plan_summary=summary,
+                    resource_changes=plans.resource_changes(plan_json),
+                )
+                return coordinator.fail(session, run_id, gate.denied_reason)
             bells = coordinator.plan_done(
                 session,
                 run_id,
@@ -278,6 +289,8 @@ def plan_run(run_id: int) -> None:
                 plans.resource_changes(plan_json),
                 digest,
                 plans.changed_outputs(plan_json),
+                needs_human=gate.plan.decision == "warn",
+                approved=gate.approval is None or gate.approval.decision == "approve",
             )
         return _apply_now(settings, store, run_id, terraform, digest, bells, runlog, stack)
 
@@ -296,6 +309,16 @@ def _plan_lock_flag(stack: Stack) -> str:
     requests fewer) and a proposed plan never waits on a long apply. Stacks with their own
     backend may share it with other tools and keep Terraform's lock."""
     return "-lock=false" if stack.managed_state else LOCK_TIMEOUT
+
+
+def _log_policies(runlog: RunLog, gate: gates.PlanGate) -> None:
+    results = [*gate.plan.results, *(gate.approval.results if gate.approval else ())]
+    for result in results:
+        said = "; ".join(result.messages)
+        runlog(
+            f"policy: {result.policy} v{result.version} ({result.type}) → {result.result}"
+            + (f": {said}" if said else "")
+        )
 
 
 def _init_args(terraform: Terraform) -> list[str]:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 
-from orchestrator.api.routes import admin, health, repositories, runs, stacks, webhooks
+from orchestrator.api.routes import admin, health, policies, repositories, runs, stacks, webhooks
+from orchestrator.auth import SOURCE_IP
 
 log = logging.getLogger(__name__)
 
@@ -25,9 +27,19 @@ def create_app() -> FastAPI:
         stacks.router,
         runs.router,
         admin.router,
+        policies.router,
     ):
         app.include_router(router)
+    app.middleware("http")(_remember_source_ip)
     return app
+
+
+async def _remember_source_ip(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    """Audit rows written while serving this request record the caller's address."""
+    SOURCE_IP.set(request.client.host if request.client else None)
+    return await call_next(request)
 
 
 app = create_app()

@@ -7,7 +7,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from orchestrator.models import Event, Pipeline, Run, RunTransition, Stack
+from orchestrator.models import Event, Pipeline, Run, RunReview, RunTransition, Stack
+from orchestrator.policy import store as policies
 
 
 def run_view(session: Session, run: Run, detail: bool = False) -> dict[str, Any]:
@@ -46,6 +47,19 @@ def run_view(session: Session, run: Run, detail: bool = False) -> dict[str, Any]
                 select(RunTransition)
                 .where(RunTransition.run_id == run.id)
                 .order_by(RunTransition.id)
+            )
+        ]
+        view["policy_evaluations"] = policies.evaluations_of(session, run.id)
+        view["reviews"] = [
+            {
+                "decision": r.decision,
+                "user": r.actor,
+                "role": r.role,
+                "comment": r.comment,
+                "at": r.at.isoformat(),
+            }
+            for r in session.scalars(
+                select(RunReview).where(RunReview.run_id == run.id).order_by(RunReview.id)
             )
         ]
     return view

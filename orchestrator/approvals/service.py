@@ -1,47 +1,101 @@
-"""Who may approve a run, and what approving does; refusals on business grounds are data."""
+"""Reviews of UNCONFIRMED runs: who may review, what the approval policies decide; refusals on
+business grounds are data."""
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from orchestrator.auth import Principal, audit
-from orchestrator.models import Run
+from orchestrator.models import Run, RunReview, Stack
+from orchestrator.policy import decide, engine, inputs
+from orchestrator.policy import store as policies
 from orchestrator.runs import coordinator, service
 from orchestrator.runs.actions import Done, Refusal
 from orchestrator.runs.coordinator import Doorbell
 from orchestrator.runs.state import Allowed, RunState
-
-
-def _load(session: Session, run_id: int) -> Run | Refusal:
-    run = session.get(Run, run_id, populate_existing=True)
-    if run is None:
-        return Refusal(404, f"run {run_id} does not exist")
-    return run
+from orchestrator.settings import get_settings
 
 
 def approve(session: Session, run_id: int, who: Principal, comment: str = "") -> Done | Refusal:
+    return review(session, run_id, who, "approve", comment)
+
+
+def reject(session: Session, run_id: int, who: Principal, comment: str = "") -> Done | Refusal:
+    return review(session, run_id, who, "reject", comment)
+
+
+def _refusal(session: Session, run_id: int, who: Principal, decision: str) -> Run | Refusal:
     if not who.has("approver"):
-        return Refusal(403, f"token {who.name!r} has role {who.role}; approving needs approver")
-    run = _load(session, run_id)
-    if isinstance(run, Refusal):
-        return run
+        return Refusal(403, f"token {who.name!r} has role {who.role}; reviewing needs approver")
+    run = session.get(Run, run_id, populate_existing=True, with_for_update=True)
+    if run is None:
+        return Refusal(404, f"run {run_id} does not exist")
     if run.state != RunState.UNCONFIRMED:
-        return Refusal(409, f"run {run_id} is {run.state}; only an UNCONFIRMED run can be approved")
+        return Refusal(409, f"run {run_id} is {run.state}; only an UNCONFIRMED run can be reviewed")
     pusher = run.triggered_by.removeprefix("push:")
-    if who.vcs_login and who.vcs_login.casefold() == pusher.casefold():
+    if decision == "approve" and who.vcs_login and who.vcs_login.casefold() == pusher.casefold():
         return Refusal(
             403, f"{who.vcs_login} pushed commit {run.commit_sha[:12]} and cannot approve its run"
         )
+    earlier = session.scalar(
+        select(RunReview).where(
+            RunReview.run_id == run_id,
+            RunReview.actor == who.name,
+            RunReview.decision == decision,
+        )
+    )
+    if earlier is not None:
+        return Refusal(409, f"{who.name} already gave run {run_id} a review of {decision}")
+    return run
+
+
+def review(
+    session: Session, run_id: int, who: Principal, decision: str, comment: str = ""
+) -> Done | Refusal:
+    """Record the review, then let the approval policies (or the default rule) decide."""
+    run = _refusal(session, run_id, who, decision)
+    if isinstance(run, Refusal):
+        return run
+    session.add(
+        RunReview(run_id=run_id, decision=decision, actor=who.name, role=who.role, comment=comment)
+    )
+    session.flush()
+    audit(session, who.name, f"run.{decision}", f"run:{run_id}", {"comment": comment})
+    verdict = _approval_verdict(session, run)
+    policies.record(session, run_id, verdict.results)
+    return _apply_verdict(session, run, verdict, who)
+
+
+def _approval_verdict(session: Session, run: Run) -> decide.Verdict:
+    stack = session.get(Stack, run.stack_id)
+    labels = stack.labels if stack is not None else []
+    described, sources = policies.sources(policies.attached(session, labels, "approval"))
+    reviews = policies.reviews_of(session, run.id)
+    document = inputs.approval_input(policies.facts_of(session, run), run.plan_summary, reviews)
+    timeout = get_settings().policy_timeout_seconds
+    outcomes = engine.evaluate(sources, document, timeout) if sources else []
+    return decide.approval_verdict(described, outcomes, reviews)
+
+
+def _apply_verdict(
+    session: Session, run: Run, verdict: decide.Verdict, who: Principal
+) -> Done | Refusal:
+    if verdict.decision == "wait":
+        return Done(run.id, RunState.UNCONFIRMED)
+    if verdict.decision == "approve":
+        target, reason = RunState.CONFIRMED, f"approved: {'; '.join(verdict.messages)}"
+    elif verdict.decision == "reject":
+        target, reason = RunState.DISCARDED, f"rejected: {'; '.join(verdict.messages) or 'review'}"
+    else:
+        target = RunState.DISCARDED
+        reason = f"approval policy failed, never applied: {'; '.join(verdict.messages)}"
     decision = service.transition(
-        session,
-        run_id,
-        RunState.CONFIRMED,
-        actor=who.name,
-        reason=comment or "approved",
-        expect=RunState.UNCONFIRMED,
+        session, run.id, target, actor=who.name, reason=reason, expect=RunState.UNCONFIRMED
     )
     if not isinstance(decision, Allowed):
         return Refusal(409, decision.reason)
-    audit(session, who.name, "run.approve", f"run:{run_id}", {"comment": comment})
-    stack_queue = coordinator.queue_for(session, run)
-    return Done(run_id, RunState.CONFIRMED, (Doorbell("apply_run", run_id, stack_queue),))
+    if target == RunState.CONFIRMED:
+        queue = coordinator.queue_for(session, run)
+        return Done(run.id, target, (Doorbell("apply_run", run.id, queue),))
+    return Done(run.id, target, tuple(coordinator.finished(session, run)))

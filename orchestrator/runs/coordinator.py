@@ -184,8 +184,11 @@ def plan_done(
     changes: list[dict[str, Any]],
     plan_sha256: str,
     outputs: list[str] | None = None,
+    needs_human: bool = False,
+    approved: bool = True,
 ) -> list[Doorbell]:
-    """Record the plan; no resource or output change → FINISHED, else approval or apply."""
+    """Record the plan; no resource or output change → FINISHED, else approval or apply.
+    Autodeploy applies only when no plan policy warned and the approval policies approve."""
     run = session.get(Run, run_id, populate_existing=True)
     assert run is not None
     service.update_run_fields(
@@ -198,10 +201,13 @@ def plan_done(
         move(session, run_id, RunState.FINISHED, RunState.PLANNING, f"{run.kind} run: plan only")
         return finished(session, run)
     stack = session.get(Stack, run.stack_id)
-    if stack is not None and stack.autodeploy:
+    if stack is not None and stack.autodeploy and approved and not needs_human:
         move(session, run_id, RunState.CONFIRMED, RunState.PLANNING, "autodeploy")
         return [Doorbell("apply_run", run_id, queue_for(session, run))]
-    move(session, run_id, RunState.UNCONFIRMED, RunState.PLANNING, "waiting for approval")
+    why = "waiting for approval"
+    if stack is not None and stack.autodeploy:
+        why += ": a plan policy warned" if needs_human else ": approval policies did not approve"
+    move(session, run_id, RunState.UNCONFIRMED, RunState.PLANNING, why)
     return []
 
 

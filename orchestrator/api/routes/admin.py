@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from orchestrator.api.deps import PrincipalDep, SessionDep, require
-from orchestrator.auth import audit, create_token
+from orchestrator.auth import audit, create_token, revoke_token
 from orchestrator.models import AuditEntry
 
 router = APIRouter(prefix="/api/v1", tags=["admin"])
@@ -33,10 +33,35 @@ def new_token(body: TokenIn, session: SessionDep, who: PrincipalDep) -> dict[str
     return {"name": body.name, "role": body.role, "token": token}
 
 
+@router.post("/tokens/{name}/revoke")
+def revoke(name: str, session: SessionDep, who: PrincipalDep) -> dict[str, Any]:
+    require(who, "admin", "revoking a token")
+    if not revoke_token(session, name):
+        raise HTTPException(404, f"no live token named {name!r}")
+    audit(session, who.name, "token.revoke", f"token:{name}")
+    session.commit()
+    return {"name": name, "revoked": True}
+
+
 @router.get("/audit")
-def list_audit(session: SessionDep, who: PrincipalDep, limit: int = 200) -> list[dict[str, Any]]:
+def list_audit(
+    session: SessionDep,
+    who: PrincipalDep,
+    actor: str | None = None,
+    action: str | None = None,
+    target: str | None = None,
+    limit: int = 200,
+) -> list[dict[str, Any]]:
+    """Newest first; `action` matches a prefix (`run.` → every run action)."""
     require(who, "admin", "reading the audit trail")
-    rows = session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit))
+    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(min(limit, 5000))
+    if actor:
+        query = query.where(AuditEntry.actor == actor)
+    if action:
+        query = query.where(AuditEntry.action.startswith(action))
+    if target:
+        query = query.where(AuditEntry.target == target)
+    rows = session.scalars(query)
     return [
         {
             "id": r.id,
@@ -44,6 +69,7 @@ def list_audit(session: SessionDep, who: PrincipalDep, limit: int = 200) -> list
             "action": r.action,
             "target": r.target,
             "detail": r.detail,
+            "source_ip": r.source_ip,
             "at": r.at.isoformat(),
         }
         for r in rows

@@ -66,9 +66,10 @@ def get_logs(run_id: int, session: SessionDep, who: PrincipalDep) -> str:
         return ""
 
 
-RunAction = Literal["approve", "discard", "cancel", "stop", "retry"]
+RunAction = Literal["approve", "reject", "discard", "cancel", "stop", "retry"]
 _ACTIONS: dict[str, Callable[[Session, int, Principal, str], actions.Done | actions.Refusal]] = {
     "approve": approvals.approve,
+    "reject": approvals.reject,
     "discard": actions.discard,
     "cancel": actions.cancel,
     "stop": actions.stop,
@@ -84,7 +85,7 @@ def act_on_run(
     who: PrincipalDep,
     body: Review | None = None,
 ) -> dict[str, Any]:
-    """approve | discard | cancel | stop | retry, each refused with the reason as data."""
+    """approve | reject | discard | cancel | stop | retry, each refused with the reason as data."""
     done = settle(session, _ACTIONS[action](session, run_id, who, body.comment if body else ""))
     return {"id": done.run_id, "state": done.state}
 

@@ -1,0 +1,79 @@
+"""Rego policies: list, read, create, update (admin only for writes); every version kept."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException
+from pydantic import BaseModel, Field
+
+from orchestrator.api.deps import PrincipalDep, SessionDep, require
+from orchestrator.auth import audit
+from orchestrator.models import Policy
+from orchestrator.policy import store
+
+router = APIRouter(prefix="/api/v1/policies", tags=["policies"])
+
+
+class PolicyIn(BaseModel):
+    name: str
+    type: str | None = None
+    body: str | None = None
+    builtin: str | None = Field(None, description="attach a built-in policy by its name")
+    attach_labels: list[str] = Field(default_factory=list, description="empty = every stack")
+    parameters: dict[str, Any] | None = None
+
+
+class PolicyUpdate(BaseModel):
+    type: str | None = None
+    body: str | None = None
+    builtin: str | None = None
+    attach_labels: list[str] = Field(default_factory=list)
+    parameters: dict[str, Any] | None = None
+
+
+def _settled(session: SessionDep, result: Policy | store.PolicyRefused) -> Policy:
+    if isinstance(result, store.PolicyRefused):
+        session.rollback()
+        raise HTTPException(result.status, result.reason)
+    return result
+
+
+@router.get("")
+def list_policies(session: SessionDep, who: PrincipalDep) -> dict[str, Any]:
+    rows = session.query(Policy).order_by(Policy.name).all()
+    return {"policies": [store.view(p) for p in rows], "builtin": store.builtin_names()}
+
+
+@router.get("/{name}")
+def get_policy(name: str, session: SessionDep, who: PrincipalDep) -> dict[str, Any]:
+    policy = session.query(Policy).filter(Policy.name == name).one_or_none()
+    if policy is None:
+        raise HTTPException(404, f"policy {name!r} does not exist")
+    return store.view(policy)
+
+
+@router.post("", status_code=201)
+def create_policy(body: PolicyIn, session: SessionDep, who: PrincipalDep) -> dict[str, Any]:
+    require(who, "admin", "creating a policy")
+    draft = store.PolicyDraft(
+        body.name, body.type, body.body, tuple(body.attach_labels), body.parameters, body.builtin
+    )
+    policy = _settled(session, store.create(session, draft, who.name))
+    audit(session, who.name, "policy.create", f"policy:{policy.name}", {"version": 1})
+    session.commit()
+    return store.view(policy)
+
+
+@router.put("/{name}")
+def update_policy(
+    name: str, body: PolicyUpdate, session: SessionDep, who: PrincipalDep
+) -> dict[str, Any]:
+    require(who, "admin", "updating a policy")
+    draft = store.PolicyDraft(
+        name, body.type, body.body, tuple(body.attach_labels), body.parameters, body.builtin
+    )
+    policy = _settled(session, store.update(session, name, draft, who.name))
+    audit(session, who.name, "policy.update", f"policy:{name}", {"version": policy.version})
+    session.commit()
+    return store.view(policy)

@@ -1,0 +1,269 @@
+"""Policies in the database: versions, attachment by label, evaluations of runs."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from orchestrator.models import (
+    Policy,
+    PolicyEvaluation,
+    PolicyVersion,
+    Repository,
+    Run,
+    RunReview,
+    Stack,
+    utcnow,
+)
+from orchestrator.policy import engine
+from orchestrator.policy.decide import Attached, PolicyResult
+from orchestrator.policy.inputs import Review, RunFacts
+
+TYPES = ("plan", "approval", "trigger")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+_TYPE_HEADER = re.compile(r"^\s*#\s*type:\s*(\w+)", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class PolicyRefused:
+    status: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class PolicyDraft:
+    name: str
+    type: str | None = None
+    body: str | None = None
+    attach_labels: tuple[str, ...] = ()
+    parameters: dict[str, Any] | None = None
+    builtin: str | None = None
+
+
+def builtin_names() -> list[str]:
+    folder = resources.files("orchestrator.policy") / "builtin"
+    return sorted(
+        p.name.removesuffix(".rego") for p in folder.iterdir() if p.name.endswith(".rego")
+    )
+
+
+def builtin_body(name: str) -> str | None:
+    if name not in builtin_names():
+        return None
+    return (resources.files("orchestrator.policy") / "builtin" / f"{name}.rego").read_text()
+
+
+def type_from_header(body: str) -> str | None:
+    found = _TYPE_HEADER.search(body)
+    return found.group(1).lower() if found else None
+
+
+def _resolve(draft: PolicyDraft) -> tuple[str, str] | PolicyRefused:
+    """(type, body) of a draft: a builtin's body, and its `# type:` header when no type given."""
+    body = draft.body
+    if draft.builtin is not None:
+        body = builtin_body(draft.builtin)
+        if body is None:
+            known = ", ".join(builtin_names())
+            return PolicyRefused(422, f"no built-in policy {draft.builtin!r} (known: {known})")
+    if not body or not body.strip():
+        return PolicyRefused(422, "a policy needs a Rego body or a built-in name")
+    kind = draft.type or type_from_header(body)
+    if kind not in TYPES:
+        return PolicyRefused(
+            422, f"policy type must be one of {', '.join(TYPES)} (or a `# type:` header)"
+        )
+    return kind, body
+
+
+def _compiled(name: str, body: str) -> PolicyRefused | None:
+    error = engine.check(name, body)
+    if error is None:
+        return None
+    where = f" at line {error.line}" if error.line else ""
+    return PolicyRefused(422, f"policy {name!r} does not compile{where}: {error.message}")
+
+
+def create(session: Session, draft: PolicyDraft, actor: str) -> Policy | PolicyRefused:
+    if not _NAME.match(draft.name):
+        return PolicyRefused(422, f"policy name {draft.name!r}: letters, digits, . _ - only")
+    if session.scalar(select(Policy).where(Policy.name == draft.name)) is not None:
+        return PolicyRefused(409, f"a policy named {draft.name!r} exists; PUT updates it")
+    resolved = _resolve(draft)
+    if isinstance(resolved, PolicyRefused):
+        return resolved
+    kind, body = resolved
+    refused = _compiled(draft.name, body)
+    if refused is not None:
+        return refused
+    policy = Policy(
+        name=draft.name,
+        type=kind,
+        body=body,
+        attach_labels=sorted(set(draft.attach_labels)),
+        parameters=draft.parameters or {},
+        builtin=draft.builtin,
+        version=1,
+        updated_by=actor,
+    )
+    session.add(policy)
+    session.flush()
+    _keep_version(session, policy, actor)
+    return policy
+
+
+def update(session: Session, name: str, draft: PolicyDraft, actor: str) -> Policy | PolicyRefused:
+    policy = session.scalar(select(Policy).where(Policy.name == name))
+    if policy is None:
+        return PolicyRefused(404, f"policy {name!r} does not exist")
+    merged = PolicyDraft(
+        name=name,
+        type=draft.type or policy.type,
+        body=draft.body if draft.body is not None or draft.builtin else policy.body,
+        attach_labels=draft.attach_labels,
+        parameters=draft.parameters if draft.parameters is not None else policy.parameters,
+        builtin=draft.builtin,
+    )
+    resolved = _resolve(merged)
+    if isinstance(resolved, PolicyRefused):
+        return resolved
+    kind, body = resolved
+    refused = _compiled(name, body)
+    if refused is not None:
+        return refused
+    policy.type, policy.body = kind, body
+    policy.attach_labels = sorted(set(merged.attach_labels))
+    policy.parameters = merged.parameters or {}
+    policy.builtin = draft.builtin
+    policy.version += 1
+    policy.updated_by, policy.updated_at = actor, utcnow()
+    _keep_version(session, policy, actor)
+    return policy
+
+
+def _keep_version(session: Session, policy: Policy, actor: str) -> None:
+    session.add(
+        PolicyVersion(
+            policy_id=policy.id,
+            version=policy.version,
+            body=policy.body,
+            attach_labels=list(policy.attach_labels),
+            parameters=dict(policy.parameters),
+            created_by=actor,
+        )
+    )
+
+
+def attached(session: Session, labels: Sequence[str], kind: str) -> list[Policy]:
+    """Policies of a type that attach to a stack: no labels = every stack, else any shared."""
+    policies = session.scalars(select(Policy).where(Policy.type == kind).order_by(Policy.name))
+    wanted = set(labels)
+    return [p for p in policies if not p.attach_labels or wanted & set(p.attach_labels)]
+
+
+def sources(policies: Sequence[Policy]) -> tuple[list[Attached], list[engine.PolicySource]]:
+    described = [Attached(p.name, p.version, p.type) for p in policies]
+    compiled = [
+        engine.PolicySource(p.name, p.body, {"parameters": p.parameters} if p.parameters else {})
+        for p in policies
+    ]
+    return described, compiled
+
+
+def facts_of(session: Session, run: Run) -> RunFacts:
+    stack = session.get(Stack, run.stack_id)
+    assert stack is not None
+    repository = session.get(Repository, stack.repository_id)
+    previous = session.scalar(
+        select(Run)
+        .where(Run.stack_id == run.stack_id, Run.id < run.id)
+        .order_by(Run.id.desc())
+        .limit(1)
+    )
+    return RunFacts(
+        run_id=run.id,
+        kind=run.kind,
+        state=run.state,
+        commit_sha=run.commit_sha,
+        commit_author=run.commit_author,
+        commit_message=run.commit_message,
+        branch=run.branch,
+        triggered_by=run.triggered_by,
+        stack_id=stack.id,
+        stack_name=stack.name,
+        stack_path=stack.path,
+        labels=tuple(stack.labels or ()),
+        autodeploy=stack.autodeploy,
+        repository=repository.name if repository else "",
+        worker_pool=stack.worker_pool,
+        previous_run=_previous(previous),
+    )
+
+
+def _previous(run: Run | None) -> dict[str, Any] | None:
+    if run is None:
+        return None
+    return {"id": run.id, "kind": run.kind, "state": run.state, "commit": {"sha": run.commit_sha}}
+
+
+def reviews_of(session: Session, run_id: int) -> list[Review]:
+    rows = session.scalars(
+        select(RunReview).where(RunReview.run_id == run_id).order_by(RunReview.id)
+    )
+    return [Review(r.actor, (r.role,), r.decision, r.at.isoformat(), r.comment) for r in rows]
+
+
+def record(session: Session, run_id: int, results: Sequence[PolicyResult]) -> None:
+    for result in results:
+        session.add(
+            PolicyEvaluation(
+                run_id=run_id,
+                policy=result.policy,
+                version=result.version,
+                type=result.type,
+                result=result.result,
+                messages=list(result.messages),
+                seconds=result.seconds,
+            )
+        )
+
+
+def evaluations_of(session: Session, run_id: int) -> list[dict[str, Any]]:
+    rows = session.scalars(
+        select(PolicyEvaluation)
+        .where(PolicyEvaluation.run_id == run_id)
+        .order_by(PolicyEvaluation.id)
+    )
+    return [
+        {
+            "policy": r.policy,
+            "version": r.version,
+            "type": r.type,
+            "result": r.result,
+            "messages": r.messages,
+            "seconds": r.seconds,
+            "at": r.at.isoformat(),
+        }
+        for r in rows
+    ]
+
+
+def view(policy: Policy) -> dict[str, Any]:
+    return {
+        "id": policy.id,
+        "name": policy.name,
+        "type": policy.type,
+        "version": policy.version,
+        "attach_labels": policy.attach_labels,
+        "parameters": policy.parameters,
+        "builtin": policy.builtin,
+        "body": policy.body,
+        "updated_by": policy.updated_by,
+        "updated_at": policy.updated_at.isoformat(),
+    }

@@ -1,0 +1,176 @@
+"""Plan and approval policies end to end: real pushes, real Terraform plans, real Rego."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.integration.harness import Deployment, GitPlatform
+
+pytestmark = pytest.mark.integration
+
+SECRET = "policy-test-secret"
+NO_DELETE = """package spacelift
+
+deny[sprintf("may not delete %s", [change.entity.address])] {
+  change := input.spacelift.run.changes[_]
+  change.action == "deleted"
+}
+"""
+TWO_FOR_DESTROY = """package stackrun.approvals
+import rego.v1
+
+reject if count(input.reviews.rejections) > 0
+approve if {
+  input.plan.destroy == 0
+  count(input.reviews.approvals) >= 1
+}
+approve if {
+  input.plan.destroy > 0
+  count({a.user | some a in input.reviews.approvals}) >= 2
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def platform(shared_services: Deployment, tmp_path_factory: pytest.TempPathFactory) -> GitPlatform:
+    repo = GitPlatform(tmp_path_factory.mktemp("git"), name="acme/policies")
+    shared_services.register(repo, SECRET)
+    with shared_services.client() as api:
+        for name, body, label in (
+            ("no-delete", NO_DELETE, "guarded"),
+            ("two-for-destroy", TWO_FOR_DESTROY, "reviewed"),
+        ):
+            kind = "plan" if name == "no-delete" else "approval"
+            created = api.post(
+                "/api/v1/policies",
+                json={"name": name, "type": kind, "body": body, "attach_labels": [label]},
+            )
+            assert created.status_code == 201, created.text
+    return repo
+
+
+def _stack(path: str, label: str, resources: int) -> dict[str, str]:
+    body = "".join(
+        f'resource "null_resource" "r{i}" {{\n  triggers = {{ v = "1" }}\n}}\n'
+        for i in range(resources)
+    )
+    return {
+        f"{path}/stackrun.hcl": f'stack {{\n  labels = ["{label}"]\n}}\n',
+        f"{path}/main.tf": body or "# nothing\n",
+    }
+
+
+def _push(deployment: Deployment, platform: GitPlatform, files: dict[str, str]) -> int:
+    before, after = platform.commit(files)
+    assert deployment.webhook(platform.push_body(before, after), SECRET).status_code == 202
+    found = deployment.wait(
+        lambda: [r for r in deployment.runs() if r["commit"]["sha"] == after], f"run of {after}"
+    )
+    return int(found[0]["id"])
+
+
+def _token(deployment: Deployment, role: str, vcs_login: str | None = None) -> str:
+    name = f"{role}-{uuid.uuid4().hex[:6]}"
+    with deployment.client() as api:
+        made = api.post("/api/v1/tokens", json={"name": name, "role": role, "vcs_login": vcs_login})
+    assert made.status_code == 201, made.text
+    return str(made.json()["token"])
+
+
+def _review(deployment: Deployment, run_id: int, action: str, token: str) -> httpx.Response:
+    return httpx.post(
+        f"{deployment.url}/api/v1/runs/{run_id}/{action}",
+        json={"comment": "looked at it"},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=60,
+    )
+
+
+def _apply(deployment: Deployment, run_id: int) -> None:
+    deployment.wait_run_state(run_id, {"UNCONFIRMED"}, timeout=180)
+    assert _review(deployment, run_id, "approve", _token(deployment, "approver")).status_code == 200
+    deployment.wait_run_state(run_id, {"FINISHED"}, timeout=180)
+
+
+def test_a_spacelift_style_plan_policy_fails_a_real_destroy_plan_and_nothing_is_applied(
+    shared_services: Deployment, platform: GitPlatform
+) -> None:
+    _apply(shared_services, _push(shared_services, platform, _stack("guarded", "guarded", 2)))
+    run_id = _push(shared_services, platform, _stack("guarded", "guarded", 1))
+    run = shared_services.wait_run_state(run_id, {"FAILED"}, timeout=180)
+    assert "may not delete null_resource.r1" in run["failure_reason"], run
+    assert run["plan_summary"]["destroy"] == 1
+    evaluations = shared_services.run(run_id)["policy_evaluations"]
+    assert [(e["policy"], e["version"], e["result"]) for e in evaluations] == [
+        ("no-delete", 1, "deny")
+    ]
+    assert "policy: no-delete v1 (plan) → deny" in shared_services.logs_of(run_id)
+
+
+def test_a_destroy_needs_two_distinct_approvers_and_the_pusher_and_viewers_cannot_review(
+    shared_services: Deployment, platform: GitPlatform
+) -> None:
+    _apply(shared_services, _push(shared_services, platform, _stack("reviewed", "reviewed", 2)))
+    run_id = _push(shared_services, platform, _stack("reviewed", "reviewed", 1))
+    shared_services.wait_run_state(run_id, {"UNCONFIRMED"}, timeout=180)
+    pusher = _token(shared_services, "approver", vcs_login="dev1")
+    assert _review(shared_services, run_id, "approve", pusher).status_code == 403
+    viewer = _token(shared_services, "viewer")
+    assert _review(shared_services, run_id, "approve", viewer).status_code == 403
+    first = _review(shared_services, run_id, "approve", _token(shared_services, "approver"))
+    assert first.status_code == 200 and first.json()["state"] == "UNCONFIRMED", first.text
+    second = _review(shared_services, run_id, "approve", _token(shared_services, "approver"))
+    assert second.status_code == 200 and second.json()["state"] == "CONFIRMED", second.text
+    shared_services.wait_run_state(run_id, {"FINISHED"}, timeout=180)
+    reviews: list[dict[str, Any]] = shared_services.run(run_id)["reviews"]
+    assert [r["decision"] for r in reviews] == ["approve", "approve"]
+
+
+def test_a_rejection_wins_and_a_revoked_token_is_refused_and_every_review_is_audited(
+    shared_services: Deployment, platform: GitPlatform
+) -> None:
+    run_id = _push(shared_services, platform, _stack("reviewed", "reviewed", 3))
+    shared_services.wait_run_state(run_id, {"UNCONFIRMED"}, timeout=180)
+    approver = _token(shared_services, "approver")
+    rejecter = _token(shared_services, "approver")
+    assert _review(shared_services, run_id, "reject", rejecter).json()["state"] == "DISCARDED"
+    assert _review(shared_services, run_id, "approve", approver).status_code == 409
+    with shared_services.client() as api:
+        revoked_name = next(
+            t["actor"]
+            for t in api.get("/api/v1/audit", params={"action": "run.reject"}).json()
+            if t["target"] == f"run:{run_id}"
+        )
+        rows = api.get("/api/v1/audit", params={"target": f"run:{run_id}"}).json()
+        assert [r["action"] for r in rows] == ["run.reject"]
+        assert rows[0]["source_ip"] == "127.0.0.1"
+        assert api.post(f"/api/v1/tokens/{revoked_name}/revoke").status_code == 200
+    refused = httpx.get(
+        f"{shared_services.url}/api/v1/runs",
+        headers={"Authorization": f"Bearer {rejecter}"},
+        timeout=30,
+    )
+    assert refused.status_code == 401
+
+
+def test_a_policy_that_does_not_compile_is_refused_with_its_line_and_nothing_is_stored(
+    shared_services: Deployment, platform: GitPlatform
+) -> None:
+    with shared_services.client() as api:
+        refused = api.post(
+            "/api/v1/policies",
+            json={"name": "broken", "type": "plan", "body": "package x\n\ndeny[m] { m := }\n"},
+        )
+        assert refused.status_code == 422
+        assert "line 3" in refused.json()["detail"], refused.text
+        assert api.get("/api/v1/policies/broken").status_code == 404
+        viewer = api.post(
+            "/api/v1/policies",
+            json={"name": "v", "type": "plan", "body": "package x\n"},
+            headers={"Authorization": f"Bearer {shared_services.token('viewer')}"},
+        )
+        assert viewer.status_code == 403
