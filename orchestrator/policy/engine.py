@@ -8,6 +8,7 @@ and rules of two policies must never merge.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -16,10 +17,13 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 SET_RULES = frozenset({"deny", "warn"})
 DEFAULT_TIMEOUT_SECONDS = 10.0
+MEMORY_LIMIT_BYTES = 1024**3
+WATCH_SECONDS = 0.05
 _PACKAGE = re.compile(r"^\s*package\s+([A-Za-z_][\w.]*)\s*$", re.MULTILINE)
 _COMMENT = re.compile(r"#[^\n]*")
 _ERROR_MESSAGE = re.compile(r"\(errormsg \d+:(.*?)\)\s*(?:\n|\(errorast)", re.DOTALL)
@@ -74,9 +78,14 @@ def normalise(rules: Mapping[str, Any]) -> dict[str, Any]:
             if isinstance(value, dict):
                 value = list(value)
             if isinstance(value, list):
-                value = sorted({v if isinstance(v, str) else json.dumps(v) for v in value})
+                value = sorted({v if isinstance(v, str) else canonical(v) for v in value})
         normal[name] = value
     return normal
+
+
+def canonical(value: Any) -> str:
+    """A non-string set member as text, the same whichever Rego syntax produced it."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
 def error_from_engine(policy: str, body: str, text: str) -> PolicyError:
@@ -103,32 +112,81 @@ def evaluate_many(
     items: Sequence[tuple[PolicySource, Mapping[str, Any]]],
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
 ) -> list[Outcome]:
-    """Each (policy, input) pair, all in one child process bounded by `timeout` seconds."""
+    """Each (policy, input) pair, all in one child process bounded by `timeout` seconds and
+    MEMORY_LIMIT_BYTES. An input shared by several policies is sent once."""
     if not items:
         return []
-    request = [
-        {"name": p.name, "body": p.body, "data": dict(p.data), "input": document}
-        for p, document in items
-    ]
-    started = time.monotonic()
-    try:
-        completed = subprocess.run(
-            [sys.executable, "-m", "orchestrator.policy.engine"],
-            input=json.dumps(request, default=str).encode(),
-            capture_output=True,
-            timeout=timeout,
-            check=False,
-            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    documents: list[Mapping[str, Any]] = []
+    slots: dict[int, int] = {}
+    request_items = []
+    for policy, document in items:
+        slot = slots.setdefault(id(document), len(documents))
+        if slot == len(documents):
+            documents.append(document)
+        request_items.append(
+            {"name": policy.name, "body": policy.body, "data": dict(policy.data), "input": slot}
         )
-    except subprocess.TimeoutExpired:
-        took = time.monotonic() - started
-        reason = f"evaluation did not finish within {timeout:g}s"
-        return [PolicyError(p.name, reason, None, took) for p, _ in items]
-    if completed.returncode != 0:
-        detail = completed.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["?"]
-        reason = f"the policy engine exited with {completed.returncode}: {detail[0][:300]}"
-        return [PolicyError(p.name, reason) for p, _ in items]
-    return [_outcome(answer) for answer in json.loads(completed.stdout)]
+    request = json.dumps({"documents": documents, "items": request_items}, default=str)
+    started = time.monotonic()
+    ran = _run_child(request.encode(), timeout)
+    if isinstance(ran, str):
+        return [PolicyError(p.name, ran, None, time.monotonic() - started) for p, _ in items]
+    return [_outcome(answer) for answer in json.loads(ran)]
+
+
+def _run_child(request: bytes, timeout: float) -> bytes | str:
+    """The child's answer, or why there is none. Its memory is watched from here: rego-cpp's
+    allocator reserves far more address space than it uses, so an rlimit cannot bound it."""
+    child = subprocess.Popen(
+        [sys.executable, "-m", "orchestrator.policy.engine"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_child_environment(),
+    )
+    deadline = time.monotonic() + timeout
+    pending: bytes | None = request
+    while True:
+        try:
+            out, err = child.communicate(pending, timeout=WATCH_SECONDS)
+            break
+        except subprocess.TimeoutExpired:
+            pending = None
+        why = _over_limits(child.pid, deadline, timeout)
+        if why is not None:
+            child.kill()
+            child.communicate()
+            return why
+    if child.returncode != 0:
+        detail = err.decode(errors="replace").strip().splitlines()[-1:] or ["?"]
+        return f"the policy engine exited with {child.returncode}: {detail[0][:300]}"
+    return out
+
+
+def _over_limits(pid: int, deadline: float, timeout: float) -> str | None:
+    if time.monotonic() > deadline:
+        return f"evaluation did not finish within {timeout:g}s"
+    if _resident_bytes(pid) > MEMORY_LIMIT_BYTES:
+        return f"evaluation used more than {MEMORY_LIMIT_BYTES // 1024**2} MiB of memory"
+    return None
+
+
+def _resident_bytes(pid: int) -> int:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    found = re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE)
+    return int(found.group(1)) * 1024 if found else 0
+
+
+def _child_environment() -> dict[str, str]:
+    """Only what Python needs to start: a policy can read its environment
+    (`opa.runtime().env`), and the worker's holds credentials."""
+    env = {"PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    if "PATH" in os.environ:
+        env["PATH"] = os.environ["PATH"]
+    return env
 
 
 def _outcome(answer: Mapping[str, Any]) -> Outcome:
@@ -146,8 +204,10 @@ def check(name: str, body: str, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> Pol
 
 
 def _evaluate_one(policy: Mapping[str, Any], document: Any) -> dict[str, Any]:
-    """In the child process: one interpreter, one module, one query of its package."""
+    """In the child process: one interpreter, one module, one query of its package. The result
+    is read from the engine's node tree: its JSON text leaves strings unescaped."""
     import regopy
+    from regopy.rego_shared import rego_output_node, rego_query
 
     name, body = str(policy["name"]), str(policy["body"])
     started = time.monotonic()
@@ -156,48 +216,102 @@ def _evaluate_one(policy: Mapping[str, Any], document: Any) -> dict[str, Any]:
         return {"policy": name, "error": "the module declares no package", "line": 1, "seconds": 0}
     try:
         interpreter = regopy.Interpreter()
+        interpreter.strict_built_in_errors = True
         interpreter.add_module(f"{name}.rego", body)
         if policy.get("data"):
             interpreter.add_data(policy["data"])
         interpreter.set_input(document)
-        output = interpreter.query(f"data.{package}")
-        if not output.ok():
-            raise regopy.RegoError(str(output))
-        results = output.results
-        rules = results[0].expressions[0] if results and results[0].expressions else {}
+        tree = _Tree(rego_output_node(rego_query(interpreter._impl, f"data.{package}")))
+        failure = tree.error()
+        rules = tree.first_expression() if failure is None else None
     except regopy.RegoError as exc:
         error = error_from_engine(name, body, str(exc))
         took = time.monotonic() - started
         return {"policy": name, "error": error.message, "line": error.line, "seconds": took}
-    if not isinstance(rules, dict):
-        rules = {}
     took = time.monotonic() - started
-    embedded = _embedded_error(rules)
-    if embedded is not None:
-        error = error_from_engine(name, body, embedded)
-        message = f"evaluation error: {error.message}"
-        return {"policy": name, "error": message, "line": error.line, "seconds": took}
-    return {"policy": name, "rules": rules, "seconds": took}
+    if failure is not None:
+        return {"policy": name, "error": f"evaluation error: {failure}", "seconds": took}
+    return {"policy": name, "rules": rules if isinstance(rules, dict) else {}, "seconds": took}
 
 
-def _embedded_error(value: Any) -> str | None:
-    """A runtime error (1 / 0, a bad builtin call) comes back from the engine as an
-    `(error …)` term inside the result: it must fail the policy, never count as a message."""
-    if isinstance(value, str):
-        return value if value.lstrip().startswith("(error") else None
-    items = (
-        value.items()
-        if isinstance(value, dict)
-        else enumerate(value)
-        if isinstance(value, list)
-        else ()
-    )
-    for key, item in items:
-        found = _embedded_error(key) if isinstance(key, str) else None
-        found = found or _embedded_error(item)
-        if found:
-            return found
-    return None
+class _Tree:
+    """Plain Python values from a rego-cpp output node (kinds and children through regopy's C
+    API; regopy's own `Output` parses the engine's unescaped JSON text and breaks on quotes)."""
+
+    def __init__(self, root: Any) -> None:
+        from regopy import NodeKind
+        from regopy.rego_shared import (
+            rego_node_get,
+            rego_node_size,
+            rego_node_type,
+            rego_node_value,
+        )
+
+        self.root, self.kinds = root, NodeKind
+        self._get, self._size, self._type, self._value = (
+            rego_node_get,
+            rego_node_size,
+            rego_node_type,
+            rego_node_value,
+        )
+
+    def children(self, node: Any) -> list[Any]:
+        return [self._get(node, i) for i in range(self._size(node))]
+
+    def error(self) -> str | None:
+        """The first error message anywhere in the output, if the evaluation failed."""
+        pending = [self.root]
+        while pending:
+            node = pending.pop()
+            if self._type(node) == self.kinds.ErrorMessage:
+                return str(self._value(node))
+            pending.extend(reversed(self.children(node)))
+        return None
+
+    def first_expression(self) -> Any:
+        """Results → Result → Terms → the first term, as a Python value (None: undefined)."""
+        node = self.root
+        for kind in (self.kinds.Results, self.kinds.Result, self.kinds.Terms):
+            if self._type(node) != kind or not self._size(node):
+                return None
+            node = self._get(node, 0)
+        return self.value(node)
+
+    def value(self, node: Any) -> Any:
+        kind, k = self._type(node), self.kinds
+        if kind in (k.Term, k.Scalar):
+            return self.value(self._get(node, 0))
+        if kind in (k.Int, k.Float):
+            text = str(self._value(node))
+            return int(text) if kind == k.Int else float(text)
+        if kind == k.String:
+            return _engine_text(str(self._value(node)))
+        if kind in (k.Boolean, k.True_, k.False_):
+            return str(self._value(node)) == "true"
+        if kind in (k.Array, k.Set):
+            return [self.value(child) for child in self.children(node)]
+        if kind == k.Object:
+            return dict(self._item(item) for item in self.children(node))
+        return None
+
+    def _item(self, item: Any) -> tuple[str, Any]:
+        key_node, value_node = self.children(item)
+        key = self.value(key_node)
+        return (key if isinstance(key, str) else canonical(key)), self.value(value_node)
+
+
+def _engine_text(text: str) -> str:
+    """rego-cpp keeps a string computed by a builtin (concat, sprintf, upper…) and an object
+    key as the text between added double quotes, escaped or not; a string from the input or a
+    literal as it is. (An input string that itself starts and ends with a double quote comes
+    back without them: the two cannot be told apart.)"""
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        with contextlib.suppress(json.JSONDecodeError):
+            decoded = json.loads(text)
+            if isinstance(decoded, str):
+                return decoded
+        return text[1:-1]
+    return text
 
 
 def _serve() -> None:
@@ -206,7 +320,8 @@ def _serve() -> None:
     answer_fd = os.dup(1)
     os.dup2(2, 1)
     request = json.loads(sys.stdin.buffer.read())
-    answers = [_evaluate_one(item, item["input"]) for item in request]
+    documents = request["documents"]
+    answers = [_evaluate_one(item, documents[item["input"]]) for item in request["items"]]
     with os.fdopen(answer_fd, "w") as out:
         json.dump(answers, out)
 

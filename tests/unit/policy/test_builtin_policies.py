@@ -169,11 +169,6 @@ def test_boundary_treats_a_stack_without_labels_as_not_bootstrap() -> None:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='engine.py: regopy 1.5.2 writes strings unescaped in its JSON output, so a " in a '
-    "message (every for_each address) crashes the engine's child process",
-)
 def test_boundary_names_a_for_each_address() -> None:
     document = changes(('kubernetes_namespace.teams["payments"]', ["create"]))
     found = denies(plan_input(document, []))
