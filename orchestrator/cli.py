@@ -9,12 +9,15 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import httpx
 import typer
 
 from orchestrator.settings import get_settings
+
+if TYPE_CHECKING:
+    from orchestrator.policy.inputs import RunFacts
 
 app = typer.Typer(help="stackrun: Terraform run orchestrator", no_args_is_help=True)
 tokens_app = typer.Typer(help="API tokens (server side: writes the database)")
@@ -391,14 +394,14 @@ def policy_eval(
     For `--type plan`, a bare `terraform show -json` document is wrapped as `input.terraform`."""
     from orchestrator.policy import decide, engine, inputs
 
+    if kind not in ("plan", "approval", "trigger"):
+        typer.echo("error: --type must be plan, approval or trigger", err=True)
+        raise typer.Exit(2)
     try:
         body = policy.read_text()
         document = json.loads(input_file.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        typer.echo(
-            f"error: reading {exc.filename if isinstance(exc, OSError) else input_file}: {exc}",
-            err=True,
-        )
+        typer.echo(f"error: reading {policy} and {input_file}: {exc}", err=True)
         raise typer.Exit(2) from None
     if kind == "plan" and isinstance(document, dict) and "resource_changes" in document:
         document = inputs.plan_input(_offline_facts(), document)
@@ -407,22 +410,19 @@ def policy_eval(
         typer.echo(f"error: {outcome}", err=True)
         raise typer.Exit(2)
     attached = [decide.Attached(policy.stem, 1, kind)]
-    verdicts = {
-        "plan": lambda: decide.plan_verdict(attached, [outcome]),
-        "approval": lambda: decide.approval_verdict(attached, [outcome], []),
-        "trigger": lambda: decide.trigger_verdict(attached, [outcome]),
-    }
-    if kind not in verdicts:
-        typer.echo("error: --type must be plan, approval or trigger", err=True)
-        raise typer.Exit(2)
-    verdict = verdicts[kind]()
+    if kind == "plan":
+        verdict = decide.plan_verdict(attached, [outcome])
+    elif kind == "approval":
+        verdict = decide.approval_verdict(attached, [outcome], [])
+    else:
+        verdict = decide.trigger_verdict(attached, [outcome])
     _print(
         {"decision": verdict.decision, "messages": list(verdict.messages), "rules": outcome.rules}
     )
     raise typer.Exit(1 if verdict.decision in ("deny", "reject") else 0)
 
 
-def _offline_facts() -> Any:
+def _offline_facts() -> RunFacts:
     """Placeholder run and stack facts for a bare plan evaluated offline."""
     from orchestrator.policy.inputs import RunFacts
 

@@ -271,7 +271,7 @@ def plan_run(run_id: int) -> None:
         store.put(plan_json_key(run_id), json.dumps(plan_json).encode())
         summary = plans.summarize(plan_json)
         runlog(f"stackrun: plan {summary} sha256={digest}")
-        gate = gates.after_plan(run_id, plan_json)
+        gate = gates.after_plan(run_id, plan_json, summary)
         _log_policies(runlog, gate)
         with session_scope() as session:
             if gate.denied_reason is not None:

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from orchestrator.models import Event, Pipeline, Run, RunReview, RunTransition, Stack
+from orchestrator.models import Event, Pipeline, Run, RunTransition, Stack
 from orchestrator.policy import store as policies
 
 
@@ -53,14 +53,12 @@ def run_view(session: Session, run: Run, detail: bool = False) -> dict[str, Any]
         view["reviews"] = [
             {
                 "decision": r.decision,
-                "user": r.actor,
-                "role": r.role,
+                "user": r.user,
+                "role": r.roles[0],
                 "comment": r.comment,
-                "at": r.at.isoformat(),
+                "at": r.at,
             }
-            for r in session.scalars(
-                select(RunReview).where(RunReview.run_id == run.id).order_by(RunReview.id)
-            )
+            for r in policies.reviews_of(session, run.id)
         ]
     return view
 

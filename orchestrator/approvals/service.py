@@ -25,7 +25,7 @@ def reject(session: Session, run_id: int, who: Principal, comment: str = "") -> 
     return review(session, run_id, who, "reject", comment)
 
 
-def _refusal(session: Session, run_id: int, who: Principal, decision: str) -> Run | Refusal:
+def _reviewable(session: Session, run_id: int, who: Principal, decision: str) -> Run | Refusal:
     if not who.has("approver"):
         return Refusal(403, f"token {who.name!r} has role {who.role}; reviewing needs approver")
     run = session.get(Run, run_id, populate_existing=True, with_for_update=True)
@@ -54,7 +54,7 @@ def review(
     session: Session, run_id: int, who: Principal, decision: str, comment: str = ""
 ) -> Done | Refusal:
     """Record the review, then let the approval policies (or the default rule) decide."""
-    run = _refusal(session, run_id, who, decision)
+    run = _reviewable(session, run_id, who, decision)
     if isinstance(run, Refusal):
         return run
     session.add(

@@ -160,11 +160,19 @@ def _keep_version(session: Session, policy: Policy, actor: str) -> None:
     )
 
 
-def attached(session: Session, labels: Sequence[str], kind: str) -> list[Policy]:
-    """Policies of a type that attach to a stack: no labels = every stack, else any shared."""
-    policies = session.scalars(select(Policy).where(Policy.type == kind).order_by(Policy.name))
+def of_type(session: Session, kind: str) -> list[Policy]:
+    return list(session.scalars(select(Policy).where(Policy.type == kind).order_by(Policy.name)))
+
+
+def attaching(candidates: Sequence[Policy], labels: Sequence[str]) -> list[Policy]:
+    """The policies that attach to a stack with these labels: no attach_labels = every stack,
+    else any label in common."""
     wanted = set(labels)
-    return [p for p in policies if not p.attach_labels or wanted & set(p.attach_labels)]
+    return [p for p in candidates if not p.attach_labels or wanted & set(p.attach_labels)]
+
+
+def attached(session: Session, labels: Sequence[str], kind: str) -> list[Policy]:
+    return attaching(of_type(session, kind), labels)
 
 
 def sources(policies: Sequence[Policy]) -> tuple[list[Attached], list[engine.PolicySource]]:
