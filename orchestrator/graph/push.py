@@ -17,6 +17,7 @@ class PushImpact:
     base: str | None
     base_reason: str
     reasons: dict[str, str]
+    changed: tuple[str, ...] = ()
 
 
 def diff_base(
@@ -54,4 +55,4 @@ def impact(
         reasons = {path: "new: no earlier commit to compare with" for path in sorted(graph.stacks)}
         return PushImpact(graph, None, why, reasons)
     changed = mirror.changed_paths(base, after) or []
-    return PushImpact(graph, base, why, affected(graph, changed))
+    return PushImpact(graph, base, why, affected(graph, changed), tuple(changed))

@@ -13,7 +13,6 @@ from orchestrator.db import session_scope
 from orchestrator.models import Run, Stack
 from orchestrator.policy import decide, engine, inputs
 from orchestrator.policy import store as policies
-from orchestrator.runs import plans
 from orchestrator.settings import get_settings
 
 
@@ -34,7 +33,7 @@ class PlanGate:
         return None
 
 
-def after_plan(run_id: int, plan_json: Mapping[str, Any]) -> PlanGate:
+def after_plan(run_id: int, plan_json: Mapping[str, Any], summary: Mapping[str, int]) -> PlanGate:
     """Plan policies, then (for a plan they allow) the approval policies with no review yet."""
     with session_scope() as session:
         run = session.get(Run, run_id)
@@ -46,9 +45,13 @@ def after_plan(run_id: int, plan_json: Mapping[str, Any]) -> PlanGate:
             policies.attached(session, labels, "approval")
         )
         facts = policies.facts_of(session, run)
-    summary = plans.summarize(dict(plan_json))
-    items = [(s, inputs.plan_input(facts, plan_json)) for s in plan_sources]
-    items += [(s, inputs.approval_input(facts, summary, [])) for s in approval_sources]
+    items: list[tuple[engine.PolicySource, Mapping[str, Any]]] = []
+    if plan_sources:
+        plan_document = inputs.plan_input(facts, plan_json)
+        items += [(s, plan_document) for s in plan_sources]
+    if approval_sources:
+        approval_document = inputs.approval_input(facts, summary, [])
+        items += [(s, approval_document) for s in approval_sources]
     outcomes = engine.evaluate_many(items, get_settings().policy_timeout_seconds)
     plan_verdict = decide.plan_verdict(plan_described, outcomes[: len(plan_sources)])
     approval = None
@@ -67,10 +70,13 @@ def on_push(
     changed: Sequence[str],
 ) -> dict[str, decide.Verdict]:
     """Trigger policies for each affected stack: path → run | ignore | propose."""
+    candidates = policies.of_type(session, "trigger")
+    if not candidates:
+        return {path: decide.Verdict("run") for path in facts_by_path}
     items: list[tuple[engine.PolicySource, Mapping[str, Any]]] = []
     plan: list[tuple[str, list[decide.Attached]]] = []
     for path, (facts, reason) in facts_by_path.items():
-        described, sources = policies.sources(policies.attached(session, facts.labels, "trigger"))
+        described, sources = policies.sources(policies.attaching(candidates, facts.labels))
         document = inputs.trigger_input(facts, changed, reason)
         items += [(s, document) for s in sources]
         plan.append((path, described))

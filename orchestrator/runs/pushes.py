@@ -14,6 +14,9 @@ from orchestrator.graph.cache import DatabaseCache
 from orchestrator.graph.load import process_cache
 from orchestrator.graph.push import PushImpact, impact
 from orchestrator.models import Event, Pipeline, Repository, Stack, utcnow
+from orchestrator.policy import gates
+from orchestrator.policy.decide import Verdict
+from orchestrator.policy.inputs import RunFacts
 from orchestrator.repos import mirror_for
 from orchestrator.runs import service
 from orchestrator.runs.state import RunKind
@@ -91,8 +94,12 @@ def process_push(session: Session, event_id: int) -> PushResult | None:
     commit = _Commit(
         event.after_sha, message, author[:200], f"push:{event.pusher or 'unknown'}"[:200]
     )
-    run_ids = _create_runs(session, pipeline, stacks, found, commit)
+    triggers = _trigger_verdicts(session, repository, stacks, found, commit)
+    run_ids = _create_runs(session, pipeline, stacks, found, commit, triggers)
+    ignored = sorted(p for p, v in triggers.items() if v.decision == "ignore")
     detail = f"pipeline {pipeline.id}: {len(run_ids)} runs (diff base: {found.base_reason})"
+    if ignored:
+        detail += f"; ignored by trigger policies: {', '.join(ignored)}"
     _finish_event(event, "processed", detail)
     return PushResult(pipeline.id, tuple(run_ids), detail)
 
@@ -155,15 +162,56 @@ def upsert_stacks(session: Session, repository: Repository, graph: Graph) -> dic
     return stacks
 
 
+def _trigger_verdicts(
+    session: Session,
+    repository: Repository,
+    stacks: dict[str, Stack],
+    found: PushImpact,
+    commit: _Commit,
+) -> dict[str, Verdict]:
+    """What the trigger policies say of each affected stack (nothing attached → run them all)."""
+    facts = {
+        path: (_push_facts(repository, stacks[path], commit), reason)
+        for path, reason in found.reasons.items()
+    }
+    return gates.on_push(session, facts, found.changed)
+
+
+def _push_facts(repository: Repository, stack: Stack, commit: _Commit) -> RunFacts:
+    return RunFacts(
+        run_id=0,
+        kind=RunKind.TRACKED,
+        state="QUEUED",
+        commit_sha=commit.sha,
+        commit_author=commit.author,
+        commit_message=commit.message,
+        branch=repository.branch,
+        triggered_by=commit.triggered_by,
+        stack_id=stack.id,
+        stack_name=stack.name,
+        stack_path=stack.path,
+        labels=tuple(stack.labels or ()),
+        autodeploy=stack.autodeploy,
+        repository=repository.name,
+        worker_pool=stack.worker_pool,
+    )
+
+
 def _create_runs(
     session: Session,
     pipeline: Pipeline,
     stacks: dict[str, Stack],
     found: PushImpact,
     commit: _Commit,
+    triggers: dict[str, Verdict],
 ) -> list[int]:
+    """A run per affected stack, upstreams first; trigger policies may ignore a stack or make
+    its run plan-only (PROPOSED)."""
     run_by_path: dict[str, int] = {}
     for path in _upstreams_first(found.graph, set(found.reasons)):
+        verdict = triggers[path]
+        if verdict.decision == "ignore":
+            continue
         upstream_ids = tuple(
             run_by_path[u] for u in sorted(found.graph.upstreams_of(path)) if u in run_by_path
         )
@@ -171,7 +219,7 @@ def _create_runs(
             session,
             service.NewRun(
                 stack_id=stacks[path].id,
-                kind=RunKind.TRACKED,
+                kind=RunKind.PROPOSED if verdict.decision == "propose" else RunKind.TRACKED,
                 commit_sha=commit.sha,
                 branch=pipeline.branch,
                 triggered_by=commit.triggered_by,
@@ -179,7 +227,7 @@ def _create_runs(
                 commit_message=commit.message,
                 commit_author=commit.author,
                 upstream_run_ids=upstream_ids,
-                trigger_reason=found.reasons[path],
+                trigger_reason="; ".join([found.reasons[path], *verdict.messages]),
             ),
         )
         if run is not None:

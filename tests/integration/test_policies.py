@@ -35,16 +35,33 @@ approve if {
 """
 
 
+TRIGGER = """package stackrun.triggers
+import rego.v1
+
+ignore if input.stackrun.stack.name == "quiet"
+propose if input.stackrun.stack.name == "dry"
+"""
+ERRING = """package stackrun.erring
+import rego.v1
+
+deny contains msg if {
+  n := count(input.terraform.resource_changes)
+  msg := sprintf("%v", [10 / (n - n)])
+}
+"""
+
+
 @pytest.fixture(scope="module")
 def platform(shared_services: Deployment, tmp_path_factory: pytest.TempPathFactory) -> GitPlatform:
     repo = GitPlatform(tmp_path_factory.mktemp("git"), name="acme/policies")
     shared_services.register(repo, SECRET)
     with shared_services.client() as api:
-        for name, body, label in (
-            ("no-delete", NO_DELETE, "guarded"),
-            ("two-for-destroy", TWO_FOR_DESTROY, "reviewed"),
+        for name, kind, body, label in (
+            ("no-delete", "plan", NO_DELETE, "guarded"),
+            ("two-for-destroy", "approval", TWO_FOR_DESTROY, "reviewed"),
+            ("triggers", "trigger", TRIGGER, "triggered"),
+            ("erring", "plan", ERRING, "erring"),
         ):
-            kind = "plan" if name == "no-delete" else "approval"
             created = api.post(
                 "/api/v1/policies",
                 json={"name": name, "type": kind, "body": body, "attach_labels": [label]},
@@ -174,3 +191,35 @@ def test_a_policy_that_does_not_compile_is_refused_with_its_line_and_nothing_is_
             headers={"Authorization": f"Bearer {shared_services.token('viewer')}"},
         )
         assert viewer.status_code == 403
+
+
+def test_a_plan_policy_that_errs_on_the_real_plan_fails_the_run_and_never_applies(
+    shared_services: Deployment, platform: GitPlatform
+) -> None:
+    run_id = _push(shared_services, platform, _stack("erring", "erring", 1))
+    run = shared_services.wait_run_state(run_id, {"FAILED"}, timeout=180)
+    assert run["failure_reason"].startswith("plan policy denied: policy erring"), run
+    assert "evaluation error" in run["failure_reason"]
+    assert "APPLYING" not in [h["to"] for h in shared_services.run(run_id)["history"]]
+
+
+def test_trigger_policies_ignore_one_stack_and_make_another_plan_only(
+    shared_services: Deployment, platform: GitPlatform
+) -> None:
+    files = {**_stack("quiet", "triggered", 1), **_stack("dry", "triggered", 1)}
+    before, after = platform.commit(files)
+    delivery = "trigger-" + uuid.uuid4().hex
+    response = shared_services.webhook(platform.push_body(before, after), SECRET, delivery)
+    assert response.status_code == 202
+    runs = shared_services.wait(
+        lambda: [r for r in shared_services.runs() if r["commit"]["sha"] == after],
+        f"runs of {after}",
+    )
+    assert [r["stack"] for r in runs] == ["acme/policies/dry"]
+    dry = shared_services.wait_run_state(int(runs[0]["id"]), {"FINISHED"}, timeout=180)
+    assert dry["kind"] == "PROPOSED"
+    assert "plan only: a trigger policy asks to propose" in dry["trigger_reason"]
+    assert dry["plan_summary"]["add"] == 1
+    with shared_services.client() as api:
+        event = api.get(f"/api/v1/events/{delivery}").json()
+    assert "ignored by trigger policies: quiet" in event["detail"], event
