@@ -223,3 +223,29 @@ def test_trigger_policies_ignore_one_stack_and_make_another_plan_only(
     with shared_services.client() as api:
         event = api.get(f"/api/v1/events/{delivery}").json()
     assert "ignored by trigger policies: quiet" in event["detail"], event
+
+
+def test_policy_sync_uploads_a_folder_and_a_changed_file_becomes_a_new_version(
+    shared_services: Deployment, tmp_path: Any
+) -> None:
+    folder = tmp_path / "policies"
+    folder.mkdir()
+    (folder / "sync-warn.rego").write_text(
+        '# type: plan\npackage acme.sync\nimport rego.v1\nwarn contains "v1" if false\n'
+    )
+    (folder / "sync-approval.rego").write_text("package acme.review\nreject := false\n")
+    token = shared_services.token("admin")
+    args = ("policy", "sync", str(folder), "--label", "nobody", "--url", shared_services.url)
+    first = shared_services.cli(*args, "--token", token)
+    assert "created sync-approval (approval)" in first.stdout, first.stdout
+    assert "created sync-warn (plan)" in first.stdout
+    (folder / "sync-warn.rego").write_text(
+        '# type: plan\npackage acme.sync\nimport rego.v1\nwarn contains "v2" if false\n'
+    )
+    second = shared_services.cli(*args, "--token", token)
+    assert "updated sync-warn (plan)" in second.stdout
+    assert "unchanged sync-approval" in second.stdout
+    with shared_services.client() as api:
+        policy = api.get("/api/v1/policies/sync-warn").json()
+    assert (policy["version"], policy["attach_labels"]) == (2, ["nobody"])
+    assert '"v2"' in policy["body"]

@@ -393,3 +393,27 @@ def test_a_policy_that_takes_too_much_memory_is_stopped_with_a_clear_error() -> 
         error.message
         == f"evaluation used more than {engine.MEMORY_LIMIT_BYTES // 1024**2} MiB of memory"
     )
+
+
+def test_a_package_and_its_subpackage_evaluated_together_keep_their_own_rules() -> None:
+    outer = 'package acme\n\nimport rego.v1\n\ndeny contains "outer" if true\n'
+    inner = 'package acme.inner\n\nimport rego.v1\n\ndeny contains "inner" if true\n'
+    first, second = engine.evaluate(
+        [PolicySource("outer", outer), PolicySource("inner", inner)], {}
+    )
+    assert isinstance(first, Evaluated) and isinstance(second, Evaluated)
+    assert first.rules["deny"] == ["outer"]
+    assert second.rules == {"deny": ["inner"]}
+
+
+def test_an_input_larger_than_a_pipe_buffer_is_evaluated() -> None:
+    changes = [{"address": f"null_resource.r[{i}]", "pad": "x" * 200} for i in range(10_000)]
+    body = (
+        "package spacelift\n\nimport rego.v1\n\n"
+        'warn contains sprintf("%d changes", [count(input.terraform.resource_changes)]) if true\n'
+    )
+    (outcome,) = engine.evaluate(
+        [PolicySource("big", body)], {"terraform": {"resource_changes": changes}}, timeout=60
+    )
+    assert isinstance(outcome, Evaluated), outcome
+    assert outcome.rules["warn"] == ["10000 changes"]
