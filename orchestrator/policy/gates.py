@@ -13,6 +13,8 @@ from orchestrator.db import session_scope
 from orchestrator.models import Run, Stack
 from orchestrator.policy import decide, engine, inputs
 from orchestrator.policy import store as policies
+from orchestrator.runs import plans
+from orchestrator.runs.state import APPLYING_KINDS, RunKind
 from orchestrator.settings import get_settings
 
 
@@ -34,7 +36,8 @@ class PlanGate:
 
 
 def after_plan(run_id: int, plan_json: Mapping[str, Any], summary: Mapping[str, int]) -> PlanGate:
-    """Plan policies, then (for a plan they allow) the approval policies with no review yet."""
+    """Plan policies, then (for a plan they allow, of a run that may apply) the approval
+    policies with no review yet."""
     with session_scope() as session:
         run = session.get(Run, run_id)
         assert run is not None
@@ -43,6 +46,8 @@ def after_plan(run_id: int, plan_json: Mapping[str, Any], summary: Mapping[str, 
         plan_described, plan_sources = policies.sources(policies.attached(session, labels, "plan"))
         approval_described, approval_sources = policies.sources(
             policies.attached(session, labels, "approval")
+            if _may_apply(run, plan_json, summary)
+            else []
         )
         facts = policies.facts_of(session, run)
     items: list[tuple[engine.PolicySource, Mapping[str, Any]]] = []
@@ -62,6 +67,13 @@ def after_plan(run_id: int, plan_json: Mapping[str, Any], summary: Mapping[str, 
         if approval is not None:
             policies.record(session, run_id, approval.results)
     return PlanGate(plan_verdict, approval)
+
+
+def _may_apply(run: Run, plan_json: Mapping[str, Any], summary: Mapping[str, int]) -> bool:
+    """Approval policies only judge a run that could go on to apply: a tracked or destroy run
+    whose plan changes something (a proposed or drift run is plan only)."""
+    changes = any(summary.values()) or bool(plans.changed_outputs(dict(plan_json)))
+    return RunKind(run.kind) in APPLYING_KINDS and changes
 
 
 def on_push(

@@ -41,7 +41,7 @@ class PolicyDraft:
     name: str
     type: str | None = None
     body: str | None = None
-    attach_labels: tuple[str, ...] = ()
+    attach_labels: tuple[str, ...] | None = None
     parameters: dict[str, Any] | None = None
     builtin: str | None = None
 
@@ -106,7 +106,7 @@ def create(session: Session, draft: PolicyDraft, actor: str) -> Policy | PolicyR
         name=draft.name,
         type=kind,
         body=body,
-        attach_labels=sorted(set(draft.attach_labels)),
+        attach_labels=sorted(set(draft.attach_labels or ())),
         parameters=draft.parameters or {},
         builtin=draft.builtin,
         version=1,
@@ -122,13 +122,16 @@ def update(session: Session, name: str, draft: PolicyDraft, actor: str) -> Polic
     policy = session.scalar(select(Policy).where(Policy.name == name))
     if policy is None:
         return PolicyRefused(404, f"policy {name!r} does not exist")
+    new_body = draft.body is not None or draft.builtin is not None
     merged = PolicyDraft(
         name=name,
         type=draft.type or policy.type,
-        body=draft.body if draft.body is not None or draft.builtin else policy.body,
-        attach_labels=draft.attach_labels,
+        body=draft.body if new_body else policy.body,
+        attach_labels=(
+            draft.attach_labels if draft.attach_labels is not None else tuple(policy.attach_labels)
+        ),
         parameters=draft.parameters if draft.parameters is not None else policy.parameters,
-        builtin=draft.builtin,
+        builtin=draft.builtin if new_body else policy.builtin,
     )
     resolved = _resolve(merged)
     if isinstance(resolved, PolicyRefused):
@@ -138,9 +141,9 @@ def update(session: Session, name: str, draft: PolicyDraft, actor: str) -> Polic
     if refused is not None:
         return refused
     policy.type, policy.body = kind, body
-    policy.attach_labels = sorted(set(merged.attach_labels))
+    policy.attach_labels = sorted(set(merged.attach_labels or ()))
     policy.parameters = merged.parameters or {}
-    policy.builtin = draft.builtin
+    policy.builtin = merged.builtin
     policy.version += 1
     policy.updated_by, policy.updated_at = actor, utcnow()
     _keep_version(session, policy, actor)

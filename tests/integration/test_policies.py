@@ -249,3 +249,12 @@ def test_policy_sync_uploads_a_folder_and_a_changed_file_becomes_a_new_version(
         policy = api.get("/api/v1/policies/sync-warn").json()
     assert (policy["version"], policy["attach_labels"]) == (2, ["nobody"])
     assert '"v2"' in policy["body"]
+    with shared_services.client() as api:
+        relabelled = api.put("/api/v1/policies/sync-warn", json={"attach_labels": ["prod"]})
+    assert relabelled.status_code == 200, relabelled.text
+    after = relabelled.json()
+    assert (after["version"], after["attach_labels"], after["body"]) == (
+        3,
+        ["prod"],
+        policy["body"],
+    )

@@ -25,10 +25,12 @@ class PolicyIn(BaseModel):
 
 
 class PolicyUpdate(BaseModel):
+    """Fields left out keep their value; a new body or built-in makes a new version."""
+
     type: str | None = None
     body: str | None = None
     builtin: str | None = None
-    attach_labels: list[str] = Field(default_factory=list)
+    attach_labels: list[str] | None = None
     parameters: dict[str, Any] | None = None
 
 
@@ -70,9 +72,8 @@ def update_policy(
     name: str, body: PolicyUpdate, session: SessionDep, who: PrincipalDep
 ) -> dict[str, Any]:
     require(who, "admin", "updating a policy")
-    draft = store.PolicyDraft(
-        name, body.type, body.body, tuple(body.attach_labels), body.parameters, body.builtin
-    )
+    labels = tuple(body.attach_labels) if body.attach_labels is not None else None
+    draft = store.PolicyDraft(name, body.type, body.body, labels, body.parameters, body.builtin)
     policy = _settled(session, store.update(session, name, draft, who.name))
     audit(session, who.name, "policy.update", f"policy:{name}", {"version": policy.version})
     session.commit()
