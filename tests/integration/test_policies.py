@@ -41,6 +41,14 @@ import rego.v1
 ignore if input.stackrun.stack.name == "quiet"
 propose if input.stackrun.stack.name == "dry"
 """
+WARN_ON_REPLACE = """package spacelift
+import rego.v1
+
+warn contains sprintf("replaces %s", [c.entity.address]) if {
+  some c in input.spacelift.run.changes
+  c.action == "replaced"
+}
+"""
 ERRING = """package stackrun.erring
 import rego.v1
 
@@ -61,6 +69,7 @@ def platform(shared_services: Deployment, tmp_path_factory: pytest.TempPathFacto
             ("two-for-destroy", "approval", TWO_FOR_DESTROY, "reviewed"),
             ("triggers", "trigger", TRIGGER, "triggered"),
             ("erring", "plan", ERRING, "erring"),
+            ("warn-on-replace", "plan", WARN_ON_REPLACE, "watched"),
         ):
             created = api.post(
                 "/api/v1/policies",
@@ -258,3 +267,29 @@ def test_policy_sync_uploads_a_folder_and_a_changed_file_becomes_a_new_version(
         ["prod"],
         policy["body"],
     )
+
+
+def test_a_warning_on_a_real_replace_makes_an_autodeploy_stack_wait_for_a_human(
+    shared_services: Deployment, platform: GitPlatform
+) -> None:
+    def watched(version: str) -> dict[str, str]:
+        return {
+            "watched/stackrun.hcl": 'stack {\n  labels = ["watched"]\n  autodeploy = true\n}\n',
+            "watched/main.tf": (
+                f'resource "null_resource" "x" {{\n  triggers = {{ v = "{version}" }}\n}}\n'
+            ),
+        }
+
+    created = _push(shared_services, platform, watched("1"))
+    shared_services.wait_run_state(created, {"FINISHED"}, timeout=180)
+    replaced = _push(shared_services, platform, watched("2"))
+    run = shared_services.wait_run_state(replaced, {"UNCONFIRMED"}, timeout=180)
+    assert run["plan_summary"] == {"add": 1, "change": 0, "destroy": 1}
+    assert run["history"][-1]["reason"] == "waiting for approval: a plan policy warned"
+    evaluations = run["policy_evaluations"]
+    assert [(e["policy"], e["result"], e["messages"]) for e in evaluations] == [
+        ("warn-on-replace", "warn", ["replaces null_resource.x"])
+    ]
+    approver = _token(shared_services, "approver")
+    assert _review(shared_services, replaced, "approve", approver).status_code == 200
+    shared_services.wait_run_state(replaced, {"FINISHED"}, timeout=180)

@@ -97,6 +97,43 @@ def test_output_only_changes_still_need_an_apply(db: Session) -> None:
     )
 
 
+def _planned(db: Session, needs_human: bool, approved: bool) -> tuple[int, list[Any]]:
+    """An autodeploy stack's run whose plan adds one resource, with the policies' say."""
+    _stack(db, autodeploy=True)
+    run_id = _run(db)
+    assert coordinator.claim_for_plan(db, run_id, lease_seconds=60) is not None
+    coordinator.move(db, run_id, RunState.INITIALIZING, RunState.PREPARING, "init")
+    coordinator.move(db, run_id, RunState.PLANNING, RunState.INITIALIZING, "plan")
+    one = {"add": 1, "change": 0, "destroy": 0}
+    bells = coordinator.plan_done(
+        db, run_id, one, [], "f" * 64, needs_human=needs_human, approved=approved
+    )
+    return run_id, bells
+
+
+def test_autodeploy_applies_when_no_policy_warned_and_the_approval_policies_approve(
+    db: Session,
+) -> None:
+    run_id, bells = _planned(db, needs_human=False, approved=True)
+    assert [(b.task, b.target_id) for b in bells] == [("apply_run", run_id)]
+
+
+def test_a_plan_policy_warning_makes_an_autodeploy_run_wait_for_a_human(db: Session) -> None:
+    run_id, bells = _planned(db, needs_human=True, approved=True)
+    assert bells == []
+    assert service.transition(db, run_id, RunState.CONFIRMED, actor="t").source == (
+        RunState.UNCONFIRMED
+    )
+
+
+def test_approval_policies_that_do_not_approve_make_an_autodeploy_run_wait(db: Session) -> None:
+    run_id, bells = _planned(db, needs_human=False, approved=False)
+    assert bells == []
+    assert service.transition(db, run_id, RunState.CONFIRMED, actor="t").source == (
+        RunState.UNCONFIRMED
+    )
+
+
 def test_a_plan_whose_worker_was_lost_fails_and_is_planned_once_more(db: Session) -> None:
     from orchestrator.models import Pipeline, Run
 
