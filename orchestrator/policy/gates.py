@@ -49,6 +49,8 @@ def after_plan(run_id: int, plan_json: Mapping[str, Any], summary: Mapping[str, 
             if _may_apply(run, plan_json, summary)
             else []
         )
+        if not plan_sources and not approval_sources:
+            return PlanGate(decide.Verdict("allow"), None)
         facts = policies.facts_of(session, run)
     items: list[tuple[engine.PolicySource, Mapping[str, Any]]] = []
     if plan_sources:
