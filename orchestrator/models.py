@@ -57,6 +57,14 @@ class Stack(Base):
     local_state_reads: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default="[]")
     trigger_always: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     locked_by_run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    drift_schedules: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default="[]")
+    drift_reconcile: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    drift_override: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    drift_status: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    last_drift_check_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
+    last_drift_slot: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -278,3 +286,21 @@ class RunReview(Base):
     role: Mapped[str] = mapped_column(String(20))
     comment: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class DriftCheck(Base):
+    """One drift check of a stack: at most one per (stack, schedule slot)."""
+
+    __tablename__ = "drift_checks"
+    __table_args__ = (UniqueConstraint("stack_id", "slot"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    stack_id: Mapped[str] = mapped_column(ForeignKey("stacks.id"), index=True)
+    slot: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    run_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    resources: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    reconcile_run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

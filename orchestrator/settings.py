@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     worker_concurrency: int = 2
     max_webhook_bytes: int = 25 * 1024 * 1024
     policy_timeout_seconds: float = 10.0
+    drift_tick_seconds: float = 60.0
+    drift_spread_seconds: float = 45.0
 
     @property
     def resolved_database_url(self) -> str:

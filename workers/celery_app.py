@@ -18,6 +18,10 @@ def create_app() -> Celery:
     app.conf.update(config)
     app.conf.beat_schedule = {
         "reap": {"task": "stackrun.reap", "schedule": get_settings().reap_seconds},
+        "drift_tick": {
+            "task": "stackrun.drift_tick",
+            "schedule": get_settings().drift_tick_seconds,
+        },
     }
     app.conf.beat_schedule_filename = str(get_settings().data_dir / "celerybeat-schedule")
     return app

@@ -5,9 +5,12 @@ from __future__ import annotations
 import logging
 
 from orchestrator.db import session_scope
+from orchestrator.drift import service as drift
+from orchestrator.models import utcnow
 from orchestrator.runs import coordinator, pushes
 from orchestrator.runs.coordinator import Doorbell
 from orchestrator.runs.queue import ring_all
+from orchestrator.settings import get_settings
 from workers import execute
 from workers.celery_app import app
 
@@ -44,6 +47,16 @@ def apply_run(run_id: int) -> None:
 def advance_pipeline(pipeline_id: int) -> None:
     with session_scope() as session:
         bells = coordinator.advance_pipeline(session, pipeline_id)
+    ring_all(bells)
+
+
+@app.task(name="stackrun.drift_tick")
+def drift_tick() -> None:
+    """Start the drift checks due this minute, their runs spread over the minute."""
+    settings = get_settings()
+    with session_scope() as session:
+        started = drift.tick(session, utcnow(), settings.drift_spread_seconds)
+    bells = [Doorbell("plan_run", s.run_id, s.queue, s.delay) for s in started]
     ring_all(bells)
 
 

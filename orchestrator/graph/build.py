@@ -8,6 +8,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from orchestrator.drift import schedule
+from orchestrator.drift.schedule import DriftSettings
 from orchestrator.graph.evaluate import REPO_ROOT, Argument, Scope, Unresolved
 from orchestrator.graph.facts import STACK_FILE, Facts
 
@@ -61,6 +63,8 @@ class StackNode:
     block: dict[str, Any] = field(default_factory=dict)
     inputs: list[dict[str, str]] = field(default_factory=list)
     local_reads: list[dict[str, str]] = field(default_factory=list)
+    drift: DriftSettings | None = None
+    drift_errors: list[str] = field(default_factory=list)
 
     @property
     def managed_state(self) -> bool:
@@ -70,7 +74,18 @@ class StackNode:
         backend = None
         if self.backend_type is not None:
             backend = {"type": self.backend_type, "config": self.backend_config}
-        return {"path": self.path, "name": self.name, "labels": self.labels, "backend": backend}
+        view: dict[str, Any] = {
+            "path": self.path,
+            "name": self.name,
+            "labels": self.labels,
+            "backend": backend,
+        }
+        if self.drift is not None:
+            view["drift_detection"] = {
+                "schedules": list(self.drift.schedules),
+                "reconcile": self.drift.reconcile,
+            }
+        return view
 
 
 @dataclass
@@ -207,6 +222,7 @@ class _Builder:
         self._index_backends()
         for path, node in sorted(self.stacks.items()):
             self.by_name.setdefault(node.name, []).append(path)
+            self._drift_errors(node)
         self._check_duplicate_backends()
         for path in sorted(analyses):
             self.stacks[path].local_reads = []
@@ -215,6 +231,13 @@ class _Builder:
             self._declared_edges(self.stacks[path])
         self._check_cycles()
         return Graph(self.stacks, self.edges, self.unresolved, self.errors)
+
+    def _drift_errors(self, node: StackNode) -> None:
+        file = STACK_FILE if node.path == "." else f"{node.path}/{STACK_FILE}"
+        for message in node.drift_errors:
+            self.errors.append(
+                {"kind": "drift_schedule", "file": file, "line": None, "message": message}
+            )
 
     def _analysis(self, directory: str, is_module_source: bool) -> _Analysis | None:
         """What one stack says on its own (node, backend, remote-state references); reused
@@ -290,6 +313,7 @@ class _Builder:
             block=block,
         )
         node.backend_config = dict(backend["config"]) if backend else {}
+        node.drift, node.drift_errors = schedule.parse(block.get("drift_detection"))
         return node
 
     def _scope(self, directory: str, arguments: Mapping[str, Argument] | None = None) -> Scope:

@@ -37,10 +37,13 @@ class PlanGate:
 
 def after_plan(run_id: int, plan_json: Mapping[str, Any], summary: Mapping[str, int]) -> PlanGate:
     """Plan policies, then (for a plan they allow, of a run that may apply) the approval
-    policies with no review yet."""
+    policies with no review yet. A drift check only records what drifted: its reconcile run
+    is the one policies judge."""
     with session_scope() as session:
         run = session.get(Run, run_id)
         assert run is not None
+        if run.kind == RunKind.DRIFT:
+            return PlanGate(decide.Verdict("allow"), None)
         stack = session.get(Stack, run.stack_id)
         labels = list(stack.labels or []) if stack is not None else []
         plan_described, plan_sources = policies.sources(policies.attached(session, labels, "plan"))

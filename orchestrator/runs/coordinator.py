@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from orchestrator import statestore
+from orchestrator.drift import service as drift
 from orchestrator.models import Event, Run, RunTransition, Stack, utcnow
 from orchestrator.runs import outputs, pipeline, service
 from orchestrator.runs.state import APPLYING_KINDS, Allowed, RunKind, RunState, is_terminal
@@ -26,6 +27,7 @@ class Doorbell:
     task: str
     target_id: int
     queue: str = "default"
+    delay: float = 0.0
 
 
 class RunMoved(Exception):
@@ -80,6 +82,34 @@ def _older_locking_run_waits(session: Session, run: Run) -> bool:
     return session.scalar(older.limit(1)) is not None
 
 
+def _drift_yields(session: Session, run: Run) -> bool:
+    """A drift run never delays a state-changing run: it waits while one is queued for its
+    stack, and is SKIPPED while one is confirmed or applying (the state is moving)."""
+    waiting = select(Run.id).where(
+        Run.stack_id == run.stack_id,
+        Run.state == RunState.QUEUED,
+        Run.kind.in_(list(LOCKING_KINDS)),
+    )
+    if session.scalar(waiting.limit(1)) is not None:
+        log.info("run=%s waits: a tracked run of stack %s goes first", run.id, run.stack_id)
+        return True
+    stack = session.get(Stack, run.stack_id)
+    holder = session.get(Run, stack.locked_by_run_id) if stack and stack.locked_by_run_id else None
+    if holder is None or holder.state not in (RunState.CONFIRMED, RunState.APPLYING):
+        return False
+    service.transition(
+        session,
+        run.id,
+        RunState.SKIPPED,
+        actor=WORKER,
+        reason=f"run {holder.id} is applying to the stack; the next slot checks again",
+        expect=RunState.QUEUED,
+        failure_reason=f"run {holder.id} was applying",
+    )
+    drift.record_end(session, run)
+    return True
+
+
 def claim_for_plan(session: Session, run_id: int, lease_seconds: int) -> Run | None:
     """QUEUED → PREPARING when upstreams finished and the stack lock is free; else None.
 
@@ -89,6 +119,8 @@ def claim_for_plan(session: Session, run_id: int, lease_seconds: int) -> Run | N
     if run is None or run.state != RunState.QUEUED:
         return None
     if not pipeline.is_eligible(_upstream_states(session, run), run.upstream_run_ids):
+        return None
+    if run.kind == RunKind.DRIFT and _drift_yields(session, run):
         return None
     takes_lock = RunKind(run.kind) in LOCKING_KINDS
     if takes_lock and _older_locking_run_waits(session, run):
@@ -194,6 +226,10 @@ def plan_done(
     service.update_run_fields(
         session, run_id, plan_summary=summary, resource_changes=changes, plan_sha256=plan_sha256
     )
+    if run.kind == RunKind.DRIFT:
+        drift.record_plan(session, run, changes)
+        move(session, run_id, RunState.FINISHED, RunState.PLANNING, "drift check: plan only")
+        return finished(session, run)
     if not any(summary.values()) and not outputs:
         move(session, run_id, RunState.FINISHED, RunState.PLANNING, "no changes")
         return finished(session, run)
@@ -237,6 +273,8 @@ def apply_done(
 
 def finished(session: Session, run: Run) -> list[Doorbell]:
     """A run became terminal: free its stack, advance its pipeline, wake the next run."""
+    if run.kind == RunKind.DRIFT:
+        drift.record_end(session, run)
     service.release_stack_lock(session, run.stack_id, run.id)
     statestore.release_locks_of_run(session, run.id)
     bells: list[Doorbell] = []

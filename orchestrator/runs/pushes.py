@@ -147,6 +147,8 @@ def upsert_stacks(session: Session, repository: Repository, graph: Graph) -> dic
         stack.depends_on = sorted(graph.upstreams_of(path))
         stack.inputs = [{**i, "stack": stack_id_for(repository, i["stack"])} for i in node.inputs]
         stack.trigger_always = node.trigger_always
+        stack.drift_schedules = list(node.drift.schedules) if node.drift else []
+        stack.drift_reconcile = bool(node.drift and node.drift.reconcile)
         stack.local_state_reads = [
             {"path": r["path"], "stack": stack_id_for(repository, r["stack"])}
             for r in node.local_reads

@@ -71,13 +71,15 @@ def sender() -> Celery:
     return app
 
 
-def ring(task: str, *args: int, queue: str = DEFAULT_QUEUE) -> bool:
-    """Send task `stackrun.<task>` with id arguments to `queue`.
+def ring(task: str, *args: int, queue: str = DEFAULT_QUEUE, delay: float = 0.0) -> bool:
+    """Send task `stackrun.<task>` with id arguments to `queue` (after `delay` seconds).
 
     The database already holds the work, so a broker fault is logged, not raised: the reaper
     rings again for anything left waiting."""
     try:
-        sender().send_task(TASK_PREFIX + task, args=list(args), queue=queue)
+        sender().send_task(
+            TASK_PREFIX + task, args=list(args), queue=queue, countdown=delay or None
+        )
     except Exception as exc:
         log.warning(
             "ringing task=%s args=%s queue=%s failed, the reaper will retry: %s",
@@ -102,4 +104,4 @@ def broker_answers(timeout: int = 2) -> bool:
 def ring_all(bells: Iterable[Doorbell]) -> None:
     """Ring every doorbell a committed transaction decided on."""
     for bell in bells:
-        ring(bell.task, bell.target_id, queue=bell.queue)
+        ring(bell.task, bell.target_id, queue=bell.queue, delay=bell.delay)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Request, Response
@@ -15,12 +16,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from orchestrator import repos, statestore
-from orchestrator.api.deps import PrincipalDep, SessionDep, settle
+from orchestrator.api.deps import PrincipalDep, SessionDep, require, settle
 from orchestrator.api.views import stack_view
 from orchestrator.auth import audit, authenticate
 from orchestrator.db import session_scope
-from orchestrator.models import Repository, Run, Stack
+from orchestrator.drift import schedule
+from orchestrator.drift import service as drift
+from orchestrator.models import Repository, Run, Stack, utcnow
 from orchestrator.runs import actions
+from orchestrator.runs.queue import ring
 from orchestrator.runs.state import RunState
 from orchestrator.vcs.mirror import VcsError
 
@@ -173,6 +177,67 @@ def trigger_run(
 def unlock_stack(stack_id: str, session: SessionDep, who: PrincipalDep) -> dict[str, Any]:
     done = settle(session, actions.unlock(session, stack_id, who))
     return {"stack": stack_id, "unlocked_from_run": done.run_id or None}
+
+
+class DriftIn(BaseModel):
+    """An admin's override of a stack's `drift_detection`; null restores stackrun.hcl's."""
+
+    schedules: list[str] = []
+    reconcile: bool = False
+
+
+class StackPatch(BaseModel):
+    drift_detection: DriftIn | None = None
+
+
+@router.patch("/{stack_id:path}")
+def patch_stack(
+    stack_id: str, body: StackPatch, session: SessionDep, who: PrincipalDep
+) -> dict[str, Any]:
+    require(who, "admin", "changing a stack's drift detection")
+    stack = _stack(session, stack_id)
+    if body.drift_detection is None:
+        stack.drift_override = None
+    else:
+        errors = [e for e in map(schedule.invalid_schedule, body.drift_detection.schedules) if e]
+        if errors:
+            raise HTTPException(422, "; ".join(errors))
+        stack.drift_override = body.drift_detection.model_dump()
+    audit(session, who.name, "stack.patch", f"stack:{stack.id}", body.model_dump())
+    session.commit()
+    return stack_view(stack)
+
+
+@router.post("/{stack_id:path}/drift-check", status_code=201)
+def drift_check(stack_id: str, session: SessionDep, who: PrincipalDep) -> dict[str, Any]:
+    """A drift check now, outside the schedule."""
+    require(who, "approver", "starting a drift check")
+    stack = _stack(session, stack_id)
+    run_id = drift.start_check(session, stack, utcnow(), f"requested by {who.name}")
+    if run_id is None:
+        session.commit()
+        raise HTTPException(409, f"stack {stack.id!r} has never been applied: nothing to check")
+    audit(session, who.name, "stack.drift_check", f"stack:{stack.id}", {"run": run_id})
+    session.commit()
+    ring("plan_run", run_id, queue=stack.worker_pool)
+    return {"stack": stack.id, "run": run_id}
+
+
+@router.get("/{stack_id:path}/drift")
+def drift_history(stack_id: str, session: SessionDep, who: PrincipalDep) -> dict[str, Any]:
+    stack = _stack(session, stack_id)
+    return {
+        "stack": stack.id,
+        "drift_status": stack.drift_status,
+        "last_drift_check_at": _iso(stack.last_drift_check_at),
+        "schedules": drift.schedules_of(stack),
+        "reconcile": drift.reconciles(stack),
+        "checks": drift.history(session, stack.id),
+    }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
 
 
 @router.get("")

@@ -1,0 +1,6 @@
+stack {
+  drift_detection {
+    schedule  = "*/30 * * * *"
+    reconcile = true
+  }
+}

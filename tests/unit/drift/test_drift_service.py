@@ -1,0 +1,155 @@
+"""Drift checks on an in-memory database: one per slot, skipped when nothing was applied,
+results and reconcile runs, and drift runs that give way to tracked runs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from orchestrator.drift import service as drift
+from orchestrator.models import DriftCheck, Repository, Run, Stack, StackOutputs
+from orchestrator.runs import coordinator, service
+from orchestrator.runs.state import RunKind, RunState
+
+TICK = datetime(2026, 11, 28, 12, 0, 30, tzinfo=UTC)
+SLOT = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+APPLIED = "c" * 40
+
+
+def _stack(db: Session, applied: bool = True, reconcile: bool = False) -> Stack:
+    db.add(
+        Repository(
+            id=1,
+            name="acme/p",
+            clone_url="file:///x",
+            branch="main",
+            provider="github",
+            webhook_secret_enc=b"x",
+        )
+    )
+    stack = Stack(
+        id="acme/p/vpc",
+        repository_id=1,
+        path="vpc",
+        name="vpc",
+        drift_schedules=["0 * * * *"],
+        drift_reconcile=reconcile,
+    )
+    db.add(stack)
+    if applied:
+        db.add(
+            StackOutputs(
+                stack_id=stack.id, run_id=1, commit_sha=APPLIED, plain={}, sensitive_names=[]
+            )
+        )
+    db.flush()
+    return stack
+
+
+def _drift_runs(db: Session) -> list[Run]:
+    return list(db.scalars(select(Run).where(Run.kind == RunKind.DRIFT)))
+
+
+def test_a_due_stack_gets_one_drift_run_of_its_last_applied_commit_per_slot(db: Session) -> None:
+    _stack(db)
+    started = drift.tick(db, TICK, spread_seconds=45)
+    assert len(started) == 1 and 0 <= started[0].delay < 45
+    assert drift.tick(db, TICK, spread_seconds=45) == []
+    (run,) = _drift_runs(db)
+    assert (run.id, run.commit_sha, run.state) == (started[0].run_id, APPLIED, RunState.QUEUED)
+    check = db.scalar(select(DriftCheck))
+    assert check is not None and check.slot.replace(tzinfo=UTC) == SLOT
+
+
+def test_a_slot_claimed_by_another_tick_is_not_started_again(db: Session) -> None:
+    stack = _stack(db)
+    db.add(DriftCheck(stack_id=stack.id, slot=SLOT, status="queued"))
+    db.flush()
+    assert drift.tick(db, TICK, spread_seconds=45) == []
+    assert _drift_runs(db) == []
+
+
+def test_a_stack_never_applied_is_skipped_with_the_reason(db: Session) -> None:
+    _stack(db, applied=False)
+    assert drift.tick(db, TICK, spread_seconds=45) == []
+    check = db.scalar(select(DriftCheck))
+    assert check is not None
+    assert (check.status, check.reason) == ("skipped", "the stack has never been applied")
+
+
+def _planning(db: Session, run_id: int) -> None:
+    assert coordinator.claim_for_plan(db, run_id, lease_seconds=60) is not None
+    coordinator.move(db, run_id, RunState.INITIALIZING, RunState.PREPARING, "init")
+    coordinator.move(db, run_id, RunState.PLANNING, RunState.INITIALIZING, "plan")
+
+
+def test_a_drifted_plan_is_recorded_and_with_reconcile_a_tracked_run_follows(db: Session) -> None:
+    stack = _stack(db, reconcile=True)
+    (started,) = drift.tick(db, TICK, spread_seconds=45)
+    _planning(db, started.run_id)
+    changes = [{"address": "null_resource.x", "type": "null_resource", "actions": ["create"]}]
+    bells = coordinator.plan_done(
+        db, started.run_id, {"add": 1, "change": 0, "destroy": 0}, changes, "f" * 64
+    )
+    db.refresh(stack)
+    assert stack.drift_status == "drifted" and stack.last_drift_check_at is not None
+    check = db.scalar(select(DriftCheck))
+    assert check is not None and check.resources == [
+        {"address": "null_resource.x", "actions": ["create"]}
+    ]
+    reconcile = db.get(Run, check.reconcile_run_id)
+    assert reconcile is not None
+    assert (reconcile.kind, reconcile.commit_sha) == (RunKind.TRACKED, APPLIED)
+    assert [(b.task, b.target_id) for b in bells] == [("plan_run", reconcile.id)]
+    assert db.get(Run, started.run_id).state == RunState.FINISHED  # type: ignore[union-attr]
+
+
+def test_a_clean_plan_records_no_drift_and_starts_nothing(db: Session) -> None:
+    stack = _stack(db, reconcile=True)
+    (started,) = drift.tick(db, TICK, spread_seconds=45)
+    _planning(db, started.run_id)
+    zero = {"add": 0, "change": 0, "destroy": 0}
+    assert coordinator.plan_done(db, started.run_id, zero, [], "f" * 64) == []
+    db.refresh(stack)
+    assert stack.drift_status == "no_drift"
+
+
+def _tracked(db: Session) -> int:
+    run = service.create_run(
+        db,
+        service.NewRun(
+            stack_id="acme/p/vpc",
+            kind=RunKind.TRACKED,
+            commit_sha="d" * 40,
+            branch="main",
+            triggered_by="push:dev",
+        ),
+    )
+    assert run is not None
+    return run.id
+
+
+def test_a_drift_run_waits_while_a_tracked_run_of_its_stack_is_queued(db: Session) -> None:
+    _stack(db)
+    (started,) = drift.tick(db, TICK, spread_seconds=45)
+    tracked = _tracked(db)
+    assert coordinator.claim_for_plan(db, started.run_id, lease_seconds=60) is None
+    assert db.get(Run, started.run_id).state == RunState.QUEUED  # type: ignore[union-attr]
+    assert coordinator.claim_for_plan(db, tracked, lease_seconds=60) is not None
+
+
+def test_a_drift_run_is_skipped_while_an_apply_holds_the_stack(db: Session) -> None:
+    _stack(db)
+    (started,) = drift.tick(db, TICK, spread_seconds=45)
+    tracked = _tracked(db)
+    _planning(db, tracked)
+    coordinator.plan_done(db, tracked, {"add": 1, "change": 0, "destroy": 0}, [], "f" * 64)
+    service.transition(db, tracked, RunState.CONFIRMED, actor="t")
+    assert coordinator.claim_for_plan(db, started.run_id, lease_seconds=60) is None
+    run = db.get(Run, started.run_id)
+    assert run is not None and run.state == RunState.SKIPPED
+    check = db.scalar(select(DriftCheck))
+    assert check is not None and check.status == "skipped"
+    assert check.reason == f"run {tracked} was applying"
