@@ -10,7 +10,8 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from orchestrator import statestore
-from orchestrator.models import Base, Repository, Stack, StateVersion
+from orchestrator.models import Base, StateVersion
+from tests.unit.rows import add_stack
 
 
 @pytest.fixture
@@ -18,17 +19,7 @@ def session() -> Iterator[Session]:
     engine = create_engine("sqlite://")
     Base.metadata.create_all(engine)
     with Session(engine) as db:
-        db.add(
-            Repository(
-                id=1,
-                name="acme/p",
-                clone_url="file:///x",
-                branch="main",
-                provider="github",
-                webhook_secret_enc=b"x",
-            )
-        )
-        db.add(Stack(id="acme/p/vpc", repository_id=1, path="vpc", name="vpc"))
+        add_stack(db)
         db.commit()
         yield db
 

@@ -9,9 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from orchestrator.drift import service as drift
-from orchestrator.models import DriftCheck, Repository, Run, Stack, StackOutputs
+from orchestrator.models import DriftCheck, Run, Stack, StackOutputs
 from orchestrator.runs import coordinator, service
 from orchestrator.runs.state import RunKind, RunState
+from tests.unit.rows import add_stack
 
 TICK = datetime(2026, 11, 28, 12, 0, 30, tzinfo=UTC)
 SLOT = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -19,25 +20,7 @@ APPLIED = "c" * 40
 
 
 def _stack(db: Session, applied: bool = True, reconcile: bool = False) -> Stack:
-    db.add(
-        Repository(
-            id=1,
-            name="acme/p",
-            clone_url="file:///x",
-            branch="main",
-            provider="github",
-            webhook_secret_enc=b"x",
-        )
-    )
-    stack = Stack(
-        id="acme/p/vpc",
-        repository_id=1,
-        path="vpc",
-        name="vpc",
-        drift_schedules=["0 * * * *"],
-        drift_reconcile=reconcile,
-    )
-    db.add(stack)
+    stack = add_stack(db, drift_schedules=["0 * * * *"], drift_reconcile=reconcile)
     if applied:
         db.add(
             StackOutputs(

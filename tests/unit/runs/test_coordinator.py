@@ -7,26 +7,14 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from orchestrator.models import Repository, Stack
+from orchestrator.models import Stack
 from orchestrator.runs import coordinator, service
 from orchestrator.runs.state import RunKind, RunState
+from tests.unit.rows import add_stack
 
 
 def _stack(db: Session, autodeploy: bool = False) -> Stack:
-    db.add(
-        Repository(
-            id=1,
-            name="acme/p",
-            clone_url="file:///x",
-            branch="main",
-            provider="github",
-            webhook_secret_enc=b"x",
-        )
-    )
-    stack = Stack(id="acme/p/vpc", repository_id=1, path="vpc", name="vpc", autodeploy=autodeploy)
-    db.add(stack)
-    db.flush()
-    return stack
+    return add_stack(db, autodeploy=autodeploy)
 
 
 def _run(db: Session, sha: str = "a" * 40, upstreams: tuple[int, ...] = ()) -> int:
