@@ -1,0 +1,155 @@
+"""Drift detection end to end: beat's drift_tick finds real drift in a real plan, reconcile
+applies it through the normal path, and one slot never starts two checks."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, func, select
+from sqlalchemy.orm import Session
+
+from orchestrator.drift import service as drift
+from orchestrator.models import DriftCheck, Run, Stack
+from orchestrator.runs.state import RunKind
+from tests.integration.conftest import flushed_redis, fresh_postgres_database
+from tests.integration.harness import Deployment, GitPlatform, start_services
+
+pytestmark = pytest.mark.integration
+
+SECRET = "drift-test-secret"
+STACK = "acme/drift/app"
+
+
+@pytest.fixture(scope="module")
+def deployment(
+    tmp_path_factory: pytest.TempPathFactory, tf_cli_config: Path
+) -> Iterator[Deployment]:
+    """API, one worker and beat, ticking every two seconds."""
+    with fresh_postgres_database() as url:
+        running = start_services(
+            tmp_path_factory.mktemp("stackrun"),
+            tf_cli_config,
+            url,
+            flushed_redis(),
+            beat=True,
+            extra_env={"STACKRUN_DRIFT_TICK_SECONDS": "2", "STACKRUN_DRIFT_SPREAD_SECONDS": "1"},
+        )
+        yield running
+        running.stop()
+
+
+def _files(external: Path, schedule: str = "* * * * *") -> dict[str, str]:
+    return {
+        "app/stackrun.hcl": (
+            "stack {\n  autodeploy = true\n"
+            f'  drift_detection {{\n    schedule  = "{schedule}"\n    reconcile = true\n  }}\n}}\n'
+        ),
+        "app/main.tf": (
+            f'resource "null_resource" "x" {{\n  triggers = {{ seen = file("{external}") }}\n}}\n'
+        ),
+    }
+
+
+def _drift(deployment: Deployment) -> dict[str, Any]:
+    with deployment.client() as api:
+        return dict(api.get(f"/api/v1/stacks/{STACK}/drift").json())
+
+
+def test_a_scheduled_check_finds_real_drift_and_reconcile_brings_the_stack_back(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    platform = GitPlatform(tmp_path / "git", name="acme/drift")
+    deployment.register(platform, SECRET)
+    external = tmp_path / "external.txt"
+    external.write_text("as applied\n")
+    before, after = platform.commit(_files(external))
+    assert deployment.webhook(platform.push_body(before, after), SECRET).status_code == 202
+    applied = deployment.wait(lambda: deployment.runs(stack=STACK), "the first run")
+    deployment.wait_run_state(int(applied[-1]["id"]), {"FINISHED"}, timeout=180)
+
+    external.write_text("changed by hand\n")
+    found = deployment.wait(
+        lambda: [c for c in _drift(deployment)["checks"] if c["status"] == "drifted"],
+        "a scheduled drift check to find the drift",
+        timeout=150,
+    )
+    check = found[0]
+    assert check["resources"] == [{"address": "null_resource.x", "actions": ["delete", "create"]}]
+    drift_run = deployment.run(int(check["run"]))
+    assert (drift_run["kind"], drift_run["commit"]["sha"]) == ("DRIFT", after)
+
+    reconcile = deployment.wait_run_state(int(check["reconcile_run"]), {"FINISHED"}, timeout=180)
+    assert (reconcile["kind"], reconcile["commit"]["sha"]) == ("TRACKED", after)
+    assert reconcile["plan_summary"] == {"add": 1, "change": 0, "destroy": 1}
+
+    with deployment.client("approver") as api:
+        started = api.post(f"/api/v1/stacks/{STACK}/drift-check")
+    assert started.status_code == 201, started.text
+    manual = deployment.wait_run_state(int(started.json()["run"]), {"FINISHED"}, timeout=180)
+    assert manual["kind"] == "DRIFT"
+    latest = _drift(deployment)
+    assert latest["checks"][0]["run"] == manual["id"]
+    assert (latest["checks"][0]["status"], latest["drift_status"]) == ("no_drift", "no_drift")
+
+
+def test_an_invalid_schedule_in_a_patch_is_refused_and_nothing_is_stored(
+    deployment: Deployment,
+) -> None:
+    with deployment.client() as api:
+        refused = api.patch(
+            f"/api/v1/stacks/{STACK}",
+            json={"drift_detection": {"schedules": ["0 * * * *", "61 * * * *"]}},
+        )
+        assert refused.status_code == 422
+        assert "'61 * * * *' is not a valid cron expression" in refused.json()["detail"]
+        assert api.get(f"/api/v1/stacks/{STACK}/drift").json()["schedules"] == ["* * * * *"]
+        viewer = api.patch(
+            f"/api/v1/stacks/{STACK}",
+            json={"drift_detection": None},
+            headers={"Authorization": f"Bearer {deployment.token('viewer')}"},
+        )
+        assert viewer.status_code == 403
+        paused = api.patch(f"/api/v1/stacks/{STACK}", json={"drift_detection": {"schedules": []}})
+        assert paused.status_code == 200, paused.text
+        assert api.get(f"/api/v1/stacks/{STACK}/drift").json()["schedules"] == []
+
+
+def test_two_ticks_for_the_same_slot_at_once_start_exactly_one_check(
+    deployment: Deployment,
+) -> None:
+    engine = create_engine(deployment.env["STACKRUN_DATABASE_URL"])
+    with Session(engine) as session:
+        stack = session.get(Stack, STACK)
+        assert stack is not None
+        stack.drift_override = {"schedules": ["0 0 1 1 *"], "reconcile": False}
+        session.commit()
+    moment = datetime(2031, 1, 1, 0, 0, 30, tzinfo=UTC)
+    barrier = threading.Barrier(2)
+    started: list[int] = []
+
+    def tick() -> None:
+        with Session(engine) as session:
+            barrier.wait()
+            started.extend(s.run_id for s in drift.tick(session, moment, 0))
+            session.commit()
+
+    threads = [threading.Thread(target=tick) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    with Session(engine) as session:
+        slot = datetime(2031, 1, 1, tzinfo=UTC)
+        checks = session.scalar(
+            select(func.count()).select_from(DriftCheck).where(DriftCheck.slot == slot)
+        )
+        runs = session.scalars(
+            select(Run.id).where(Run.kind == RunKind.DRIFT, Run.id.in_(started))
+        ).all()
+    engine.dispose()
+    assert (checks, len(started), len(runs)) == (1, 1, 1)
