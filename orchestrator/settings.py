@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     policy_timeout_seconds: float = 10.0
     drift_tick_seconds: float = 60.0
     drift_spread_seconds: float = 45.0
+    notify_seconds: float = 5.0
+    notify_backoff_seconds: float = 10.0
+    notify_max_attempts: int = 5
 
     @property
     def resolved_database_url(self) -> str:

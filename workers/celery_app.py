@@ -22,6 +22,10 @@ def create_app() -> Celery:
             "task": "stackrun.drift_tick",
             "schedule": get_settings().drift_tick_seconds,
         },
+        "deliver_notifications": {
+            "task": "stackrun.deliver_notifications",
+            "schedule": get_settings().notify_seconds,
+        },
     }
     app.conf.beat_schedule_filename = str(get_settings().data_dir / "celerybeat-schedule")
     return app

@@ -7,6 +7,7 @@ import logging
 from orchestrator.db import session_scope
 from orchestrator.drift import service as drift
 from orchestrator.models import utcnow
+from orchestrator.notifications import service as notifications
 from orchestrator.runs import coordinator, pushes
 from orchestrator.runs.coordinator import Doorbell
 from orchestrator.runs.queue import ring_all
@@ -58,6 +59,14 @@ def drift_tick() -> None:
         started = drift.tick(session, utcnow(), settings.drift_spread_seconds)
     bells = [Doorbell("plan_run", s.run_id, s.queue, s.delay) for s in started]
     ring_all(bells)
+
+
+@app.task(name="stackrun.deliver_notifications")
+def deliver_notifications() -> None:
+    settings = get_settings()
+    notifications.deliver_due(
+        session_scope, settings.notify_backoff_seconds, settings.notify_max_attempts
+    )
 
 
 @app.task(name="stackrun.reap")

@@ -7,7 +7,16 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
 
-from orchestrator.api.routes import admin, health, policies, repositories, runs, stacks, webhooks
+from orchestrator.api.routes import (
+    admin,
+    health,
+    notifications,
+    policies,
+    repositories,
+    runs,
+    stacks,
+    webhooks,
+)
 from orchestrator.auth import SOURCE_IP
 
 log = logging.getLogger(__name__)
@@ -28,6 +37,7 @@ def create_app() -> FastAPI:
         runs.router,
         admin.router,
         policies.router,
+        notifications.router,
     ):
         app.include_router(router)
     app.middleware("http")(_remember_source_ip)

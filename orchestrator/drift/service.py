@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 
 from orchestrator.drift import schedule
 from orchestrator.models import DriftCheck, Repository, Run, Stack, StackOutputs, utcnow
+from orchestrator.notifications import messages
+from orchestrator.notifications import service as notifications
 from orchestrator.runs import service
 from orchestrator.runs.state import RunKind, RunState
 
@@ -126,6 +128,8 @@ def record_plan(session: Session, run: Run, changes: list[dict[str, Any]]) -> in
     check.resources = [{"address": c["address"], "actions": c["actions"]} for c in changes]
     check.finished_at = utcnow()
     stack.drift_status, stack.last_drift_check_at = check.status, check.finished_at
+    if drifted:
+        _announce(session, stack, run, check)
     if not (drifted and reconciles(stack)):
         return None
     reconcile = service.create_run(
@@ -142,6 +146,22 @@ def record_plan(session: Session, run: Run, changes: list[dict[str, Any]]) -> in
     )
     check.reconcile_run_id = reconcile.id if reconcile else None
     return check.reconcile_run_id
+
+
+def _announce(session: Session, stack: Stack, run: Run, check: DriftCheck) -> None:
+    detail = {
+        "stack": stack.id,
+        "drift": {
+            "check": check.id,
+            "run": run.id,
+            "commit": run.commit_sha,
+            "slot": check.slot.isoformat(),
+            "resources": check.resources,
+            "reconcile": reconciles(stack),
+        },
+    }
+    text = messages.drift_text(stack.id, check.resources)
+    notifications.enqueue(session, "drift.detected", stack.repository_id, text, detail)
 
 
 def record_end(session: Session, run: Run) -> None:

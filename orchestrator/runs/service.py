@@ -13,6 +13,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from orchestrator.models import Run, RunTransition, Stack, utcnow
+from orchestrator.notifications import messages
+from orchestrator.notifications import service as notifications
 from orchestrator.runs.state import Allowed, Decision, Refused, RunKind, RunState, decide
 from orchestrator.secrets.crypto import decrypt, encrypt
 
@@ -113,6 +115,9 @@ def transition(
     )
     session.flush()
     session.refresh(run)
+    if messages.run_event(run.state, run.kind) is not None:
+        stack = session.get(Stack, run.stack_id)
+        notifications.run_changed(session, run, stack.repository_id if stack else None)
     return Allowed(source, target)
 
 

@@ -3,9 +3,13 @@ applies it through the normal path, and one slot never starts two checks."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +26,7 @@ from tests.integration.harness import Deployment, GitPlatform, start_services
 pytestmark = pytest.mark.integration
 
 SECRET = "drift-test-secret"
+HOOK_SECRET = "notify-signing-secret-0123"
 STACK = "acme/drift/app"
 
 
@@ -37,10 +42,50 @@ def deployment(
             url,
             flushed_redis(),
             beat=True,
-            extra_env={"STACKRUN_DRIFT_TICK_SECONDS": "2", "STACKRUN_DRIFT_SPREAD_SECONDS": "1"},
+            extra_env={
+                "STACKRUN_DRIFT_TICK_SECONDS": "2",
+                "STACKRUN_DRIFT_SPREAD_SECONDS": "1",
+                "STACKRUN_NOTIFY_SECONDS": "1",
+                "STACKRUN_NOTIFY_BACKOFF_SECONDS": "0.5",
+                "STACKRUN_NOTIFY_MAX_ATTEMPTS": "3",
+            },
         )
         yield running
         running.stop()
+
+
+class Receiver:
+    """A notification receiver on 127.0.0.1 answering `status`; it keeps what it was sent."""
+
+    def __init__(self, status: int) -> None:
+        self.received: list[tuple[dict[str, str], bytes]] = []
+        received, answer = self.received, status
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                self.send_response(answer)
+                self.end_headers()
+
+            def log_message(self, *_: Any) -> None:
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receivers() -> Iterator[tuple[Receiver, Receiver]]:
+    good, broken = Receiver(204), Receiver(500)
+    yield good, broken
+    good.close()
+    broken.close()
 
 
 def _files(external: Path, schedule: str = "* * * * *") -> dict[str, str]:
@@ -61,8 +106,17 @@ def _drift(deployment: Deployment) -> dict[str, Any]:
 
 
 def test_a_scheduled_check_finds_real_drift_and_reconcile_brings_the_stack_back(
-    deployment: Deployment, tmp_path: Path
+    deployment: Deployment, tmp_path: Path, receivers: tuple[Receiver, Receiver]
 ) -> None:
+    good, broken = receivers
+    with deployment.client() as api:
+        for receiver in receivers:
+            made = api.post(
+                "/api/v1/notifications",
+                json={"url": receiver.url, "events": ["drift.detected"], "secret": HOOK_SECRET},
+            )
+            assert made.status_code == 201, made.text
+            assert HOOK_SECRET not in made.text
     platform = GitPlatform(tmp_path / "git", name="acme/drift")
     deployment.register(platform, SECRET)
     external = tmp_path / "external.txt"
@@ -95,6 +149,25 @@ def test_a_scheduled_check_finds_real_drift_and_reconcile_brings_the_stack_back(
     latest = _drift(deployment)
     assert latest["checks"][0]["run"] == manual["id"]
     assert (latest["checks"][0]["status"], latest["drift_status"]) == ("no_drift", "no_drift")
+
+    (headers, body), *rest = [(h, b) for h, b in good.received]
+    assert rest == [], "exactly one notification for one drifted check"
+    expected = "sha256=" + hmac.new(HOOK_SECRET.encode(), body, hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(headers["x-stackrun-signature-256"], expected)
+    sent = json.loads(body)
+    assert sent["event"] == "drift.detected" and sent["stack"] == STACK
+    assert sent["drift"]["check"] == check["id"]
+    assert sent["text"].startswith(f"stackrun: drift detected on {STACK}: null_resource.x")
+
+    def disabled() -> dict[str, Any] | None:
+        with deployment.client() as api:
+            targets = api.get("/api/v1/notifications").json()
+        mine = [t for t in targets if t["url"] == broken.url and not t["enabled"]]
+        return mine[0] if mine else None
+
+    target = deployment.wait(disabled, "the failing receiver's target to be disabled", timeout=60)
+    assert len(broken.received) == 3
+    assert "failed 3 times, last: the receiver answered 500" in target["disabled_reason"]
 
 
 def test_an_invalid_schedule_in_a_patch_is_refused_and_nothing_is_stored(
