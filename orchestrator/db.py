@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import JSON, Engine, Table, bindparam, create_engine, event, text
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from orchestrator.settings import get_settings
@@ -54,3 +56,104 @@ def session_scope() -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def insert_many(
+    session: Session,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    returning: Sequence[str] = (),
+    skip_conflicts_on: Sequence[str] = (),
+) -> list[Any]:
+    """Insert many rows in one statement; the `returning` columns of each row inserted, in
+    the rows' order. With `skip_conflicts_on`, a row clashing on that unique key is skipped.
+
+    On PostgreSQL the rows go as one array per column through `unnest` (a few placeholders,
+    however many rows: a drift tick inserts thousands); elsewhere as an executemany."""
+    if not rows:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        return _insert_unnest(session, table, rows, returning, skip_conflicts_on)
+    statement: Any = sqlite_insert(table)
+    if skip_conflicts_on:
+        statement = statement.on_conflict_do_nothing(index_elements=list(skip_conflicts_on))
+    if not returning:
+        session.execute(statement, list(rows))
+        return []
+    ordered = not skip_conflicts_on
+    columns = [table.c[name] for name in returning]
+    result = session.execute(
+        statement.returning(*columns, sort_by_parameter_order=ordered), list(rows)
+    )
+    return list(result.all())
+
+
+def _insert_unnest(
+    session: Session,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    returning: Sequence[str],
+    skip_conflicts_on: Sequence[str],
+) -> list[Any]:
+    names = list(rows[0])
+    picks, arrays, params = _columns_as_arrays(session, table, names, rows)
+    aliases = ", ".join(f"c{i}" for i in range(len(names)))
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(names)}) "
+        f"SELECT {', '.join(picks)} FROM unnest({', '.join(arrays)}) "
+        f"WITH ORDINALITY AS u({aliases}, ordinal) ORDER BY u.ordinal"
+    )
+    if skip_conflicts_on:
+        sql += f" ON CONFLICT ({', '.join(skip_conflicts_on)}) DO NOTHING"
+    if not returning:
+        session.execute(text(sql), params)
+        return []
+    return list(session.execute(text(f"{sql} RETURNING {', '.join(returning)}"), params).all())
+
+
+def update_many(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Update many rows by primary key `id`, each row setting the same columns: one statement
+    through `unnest` on PostgreSQL, an executemany elsewhere."""
+    if not rows:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        keys = [name for name in rows[0] if name != "id"]
+        statement = (
+            table.update()
+            .where(table.c.id == bindparam("key_id"))
+            .values({name: bindparam(f"key_{name}") for name in keys})
+        )
+        session.execute(statement, [{f"key_{k}": v for k, v in row.items()} for row in rows])
+        return
+    names = list(rows[0])
+    picks, arrays, params = _columns_as_arrays(session, table, names, rows)
+    sets = ", ".join(
+        f"{name} = {pick}" for name, pick in zip(names, picks, strict=True) if name != "id"
+    )
+    aliases = ", ".join(f"c{i}" for i in range(len(names)))
+    sql = (
+        f"UPDATE {table.name} AS t SET {sets} FROM unnest({', '.join(arrays)}) AS u({aliases}) "
+        f"WHERE t.id = u.c{names.index('id')}"
+    )
+    session.execute(text(sql), params)
+
+
+def _columns_as_arrays(
+    session: Session, table: Table, names: Sequence[str], rows: Sequence[Mapping[str, Any]]
+) -> tuple[list[str], list[str], dict[str, Any]]:
+    """For `unnest`: each column's values as one typed array parameter (JSON travels as text),
+    and how to read it back as the column's type."""
+    dialect = session.get_bind().dialect
+    picks, arrays, params = [], [], {}
+    for index, name in enumerate(names):
+        column = table.c[name]
+        values = [row[name] for row in rows]
+        if isinstance(column.type, JSON):
+            values = [None if v is None else json.dumps(v) for v in values]
+            picks.append(f"CAST(u.c{index} AS JSON)")
+            arrays.append(f"CAST(:p{index} AS TEXT[])")
+        else:
+            picks.append(f"u.c{index}")
+            arrays.append(f"CAST(:p{index} AS {column.type.compile(dialect)}[])")
+        params[f"p{index}"] = values
+    return picks, arrays, params

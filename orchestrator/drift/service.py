@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
+from orchestrator.db import insert_many, update_many
 from orchestrator.drift import schedule
 from orchestrator.models import DriftCheck, Repository, Run, Stack, StackOutputs, utcnow
 from orchestrator.notifications import messages
@@ -26,6 +27,7 @@ class Started:
     """A drift run to ring after `delay` seconds (spread over the minute)."""
 
     run_id: int
+    stack_id: str
     queue: str
     delay: float
 
@@ -61,54 +63,110 @@ def tick(session: Session, now: datetime, spread_seconds: float) -> list[Started
         if row.drift_schedules or row.drift_override
     ]
     due = schedule.due_stacks(candidates, now)
-    started: list[Started] = []
-    for stack_id, slot in sorted(due.items()):
-        stack = session.get(Stack, stack_id)
-        assert stack is not None
-        run_id = start_check(session, stack, slot, f"schedule slot {slot:%Y-%m-%d %H:%M}Z")
-        if run_id is not None:
-            delay = schedule.start_delay(stack_id, slot, spread_seconds)
-            started.append(Started(run_id, stack.worker_pool, delay))
-    return started
+    started = start_checks(session, due, lambda slot: f"schedule slot {slot:%Y-%m-%d %H:%M}Z")
+    return [
+        Started(
+            run_id, stack_id, queue, schedule.start_delay(stack_id, due[stack_id], spread_seconds)
+        )
+        for stack_id, run_id, queue in started
+    ]
 
 
 def start_check(session: Session, stack: Stack, slot: datetime, why: str) -> int | None:
-    """Record the check of `slot` and create its DRIFT run; None when another tick already
-    holds this slot or there is nothing to check (never applied)."""
-    check = DriftCheck(stack_id=stack.id, slot=slot, status="queued")
-    try:
-        with session.begin_nested():
-            session.add(check)
-            session.flush()
-    except IntegrityError:
-        log.info("stack=%s slot=%s drift check already started", stack.id, slot.isoformat())
-        return None
-    stack.last_drift_slot = slot
-    applied = session.get(StackOutputs, stack.id)
-    if applied is None:
-        _skip(stack, check, "the stack has never been applied")
-        return None
-    repository = session.get(Repository, stack.repository_id)
-    run = service.create_run(
+    """One check now (an API request): its run id, or None when there is nothing to check."""
+    started = start_checks(session, {stack.id: slot}, lambda _slot: why)
+    return started[0][1] if started else None
+
+
+def start_checks(
+    session: Session, due: dict[str, datetime], why: Callable[[datetime], str]
+) -> list[tuple[str, int, str]]:
+    """Claim each (stack, slot), then create the DRIFT runs of the claimed ones in bulk:
+    (stack id, run id, worker pool) for each started check. A stack never applied gets a
+    skipped check and no run."""
+    claimed = _claim_slots(session, due)
+    if not claimed:
+        return []
+    facts = session.execute(
+        select(Stack.id, Stack.worker_pool, StackOutputs.commit_sha, Repository.branch)
+        .join(Repository, Repository.id == Stack.repository_id)
+        .outerjoin(StackOutputs, StackOutputs.stack_id == Stack.id)
+        .where(Stack.id.in_(list(claimed)))
+        .order_by(Stack.id)
+    ).all()
+    applied = [row for row in facts if row.commit_sha is not None]
+    never = [row.id for row in facts if row.commit_sha is None]
+    now = utcnow()
+    run_ids = service.create_runs(
         session,
-        service.NewRun(
-            stack_id=stack.id,
-            kind=RunKind.DRIFT,
-            commit_sha=applied.commit_sha,
-            branch=repository.branch if repository else "",
-            triggered_by="drift",
-            trigger_reason=f"drift check ({why}) of the last applied commit",
-        ),
-        dedupe=False,
+        [
+            service.NewRun(
+                stack_id=row.id,
+                kind=RunKind.DRIFT,
+                commit_sha=row.commit_sha,
+                branch=row.branch,
+                triggered_by="drift",
+                trigger_reason=f"drift check ({why(due[row.id])}) of the last applied commit",
+            )
+            for row in applied
+        ],
     )
-    assert run is not None
-    check.run_id = run.id
-    return run.id
+    checks: list[dict[str, Any]] = [
+        {"id": claimed[row.id], "run_id": run_id}
+        for row, run_id in zip(applied, run_ids, strict=True)
+    ]
+    checks += [
+        {
+            "id": claimed[stack_id],
+            "status": "skipped",
+            "finished_at": now,
+            "reason": "the stack has never been applied",
+        }
+        for stack_id in never
+    ]
+    _update_each(session, DriftCheck, checks)
+    stacks: list[dict[str, Any]] = [
+        {"id": stack_id, "last_drift_slot": due[stack_id]}
+        | ({"last_drift_check_at": now} if stack_id in never else {})
+        for stack_id in claimed
+    ]
+    _update_each(session, Stack, stacks)
+    return [(row.id, run_id, row.worker_pool) for row, run_id in zip(applied, run_ids, strict=True)]
 
 
-def _skip(stack: Stack, check: DriftCheck, reason: str) -> None:
-    check.status, check.reason, check.finished_at = "skipped", reason, utcnow()
-    stack.last_drift_check_at = check.finished_at
+def _update_each(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
+    """Bulk update by primary key, grouped by the columns set (one statement per shape)."""
+    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        shapes.setdefault(tuple(sorted(row)), []).append(row)
+    for group in shapes.values():
+        update_many(session, cast(Table, model.__table__), group)
+
+
+def _claim_slots(session: Session, due: dict[str, datetime]) -> dict[str, int]:
+    """Insert the (stack, slot) rows nobody holds yet: {stack id: check id} of the new ones."""
+    if not due:
+        return {}
+    now = utcnow()
+    rows = [
+        {
+            "stack_id": stack_id,
+            "slot": slot,
+            "status": "queued",
+            "resources": [],
+            "reason": "",
+            "created_at": now,
+        }
+        for stack_id, slot in sorted(due.items())
+    ]
+    table = cast(Table, DriftCheck.__table__)
+    inserted = insert_many(session, table, rows, ["stack_id", "id"], ["stack_id", "slot"])
+    claimed = {str(row.stack_id): int(row.id) for row in inserted}
+    for stack_id in sorted(set(due) - set(claimed)):
+        log.info(
+            "stack=%s slot=%s drift check already started", stack_id, due[stack_id].isoformat()
+        )
+    return claimed
 
 
 def check_of(session: Session, run_id: int) -> DriftCheck | None:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Table, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from orchestrator.db import insert_many
 from orchestrator.models import Run, RunTransition, Stack, utcnow
 from orchestrator.notifications import messages
 from orchestrator.notifications import service as notifications
@@ -70,6 +72,48 @@ def create_run(session: Session, new: NewRun, dedupe: bool = True) -> Run | None
         )
     )
     return run
+
+
+def create_runs(session: Session, news: Sequence[NewRun]) -> list[int]:
+    """Many QUEUED runs at once, without dedupe keys (a drift tick's checks): one insert for
+    the runs and one for their first history rows. Ids in the order given."""
+    if not news:
+        return []
+    now = utcnow()
+    rows = [
+        {
+            "stack_id": new.stack_id,
+            "pipeline_id": new.pipeline_id,
+            "kind": new.kind,
+            "state": RunState.QUEUED,
+            "dedupe_key": None,
+            "commit_sha": new.commit_sha,
+            "commit_message": new.commit_message,
+            "commit_author": new.commit_author,
+            "branch": new.branch,
+            "triggered_by": new.triggered_by,
+            "upstream_run_ids": list(new.upstream_run_ids),
+            "trigger_reason": new.trigger_reason,
+            "plan_attempts": 0,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for new in news
+    ]
+    ids = [int(row.id) for row in insert_many(session, cast(Table, Run.__table__), rows, ["id"])]
+    history = [
+        {
+            "run_id": run_id,
+            "from_state": None,
+            "to_state": RunState.QUEUED,
+            "actor": new.triggered_by,
+            "reason": "created",
+            "at": now,
+        }
+        for run_id, new in zip(ids, news, strict=True)
+    ]
+    insert_many(session, cast(Table, RunTransition.__table__), history)
+    return ids
 
 
 def transition(
