@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 
 from orchestrator.models import NotificationDelivery, NotificationTarget
 from orchestrator.notifications import messages, service
+from orchestrator.runs import service as runs
+from orchestrator.runs.state import RunKind, RunState
 from orchestrator.settings import get_settings
 from tests.unit.rows import add_stack
 
@@ -99,3 +101,43 @@ def test_the_body_carries_slack_text_and_the_backoff_doubles_up_to_a_cap() -> No
     assert body.startswith(b'{"at": "t", "delivery": 3, "event": "drift.detected"')
     assert b'"text": "hello"' in body
     assert [messages.backoff_seconds(n, 10) for n in (1, 2, 3, 9)] == [10, 20, 40, 300]
+
+
+def _queued_run(db: Session, kind: RunKind) -> int:
+    run = runs.create_run(
+        db,
+        runs.NewRun(
+            stack_id="acme/p/vpc",
+            kind=kind,
+            commit_sha="a" * 40,
+            branch="main",
+            triggered_by="push:dev",
+        ),
+    )
+    assert run is not None
+    return run.id
+
+
+def test_a_run_that_fails_is_announced_once_to_the_targets_that_want_it(db: Session) -> None:
+    add_stack(db)
+    _target(db, ["run.failed"], repository_id=1)
+    _target(db, ["run.finished"])
+    run_id = _queued_run(db, RunKind.TRACKED)
+    runs.transition(db, run_id, RunState.CANCELED, actor="t")
+    assert db.scalars(select(NotificationDelivery)).all() == []
+    other = _queued_run(db, RunKind.PROPOSED)
+    runs.transition(db, other, RunState.PREPARING, actor="t")
+    runs.transition(db, other, RunState.FAILED, actor="t", failure_reason="boom")
+    (delivery,) = db.scalars(select(NotificationDelivery)).all()
+    assert delivery.event == "run.failed"
+    assert delivery.detail["run"]["id"] == other and delivery.detail["run"]["reason"] == "boom"
+    assert delivery.text == f"stackrun: run {other} of acme/p/vpc at aaaaaaaaaaaa failed: boom"
+
+
+def test_a_drift_run_finishing_is_not_announced_as_a_run(db: Session) -> None:
+    add_stack(db)
+    _target(db, ["run.finished"])
+    run_id = _queued_run(db, RunKind.DRIFT)
+    for state in (RunState.PREPARING, RunState.INITIALIZING, RunState.PLANNING, RunState.FINISHED):
+        runs.transition(db, run_id, state, actor="t")
+    assert db.scalars(select(NotificationDelivery)).all() == []
