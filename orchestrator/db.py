@@ -96,12 +96,11 @@ def _insert_unnest(
     skip_conflicts_on: Sequence[str],
 ) -> list[Any]:
     names = list(rows[0])
-    picks, arrays, params = _columns_as_arrays(session, table, names, rows)
-    aliases = ", ".join(f"c{i}" for i in range(len(names)))
+    picks, arrays, aliases, params = _columns_as_arrays(session, table, names, rows)
     sql = (
         f"INSERT INTO {table.name} ({', '.join(names)}) "
         f"SELECT {', '.join(picks)} FROM unnest({', '.join(arrays)}) "
-        f"WITH ORDINALITY AS u({aliases}, ordinal) ORDER BY u.ordinal"
+        f"WITH ORDINALITY AS u({', '.join(aliases)}, ordinal) ORDER BY u.ordinal"
     )
     if skip_conflicts_on:
         sql += f" ON CONFLICT ({', '.join(skip_conflicts_on)}) DO NOTHING"
@@ -125,35 +124,42 @@ def update_many(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
         )
         session.execute(statement, [{f"key_{k}": v for k, v in row.items()} for row in rows])
         return
-    names = list(rows[0])
-    picks, arrays, params = _columns_as_arrays(session, table, names, rows)
-    sets = ", ".join(
-        f"{name} = {pick}" for name, pick in zip(names, picks, strict=True) if name != "id"
-    )
-    aliases = ", ".join(f"c{i}" for i in range(len(names)))
+    names = ["id", *(name for name in rows[0] if name != "id")]
+    picks, arrays, aliases, params = _columns_as_arrays(session, table, names, rows)
+    sets = ", ".join(f"{name} = {pick}" for name, pick in list(zip(names, picks, strict=True))[1:])
     sql = (
-        f"UPDATE {table.name} AS t SET {sets} FROM unnest({', '.join(arrays)}) AS u({aliases}) "
-        f"WHERE t.id = u.c{names.index('id')}"
+        f"UPDATE {table.name} AS t SET {sets} "
+        f"FROM unnest({', '.join(arrays)}) AS u({', '.join(aliases)}) WHERE t.id = {picks[0]}"
     )
     session.execute(text(sql), params)
 
 
 def _columns_as_arrays(
     session: Session, table: Table, names: Sequence[str], rows: Sequence[Mapping[str, Any]]
-) -> tuple[list[str], list[str], dict[str, Any]]:
-    """For `unnest`: each column's values as one typed array parameter (JSON travels as text),
-    and how to read it back as the column's type."""
+) -> tuple[list[str], list[str], list[str], dict[str, Any]]:
+    """For `unnest`: (how to read each column, the arrays, their aliases, the parameters).
+    A column with one value in every row goes as one parameter, not an array; JSON travels
+    as text."""
     dialect = session.get_bind().dialect
-    picks, arrays, params = [], [], {}
+    picks: list[str] = []
+    arrays: list[str] = []
+    aliases: list[str] = []
+    params: dict[str, Any] = {}
     for index, name in enumerate(names):
         column = table.c[name]
         values = [row[name] for row in rows]
-        if isinstance(column.type, JSON):
+        is_json = isinstance(column.type, JSON)
+        if is_json:
             values = [None if v is None else json.dumps(v) for v in values]
-            picks.append(f"CAST(u.c{index} AS JSON)")
-            arrays.append(f"CAST(:p{index} AS TEXT[])")
+        kind = "TEXT" if is_json else column.type.compile(dialect)
+        constant = all(v == values[0] for v in values) and (arrays or index < len(names) - 1)
+        if constant:
+            params[f"p{index}"] = values[0]
+            read = f"CAST(:p{index} AS {kind})"
         else:
-            picks.append(f"u.c{index}")
-            arrays.append(f"CAST(:p{index} AS {column.type.compile(dialect)}[])")
-        params[f"p{index}"] = values
-    return picks, arrays, params
+            params[f"p{index}"] = values
+            arrays.append(f"CAST(:p{index} AS {kind}[])")
+            aliases.append(f"c{index}")
+            read = f"u.c{index}"
+        picks.append(f"CAST({read} AS JSON)" if is_json else read)
+    return picks, arrays, aliases, params
