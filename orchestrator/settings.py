@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     notify_seconds: float = 5.0
     notify_backoff_seconds: float = 10.0
     notify_max_attempts: int = 5
+    argocd_token: SecretStr | None = None
+    handoff_retry_seconds: float = 2.0
 
     @property
     def resolved_database_url(self) -> str:
