@@ -65,6 +65,7 @@ class Stack(Base):
         DateTime(timezone=True), nullable=True
     )
     last_drift_slot: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    handoff: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -339,3 +340,23 @@ class NotificationDelivery(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Handoff(Base):
+    """One attempt to hand a pipeline's cluster over to Argo CD."""
+
+    __tablename__ = "handoffs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pipeline_id: Mapped[int] = mapped_column(ForeignKey("pipelines.id"), index=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    stack_id: Mapped[str] = mapped_column(ForeignKey("stacks.id"))
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    gitops_commit: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    argocd_app: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    message: Mapped[str] = mapped_column(Text, default="")
+    triggered_by: Mapped[str] = mapped_column(String(200), default="stackrun")
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

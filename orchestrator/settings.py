@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     notify_backoff_seconds: float = 10.0
     notify_max_attempts: int = 5
     argocd_token: SecretStr | None = None
-    handoff_retry_seconds: float = 2.0
+    handoff_poll_seconds: float = 2.0
 
     @property
     def resolved_database_url(self) -> str:
@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     @property
     def workspaces_dir(self) -> Path:
         return self.data_dir / "workspaces"
+
+    @property
+    def gitops_dir(self) -> Path:
+        return self.data_dir / "gitops"
 
     @property
     def key_file(self) -> Path:

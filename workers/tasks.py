@@ -6,6 +6,7 @@ import logging
 
 from orchestrator.db import session_scope
 from orchestrator.drift import service as drift
+from orchestrator.handoff import service as handoff
 from orchestrator.models import utcnow
 from orchestrator.notifications import service as notifications
 from orchestrator.runs import coordinator, pushes
@@ -49,6 +50,12 @@ def advance_pipeline(pipeline_id: int) -> None:
     with session_scope() as session:
         bells = coordinator.advance_pipeline(session, pipeline_id)
     ring_all(bells)
+
+
+@app.task(name="stackrun.handoff")
+def handoff_task(handoff_id: int) -> None:
+    """Publish a finished platform to its GitOps repository and Argo CD."""
+    handoff.perform(handoff_id, get_settings())
 
 
 @app.task(name="stackrun.drift_tick")

@@ -7,7 +7,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from orchestrator.models import Event, Pipeline, Run, RunTransition, Stack
+from orchestrator.handoff import service as handoff
+from orchestrator.models import Event, Handoff, Pipeline, Run, RunTransition, Stack
 from orchestrator.policy import store as policies
 
 
@@ -60,6 +61,12 @@ def run_view(session: Session, run: Run, detail: bool = False) -> dict[str, Any]
             }
             for r in policies.reviews_of(session, run.id)
         ]
+        view["handoffs"] = [
+            handoff.view(h)
+            for h in session.scalars(
+                select(Handoff).where(Handoff.run_id == run.id).order_by(Handoff.id)
+            )
+        ]
     return view
 
 
@@ -96,6 +103,7 @@ def pipeline_view(session: Session, pipeline: Pipeline) -> dict[str, Any]:
         "edges": [
             {"from": int(upstream), "to": r.id} for r in runs for upstream in r.upstream_run_ids
         ],
+        "handoffs": handoff.views(session, pipeline.id),
     }
 
 

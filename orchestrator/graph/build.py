@@ -12,6 +12,7 @@ from orchestrator.drift import schedule
 from orchestrator.drift.schedule import DriftSettings
 from orchestrator.graph.evaluate import REPO_ROOT, Argument, Scope, Unresolved
 from orchestrator.graph.facts import STACK_FILE, Facts
+from orchestrator.handoff.spec import HandoffSpec, parse_handoff
 
 IDENTITY_FIELDS: dict[str, tuple[str, ...]] = {
     "s3": ("bucket", "key"),
@@ -65,6 +66,8 @@ class StackNode:
     local_reads: list[dict[str, str]] = field(default_factory=list)
     drift: DriftSettings | None = None
     drift_errors: list[str] = field(default_factory=list)
+    handoff: HandoffSpec | None = None
+    handoff_errors: list[str] = field(default_factory=list)
 
     @property
     def managed_state(self) -> bool:
@@ -85,6 +88,8 @@ class StackNode:
                 "schedules": list(self.drift.schedules),
                 "reconcile": self.drift.reconcile,
             }
+        if self.handoff is not None:
+            view["handoff"] = {"argocd": self.handoff.to_json()}
         return view
 
 
@@ -222,7 +227,7 @@ class _Builder:
         self._index_backends()
         for path, node in sorted(self.stacks.items()):
             self.by_name.setdefault(node.name, []).append(path)
-            self._drift_errors(node)
+            self._block_errors(node)
         self._check_duplicate_backends()
         for path in sorted(analyses):
             self.stacks[path].local_reads = []
@@ -232,12 +237,13 @@ class _Builder:
         self._check_cycles()
         return Graph(self.stacks, self.edges, self.unresolved, self.errors)
 
-    def _drift_errors(self, node: StackNode) -> None:
+    def _block_errors(self, node: StackNode) -> None:
+        """Errors of the `drift_detection` and `handoff` blocks, reported against stackrun.hcl."""
         file = STACK_FILE if node.path == "." else f"{node.path}/{STACK_FILE}"
-        for message in node.drift_errors:
-            self.errors.append(
-                {"kind": "drift_schedule", "file": file, "line": None, "message": message}
-            )
+        blocks = (("drift_schedule", node.drift_errors), ("handoff", node.handoff_errors))
+        for kind, messages in blocks:
+            for message in messages:
+                self.errors.append({"kind": kind, "file": file, "line": None, "message": message})
 
     def _analysis(self, directory: str, is_module_source: bool) -> _Analysis | None:
         """What one stack says on its own (node, backend, remote-state references); reused
@@ -314,6 +320,7 @@ class _Builder:
         )
         node.backend_config = dict(backend["config"]) if backend else {}
         node.drift, node.drift_errors = schedule.parse(block.get("drift_detection"))
+        node.handoff, node.handoff_errors = parse_handoff(block.get("handoff"))
         return node
 
     def _scope(self, directory: str, arguments: Mapping[str, Argument] | None = None) -> Scope:

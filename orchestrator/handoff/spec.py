@@ -65,7 +65,8 @@ def parse_handoff(block: Any) -> tuple[HandoffSpec | None, list[str]]:
     labelled = [e for e in entries if isinstance(e, dict)]
     kinds = sorted({str(k) for e in labelled for k in e})
     if kinds != ["argocd"] or len(labelled) != len(entries):
-        return None, [f'handoff blocks must be labelled "argocd" (found {kinds or "none"})']
+        found = ", ".join(kinds) or "none"
+        return None, [f'handoff blocks must be labelled "argocd" (found {found})']
     if len(labelled) > 1:
         return None, ['a stack declares at most one handoff "argocd" block']
     body = labelled[0]["argocd"]

@@ -46,7 +46,7 @@ def after_plan(run_id: int, plan_json: Mapping[str, Any], summary: Mapping[str, 
             return PlanGate(decide.Verdict("allow"), None)
         stack = session.get(Stack, run.stack_id)
         labels = list(stack.labels or []) if stack is not None else []
-        plan_described, plan_sources = policies.sources(policies.attached(session, labels, "plan"))
+        plan_described, plan_sources = policies.sources(policies.plan_policies(session, stack))
         approval_described, approval_sources = policies.sources(
             policies.attached(session, labels, "approval")
             if _may_apply(run, plan_json, summary)

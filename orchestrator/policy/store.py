@@ -178,6 +178,47 @@ def attached(session: Session, labels: Sequence[str], kind: str) -> list[Policy]
     return attaching(of_type(session, kind), labels)
 
 
+DEFAULT_BOUNDARY = "boundary"
+
+
+def plan_policies(session: Session, stack: Stack | None) -> list[Policy]:
+    """The plan policies of a stack: those attached by label, plus the built-in `boundary`
+    for every stack of a repository that declares a hand-off, unless an admin created a
+    `boundary` policy of their own (then its labels decide where it applies)."""
+    labels = list(stack.labels or []) if stack is not None else []
+    chosen = attached(session, labels, "plan")
+    if stack is None or not _hands_off(session, stack.repository_id):
+        return chosen
+    taken = session.scalar(select(Policy.id).where(Policy.builtin == DEFAULT_BOUNDARY).limit(1))
+    if taken is not None:
+        return chosen
+    body = builtin_body(DEFAULT_BOUNDARY)
+    assert body is not None
+    default = Policy(
+        name=f"{DEFAULT_BOUNDARY} (default: the repository hands off to Argo CD)",
+        type="plan",
+        body=body,
+        attach_labels=[],
+        parameters={},
+        builtin=DEFAULT_BOUNDARY,
+        version=0,
+    )
+    return [*chosen, default]
+
+
+def _hands_off(session: Session, repository_id: int) -> bool:
+    found = session.scalar(
+        select(Stack.id)
+        .where(
+            Stack.repository_id == repository_id,
+            Stack.deleted.is_(False),
+            Stack.handoff.is_not(None),
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
 def sources(policies: Sequence[Policy]) -> tuple[list[Attached], list[engine.PolicySource]]:
     described = [Attached(p.name, p.version, p.type) for p in policies]
     compiled = [

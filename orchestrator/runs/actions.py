@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from orchestrator.auth import Principal, audit
+from orchestrator.handoff import service as handoff
 from orchestrator.models import Run, Stack, StateLock
 from orchestrator.runs import coordinator, service
 from orchestrator.runs.coordinator import Doorbell
@@ -184,3 +185,24 @@ def unlock(session: Session, stack_id: str, who: Principal) -> Done | Refusal:
     ).first()
     bells = _wake(session, waiting) if waiting is not None else ()
     return Done(previous or 0, RunState.FINISHED, bells)
+
+
+def retry_handoff(session: Session, pipeline_id: int, who: Principal) -> Done | Refusal:
+    """A new hand-off attempt for a pipeline: admin only, audited. Done carries its run."""
+    refused = _allowed(who, "admin", "retrying a hand-off")
+    if refused:
+        return refused
+    started = handoff.retry(session, pipeline_id, who.name)
+    if isinstance(started, handoff.Refused):
+        return Refusal(started.status, started.reason)
+    audit(
+        session,
+        who.name,
+        "handoff.retry",
+        f"pipeline:{pipeline_id}",
+        {"handoff": started.id, "run": started.run_id},
+    )
+    run = session.get(Run, started.run_id)
+    assert run is not None
+    bell = Doorbell("handoff", started.id, coordinator.queue_for(session, run))
+    return Done(started.run_id, RunState(run.state), (bell,))

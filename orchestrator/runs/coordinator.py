@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from orchestrator import statestore
 from orchestrator.drift import service as drift
+from orchestrator.handoff import service as handoff
 from orchestrator.models import Event, Run, RunTransition, Stack, utcnow
 from orchestrator.runs import outputs, pipeline, service
 from orchestrator.runs.state import APPLYING_KINDS, Allowed, RunKind, RunState, is_terminal
@@ -280,9 +281,29 @@ def finished(session: Session, run: Run) -> list[Doorbell]:
     bells: list[Doorbell] = []
     if run.pipeline_id is not None:
         bells += advance_pipeline(session, run.pipeline_id)
+        bells += _handoff_when_complete(session, run.pipeline_id)
     for waiting in service.queued_runs_of_stack(session, run.stack_id)[:1]:
         bells.append(Doorbell("plan_run", waiting.id, queue_for(session, waiting)))
     return bells
+
+
+def _handoff_when_complete(session: Session, pipeline_id: int) -> list[Doorbell]:
+    """The hand-off of a pipeline whose final stack's tracked run and every other run are
+    FINISHED (a run SKIPPED because nothing reached it changed counts as FINISHED)."""
+    if handoff.final_run(session, pipeline_id) is None:
+        return []
+    handoff.lock_pipeline(session, pipeline_id)
+    final = handoff.final_run(session, pipeline_id)
+    if final is None or final.state != RunState.FINISHED:
+        return []
+    rows = session.execute(select(Run.id, Run.state).where(Run.pipeline_id == pipeline_id))
+    states = _effective(session, {run_id: RunState(state) for run_id, state in rows})
+    if any(state != RunState.FINISHED for state in states.values()):
+        return []
+    started = handoff.start_once(session, final)
+    if started is None:
+        return []
+    return [Doorbell("handoff", started.id, queue_for(session, final))]
 
 
 SUPERSEDABLE = (RunState.QUEUED, RunState.UNCONFIRMED)
@@ -427,7 +448,12 @@ def reap(session: Session, stale_after_seconds: int = 30) -> list[Doorbell]:
     unprocessed = select(Event.id).where(Event.status == "received", Event.received_at < stale)
     bells += [Doorbell("process_push", event_id) for event_id in session.scalars(unprocessed)]
     bells += _retry_stuck_pushes(session, now - timedelta(seconds=PUSH_PROCESSING_TIMEOUT))
+    unclaimed = handoff.reap(session, now, stale_after_seconds, HANDOFF_LOST_AFTER)
+    bells += [Doorbell("handoff", handoff_id, pool) for handoff_id, pool in unclaimed]
     return bells
+
+
+HANDOFF_LOST_AFTER = 3 * 3600
 
 
 PUSH_PROCESSING_TIMEOUT = 900

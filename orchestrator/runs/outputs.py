@@ -38,6 +38,14 @@ def _values(row: StackOutputs) -> dict[str, Any]:
     return values
 
 
+def stored(session: Session, stack_id: str) -> tuple[dict[str, Any], frozenset[str]] | None:
+    """The stack's outputs after its last apply (decrypted) and the names marked sensitive."""
+    row = session.get(StackOutputs, stack_id)
+    if row is None:
+        return None
+    return _values(row), frozenset(row.sensitive_names or ())
+
+
 @dataclass(frozen=True)
 class Inputs:
     """Environment for a downstream run, the values to mask, and a digest to compare runs."""

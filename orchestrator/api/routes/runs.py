@@ -16,6 +16,7 @@ from orchestrator.api.views import event_view, pipeline_view, run_view
 from orchestrator.approvals import service as approvals
 from orchestrator.artifacts.store import log_key, open_store
 from orchestrator.auth import Principal
+from orchestrator.handoff import service as handoff
 from orchestrator.models import Event, Pipeline, Run
 from orchestrator.runs import actions
 
@@ -96,6 +97,13 @@ def get_pipeline(pipeline_id: int, session: SessionDep, who: PrincipalDep) -> di
     if pipeline is None:
         raise HTTPException(404, f"pipeline {pipeline_id} does not exist")
     return pipeline_view(session, pipeline)
+
+
+@router.post("/pipelines/{pipeline_id}/handoff", status_code=202)
+def retry_handoff(pipeline_id: int, session: SessionDep, who: PrincipalDep) -> dict[str, Any]:
+    """Hand the pipeline's cluster off again (admin): a new pending attempt."""
+    settle(session, actions.retry_handoff(session, pipeline_id, who))
+    return {"pipeline": pipeline_id, "handoffs": handoff.views(session, pipeline_id)}
 
 
 @router.get("/events/{delivery_id}")

@@ -131,7 +131,7 @@ def test_a_bad_block_is_dropped_with_a_precise_error(
 def test_a_handoff_block_for_another_tool_is_refused() -> None:
     spec, errors = parse_handoff([{"flux": {"repository": "x"}}])
     assert spec is None
-    assert errors == ["handoff blocks must be labelled \"argocd\" (found ['flux'])"]
+    assert errors == ['handoff blocks must be labelled "argocd" (found flux)']
 
 
 def test_two_argocd_blocks_are_refused() -> None:

@@ -1,0 +1,6 @@
+stack {
+  name = "broken"
+  handoff "flux" {
+    repository = "https://git.example.com/platform/gitops.git"
+  }
+}
