@@ -14,8 +14,8 @@ orchestrator.demo through a helper subprocess with the same environment, and mea
   drain       time until the worker has processed all N stored events (status != received)
   first-tf    K real pushes, each touching network/NOTES.md: time from sending the webhook to
               the INITIALIZING transition in the run's history (the moment before
-              `terraform init`), plus the run's creation and its UNCONFIRMED (plan done) times;
-              each run is discarded before the next push so the stack lock is free
+              `terraform init`), plus the run's creation and the end of its plan (leaving
+              PLANNING); a run left waiting for approval is discarded before the next push
 
 Only 127.0.0.1 is used. The Redis deployment flushes its Redis db before and after, and CREATEs
 and DROPs its own PostgreSQL database. Every process is stopped at the end (SIGTERM to the
@@ -304,12 +304,13 @@ def measure_first_terraform(
         run = wait_run(http, auth, repo["after"])
         history = wait_history(http, auth, run["id"])
         at = {entry["to"]: parse_at(entry["at"]) for entry in history}
+        planned = [parse_at(e["at"]) for e in history if e["from"] == "PLANNING"]
         sample = {
             "run": run["id"],
             "commit": repo["after"][:12],
             "run_created_s": round(parse_at(run["created_at"]) - sent, 4),
             "first_terraform_s": round(at["INITIALIZING"] - sent, 4),
-            "plan_done_s": round(at["UNCONFIRMED"] - sent, 4) if "UNCONFIRMED" in at else None,
+            "plan_done_s": round(planned[0] - sent, 4) if planned else None,
             "final_state": history[-1]["to"],
         }
         samples.append(sample)

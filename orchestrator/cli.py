@@ -216,15 +216,14 @@ def up(
 
 
 def _start_demo(data_dir: Path, url: str) -> None:
-    from orchestrator.demo import run_demo
+    from orchestrator.demo import next_steps, pipeline_of, run_demo
 
     push, token = run_demo(data_dir, url)
     typer.echo(f"demo: pushed {push.repository} → webhook answered {push.status_code} {push.body}")
     typer.echo(f"admin token (shown once): {token}")
-    command = _own_command()
-    typer.echo(f"next: export STACKRUN_URL={url} STACKRUN_TOKEN={token}")
-    typer.echo(f"      {command} runs list            # wait for UNCONFIRMED")
-    typer.echo(f"      {command} runs approve <id>    # then apply")
+    pipeline = pipeline_of(push.delivery_id)
+    for line in next_steps(data_dir, url, token, _own_command(), pipeline):
+        typer.echo(line)
 
 
 def _own_command() -> str:
