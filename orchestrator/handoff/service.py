@@ -36,7 +36,8 @@ BRIDGE_OUTPUT = "gitops_bridge"
 
 
 def final_run(session: Session, pipeline_id: int) -> Run | None:
-    """The pipeline's TRACKED run of a stack that declares a hand-off, if it has one."""
+    """The pipeline's TRACKED run of a stack that declares a hand-off, if it has one (its
+    latest attempt: a plan whose worker was lost is planned again in the same pipeline)."""
     return session.scalars(
         select(Run)
         .join(Stack, Stack.id == Run.stack_id)
@@ -45,7 +46,7 @@ def final_run(session: Session, pipeline_id: int) -> Run | None:
             Run.kind == RunKind.TRACKED,
             Stack.handoff.is_not(None),
         )
-        .order_by(Run.id)
+        .order_by(Run.id.desc())
         .limit(1)
         .execution_options(populate_existing=True)
     ).first()

@@ -289,15 +289,21 @@ def finished(session: Session, run: Run) -> list[Doorbell]:
 
 def _handoff_when_complete(session: Session, pipeline_id: int) -> list[Doorbell]:
     """The hand-off of a pipeline whose final stack's tracked run and every other run are
-    FINISHED (a run SKIPPED because nothing reached it changed counts as FINISHED)."""
+    FINISHED (a run SKIPPED because nothing reached it changed counts as FINISHED; of a stack
+    planned again after a lost worker, only the latest attempt counts)."""
     if handoff.final_run(session, pipeline_id) is None:
         return []
     handoff.lock_pipeline(session, pipeline_id)
     final = handoff.final_run(session, pipeline_id)
     if final is None or final.state != RunState.FINISHED:
         return []
-    rows = session.execute(select(Run.id, Run.state).where(Run.pipeline_id == pipeline_id))
-    states = _effective(session, {run_id: RunState(state) for run_id, state in rows})
+    rows = session.execute(
+        select(Run.id, Run.stack_id, Run.state)
+        .where(Run.pipeline_id == pipeline_id)
+        .order_by(Run.id)
+    )
+    latest = {stack_id: (run_id, RunState(state)) for run_id, stack_id, state in rows}
+    states = _effective(session, dict(latest.values()))
     if any(state != RunState.FINISHED for state in states.values()):
         return []
     started = handoff.start_once(session, final)
