@@ -28,6 +28,8 @@ app.add_typer(tokens_app, name="tokens")
 app.add_typer(repos_app, name="repos")
 app.add_typer(stacks_app, name="stacks")
 app.add_typer(runs_app, name="runs")
+vars_app = typer.Typer(help="Variables of a stack or a context (over the API)")
+app.add_typer(vars_app, name="vars")
 policy_app = typer.Typer(help="Rego policies: offline evaluation, upload of a folder")
 app.add_typer(policy_app, name="policy")
 
@@ -380,6 +382,67 @@ def runs_reject(
     run_id: int, comment: str = "", url: UrlOpt = DEFAULT_URL, token: TokenOpt = ""
 ) -> None:
     _review("reject", run_id, comment, url, token)
+
+
+KindOpt = Annotated[str, typer.Option(help='"env" (NAME) or "terraform" (TF_VAR_name)')]
+
+
+def _variables_path(target: str, context: bool) -> str:
+    return (
+        f"/api/v1/contexts/{target}/variables" if context else f"/api/v1/stacks/{target}/variables"
+    )
+
+
+@vars_app.command("set")
+def vars_set(
+    target: Annotated[str, typer.Argument(help="stack id (or context name with --context)")],
+    name: str,
+    secret: Annotated[bool, typer.Option(help="write-only: the API shows its checksum")] = False,
+    kind: KindOpt = "env",
+    context: Annotated[bool, typer.Option(help="TARGET is a context name")] = False,
+    url: UrlOpt = DEFAULT_URL,
+    token: TokenOpt = "",
+) -> None:
+    """Set a variable. The value is read from stdin (or a hidden prompt), never from argv."""
+    value = _read_value(name, secret)
+    body = {"name": name, "value": value, "secret": secret, "kind": kind}
+    _print(Client(url, token).call("PUT", _variables_path(target, context), json=body))
+
+
+def _read_value(name: str, secret: bool) -> str:
+    if not sys.stdin.isatty():
+        return sys.stdin.read().rstrip("\n")
+    return str(typer.prompt(f"value of {name}", hide_input=secret))
+
+
+@vars_app.command("list")
+def vars_list(
+    target: Annotated[str, typer.Argument(help="stack id (or context name with --context)")],
+    context: Annotated[bool, typer.Option(help="TARGET is a context name")] = False,
+    url: UrlOpt = DEFAULT_URL,
+    token: TokenOpt = "",
+) -> None:
+    for variable in Client(url, token).call("GET", _variables_path(target, context)):
+        shown = (
+            f"(secret, sha256 {variable['checksum'][:12]})"
+            if variable["secret"]
+            else variable["value"]
+        )
+        typer.echo(f"{variable['kind']:<10} {variable['name']:<30} {shown}")
+
+
+@vars_app.command("unset")
+def vars_unset(
+    target: Annotated[str, typer.Argument(help="stack id (or context name with --context)")],
+    name: str,
+    kind: KindOpt = "env",
+    context: Annotated[bool, typer.Option(help="TARGET is a context name")] = False,
+    url: UrlOpt = DEFAULT_URL,
+    token: TokenOpt = "",
+) -> None:
+    path = f"{_variables_path(target, context)}/{name}"
+    Client(url, token).call("DELETE", path, params={"kind": kind})
+    typer.echo(f"unset {kind} variable {name}")
 
 
 @policy_app.command("eval")

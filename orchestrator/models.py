@@ -66,6 +66,7 @@ class Stack(Base):
     )
     last_drift_slot: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     handoff: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
+    aws: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -360,3 +361,36 @@ class Handoff(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Context(Base):
+    """A named bundle of variables attached to every stack that carries one of its labels."""
+
+    __tablename__ = "contexts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    attach_labels: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Variable(Base):
+    """One variable of a stack, a context or a repository (its default); the value is always
+    envelope-encrypted, bound to (scope, owner, kind, name)."""
+
+    __tablename__ = "variables"
+    __table_args__ = (UniqueConstraint("scope", "owner", "kind", "name", name="uq_variables_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(20))
+    owner: Mapped[str] = mapped_column(String(500), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    secret: Mapped[bool] = mapped_column(Boolean, default=False)
+    value_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    checksum: Mapped[str] = mapped_column(String(64))
+    updated_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

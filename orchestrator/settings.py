@@ -18,6 +18,10 @@ class Settings(BaseSettings):
     database_url: str | None = None
     broker_url: str | None = None
     artifacts_url: str | None = None
+    s3_endpoint_url: str | None = None
+    artifacts_kms_key_id: str | None = None
+    kms_key_id: str | None = None
+    aws_endpoint_url: str | None = None
     terraform_bin: str = "terraform"
     api_url: str = "http://127.0.0.1:8000"
     secret_key: SecretStr | None = None

@@ -17,12 +17,14 @@ from sqlalchemy import select
 
 from orchestrator import statestore
 from orchestrator.artifacts.store import (
-    LocalStore,
+    ArtifactStore,
     log_key,
     open_store,
     plan_json_key,
     plan_key,
 )
+from orchestrator.aws import sts
+from orchestrator.aws.role import AwsRole
 from orchestrator.db import session_scope
 from orchestrator.graph import hcl
 from orchestrator.graph.facts import STACK_FILE
@@ -35,6 +37,7 @@ from orchestrator.runs.state import RunState
 from orchestrator.secrets.masking import Masker
 from orchestrator.settings import Settings, get_settings
 from orchestrator.toolchain import resolve_terraform
+from orchestrator.variables import service as variables
 from orchestrator.vcs.mirror import VcsError
 from workers import checkout
 from workers.terraform import Terraform, TerraformError, base_environment
@@ -47,7 +50,7 @@ LOCK_TIMEOUT = "-lock-timeout=60s"
 class RunLog:
     """Appends masked lines to the run's log artifact as they come."""
 
-    def __init__(self, store: LocalStore, run_id: int, masker: Masker) -> None:
+    def __init__(self, store: ArtifactStore, run_id: int, masker: Masker) -> None:
         self.masker = masker
         self._handle: IO[str] = store.open_append(log_key(run_id))
         self._lock = threading.Lock()
@@ -151,7 +154,13 @@ def _prepare(
         init_args.append(f"-backend-config={config.name}")
         runlog(f"state: managed by stackrun at {address}")
     env = base_environment({"TF_PLUGIN_CACHE_DIR": str(settings.data_dir / "plugin-cache")})
-    env.update(_inputs(run, stack, masker, runlog))
+    configured = _variables(settings, stack, masker, runlog)
+    env.update(configured)
+    env.update(_aws_credentials(settings, run, stack, masker, runlog))
+    inputs = _inputs(run, stack, masker, runlog)
+    for name in sorted(set(inputs) & set(configured)):
+        runlog(f"stackrun: input {name} overrides the variable of the same name")
+    env.update(inputs)
     terraform = Terraform(resolve_terraform(settings.terraform_bin), directory, env, runlog)
     return root, terraform
 
@@ -191,6 +200,35 @@ def _check_stack_file(directory: Path, stack: Stack) -> None:
         raise ValueError(f"parsing {parsed}")
 
 
+def _variables(settings: Settings, stack: Stack, masker: Masker, runlog: RunLog) -> dict[str, str]:
+    """Repository, context and stack variables (secrets masked before anything is logged);
+    a value that cannot be decrypted fails the run before Terraform starts."""
+    with session_scope() as session:
+        found = variables.for_stack(session, stack, settings)
+    for secret in found.secrets:
+        masker.add(secret)
+    for note in found.notes:
+        runlog(f"stackrun: {note}")
+    return found.env
+
+
+def _aws_credentials(
+    settings: Settings, run: Run, stack: Stack, masker: Masker, runlog: RunLog
+) -> dict[str, str]:
+    """The stack's role assumed for this run: temporary credentials in the environment only."""
+    if not stack.aws:
+        return {}
+    role = AwsRole.from_json(stack.aws)
+    env = sts.assume(role, run.id, stack.id, settings)
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        masker.add(env[name])
+    runlog(
+        f"stackrun: assumed {role.role_arn} as {sts.session_name(run.id, stack.id)} "
+        f"for {role.session_seconds}s"
+    )
+    return env
+
+
 def _inputs(run: Run, stack: Stack, masker: Masker, runlog: RunLog) -> dict[str, str]:
     """Upstream outputs as TF_VAR_*: secrets masked, missing ones said in the log."""
     with session_scope() as session:
@@ -212,7 +250,14 @@ def _guarded(run_id: int, body: Callable[[], list[Doorbell]], runlog: RunLog) ->
     except RunMoved as exc:
         runlog(f"stackrun: run left the expected state: {exc}")
         bells = []
-    except (TerraformError, VcsError, OSError, ValueError) as exc:
+    except (
+        TerraformError,
+        VcsError,
+        OSError,
+        ValueError,
+        sts.AssumeRoleFailed,
+        variables.VariableUnreadable,
+    ) as exc:
         reason = runlog.masker(str(exc))
         runlog(f"stackrun: run failed: {reason}")
         with session_scope() as session:
@@ -328,7 +373,9 @@ def _init_args(terraform: Terraform) -> list[str]:
     return args
 
 
-def _keep_errored_state(store: LocalStore, run_id: int, terraform: Terraform, reason: str) -> str:
+def _keep_errored_state(
+    store: ArtifactStore, run_id: int, terraform: Terraform, reason: str
+) -> str:
     """Terraform writes errored.tfstate when it cannot save state: never lose it."""
     errored = terraform.workdir / "errored.tfstate"
     if not errored.is_file():
@@ -339,7 +386,7 @@ def _keep_errored_state(store: LocalStore, run_id: int, terraform: Terraform, re
 
 
 def _apply_plan(
-    store: LocalStore, run_id: int, terraform: Terraform, stack: Stack
+    store: ArtifactStore, run_id: int, terraform: Terraform, stack: Stack
 ) -> list[Doorbell]:
     """Apply the plan file in an initialised workspace, keep the outputs, finish the run."""
     try:
@@ -357,7 +404,7 @@ def _apply_plan(
 
 def _apply_now(
     settings: Settings,
-    store: LocalStore,
+    store: ArtifactStore,
     run_id: int,
     terraform: Terraform,
     digest: str,

@@ -6,6 +6,8 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 
 from orchestrator.api.routes import (
     admin,
@@ -15,6 +17,7 @@ from orchestrator.api.routes import (
     repositories,
     runs,
     stacks,
+    variables,
     webhooks,
 )
 from orchestrator.auth import SOURCE_IP
@@ -33,6 +36,7 @@ def create_app() -> FastAPI:
         health.router,
         webhooks.router,
         repositories.router,
+        variables.router,
         stacks.router,
         runs.router,
         admin.router,
@@ -41,7 +45,19 @@ def create_app() -> FastAPI:
     ):
         app.include_router(router)
     app.middleware("http")(_remember_source_ip)
+    app.exception_handler(RequestValidationError)(_invalid_request)
     return app
+
+
+async def _invalid_request(request: Request, exc: Exception) -> Response:
+    """A 422 that says which field is wrong and why, without echoing what was sent: a
+    request body may hold a secret value."""
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"loc": list(error.get("loc", ())), "msg": error.get("msg", ""), "type": error.get("type")}
+        for error in exc.errors()
+    ]
+    return JSONResponse({"detail": errors}, status_code=422)
 
 
 async def _remember_source_ip(

@@ -8,6 +8,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from orchestrator.aws.role import AwsRole, parse_role
 from orchestrator.drift import schedule
 from orchestrator.drift.schedule import DriftSettings
 from orchestrator.graph.evaluate import REPO_ROOT, Argument, Scope, Unresolved
@@ -68,6 +69,8 @@ class StackNode:
     drift_errors: list[str] = field(default_factory=list)
     handoff: HandoffSpec | None = None
     handoff_errors: list[str] = field(default_factory=list)
+    aws: AwsRole | None = None
+    aws_errors: list[str] = field(default_factory=list)
 
     @property
     def managed_state(self) -> bool:
@@ -90,6 +93,8 @@ class StackNode:
             }
         if self.handoff is not None:
             view["handoff"] = {"argocd": self.handoff.to_json()}
+        if self.aws is not None:
+            view["aws"] = self.aws.to_json()
         return view
 
 
@@ -238,9 +243,13 @@ class _Builder:
         return Graph(self.stacks, self.edges, self.unresolved, self.errors)
 
     def _block_errors(self, node: StackNode) -> None:
-        """Errors of the `drift_detection` and `handoff` blocks, reported against stackrun.hcl."""
+        """Errors of the stack block's drift, hand-off and AWS settings, against stackrun.hcl."""
         file = STACK_FILE if node.path == "." else f"{node.path}/{STACK_FILE}"
-        blocks = (("drift_schedule", node.drift_errors), ("handoff", node.handoff_errors))
+        blocks = (
+            ("drift_schedule", node.drift_errors),
+            ("handoff", node.handoff_errors),
+            ("aws", node.aws_errors),
+        )
         for kind, messages in blocks:
             for message in messages:
                 self.errors.append({"kind": kind, "file": file, "line": None, "message": message})
@@ -321,6 +330,7 @@ class _Builder:
         node.backend_config = dict(backend["config"]) if backend else {}
         node.drift, node.drift_errors = schedule.parse(block.get("drift_detection"))
         node.handoff, node.handoff_errors = parse_handoff(block.get("handoff"))
+        node.aws, node.aws_errors = parse_role(block)
         return node
 
     def _scope(self, directory: str, arguments: Mapping[str, Argument] | None = None) -> Scope:

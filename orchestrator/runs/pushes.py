@@ -150,6 +150,7 @@ def upsert_stacks(session: Session, repository: Repository, graph: Graph) -> dic
         stack.drift_schedules = list(node.drift.schedules) if node.drift else []
         stack.drift_reconcile = bool(node.drift and node.drift.reconcile)
         stack.handoff = node.handoff.to_json() if node.handoff else None
+        stack.aws = node.aws.to_json() if node.aws else None
         stack.local_state_reads = [
             {"path": r["path"], "stack": stack_id_for(repository, r["stack"])}
             for r in node.local_reads

@@ -19,7 +19,6 @@ from orchestrator.runs.state import RunKind, RunState
 from orchestrator.settings import get_settings
 from tests.unit.rows import add_stack
 
-NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 SECRET = "a-signing-secret-of-16+"
 
 
@@ -59,10 +58,11 @@ def test_a_bad_url_unknown_event_or_short_secret_is_refused(db: Session) -> None
 def test_a_claimed_delivery_is_signed_and_not_claimed_twice(db: Session) -> None:
     _target(db, ["drift.detected"])
     service.enqueue(db, "drift.detected", None, "drift!", {"stack": "s"})
-    (outgoing,) = service.claim_due(db, NOW + timedelta(seconds=1))
+    now = datetime.now(UTC)
+    (outgoing,) = service.claim_due(db, now + timedelta(seconds=1))
     expected = "sha256=" + hmac.new(SECRET.encode(), outgoing.payload, hashlib.sha256).hexdigest()
     assert outgoing.signature == expected
-    assert service.claim_due(db, NOW + timedelta(seconds=2)) == []
+    assert service.claim_due(db, now + timedelta(seconds=2)) == []
 
 
 def test_a_failing_receiver_is_retried_with_backoff_then_its_target_disabled(
@@ -70,7 +70,7 @@ def test_a_failing_receiver_is_retried_with_backoff_then_its_target_disabled(
 ) -> None:
     target_id = _target(db, ["run.failed"])
     service.enqueue(db, "run.failed", None, "failed", {})
-    moment = NOW + timedelta(seconds=1)
+    moment = datetime.now(UTC) + timedelta(seconds=1)
     for attempt in (1, 2):
         (outgoing,) = service.claim_due(db, moment)
         service.record(db, outgoing.delivery_id, "the receiver answered 500", moment, 10.0, 3)

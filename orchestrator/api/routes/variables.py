@@ -1,0 +1,266 @@
+"""Variables of stacks, contexts and repositories, and the contexts themselves. Reading needs
+any token; writing needs admin and is audited (never with the value)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal, TypeVar
+
+from fastapi import APIRouter, HTTPException
+from pydantic import BaseModel, Field
+from sqlalchemy import delete as sql_delete
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from orchestrator.api.deps import PrincipalDep, SessionDep, require
+from orchestrator.auth import Principal, audit
+from orchestrator.models import Context, Repository, Stack, Variable
+from orchestrator.secrets.envelope import SecretsUnavailable, SecretTampered
+from orchestrator.settings import get_settings
+from orchestrator.variables import service
+from orchestrator.variables.service import Owner
+
+router = APIRouter(prefix="/api/v1", tags=["variables"])
+T = TypeVar("T")
+
+
+class VariableBody(BaseModel):
+    name: str
+    value: str
+    secret: bool = False
+    kind: Literal["env", "terraform"] = "env"
+
+
+class ContextBody(BaseModel):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$")
+    description: str = ""
+    labels: list[str] = []
+
+
+class ContextPatch(BaseModel):
+    description: str | None = None
+    labels: list[str] | None = None
+
+
+def _key_service(call: Callable[[], T]) -> T:
+    """The key service being down is a 503 that says so; a tampered value is a 500 naming it."""
+    try:
+        return call()
+    except SecretsUnavailable as exc:
+        raise HTTPException(503, f"secrets are unavailable: {exc}") from None
+    except SecretTampered as exc:
+        raise HTTPException(500, f"a stored value failed its integrity check: {exc}") from None
+
+
+def _stack_owner(session: Session, stack_id: str) -> Owner:
+    stack = session.get(Stack, stack_id)
+    if stack is None or stack.deleted:
+        raise HTTPException(404, f"stack {stack_id!r} does not exist")
+    return Owner("stack", stack.id)
+
+
+def _context_owner(session: Session, name: str) -> Owner:
+    if session.scalar(select(Context.id).where(Context.name == name)) is None:
+        raise HTTPException(404, f"context {name!r} does not exist")
+    return Owner("context", name)
+
+
+def _repository_owner(session: Session, repository_id: int) -> Owner:
+    repository = session.get(Repository, repository_id)
+    if repository is None:
+        raise HTTPException(404, f"repository {repository_id} does not exist")
+    return Owner("repository", repository.name)
+
+
+def _list(session: Session, owner: Owner) -> list[dict[str, Any]]:
+    settings = get_settings()
+    rows = service.listed(session, owner)
+    return _key_service(lambda: [service.view(row, settings) for row in rows])
+
+
+def _put(
+    session: Session, owner: Owner, body: VariableBody, who: Principal, create_only: bool
+) -> dict[str, Any]:
+    require(who, "admin", "setting a variable")
+    settings = get_settings()
+    given = service.VariableIn(body.name, body.value, body.secret, body.kind)
+    row = _key_service(
+        lambda: service.put(session, owner, given, who.name, settings, create_only=create_only)
+    )
+    if isinstance(row, service.Refused):
+        session.rollback()
+        raise HTTPException(row.status, row.reason)
+    detail = {"name": row.name, "kind": row.kind, "secret": row.secret}
+    audit(session, who.name, "variable.set", f"{owner.scope}:{owner.key}", detail)
+    shown = _key_service(lambda: service.view(row, settings))
+    session.commit()
+    return shown
+
+
+def _delete(session: Session, owner: Owner, name: str, kind: str, who: Principal) -> None:
+    require(who, "admin", "deleting a variable")
+    row = service.delete(session, owner, kind, name)
+    if isinstance(row, service.Refused):
+        session.rollback()
+        raise HTTPException(row.status, row.reason)
+    detail = {"name": name, "kind": kind}
+    audit(session, who.name, "variable.delete", f"{owner.scope}:{owner.key}", detail)
+    session.commit()
+
+
+@router.get("/stacks/{stack_id:path}/variables")
+def stack_variables(stack_id: str, session: SessionDep, who: PrincipalDep) -> list[dict[str, Any]]:
+    return _list(session, _stack_owner(session, stack_id))
+
+
+@router.post("/stacks/{stack_id:path}/variables", status_code=201)
+def create_stack_variable(
+    stack_id: str, body: VariableBody, session: SessionDep, who: PrincipalDep
+) -> dict[str, Any]:
+    return _put(session, _stack_owner(session, stack_id), body, who, create_only=True)
+
+
+@router.put("/stacks/{stack_id:path}/variables")
+def put_stack_variable(
+    stack_id: str, body: VariableBody, session: SessionDep, who: PrincipalDep
+) -> dict[str, Any]:
+    return _put(session, _stack_owner(session, stack_id), body, who, create_only=False)
+
+
+@router.delete("/stacks/{stack_id:path}/variables/{name}", status_code=204)
+def delete_stack_variable(
+    stack_id: str,
+    name: str,
+    session: SessionDep,
+    who: PrincipalDep,
+    kind: Literal["env", "terraform"] = "env",
+) -> None:
+    _delete(session, _stack_owner(session, stack_id), name, kind, who)
+
+
+@router.get("/repositories/{repository_id}/variables")
+def repository_variables(
+    repository_id: int, session: SessionDep, who: PrincipalDep
+) -> list[dict[str, Any]]:
+    return _list(session, _repository_owner(session, repository_id))
+
+
+@router.put("/repositories/{repository_id}/variables")
+def put_repository_variable(
+    repository_id: int, body: VariableBody, session: SessionDep, who: PrincipalDep
+) -> dict[str, Any]:
+    return _put(session, _repository_owner(session, repository_id), body, who, create_only=False)
+
+
+@router.delete("/repositories/{repository_id}/variables/{name}", status_code=204)
+def delete_repository_variable(
+    repository_id: int,
+    name: str,
+    session: SessionDep,
+    who: PrincipalDep,
+    kind: Literal["env", "terraform"] = "env",
+) -> None:
+    _delete(session, _repository_owner(session, repository_id), name, kind, who)
+
+
+def _context_view(session: Session, context: Context) -> dict[str, Any]:
+    return {
+        "name": context.name,
+        "description": context.description,
+        "labels": context.attach_labels,
+        "created_by": context.created_by,
+        "created_at": context.created_at.isoformat(),
+        "variables": _list(session, Owner("context", context.name)),
+    }
+
+
+def _context(session: Session, name: str) -> Context:
+    context = session.scalar(select(Context).where(Context.name == name))
+    if context is None:
+        raise HTTPException(404, f"context {name!r} does not exist")
+    return context
+
+
+@router.get("/contexts")
+def list_contexts(session: SessionDep, who: PrincipalDep) -> list[dict[str, Any]]:
+    contexts = session.scalars(select(Context).order_by(Context.name))
+    return [_context_view(session, c) for c in contexts]
+
+
+@router.post("/contexts", status_code=201)
+def create_context(body: ContextBody, session: SessionDep, who: PrincipalDep) -> dict[str, Any]:
+    require(who, "admin", "creating a context")
+    if session.scalar(select(Context.id).where(Context.name == body.name)) is not None:
+        raise HTTPException(409, f"context {body.name!r} already exists")
+    context = Context(
+        name=body.name,
+        description=body.description,
+        attach_labels=sorted(set(body.labels)),
+        created_by=who.name,
+    )
+    session.add(context)
+    audit(session, who.name, "context.create", f"context:{body.name}", {"labels": body.labels})
+    session.commit()
+    return _context_view(session, context)
+
+
+@router.get("/contexts/{name}")
+def get_context(name: str, session: SessionDep, who: PrincipalDep) -> dict[str, Any]:
+    return _context_view(session, _context(session, name))
+
+
+@router.patch("/contexts/{name}")
+def patch_context(
+    name: str, body: ContextPatch, session: SessionDep, who: PrincipalDep
+) -> dict[str, Any]:
+    require(who, "admin", "changing a context")
+    context = _context(session, name)
+    if body.description is not None:
+        context.description = body.description
+    if body.labels is not None:
+        context.attach_labels = sorted(set(body.labels))
+    audit(session, who.name, "context.update", f"context:{name}", body.model_dump())
+    session.commit()
+    return _context_view(session, context)
+
+
+@router.delete("/contexts/{name}", status_code=204)
+def delete_context(name: str, session: SessionDep, who: PrincipalDep) -> None:
+    require(who, "admin", "deleting a context")
+    context = _context(session, name)
+    session.execute(
+        sql_delete(Variable).where(Variable.scope == "context", Variable.owner == context.name)
+    )
+    session.delete(context)
+    audit(session, who.name, "context.delete", f"context:{name}")
+    session.commit()
+
+
+@router.get("/contexts/{name}/variables")
+def context_variables(name: str, session: SessionDep, who: PrincipalDep) -> list[dict[str, Any]]:
+    return _list(session, _context_owner(session, name))
+
+
+@router.post("/contexts/{name}/variables", status_code=201)
+def create_context_variable(
+    name: str, body: VariableBody, session: SessionDep, who: PrincipalDep
+) -> dict[str, Any]:
+    return _put(session, _context_owner(session, name), body, who, create_only=True)
+
+
+@router.put("/contexts/{name}/variables")
+def put_context_variable(
+    name: str, body: VariableBody, session: SessionDep, who: PrincipalDep
+) -> dict[str, Any]:
+    return _put(session, _context_owner(session, name), body, who, create_only=False)
+
+
+@router.delete("/contexts/{name}/variables/{variable}", status_code=204)
+def delete_context_variable(
+    name: str,
+    variable: str,
+    session: SessionDep,
+    who: PrincipalDep,
+    kind: Literal["env", "terraform"] = "env",
+) -> None:
+    _delete(session, _context_owner(session, name), variable, kind, who)

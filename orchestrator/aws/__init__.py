@@ -1,0 +1,1 @@
+"""AWS for runs: the role a stack's runs assume, and the STS call that assumes it."""

@@ -1,0 +1,1 @@
+"""Stack variables and contexts: configuration and secrets handed to runs."""
