@@ -317,6 +317,29 @@ def _read_secret(path: Path | None) -> str:
     return str(typer.prompt("webhook secret", hide_input=True))
 
 
+@repos_app.command("report")
+def repos_report(
+    repository_id: Annotated[int, typer.Argument(help="the repository's id")],
+    api_url: Annotated[
+        str | None, typer.Option(help="VCS API base URL (GitHub Enterprise, GitLab)")
+    ] = None,
+    project: Annotated[str | None, typer.Option(help="owner/repo or GitLab project")] = None,
+    url: UrlOpt = DEFAULT_URL,
+    token: TokenOpt = "",
+) -> None:
+    """Report proposed runs to the VCS. The VCS token comes from STACKRUN_VCS_TOKEN or a
+    prompt; never from the command line."""
+    vcs_token = os.environ.get("STACKRUN_VCS_TOKEN") or str(
+        typer.prompt("vcs token", hide_input=True)
+    )
+    body: dict[str, str] = {"vcs_token": vcs_token}
+    if api_url is not None:
+        body["vcs_api_url"] = api_url
+    if project is not None:
+        body["vcs_project"] = project
+    _print(Client(url, token).call("PATCH", f"/api/v1/repositories/{repository_id}", json=body))
+
+
 @repos_app.command("list")
 def repos_list(url: UrlOpt = DEFAULT_URL, token: TokenOpt = "") -> None:
     _print(Client(url, token).call("GET", "/api/v1/repositories"))

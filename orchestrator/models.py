@@ -37,6 +37,9 @@ class Repository(Base):
     branch: Mapped[str] = mapped_column(String(255), default="main")
     provider: Mapped[str] = mapped_column(String(20))
     webhook_secret_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    vcs_api_url: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    vcs_project: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    vcs_token_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -87,6 +90,8 @@ class Event(Base):
     before_sha: Mapped[str] = mapped_column(String(64))
     after_sha: Mapped[str] = mapped_column(String(64))
     pusher: Mapped[str] = mapped_column(String(200), default="")
+    pr_number: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    action: Mapped[str] = mapped_column(String(30), default="", server_default="")
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(20), default="received")
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
@@ -103,6 +108,17 @@ class Pipeline(Base):
     event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"), nullable=True)
     commit_sha: Mapped[str] = mapped_column(String(64))
     branch: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(20), default="TRACKED", server_default="TRACKED")
+    pr_number: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    report_state: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    report_error: Mapped[str] = mapped_column(Text, default="", server_default="")
+    report_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    report_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    report_due_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True, index=True
+    )
+    comment_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -119,6 +135,8 @@ class Run(Base):
     commit_message: Mapped[str] = mapped_column(Text, default="")
     commit_author: Mapped[str] = mapped_column(String(200), default="")
     branch: Mapped[str] = mapped_column(String(255))
+    pr_number: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    reported_status: Mapped[str | None] = mapped_column(String(300), nullable=True)
     triggered_by: Mapped[str] = mapped_column(String(200))
     upstream_run_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
     trigger_reason: Mapped[str] = mapped_column(Text, default="", server_default="")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -30,6 +31,52 @@ def _secret_context(name: str) -> str:
 
 def webhook_secret(repository: Repository) -> str:
     return decrypt(repository.webhook_secret_enc, _secret_context(repository.name))
+
+
+def _token_context(name: str) -> str:
+    return f"repository:{name}:vcs_token"
+
+
+def vcs_token(repository: Repository) -> str | None:
+    """The token stackrun reports to the VCS with, or None when reporting is off."""
+    if repository.vcs_token_enc is None:
+        return None
+    return decrypt(repository.vcs_token_enc, _token_context(repository.name))
+
+
+def default_api_url(provider: str, clone_url: str) -> str:
+    """GitHub's public API, or the GitLab instance that serves the clone URL."""
+    if provider == "github":
+        return "https://api.github.com"
+    parts = urlsplit(clone_url) if "://" in clone_url else None
+    if parts is not None and parts.scheme in ("http", "https") and parts.hostname:
+        port = f":{parts.port}" if parts.port else ""
+        return f"{parts.scheme}://{parts.hostname}{port}/api/v4"
+    host = clone_url.split("@")[-1].split(":")[0] if "@" in clone_url else "gitlab.com"
+    return f"https://{host}/api/v4"
+
+
+def configure_reporting(
+    repository: Repository,
+    *,
+    api_url: str | None,
+    project: str | None,
+    token: str | None,
+) -> RepositoryRefused | None:
+    """Set where and with which token proposed runs are reported; "" clears a value."""
+    if api_url:
+        parts = urlsplit(api_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            return RepositoryRefused(422, f"vcs_api_url must be http(s)://host/…, not {api_url!r}")
+    if api_url is not None:
+        repository.vcs_api_url = api_url.rstrip("/") or None
+    if project is not None:
+        repository.vcs_project = project or None
+    if token is not None:
+        repository.vcs_token_enc = (
+            encrypt(token, _token_context(repository.name)) if token else None
+        )
+    return None
 
 
 def register(

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     notify_seconds: float = 5.0
     notify_backoff_seconds: float = 10.0
     notify_max_attempts: int = 5
+    report_seconds: float = 3.0
+    report_backoff_seconds: float = 10.0
+    report_max_attempts: int = 8
     argocd_token: SecretStr | None = None
     handoff_poll_seconds: float = 2.0
 

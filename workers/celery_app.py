@@ -26,6 +26,10 @@ def create_app() -> Celery:
             "task": "stackrun.deliver_notifications",
             "schedule": get_settings().notify_seconds,
         },
+        "deliver_reports": {
+            "task": "stackrun.deliver_reports",
+            "schedule": get_settings().report_seconds,
+        },
     }
     app.conf.beat_schedule_filename = str(get_settings().data_dir / "celerybeat-schedule")
     return app

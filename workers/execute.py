@@ -33,7 +33,7 @@ from orchestrator.policy import gates
 from orchestrator.runs import coordinator, outputs, plans, service
 from orchestrator.runs.coordinator import Doorbell, RunMoved
 from orchestrator.runs.queue import ring_all
-from orchestrator.runs.state import RunState
+from orchestrator.runs.state import RunKind, RunState
 from orchestrator.secrets.masking import Masker
 from orchestrator.settings import Settings, get_settings
 from orchestrator.toolchain import resolve_terraform
@@ -236,6 +236,11 @@ def _inputs(run: Run, stack: Stack, masker: Masker, runlog: RunLog) -> dict[str,
         service.update_run_fields(session, run.id, inputs_sha256=found.digest)
     for secret in found.secrets:
         masker.add(secret)
+    if run.kind == RunKind.PROPOSED and (found.env or found.missing):
+        runlog(
+            "stackrun: a proposed run plans with its upstream stacks' last applied outputs; "
+            "outputs that this change would produce upstream are not applied yet, so not seen"
+        )
     for name in sorted(found.env):
         runlog(f"stackrun: input {name} from an upstream stack's last applied outputs")
     for missing in found.missing:

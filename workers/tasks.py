@@ -9,6 +9,7 @@ from orchestrator.drift import service as drift
 from orchestrator.handoff import service as handoff
 from orchestrator.models import utcnow
 from orchestrator.notifications import service as notifications
+from orchestrator.reports import service as reports
 from orchestrator.runs import coordinator, pushes
 from orchestrator.runs.coordinator import Doorbell
 from orchestrator.runs.queue import ring_all
@@ -29,8 +30,16 @@ def process_push(event_id: int) -> None:
     with session_scope() as session:
         result = pushes.process_push(session, event_id)
         bells: list[Doorbell] = []
+        if result is not None and result.closed_review is not None:
+            bells = coordinator.end_proposals(
+                session,
+                result.repository_id,
+                result.closed_review,
+                f"pull request #{result.closed_review} closed",
+            )
         if result is not None and result.pipeline_id is not None:
             bells = coordinator.supersede(session, list(result.run_ids))
+            bells += coordinator.supersede_proposals(session, result.pipeline_id)
             bells += coordinator.advance_pipeline(session, result.pipeline_id)
     ring_all(bells)
 
@@ -74,6 +83,12 @@ def deliver_notifications() -> None:
     notifications.deliver_due(
         session_scope, settings.notify_backoff_seconds, settings.notify_max_attempts
     )
+
+
+@app.task(name="stackrun.deliver_reports")
+def deliver_reports() -> None:
+    """Commit statuses and pull request comments of proposed pipelines that changed."""
+    reports.deliver_due(session_scope, get_settings())
 
 
 @app.task(name="stackrun.reap")

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from orchestrator.handoff import service as handoff
 from orchestrator.models import Event, Handoff, Pipeline, Run, RunTransition, Stack
 from orchestrator.policy import store as policies
+from orchestrator.reports import service as reports
 
 
 def run_view(session: Session, run: Run, detail: bool = False) -> dict[str, Any]:
@@ -25,6 +26,8 @@ def run_view(session: Session, run: Run, detail: bool = False) -> dict[str, Any]
             "author": run.commit_author,
             "branch": run.branch,
         },
+        "branch": run.branch,
+        "pr_number": run.pr_number,
         "triggered_by": run.triggered_by,
         "trigger_reason": run.trigger_reason,
         "plan_summary": run.plan_summary,
@@ -96,8 +99,12 @@ def pipeline_view(session: Session, pipeline: Pipeline) -> dict[str, Any]:
     return {
         "id": pipeline.id,
         "repository_id": pipeline.repository_id,
+        "kind": pipeline.kind,
         "commit_sha": pipeline.commit_sha,
         "branch": pipeline.branch,
+        "pr_number": pipeline.pr_number,
+        "note": pipeline.note,
+        "report": reports.view(pipeline),
         "created_at": pipeline.created_at.isoformat(),
         "runs": [run_view(session, r) for r in runs],
         "edges": [

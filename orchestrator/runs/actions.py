@@ -156,7 +156,7 @@ def trigger(
 
 
 def _wake(session: Session, run: Run) -> tuple[Doorbell, ...]:
-    return (Doorbell("plan_run", run.id, coordinator.queue_for(session, run)),)
+    return (coordinator.plan_bell(session, run),)
 
 
 def unlock(session: Session, stack_id: str, who: Principal) -> Done | Refusal:

@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from orchestrator import statestore
 from orchestrator.drift import service as drift
 from orchestrator.handoff import service as handoff
-from orchestrator.models import Event, Run, RunTransition, Stack, utcnow
+from orchestrator.models import Event, Pipeline, Run, RunTransition, Stack, utcnow
+from orchestrator.reports.due import mark_due
 from orchestrator.runs import outputs, pipeline, service
 from orchestrator.runs.state import APPLYING_KINDS, Allowed, RunKind, RunState, is_terminal
 
@@ -29,6 +30,7 @@ class Doorbell:
     target_id: int
     queue: str = "default"
     delay: float = 0.0
+    priority: int = 0
 
 
 class RunMoved(Exception):
@@ -38,6 +40,17 @@ class RunMoved(Exception):
 def queue_for(session: Session, run: Run) -> str:
     stack = session.get(Stack, run.stack_id)
     return stack.worker_pool if stack else "default"
+
+
+PROPOSED_PRIORITY = 6
+"""Redis serves priority 0 (every other doorbell) before this: a tracked run waiting for a
+worker goes before proposals that were queued earlier."""
+
+
+def plan_bell(session: Session, run: Run) -> Doorbell:
+    """The doorbell that makes a worker plan `run`, on its pool's queue."""
+    priority = PROPOSED_PRIORITY if run.kind == RunKind.PROPOSED else 0
+    return Doorbell("plan_run", run.id, queue_for(session, run), priority=priority)
 
 
 INPUTS_UNCHANGED = "inputs unchanged"
@@ -283,7 +296,7 @@ def finished(session: Session, run: Run) -> list[Doorbell]:
         bells += advance_pipeline(session, run.pipeline_id)
         bells += _handoff_when_complete(session, run.pipeline_id)
     for waiting in service.queued_runs_of_stack(session, run.stack_id)[:1]:
-        bells.append(Doorbell("plan_run", waiting.id, queue_for(session, waiting)))
+        bells.append(plan_bell(session, waiting))
     return bells
 
 
@@ -344,6 +357,75 @@ def supersede(session: Session, new_run_ids: list[int]) -> list[Doorbell]:
     return bells
 
 
+ENDABLE_PROPOSAL_STATES = (
+    RunState.QUEUED,
+    RunState.PREPARING,
+    RunState.INITIALIZING,
+    RunState.PLANNING,
+)
+
+
+def supersede_proposals(session: Session, pipeline_id: int) -> list[Doorbell]:
+    """A newer head commit of a branch or pull request ends the older proposals for it:
+    queued runs are DISCARDED, running ones STOPPED ("superseded")."""
+    new = session.get(Pipeline, pipeline_id)
+    if new is None or new.kind != RunKind.PROPOSED:
+        return []
+    same = Pipeline.branch == new.branch
+    if new.pr_number is not None:
+        same = or_(same, Pipeline.pr_number == new.pr_number)
+    older = select(Pipeline).where(
+        Pipeline.repository_id == new.repository_id,
+        Pipeline.kind == RunKind.PROPOSED,
+        Pipeline.id < new.id,
+        Pipeline.commit_sha != new.commit_sha,
+        same,
+    )
+    reason = f"superseded by pipeline {new.id} at {new.commit_sha[:12]}"
+    bells: list[Doorbell] = []
+    for old in list(session.scalars(older.order_by(Pipeline.id))):
+        bells += _end_proposal(session, old, reason)
+    return bells
+
+
+def end_proposals(
+    session: Session, repository_id: int, pr_number: int, reason: str
+) -> list[Doorbell]:
+    """A closed pull/merge request ends its pending proposed runs."""
+    proposals = select(Pipeline).where(
+        Pipeline.repository_id == repository_id,
+        Pipeline.kind == RunKind.PROPOSED,
+        Pipeline.pr_number == pr_number,
+    )
+    bells: list[Doorbell] = []
+    for proposal in list(session.scalars(proposals.order_by(Pipeline.id))):
+        bells += _end_proposal(session, proposal, reason)
+    return bells
+
+
+def _end_proposal(session: Session, proposal: Pipeline, reason: str) -> list[Doorbell]:
+    runs = session.scalars(
+        select(Run)
+        .where(Run.pipeline_id == proposal.id, Run.state.in_(ENDABLE_PROPOSAL_STATES))
+        .order_by(Run.id)
+    )
+    bells: list[Doorbell] = []
+    for run in list(runs):
+        source = RunState(run.state)
+        if is_terminal(source):
+            continue
+        target = RunState.DISCARDED if source == RunState.QUEUED else RunState.STOPPED
+        decision = service.transition(
+            session, run.id, target, actor="stackrun", reason=reason, expect=source
+        )
+        if isinstance(decision, Allowed):
+            bells += finished(session, run)
+    if not proposal.note:
+        proposal.note = reason
+        mark_due(session, proposal.id)
+    return bells
+
+
 def advance_pipeline(session: Session, pipeline_id: int) -> list[Doorbell]:
     """Skip runs behind a failed upstream (to a fixed point) and ring the eligible ones."""
     while True:
@@ -356,7 +438,7 @@ def advance_pipeline(session: Session, pipeline_id: int) -> list[Doorbell]:
         for run_id, reason in step.skipped:
             service.transition(session, run_id, RunState.SKIPPED, actor="pipeline", reason=reason)
     by_id = {r.id: r for r in runs}
-    return [Doorbell("plan_run", i, queue_for(session, by_id[i])) for i in step.eligible]
+    return [plan_bell(session, by_id[i]) for i in step.eligible]
 
 
 def _claimable_now(session: Session, run: Run) -> bool:
@@ -404,7 +486,7 @@ def _second_attempt(session: Session, lost: Run) -> list[Doorbell]:
                     downstream.id,
                     upstream_run_ids=[new.id if u == lost.id else u for u in ups],
                 )
-    return [Doorbell("plan_run", new.id, queue_for(session, new))]
+    return [plan_bell(session, new)]
 
 
 def reap(session: Session, stale_after_seconds: int = 30) -> list[Doorbell]:
@@ -450,7 +532,7 @@ def reap(session: Session, stale_after_seconds: int = 30) -> list[Doorbell]:
         if run.state == RunState.CONFIRMED:
             bells.append(Doorbell("apply_run", run.id, queue_for(session, run)))
         elif _claimable_now(session, run):
-            bells.append(Doorbell("plan_run", run.id, queue_for(session, run)))
+            bells.append(plan_bell(session, run))
     unprocessed = select(Event.id).where(Event.status == "received", Event.received_at < stale)
     bells += [Doorbell("process_push", event_id) for event_id in session.scalars(unprocessed)]
     bells += _retry_stuck_pushes(session, now - timedelta(seconds=PUSH_PROCESSING_TIMEOUT))

@@ -13,14 +13,15 @@ from orchestrator.graph.build import Graph
 from orchestrator.graph.cache import DatabaseCache
 from orchestrator.graph.load import process_cache
 from orchestrator.graph.push import PushImpact, impact
-from orchestrator.models import Event, Pipeline, Repository, Stack, utcnow
+from orchestrator.models import Event, Pipeline, Repository, Run, Stack, utcnow
 from orchestrator.policy import gates
 from orchestrator.policy.decide import Verdict
 from orchestrator.policy.inputs import RunFacts
+from orchestrator.reports.due import mark_due
 from orchestrator.repos import mirror_for
 from orchestrator.runs import service
 from orchestrator.runs.state import RunKind
-from orchestrator.vcs.mirror import Mirror, VcsError
+from orchestrator.vcs.mirror import ZERO_SHA, Mirror, VcsError
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,8 @@ class PushResult:
     pipeline_id: int | None
     run_ids: tuple[int, ...]
     detail: str
+    closed_review: int | None = None
+    repository_id: int = 0
 
 
 def stack_id_for(repository: Repository, path: str) -> str:
@@ -47,28 +50,35 @@ def claim_event(session: Session, event_id: int) -> bool:
 
 
 def process_push(session: Session, event_id: int) -> PushResult | None:
-    """Turn a claimed event into a pipeline; None when the event is not being processed."""
+    """Turn a claimed event into a pipeline; None when the event is not being processed.
+
+    A push to the tracked branch makes a TRACKED pipeline; a push to any other branch, or a
+    pull/merge request opened or updated, a PROPOSED one (plan and policy, never an apply)."""
     event = session.get(Event, event_id, populate_existing=True)
     if event is None or event.status != "processing":
         return None
-    repository = session.get(Repository, event.repository_id)
+    # One push of a repository at a time: a pipeline sees every earlier one it may supersede.
+    repository = session.get(Repository, event.repository_id, with_for_update=True)
     assert repository is not None
+    branch = event.ref.removeprefix("refs/heads/")
+    proposal = event.event_type != "push" or branch != repository.branch
+    if event.action == "closed" and event.pr_number is not None:
+        _finish_event(event, "processed", f"pull request #{event.pr_number} closed")
+        return PushResult(None, (), event.detail, event.pr_number, repository.id)
+    if proposal:
+        adopted = _already_proposed(session, event, repository)
+        if adopted is not None:
+            return adopted
     mirror = mirror_for(repository)
     doing = f"reading commit {event.after_sha[:12]} of repository {repository.name}"
     try:
         mirror.ensure_commit(event.after_sha)
         tracked_head = mirror.branch_head(repository.branch)
-        found = impact(
-            mirror,
-            event.before_sha,
-            event.after_sha,
-            tracked_head,
-            DatabaseCache(session, process_cache()),
-        )
+        found = _impact(session, mirror, event, tracked_head, proposal)
         message, author = mirror.commit_info(event.after_sha)
     except VcsError as exc:
         return _finish_event(event, "failed", f"{doing}: {exc}")
-    newer = _newer_planned_commit(session, mirror, repository, event.after_sha)
+    newer = _newer_planned_commit(session, mirror, repository, branch, event.after_sha)
     if newer is not None:
         return _finish_event(
             event,
@@ -80,38 +90,129 @@ def process_push(session: Session, event_id: int) -> PushResult | None:
     if fatal:
         errors = "; ".join(e["message"] for e in fatal)
         return _finish_event(event, "failed", f"stack graph of {event.after_sha[:12]}: {errors}")
-    stacks = upsert_stacks(session, repository, found.graph)
+    stacks = upsert_stacks(session, repository, found.graph) if not proposal else {}
+    if proposal:
+        stacks = _known_stacks(session, repository, found.graph)
     if not found.reasons:
         return _finish_event(event, "processed", "no stack is affected")
+    kind = RunKind.PROPOSED if proposal else RunKind.TRACKED
     pipeline = Pipeline(
         repository_id=repository.id,
         event_id=event.id,
         commit_sha=event.after_sha,
-        branch=repository.branch,
+        branch=branch,
+        kind=kind,
+        pr_number=event.pr_number,
+        report_state="pending" if proposal and repository.vcs_token_enc else None,
+        report_due_at=utcnow() if proposal and repository.vcs_token_enc else None,
     )
     session.add(pipeline)
     session.flush()
     commit = _Commit(
-        event.after_sha, message, author[:200], f"push:{event.pusher or 'unknown'}"[:200]
+        event.after_sha,
+        message,
+        author[:200],
+        f"{event.event_type}:{event.pusher or 'unknown'}"[:200],
+        branch,
+        kind,
+        event.pr_number,
     )
     triggers = _trigger_verdicts(session, repository, stacks, found, commit)
     run_ids = _create_runs(session, pipeline, stacks, found, commit, triggers)
     ignored = sorted(p for p, v in triggers.items() if v.decision == "ignore")
-    detail = f"pipeline {pipeline.id}: {len(run_ids)} runs (diff base: {found.base_reason})"
+    detail = f"pipeline {pipeline.id}: {len(run_ids)} {kind.lower()} runs"
+    detail += f" (diff base: {found.base_reason})"
     if ignored:
         detail += f"; ignored by trigger policies: {', '.join(ignored)}"
     _finish_event(event, "processed", detail)
     return PushResult(pipeline.id, tuple(run_ids), detail)
 
 
+def _impact(
+    session: Session,
+    mirror: Mirror,
+    event: Event,
+    tracked_head: str | None,
+    proposal: bool,
+) -> PushImpact:
+    """A proposal is compared with its merge-base with the tracked branch (all it would
+    change there), a tracked push with its `before` (DESIGN §3)."""
+    cache = DatabaseCache(session, process_cache())
+    if not proposal:
+        return impact(mirror, event.before_sha, event.after_sha, tracked_head, cache)
+    if tracked_head == event.after_sha:
+        found = impact(mirror, event.after_sha, event.after_sha, tracked_head, cache)
+        return PushImpact(found.graph, event.after_sha, "the tracked branch is at this commit", {})
+    return impact(mirror, ZERO_SHA, event.after_sha, tracked_head, cache)
+
+
+def _already_proposed(session: Session, event: Event, repository: Repository) -> PushResult | None:
+    """GitHub sends a push and a pull_request event for the same commit: the second one adds
+    its pull request number to the pipeline the first one made, and makes no other."""
+    existing = session.scalar(
+        select(Pipeline)
+        .where(
+            Pipeline.repository_id == repository.id,
+            Pipeline.kind == RunKind.PROPOSED,
+            Pipeline.commit_sha == event.after_sha,
+        )
+        .order_by(Pipeline.id.desc())
+        .limit(1)
+    )
+    if existing is None:
+        return None
+    detail = f"pipeline {existing.id} already proposes commit {event.after_sha[:12]}"
+    if event.pr_number is not None and existing.pr_number is None:
+        existing.pr_number = event.pr_number
+        session.execute(
+            update(Run).where(Run.pipeline_id == existing.id).values(pr_number=event.pr_number)
+        )
+        if repository.vcs_token_enc:
+            existing.report_state = existing.report_state or "pending"
+            session.flush()
+            mark_due(session, existing.id)
+        detail += f"; now reported on pull request #{event.pr_number}"
+    _finish_event(event, "processed", detail)
+    return PushResult(existing.id, (), detail)
+
+
+def _known_stacks(session: Session, repository: Repository, graph: Graph) -> dict[str, Stack]:
+    """A proposal's stacks as the tracked branch knows them; a stack the proposal adds is
+    created (never deleted or changed: the tracked branch owns the stack table)."""
+    stacks: dict[str, Stack] = {}
+    for path, node in graph.stacks.items():
+        stack_id = stack_id_for(repository, path)
+        stack = session.get(Stack, stack_id)
+        if stack is None:
+            stack = Stack(
+                id=stack_id,
+                repository_id=repository.id,
+                path=path,
+                name=node.name,
+                labels=list(node.labels),
+                autodeploy=False,
+                managed_state=node.managed_state,
+                backend_type=node.backend_type,
+                worker_pool=node.worker_pool,
+                depends_on=sorted(graph.upstreams_of(path)),
+                inputs=[{**i, "stack": stack_id_for(repository, i["stack"])} for i in node.inputs],
+                aws=node.aws.to_json() if node.aws else None,
+                deleted=True,
+            )
+            session.add(stack)
+        stacks[path] = stack
+    session.flush()
+    return stacks
+
+
 def _newer_planned_commit(
-    session: Session, mirror: Mirror, repository: Repository, sha: str
+    session: Session, mirror: Mirror, repository: Repository, branch: str, sha: str
 ) -> str | None:
-    """A push delivered late (its commit is an ancestor of one already planned) changes
-    nothing: running it would roll the infrastructure back."""
+    """A push delivered late (its commit is an ancestor of one already planned on its branch)
+    changes nothing: running it would roll the infrastructure back (or propose the past)."""
     latest = session.scalar(
         select(Pipeline.commit_sha)
-        .where(Pipeline.repository_id == repository.id, Pipeline.branch == repository.branch)
+        .where(Pipeline.repository_id == repository.id, Pipeline.branch == branch)
         .order_by(Pipeline.id.desc())
         .limit(1)
     )
@@ -126,6 +227,9 @@ class _Commit:
     message: str
     author: str
     triggered_by: str
+    branch: str
+    kind: RunKind
+    pr_number: int | None
 
 
 def upsert_stacks(session: Session, repository: Repository, graph: Graph) -> dict[str, Stack]:
@@ -184,12 +288,12 @@ def _trigger_verdicts(
 def _push_facts(repository: Repository, stack: Stack, commit: _Commit) -> RunFacts:
     return RunFacts(
         run_id=0,
-        kind=RunKind.TRACKED,
+        kind=commit.kind,
         state="QUEUED",
         commit_sha=commit.sha,
         commit_author=commit.author,
         commit_message=commit.message,
-        branch=repository.branch,
+        branch=commit.branch,
         triggered_by=commit.triggered_by,
         stack_id=stack.id,
         stack_name=stack.name,
@@ -210,7 +314,7 @@ def _create_runs(
     triggers: dict[str, Verdict],
 ) -> list[int]:
     """A run per affected stack, upstreams first; trigger policies may ignore a stack or make
-    its run plan-only (PROPOSED)."""
+    its run plan-only (PROPOSED). A proposal's runs are all PROPOSED."""
     run_by_path: dict[str, int] = {}
     for path in _upstreams_first(found.graph, set(found.reasons)):
         verdict = triggers[path]
@@ -223,9 +327,10 @@ def _create_runs(
             session,
             service.NewRun(
                 stack_id=stacks[path].id,
-                kind=RunKind.PROPOSED if verdict.decision == "propose" else RunKind.TRACKED,
+                kind=RunKind.PROPOSED if verdict.decision == "propose" else commit.kind,
                 commit_sha=commit.sha,
                 branch=pipeline.branch,
+                pr_number=commit.pr_number,
                 triggered_by=commit.triggered_by,
                 pipeline_id=pipeline.id,
                 commit_message=commit.message,

@@ -9,7 +9,7 @@ from typing import Any
 
 from celery import Celery
 
-from orchestrator.runs.coordinator import Doorbell
+from orchestrator.runs.coordinator import PROPOSED_PRIORITY, Doorbell
 from orchestrator.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,10 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         config["broker_transport_options"] = filesystem_transport_options(settings)
         config["worker_enable_remote_control"] = False
     else:
-        config["broker_transport_options"] = {"visibility_timeout": LONGEST_APPLY_SECONDS + 3600}
+        config["broker_transport_options"] = {
+            "visibility_timeout": LONGEST_APPLY_SECONDS + 3600,
+            "priority_steps": [0, PROPOSED_PRIORITY],
+        }
     return config
 
 
@@ -71,14 +74,21 @@ def sender() -> Celery:
     return app
 
 
-def ring(task: str, *args: int, queue: str = DEFAULT_QUEUE, delay: float = 0.0) -> bool:
-    """Send task `stackrun.<task>` with id arguments to `queue` (after `delay` seconds).
+def ring(
+    task: str, *args: int, queue: str = DEFAULT_QUEUE, delay: float = 0.0, priority: int = 0
+) -> bool:
+    """Send task `stackrun.<task>` with id arguments to `queue` (after `delay` seconds; on
+    Redis, priority 0 before higher numbers).
 
     The database already holds the work, so a broker fault is logged, not raised: the reaper
     rings again for anything left waiting."""
     try:
         sender().send_task(
-            TASK_PREFIX + task, args=list(args), queue=queue, countdown=delay or None
+            TASK_PREFIX + task,
+            args=list(args),
+            queue=queue,
+            countdown=delay or None,
+            priority=priority or None,
         )
     except Exception as exc:
         log.warning(
@@ -104,4 +114,4 @@ def broker_answers(timeout: int = 2) -> bool:
 def ring_all(bells: Iterable[Doorbell]) -> None:
     """Ring every doorbell a committed transaction decided on."""
     for bell in bells:
-        ring(bell.task, bell.target_id, queue=bell.queue, delay=bell.delay)
+        ring(bell.task, bell.target_id, queue=bell.queue, delay=bell.delay, priority=bell.priority)

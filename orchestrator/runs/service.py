@@ -17,6 +17,7 @@ from orchestrator.db import insert_many
 from orchestrator.models import Run, RunTransition, Stack, utcnow
 from orchestrator.notifications import messages
 from orchestrator.notifications import service as notifications
+from orchestrator.reports import due as reports_due
 from orchestrator.runs.state import Allowed, Decision, Refused, RunKind, RunState, decide
 from orchestrator.secrets.crypto import decrypt, encrypt
 
@@ -33,6 +34,7 @@ class NewRun:
     commit_author: str = ""
     upstream_run_ids: tuple[int, ...] = ()
     trigger_reason: str = ""
+    pr_number: int | None = None
 
 
 def dedupe_key(stack_id: str, commit_sha: str, kind: RunKind) -> str:
@@ -52,6 +54,7 @@ def create_run(session: Session, new: NewRun, dedupe: bool = True) -> Run | None
         commit_message=new.commit_message,
         commit_author=new.commit_author,
         branch=new.branch,
+        pr_number=new.pr_number,
         triggered_by=new.triggered_by,
         upstream_run_ids=list(new.upstream_run_ids),
         trigger_reason=new.trigger_reason,
@@ -162,6 +165,8 @@ def transition(
     if messages.run_event(run.state, run.kind) is not None:
         stack = session.get(Stack, run.stack_id)
         notifications.run_changed(session, run, stack.repository_id if stack else None)
+    if run.kind == RunKind.PROPOSED and run.pipeline_id is not None:
+        reports_due.mark_due(session, run.pipeline_id)
     return Allowed(source, target)
 
 

@@ -1,4 +1,4 @@
-"""GitHub deliveries: X-Hub-Signature-256 verification and push payloads."""
+"""GitHub deliveries: X-Hub-Signature-256 verification, push and pull_request payloads."""
 
 from __future__ import annotations
 
@@ -7,16 +7,27 @@ import hmac
 from typing import Any
 
 from orchestrator.webhooks.events import (
+    MalformedPayload,
     PushEvent,
     RepoRef,
+    ReviewEvent,
     optional_str,
+    require_branch,
+    require_int,
     require_sha,
+    require_sha_at,
     require_str,
 )
 
 SIGNATURE_HEADER = "x-hub-signature-256"
 EVENT_HEADER = "x-github-event"
 DELIVERY_HEADER = "x-github-delivery"
+PULL_REQUEST_EVENT = "pull_request"
+
+# pull_request actions that move the head or open/close the pull request; GitHub's names are
+# already the neutral ones. Every other action (edited, labeled, assigned, review_requested,
+# ready_for_review, converted_to_draft, auto_merge_enabled, enqueued, ...) changes no code.
+_REVIEW_ACTIONS = frozenset({"opened", "synchronize", "reopened", "closed"})
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -54,3 +65,41 @@ def push_event(payload: dict[str, Any]) -> PushEvent:
         pusher=optional_str(payload, "pusher", "name") or optional_str(payload, "sender", "login"),
         repo=repo_ref(payload),
     )
+
+
+def review_event(payload: dict[str, Any]) -> ReviewEvent:
+    """A pull_request delivery; actions that change no code come back as action "ignored"."""
+    action = require_str(payload, "action")
+    number = require_int(payload, "pull_request", "number")
+    head_sha = require_sha_at(payload, "pull_request", "head", "sha")
+    repo = repo_ref(payload)
+    handled = action in _REVIEW_ACTIONS
+    return ReviewEvent(
+        number=number,
+        action=action if handled else "ignored",
+        head_sha=head_sha,
+        head_branch=require_branch(payload, "pull_request", "head", "ref"),
+        base_branch=require_branch(payload, "pull_request", "base", "ref"),
+        author=optional_str(payload, "sender", "login"),
+        title=require_str(payload, "pull_request", "title"),
+        repo=repo,
+        head_clone_url=_head_clone_url(payload, repo),
+        reason="" if handled else f"pull_request action {action[:50]!r} changes no code",
+    )
+
+
+def _head_clone_url(payload: dict[str, Any], base: RepoRef) -> str:
+    """The fork's clone URL, or "" when the head branch lives in the base repository.
+
+    GitHub sends head.repo null once a fork is deleted; the head commit is still reachable in
+    the base repository as refs/pull/<number>/head, so that case is "" too.
+    """
+    head_repo: Any = payload["pull_request"]["head"].get("repo")  # head.sha was found first
+    if head_repo is None:
+        return ""
+    if not isinstance(head_repo, dict):
+        raise MalformedPayload("field pull_request.head.repo must be an object or null")
+    head_name = require_str(payload, "pull_request", "head", "repo", "full_name")
+    if head_name.casefold() == base.full_name.casefold():
+        return ""
+    return require_str(payload, "pull_request", "head", "repo", "clone_url")

@@ -16,7 +16,7 @@ from orchestrator.models import Event, Repository
 from orchestrator.repos import webhook_secret
 from orchestrator.vcs.mirror import ZERO_SHA
 from orchestrator.webhooks import github, gitlab
-from orchestrator.webhooks.events import MalformedPayload, PushEvent, RepoRef
+from orchestrator.webhooks.events import MalformedPayload, PushEvent, RepoRef, ReviewEvent
 
 MAX_DELIVERY_ID = 200
 MAX_REF = 255
@@ -108,6 +108,12 @@ def receive_github(session: Session, headers: Mapping[str, str], body: bytes) ->
         )
     if event_type == "ping":
         return Outcome(200, {"status": "pong", "repository": repository.name})
+    if event_type == github.PULL_REQUEST_EVENT:
+        try:
+            review = github.review_event(payload)
+        except MalformedPayload as exc:
+            return _refuse(422, f"malformed github pull_request payload: {exc}")
+        return _store_review(session, "github", delivery, repository, review, payload)
     if event_type != "push":
         return Outcome(200, {"status": "ignored", "reason": f"event {event_type!r} is not handled"})
     try:
@@ -135,6 +141,12 @@ def receive_gitlab(session: Session, headers: Mapping[str, str], body: bytes) ->
         return _refuse(404, f"repository {ref.full_name!r} is not registered with stackrun")
     if not gitlab.verify(webhook_secret(repository), token):
         return _refuse(401, f"X-Gitlab-Token does not match the secret of {repository.name!r}")
+    if event_type == gitlab.MERGE_REQUEST_EVENT:
+        try:
+            review = gitlab.review_event(payload)
+        except MalformedPayload as exc:
+            return _refuse(422, f"malformed gitlab merge request payload: {exc}")
+        return _store_review(session, "gitlab", delivery, repository, review, payload)
     if event_type != gitlab.PUSH_EVENT:
         return Outcome(200, {"status": "ignored", "reason": f"event {event_type!r} is not handled"})
     try:
@@ -150,8 +162,6 @@ def ignore_reason(push: PushEvent, repository: Repository) -> str | None:
         return f"ref {push.ref} is not a branch"
     if push.after == ZERO_SHA:
         return f"branch {push.branch} was deleted; a deleted branch never triggers a destroy"
-    if push.branch != repository.branch:
-        return f"branch {push.branch} is not the tracked branch {repository.branch}"
     return None
 
 
@@ -163,12 +173,7 @@ def _store_push(
     push: PushEvent,
     payload: dict[str, Any],
 ) -> Outcome:
-    if len(delivery) > MAX_DELIVERY_ID or len(push.ref) > MAX_REF:
-        return _refuse(
-            422,
-            f"delivery id must be at most {MAX_DELIVERY_ID} characters and ref at most {MAX_REF}",
-        )
-    reason = ignore_reason(push, repository)
+    """A push to the tracked branch plans to apply; to any other branch it proposes."""
     event = Event(
         provider=provider,
         delivery_id=delivery,
@@ -179,9 +184,46 @@ def _store_push(
         after_sha=push.after,
         pusher=push.pusher[:200],
         payload=payload,
-        status="ignored" if reason else "received",
-        detail=reason or "",
     )
+    return _store(session, event, delivery, ignore_reason(push, repository))
+
+
+def _store_review(
+    session: Session,
+    provider: str,
+    delivery: str,
+    repository: Repository,
+    review: ReviewEvent,
+    payload: dict[str, Any],
+) -> Outcome:
+    """A pull/merge request opened or updated proposes its head commit; closed ends its runs."""
+    event = Event(
+        provider=provider,
+        delivery_id=delivery,
+        event_type="pull_request" if provider == "github" else "merge_request",
+        repository_id=repository.id,
+        ref=f"refs/heads/{review.head_branch}",
+        before_sha=ZERO_SHA,
+        after_sha=review.head_sha,
+        pusher=review.author[:200],
+        pr_number=review.number,
+        action=review.action,
+        payload=payload,
+    )
+    reason = None
+    if review.action == "ignored":
+        reason = review.reason or "the event changes no code"
+    return _store(session, event, delivery, reason)
+
+
+def _store(session: Session, event: Event, delivery: str, reason: str | None) -> Outcome:
+    if len(delivery) > MAX_DELIVERY_ID or len(event.ref) > MAX_REF:
+        return _refuse(
+            422,
+            f"delivery id must be at most {MAX_DELIVERY_ID} characters and ref at most {MAX_REF}",
+        )
+    event.status = "ignored" if reason else "received"
+    event.detail = reason or ""
     try:
         with session.begin_nested():
             session.add(event)

@@ -136,6 +136,17 @@ class Deployment:
             headers["X-Hub-Signature-256"] = github_signature(secret, body)
         return httpx.post(f"{self.url}/webhooks/github", content=body, headers=headers, timeout=30)
 
+    def webhook_gitlab(
+        self, body: bytes, token: str, event: str = "Merge Request Hook"
+    ) -> httpx.Response:
+        headers = {
+            "X-Gitlab-Event": event,
+            "X-Gitlab-Token": token,
+            "X-Gitlab-Event-UUID": str(uuid.uuid4()),
+            "Content-Type": "application/json",
+        }
+        return httpx.post(f"{self.url}/webhooks/gitlab", content=body, headers=headers, timeout=30)
+
     def register(self, platform: GitPlatform, secret: str) -> dict[str, Any]:
         with self.client() as api:
             response = api.post(

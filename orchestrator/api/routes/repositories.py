@@ -26,6 +26,17 @@ class RepositoryIn(BaseModel):
     branch: str = "main"
     provider: str = "github"
     webhook_secret: SecretStr
+    vcs_api_url: str | None = Field(default=None, max_length=1000)
+    vcs_project: str | None = Field(default=None, max_length=300)
+    vcs_token: SecretStr | None = None
+
+
+class ReportingIn(BaseModel):
+    """Where proposed runs are reported; omitted fields stay, "" clears one."""
+
+    vcs_api_url: str | None = Field(default=None, max_length=1000)
+    vcs_project: str | None = Field(default=None, max_length=300)
+    vcs_token: SecretStr | None = None
 
 
 def repository_view(repository: Repository) -> dict[str, Any]:
@@ -35,8 +46,25 @@ def repository_view(repository: Repository) -> dict[str, Any]:
         "clone_url": redact_url(repository.clone_url),
         "branch": repository.branch,
         "provider": repository.provider,
+        "reporting": {
+            "enabled": repository.vcs_token_enc is not None,
+            "api_url": repository.vcs_api_url
+            or repos.default_api_url(repository.provider, repository.clone_url),
+            "project": repository.vcs_project or repository.name,
+        },
         "created_at": repository.created_at.isoformat(),
     }
+
+
+def _configure(repository: Repository, body: ReportingIn | RepositoryIn) -> None:
+    refused = repos.configure_reporting(
+        repository,
+        api_url=body.vcs_api_url,
+        project=body.vcs_project,
+        token=body.vcs_token.get_secret_value() if body.vcs_token is not None else None,
+    )
+    if refused is not None:
+        raise HTTPException(refused.status, refused.reason)
 
 
 @router.get("")
@@ -83,6 +111,7 @@ def create_repository(body: RepositoryIn, session: SessionDep, who: PrincipalDep
     )
     if isinstance(result, repos.RepositoryRefused):
         raise HTTPException(result.status, result.reason)
+    _configure(result, body)
     audit(
         session,
         who.name,
@@ -92,3 +121,23 @@ def create_repository(body: RepositoryIn, session: SessionDep, who: PrincipalDep
     )
     session.commit()
     return repository_view(result)
+
+
+@router.patch("/{repository_id}")
+def configure_repository(
+    repository_id: int, body: ReportingIn, session: SessionDep, who: PrincipalDep
+) -> dict[str, Any]:
+    """Set the VCS API, project and token that proposed runs are reported with."""
+    require(who, "admin", "configuring a repository")
+    repository = session.get(Repository, repository_id)
+    if repository is None:
+        raise HTTPException(404, f"repository {repository_id} does not exist")
+    _configure(repository, body)
+    detail = {
+        "vcs_api_url": body.vcs_api_url,
+        "vcs_project": body.vcs_project,
+        "vcs_token": "changed" if body.vcs_token is not None else "unchanged",
+    }
+    audit(session, who.name, "repository.configure", f"repository:{repository.name}", detail)
+    session.commit()
+    return repository_view(repository)

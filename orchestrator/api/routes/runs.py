@@ -91,6 +91,30 @@ def act_on_run(
     return {"id": done.run_id, "state": done.state}
 
 
+@router.get("/pipelines")
+def list_pipelines(
+    session: SessionDep,
+    who: PrincipalDep,
+    ref: str | None = None,
+    pr: int | None = None,
+    repository: int | None = None,
+    kind: Literal["TRACKED", "PROPOSED"] | None = None,
+    limit: int = 50,
+) -> list[dict[str, Any]]:
+    """Newest first; `ref` is a branch (`feature/x` or `refs/heads/feature/x`), `pr` a pull or
+    merge request number."""
+    query = select(Pipeline).order_by(Pipeline.id.desc()).limit(max(1, min(limit, 500)))
+    if ref:
+        query = query.where(Pipeline.branch == ref.removeprefix("refs/heads/"))
+    if pr is not None:
+        query = query.where(Pipeline.pr_number == pr)
+    if repository is not None:
+        query = query.where(Pipeline.repository_id == repository)
+    if kind is not None:
+        query = query.where(Pipeline.kind == kind)
+    return [pipeline_view(session, p) for p in session.scalars(query)]
+
+
 @router.get("/pipelines/{pipeline_id}")
 def get_pipeline(pipeline_id: int, session: SessionDep, who: PrincipalDep) -> dict[str, Any]:
     pipeline = session.get(Pipeline, pipeline_id)
