@@ -122,6 +122,18 @@ class Pipeline(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class ReviewComment(Base):
+    """The one comment stackrun keeps on a pull/merge request. The row is inserted before the
+    comment is created, so two deliveries never both create one."""
+
+    __tablename__ = "review_comments"
+
+    repository_id: Mapped[int] = mapped_column(ForeignKey("repositories.id"), primary_key=True)
+    pr_number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    comment_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class Run(Base):
     __tablename__ = "runs"
 

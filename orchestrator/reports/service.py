@@ -15,12 +15,21 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from orchestrator import repos
 from orchestrator.artifacts.store import ArtifactStore, log_key, open_store
-from orchestrator.models import Pipeline, PolicyEvaluation, Repository, Run, Stack, utcnow
+from orchestrator.models import (
+    Pipeline,
+    PolicyEvaluation,
+    Repository,
+    ReviewComment,
+    Run,
+    Stack,
+    utcnow,
+)
 from orchestrator.notifications.messages import backoff_seconds
 from orchestrator.reports import render
 from orchestrator.reports.client import (
@@ -30,6 +39,7 @@ from orchestrator.reports.client import (
     VcsTarget,
     client_for,
 )
+from orchestrator.reports.due import mark_due
 from orchestrator.runs.state import RunKind
 from orchestrator.secrets.masking import Masker
 from orchestrator.settings import Settings
@@ -61,6 +71,7 @@ class Picture:
     """What one delivery sends, read from the database in one go."""
 
     pipeline_id: int
+    repository_id: int
     seq: int
     target: VcsTarget
     statuses: list[StatusToSend] = field(default_factory=list)
@@ -106,7 +117,12 @@ def deliver(session_factory: SessionFactory, pipeline_id: int, settings: Setting
     try:
         client = client_for(picture.target)
         _send_statuses(client, picture, sent)
-        comment_id = _send_comment(client, picture)
+        comment_id = _send_comment(session_factory, client, picture)
+    except CommentBusy:
+        with session_factory() as session:
+            _record_sent(session, sent)
+            _due_again_soon(session, picture.pipeline_id)
+        return True
     except ReportFailed as exc:
         with session_factory() as session:
             _record_failure(session, picture, sent, str(exc), settings)
@@ -128,7 +144,7 @@ def take_picture(
     if repository is None or token is None:
         _stop_reporting(pipeline, "the repository has no vcs_token any more")
         return None
-    picture = Picture(pipeline.id, pipeline.report_seq, _target(repository, token))
+    picture = Picture(pipeline.id, repository.id, pipeline.report_seq, _target(repository, token))
     runs = list(session.scalars(select(Run).where(Run.pipeline_id == pipeline.id).order_by(Run.id)))
     reports = [_run_report(session, run, settings, store) for run in runs]
     for run, report in zip(runs, reports, strict=True):
@@ -137,7 +153,8 @@ def take_picture(
             picture.statuses.append(status)
     if pipeline.pr_number is not None and _owns_comment(session, pipeline):
         picture.pr_number = pipeline.pr_number
-        picture.comment_id = pipeline.comment_id or _inherited_comment(session, pipeline)
+        known = session.get(ReviewComment, (repository.id, pipeline.pr_number))
+        picture.comment_id = known.comment_id if known is not None else None
         header = render.CommentHeader(
             pipeline_id=pipeline.id,
             commit_sha=pipeline.commit_sha,
@@ -237,19 +254,21 @@ def _owns_comment(session: Session, pipeline: Pipeline) -> bool:
     return newer is None
 
 
-def _inherited_comment(session: Session, pipeline: Pipeline) -> str | None:
-    """A pull request keeps one comment: a newer proposal edits the one an older one made."""
-    return session.scalar(
-        select(Pipeline.comment_id)
+def _newest_writes_again(session: Session, pipeline: Pipeline) -> None:
+    """A newer proposal of the pull request appeared while this one wrote the comment: the
+    newest writes it once more, so the comment never ends on an older pipeline."""
+    newest = session.scalar(
+        select(Pipeline.id)
         .where(
             Pipeline.repository_id == pipeline.repository_id,
+            Pipeline.kind == RunKind.PROPOSED,
             Pipeline.pr_number == pipeline.pr_number,
-            Pipeline.comment_id.is_not(None),
-            Pipeline.id < pipeline.id,
         )
         .order_by(Pipeline.id.desc())
         .limit(1)
     )
+    if newest is not None:
+        mark_due(session, newest)
 
 
 def _send_statuses(client: VcsClient, picture: Picture, sent: dict[int, str]) -> None:
@@ -258,18 +277,90 @@ def _send_statuses(client: VcsClient, picture: Picture, sent: dict[int, str]) ->
         sent[status.run_id] = status.key
 
 
-def _send_comment(client: VcsClient, picture: Picture) -> str | None:
+class CommentBusy(Exception):
+    """Another delivery is creating this pull request's comment right now."""
+
+
+def _send_comment(
+    session_factory: SessionFactory, client: VcsClient, picture: Picture
+) -> str | None:
+    """Edit the pull request's comment, or create it when it has none (or it was deleted)."""
     if picture.pr_number is None or picture.comment is None:
-        return picture.comment_id
-    if picture.comment_id is None:
-        return client.create_comment(picture.pr_number, picture.comment)
+        return None
+    key = (picture.repository_id, picture.pr_number)
+    if picture.comment_id is not None:
+        try:
+            client.update_comment(picture.pr_number, picture.comment_id, picture.comment)
+        except ReportFailed as exc:
+            if exc.status != 404:
+                raise
+            with session_factory() as session:
+                _forget_comment(session, key, picture.comment_id)
+        else:
+            return picture.comment_id
+    with session_factory() as session:
+        known = _claim_comment(session, key)
+    if known is not None:
+        client.update_comment(picture.pr_number, known, picture.comment)
+        return known
     try:
-        client.update_comment(picture.pr_number, picture.comment_id, picture.comment)
-    except ReportFailed as exc:
-        if exc.status != 404:
-            raise
-        return client.create_comment(picture.pr_number, picture.comment)
-    return picture.comment_id
+        created = client.create_comment(picture.pr_number, picture.comment)
+    except ReportFailed:
+        with session_factory() as session:
+            _forget_comment(session, key, None)
+        raise
+    with session_factory() as session:
+        row = session.get(ReviewComment, key)
+        assert row is not None
+        row.comment_id = created
+    return created
+
+
+def _claim_comment(session: Session, key: tuple[int, int]) -> str | None:
+    """The comment to edit (made by another delivery meanwhile), or None when this delivery
+    may create it; CommentBusy while another delivery is creating it."""
+    now = utcnow()
+    row = session.get(ReviewComment, key, with_for_update=True, populate_existing=True)
+    if row is None:
+        try:
+            with session.begin_nested():
+                session.add(ReviewComment(repository_id=key[0], pr_number=key[1], claimed_at=now))
+                session.flush()
+        except IntegrityError:
+            raise CommentBusy from None
+        return None
+    if row.comment_id is not None:
+        return row.comment_id
+    claimed_at = (
+        row.claimed_at.replace(tzinfo=now.tzinfo)
+        if row.claimed_at.tzinfo is None
+        else row.claimed_at
+    )
+    if claimed_at > now - timedelta(seconds=CLAIM_SECONDS):
+        raise CommentBusy
+    row.claimed_at = now
+    return None
+
+
+def _forget_comment(session: Session, key: tuple[int, int], comment_id: str | None) -> None:
+    """The comment is gone (deleted on the VCS) or was never made: the next delivery makes it."""
+    session.execute(
+        delete(ReviewComment).where(
+            ReviewComment.repository_id == key[0],
+            ReviewComment.pr_number == key[1],
+            ReviewComment.comment_id.is_(None)
+            if comment_id is None
+            else ReviewComment.comment_id == comment_id,
+        )
+    )
+
+
+def _due_again_soon(session: Session, pipeline_id: int) -> None:
+    session.execute(
+        update(Pipeline)
+        .where(Pipeline.id == pipeline_id)
+        .values(report_due_at=utcnow() + timedelta(seconds=1))
+    )
 
 
 def _record_sent(session: Session, sent: dict[int, str]) -> None:
@@ -289,6 +380,8 @@ def _record_success(
     pipeline.report_attempts = 0
     # A run that changed while this was sent marked the pipeline due again: send once more.
     pipeline.report_due_at = utcnow() if pipeline.report_seq != picture.seq else None
+    if comment_id is not None and not _owns_comment(session, pipeline):
+        _newest_writes_again(session, pipeline)
     log.info(
         "pipeline=%s reported statuses=%d comment=%s",
         pipeline.id,

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import copy
 import json
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -367,7 +369,7 @@ def test_a_gitlab_merge_request_gets_a_status_per_stack_and_one_note(
 ) -> None:
     platform = GitPlatform(tmp_path / "gitlab", name="acme/gl-platform")
     token = "gl-hook-token-" + uuid.uuid4().hex[:8]
-    world.api(
+    registered = world.api(
         "POST",
         "/api/v1/repositories",
         json={
@@ -375,10 +377,10 @@ def test_a_gitlab_merge_request_gets_a_status_per_stack_and_one_note(
             "clone_url": platform.clone_url,
             "provider": "gitlab",
             "webhook_secret": token,
-            "vcs_api_url": world.vcs.gitlab_url,
-            "vcs_token": VCS_TOKEN,
         },
     )
+    assert registered["reporting"]["enabled"] is False
+    _report_with_cli(world, int(registered["id"]), world.vcs.gitlab_url)
     platform.commit(_network(), "network")
     sha = _branch(platform, "feature/mr", _network(2))
     payload = json.loads((WEBHOOKS / "gitlab-merge-request.json").read_text())
@@ -392,6 +394,33 @@ def test_a_gitlab_merge_request_gets_a_status_per_stack_and_one_note(
     assert statuses[-1].context == "stackrun/network" and statuses[-1].state == "success"
     notes = list(world.vcs.comments(provider="gitlab").values())
     assert len(notes) == 1 and notes[0].number == 7 and "| network |" in notes[0].body
+
+
+def _report_with_cli(world: World, repository_id: int, api_url: str) -> None:
+    """`stackrun repos report` as a user types it: the VCS token comes from the environment."""
+    env = {
+        **world.deployment.env,
+        "STACKRUN_URL": world.deployment.url,
+        "STACKRUN_TOKEN": world.deployment.token("admin"),
+        "STACKRUN_VCS_TOKEN": VCS_TOKEN,
+    }
+    completed = subprocess.run(
+        [sys.executable, "-m", "orchestrator.cli", "repos", "report", str(repository_id)]
+        + ["--api-url", api_url],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert VCS_TOKEN not in completed.stdout
+    shown = json.loads(completed.stdout)
+    assert shown["reporting"] == {
+        "enabled": True,
+        "api_url": api_url,
+        "project": "acme/gl-platform",
+    }
 
 
 def _repository_id(world: World, name: str) -> int:

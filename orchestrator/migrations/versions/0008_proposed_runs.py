@@ -18,6 +18,15 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "review_comments",
+        sa.Column("repository_id", sa.Integer(), nullable=False),
+        sa.Column("pr_number", sa.Integer(), nullable=False),
+        sa.Column("comment_id", sa.String(length=100), nullable=True),
+        sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["repository_id"], ["repositories.id"]),
+        sa.PrimaryKeyConstraint("repository_id", "pr_number"),
+    )
     with op.batch_alter_table("repositories", schema=None) as batch_op:
         batch_op.add_column(sa.Column("vcs_api_url", sa.String(length=1000), nullable=True))
         batch_op.add_column(sa.Column("vcs_project", sa.String(length=300), nullable=True))
@@ -71,6 +80,7 @@ def downgrade() -> None:
             "kind",
         ):
             batch_op.drop_column(column)
+    op.drop_table("review_comments")
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.drop_column("action")
         batch_op.drop_column("pr_number")
