@@ -404,9 +404,9 @@ def _report_with_cli(world: World, repository_id: int, api_url: str) -> None:
         "STACKRUN_TOKEN": world.deployment.token("admin"),
         "STACKRUN_VCS_TOKEN": VCS_TOKEN,
     }
+    command = [sys.executable, "-m", "orchestrator.cli", "repos", "report"]
     completed = subprocess.run(
-        [sys.executable, "-m", "orchestrator.cli", "repos", "report", str(repository_id)]
-        + ["--api-url", api_url],
+        [*command, str(repository_id), "--api-url", api_url],
         env=env,
         capture_output=True,
         text=True,
