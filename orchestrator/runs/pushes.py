@@ -90,9 +90,10 @@ def process_push(session: Session, event_id: int) -> PushResult | None:
     if fatal:
         errors = "; ".join(e["message"] for e in fatal)
         return _finish_event(event, "failed", f"stack graph of {event.after_sha[:12]}: {errors}")
-    stacks = upsert_stacks(session, repository, found.graph) if not proposal else {}
     if proposal:
         stacks = _known_stacks(session, repository, found.graph)
+    else:
+        stacks = upsert_stacks(session, repository, found.graph)
     if not found.reasons:
         return _finish_event(event, "processed", "no stack is affected")
     kind = RunKind.PROPOSED if proposal else RunKind.TRACKED
@@ -148,13 +149,15 @@ def _impact(
 
 def _already_proposed(session: Session, event: Event, repository: Repository) -> PushResult | None:
     """GitHub sends a push and a pull_request event for the same commit: the second one adds
-    its pull request number to the pipeline the first one made, and makes no other."""
+    its pull request number to the pipeline the first one made, and makes no other. A
+    proposal that was ended (superseded, or its pull request closed) is proposed anew."""
     existing = session.scalar(
         select(Pipeline)
         .where(
             Pipeline.repository_id == repository.id,
             Pipeline.kind == RunKind.PROPOSED,
             Pipeline.commit_sha == event.after_sha,
+            Pipeline.note == "",
         )
         .order_by(Pipeline.id.desc())
         .limit(1)
@@ -338,6 +341,9 @@ def _create_runs(
                 upstream_run_ids=upstream_ids,
                 trigger_reason="; ".join([found.reasons[path], *verdict.messages]),
             ),
+            # A proposal may be made again at the same commit (a reopened pull request);
+            # duplicate deliveries never get here (event dedupe, _already_proposed).
+            dedupe=commit.kind != RunKind.PROPOSED,
         )
         if run is not None:
             run_by_path[path] = run.id

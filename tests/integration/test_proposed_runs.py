@@ -190,12 +190,12 @@ def _open(world: World, number: int, action: str, branch: str, sha: str) -> None
     assert answer.status_code == 202, answer.text
 
 
-def _settled_pipeline(world: World, **params: Any) -> dict[str, Any]:
+def _settled_pipeline(world: World, newer_than: int = 0, **params: Any) -> dict[str, Any]:
     """The newest pipeline matching `params` once its runs ended and its report was sent."""
 
     def settled() -> dict[str, Any] | None:
         found = world.pipelines(**params)
-        if not found or not found[0]["runs"]:
+        if not found or not found[0]["runs"] or found[0]["id"] <= newer_than:
             return None
         pipeline = found[0]
         done = all(r["state"] in TERMINAL for r in pipeline["runs"])
@@ -351,7 +351,9 @@ def test_the_vcs_api_down_leaves_runs_alone_retries_and_shows_on_the_pipeline(
     assert len(_comments_of(world, 5)) == 1
 
 
-def test_closing_the_pull_request_ends_its_pending_runs(world: World) -> None:
+def test_closing_the_pull_request_ends_its_pending_runs_and_reopening_proposes_again(
+    world: World,
+) -> None:
     sha = _branch(world.platform, "feature/close", {**_network(4), **_app("# close\n")})
     _open(world, 6, "opened", "feature/close", sha)
     world.deployment.wait(lambda: world.pipelines(pr=6) or None, "the proposal of PR 6")
@@ -362,6 +364,13 @@ def test_closing_the_pull_request_ends_its_pending_runs(world: World) -> None:
     assert ended, pipeline["runs"]
     (comment,) = _comments_of(world, 6)
     assert "pull request #6 closed" in comment.body
+
+    _open(world, 6, "reopened", "feature/close", sha)
+    reopened = _settled_pipeline(world, newer_than=pipeline["id"], pr=6)
+    assert reopened["id"] != pipeline["id"] and reopened["commit_sha"] == sha
+    assert reopened["runs"] and all(r["state"] == "FINISHED" for r in reopened["runs"])
+    (comment,) = _comments_of(world, 6)
+    assert _posts_for(world, 6) == 1 and "closed" not in comment.body
 
 
 def test_a_gitlab_merge_request_gets_a_status_per_stack_and_one_note(
