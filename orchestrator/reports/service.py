@@ -105,7 +105,15 @@ def deliver_due(session_factory: SessionFactory, settings: Settings) -> int:
     """Claim and deliver every due report; the number delivered without a fault."""
     with session_factory() as session:
         claimed = claim_due(session, utcnow())
-    return sum(deliver(session_factory, pipeline_id, settings) for pipeline_id in claimed)
+    delivered = 0
+    for pipeline_id in claimed:
+        try:
+            delivered += deliver(session_factory, pipeline_id, settings)
+        except Exception:
+            # A fault in one report (its claim expires and it is tried again) never holds up
+            # the others.
+            log.exception("pipeline=%s delivering its report crashed", pipeline_id)
+    return delivered
 
 
 def deliver(session_factory: SessionFactory, pipeline_id: int, settings: Settings) -> bool:

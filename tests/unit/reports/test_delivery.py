@@ -292,3 +292,28 @@ def test_a_gitlab_merge_request_gets_named_statuses_and_one_note(
     assert (status.context, status.state, status.project) == ("stackrun/vpc", "pending", "acme/p")
     (note,) = vcs.comments(provider="gitlab").values()
     assert note.number == 3 and "<!-- stackrun:pipeline -->" in note.body
+
+
+def test_a_report_that_crashes_never_holds_up_the_others(
+    db: Session, vcs: VcsApi, settings: Settings
+) -> None:
+    _reporting(db, vcs)
+    odd = Repository(
+        id=2,
+        name="acme/odd",
+        clone_url="file:///odd",
+        provider="bitbucket",
+        webhook_secret_enc=b"x",
+    )
+    repos.configure_reporting(odd, api_url=vcs.github_url, project=None, token=TOKEN)
+    db.add(odd)
+    db.flush()
+    broken = _pipeline(db, pr=1)
+    broken.repository_id = 2
+    healthy = _pipeline(db, pr=2)
+    _run(db, healthy)
+    db.flush()
+    assert reports.deliver_due(_factory(db), settings) == 1
+    assert [c.number for c in vcs.comments().values()] == [2]
+    db.refresh(broken)
+    assert broken.report_due_at is not None, "the crashed report stays claimed, then retried"
