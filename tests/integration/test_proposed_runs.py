@@ -300,7 +300,8 @@ def test_a_plan_policy_deny_is_a_failure_status_with_the_policy_message(world: W
     assert "null_resource.forbidden may not be created here" in description
     assert len(description) <= 140
     (comment,) = _comments_of(world, 3)
-    assert "null_resource.forbidden may not be created here" in comment.body
+    # Markdown-escaped in the comment, so GitHub shows the underscore instead of italics.
+    assert "null\\_resource.forbidden may not be created here" in comment.body
 
 
 def test_a_500_resource_plan_is_one_comment_under_githubs_limit(world: World) -> None:
