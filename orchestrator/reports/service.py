@@ -95,6 +95,7 @@ def claim_due(session: Session, now: datetime, limit: int = 20) -> list[int]:
             update(Pipeline)
             .where(Pipeline.id == pipeline_id, Pipeline.report_due_at <= now)
             .values(report_due_at=now + timedelta(seconds=CLAIM_SECONDS))
+            .execution_options(synchronize_session=False)
         )
         if result.rowcount == 1:  # type: ignore[attr-defined]
             claimed.append(pipeline_id)
@@ -133,7 +134,7 @@ def deliver(session_factory: SessionFactory, pipeline_id: int, settings: Setting
         return True
     except ReportFailed as exc:
         with session_factory() as session:
-            _record_failure(session, picture, sent, str(exc), settings)
+            _record_failure(session, picture, sent, exc, settings)
         return False
     with session_factory() as session:
         _record_success(session, picture, sent, comment_id)
@@ -189,6 +190,9 @@ def _run_report(
 ) -> render.RunReport:
     stack = session.get(Stack, run.stack_id)
     policy, messages = _policy_of(session, run.id)
+    # Statuses are public on the pull request and cut to 140 characters (a key cut in half
+    # no longer looks like one): mask what they are made of, before rendering.
+    mask = Masker()
     url = f"{settings.api_url}/api/v1/runs/{run.id}"
     return render.RunReport(
         run_id=run.id,
@@ -196,8 +200,8 @@ def _run_report(
         state=run.state,
         summary=run.plan_summary,
         policy=policy,
-        policy_messages=messages,
-        failure_reason=run.failure_reason,
+        policy_messages=tuple(mask(message) for message in messages),
+        failure_reason=mask(run.failure_reason) if run.failure_reason else None,
         plan_text=_plan_text(run, store),
         url=url,
         log_url=f"{url}/logs",
@@ -399,8 +403,13 @@ def _record_success(
 
 
 def _record_failure(
-    session: Session, picture: Picture, sent: dict[int, str], error: str, settings: Settings
+    session: Session,
+    picture: Picture,
+    sent: dict[int, str],
+    failed: ReportFailed,
+    settings: Settings,
 ) -> None:
+    error = str(failed)
     _record_sent(session, sent)
     pipeline = session.get(Pipeline, picture.pipeline_id, populate_existing=True)
     assert pipeline is not None
@@ -412,6 +421,7 @@ def _record_failure(
     else:
         pipeline.report_state = "failing"
         wait = backoff_seconds(pipeline.report_attempts, settings.report_backoff_seconds)
+        wait = max(wait, failed.retry_after or 0.0)  # a rate limit says when to come back
         pipeline.report_due_at = utcnow() + timedelta(seconds=wait)
     log.warning(
         "pipeline=%s reporting to the vcs failed attempt=%d state=%s: %s",

@@ -317,3 +317,18 @@ def test_a_report_that_crashes_never_holds_up_the_others(
     assert [c.number for c in vcs.comments().values()] == [2]
     db.refresh(broken)
     assert broken.report_due_at is not None, "the crashed report stays claimed, then retried"
+
+
+def test_a_rate_limited_report_comes_back_when_the_vcs_says(
+    db: Session, vcs: VcsApi, settings: Settings
+) -> None:
+    _reporting(db, vcs)
+    pipeline = _pipeline(db)
+    _run(db, pipeline)
+    vcs.fail(status=429, retry_after=60)
+    before = utcnow()
+    assert not _deliver(db, pipeline, settings)
+    db.refresh(pipeline)
+    assert pipeline.report_due_at is not None
+    wait = pipeline.report_due_at.replace(tzinfo=before.tzinfo) - before
+    assert timedelta(seconds=59) < wait < timedelta(seconds=62)
