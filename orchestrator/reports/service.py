@@ -386,7 +386,8 @@ def _record_success(
     _record_sent(session, sent)
     pipeline = session.get(Pipeline, picture.pipeline_id, populate_existing=True)
     assert pipeline is not None
-    pipeline.comment_id = comment_id
+    if comment_id is not None:
+        pipeline.comment_id = comment_id
     pipeline.report_state = "ok"
     pipeline.report_error = ""
     pipeline.report_attempts = 0

@@ -343,6 +343,7 @@ def test_a_newer_pipeline_edits_the_comment_the_older_made_and_the_older_leaves_
         ("stackrun/vpc", "error", "discarded"),
     ], "the older pipeline still reports its statuses (GitHub's word for canceled: error)"
     assert (api.comment_posts, api.comment_edits) == (1, 1), "it never touches the comment"
+    assert _fresh(db, older).comment_id == made.id, "and still says which comment it wrote"
     (still,) = api.comments().values()
     assert still.body == comment.body
     assert not [r for r in api.requests if r.method == "PATCH" and r.status != 200]
