@@ -202,7 +202,7 @@ def _store_review(
         delivery_id=delivery,
         event_type="pull_request" if provider == "github" else "merge_request",
         repository_id=repository.id,
-        ref=f"refs/heads/{review.head_branch}",
+        ref=_review_ref(provider, review),
         before_sha=ZERO_SHA,
         after_sha=review.head_sha,
         pusher=review.author[:200],
@@ -214,6 +214,16 @@ def _store_review(
     if review.action == "ignored":
         reason = review.reason or "the event changes no code"
     return _store(session, event, delivery, reason)
+
+
+def _review_ref(provider: str, review: ReviewEvent) -> str:
+    """The head branch, or for a fork (whose branch names may be anyone's, `main` included)
+    the provider's own ref of the pull/merge request, so proposals of two forks never meet."""
+    if not review.head_clone_url:
+        return f"refs/heads/{review.head_branch}"
+    if provider == "github":
+        return f"refs/pull/{review.number}/head"
+    return f"refs/merge-requests/{review.number}/head"
 
 
 def _store(session: Session, event: Event, delivery: str, reason: str | None) -> Outcome:

@@ -43,6 +43,7 @@ def _pull_request(action: str = "opened") -> dict[str, Any]:
     payload["pull_request"]["number"] = 12
     payload["pull_request"]["head"]["sha"] = HEAD
     payload["pull_request"]["head"]["ref"] = "feature/net"
+    payload["pull_request"]["head"]["repo"]["full_name"] = "acme/platform"
     payload["repository"]["full_name"] = "acme/platform"
     return dict(payload)
 
@@ -138,3 +139,17 @@ def test_a_gitlab_merge_request_with_new_commits_proposes_and_a_title_edit_does_
     assert (event.event_type, event.action, event.pr_number) == ("merge_request", "synchronize", 3)
     edited = _gitlab(db, _merge_request("update", oldrev=None), "u-2")
     assert edited.status == 200 and edited.body["status"] == "ignored"
+
+
+def test_a_pull_request_from_a_fork_is_named_by_its_pull_ref_not_the_forks_branch(
+    db: Session,
+) -> None:
+    _repository(db, "acme/platform", "github")
+    payload = _pull_request()
+    payload["pull_request"]["head"]["ref"] = "main"
+    payload["pull_request"]["head"]["repo"]["full_name"] = "someone/platform"
+    payload["pull_request"]["head"]["repo"]["clone_url"] = "https://github.com/someone/platform.git"
+    outcome = _github(db, payload)
+    assert outcome.status == 202, outcome.body
+    event = db.get(Event, outcome.event_id)
+    assert event is not None and event.ref == "refs/pull/12/head"
