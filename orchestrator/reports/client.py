@@ -19,7 +19,7 @@ Provider rules the clients apply (from the providers' documentation and observed
   :running") when a pending/running status is posted again with the same state. The status
   already has the requested state, so that answer counts as done (the new description is lost).
 - Comment bodies are not shortened here: GitHub refuses more than 65,536 characters and GitLab
-  more than 1,000,000 (`max_comment_chars`); the renderer must fit its text.
+  more than 1,000,000; the renderer fits its text (render.COMMENT_LIMIT).
 """
 
 from __future__ import annotations
@@ -36,8 +36,6 @@ CommitState = Literal["pending", "running", "success", "failure", "canceled"]
 GITHUB_DESCRIPTION_MAX: Final = 140
 GITLAB_DESCRIPTION_MAX: Final = 255
 GITLAB_TARGET_URL_MAX: Final = 255
-GITHUB_COMMENT_MAX: Final = 65_536
-GITLAB_NOTE_MAX: Final = 1_000_000
 EXCERPT_MAX: Final = 300
 
 _GITHUB_STATES: Final[dict[str, str]] = {
@@ -109,11 +107,6 @@ def client_for(target: VcsTarget, timeout: float = 10.0) -> VcsClient:
     if target.provider == "gitlab":
         return GitLabClient(target, timeout)
     raise ValueError(f"unknown VCS provider {target.provider!r}: expected 'github' or 'gitlab'")
-
-
-def max_comment_chars(provider: str) -> int:
-    """The longest comment body the provider accepts, in characters."""
-    return GITHUB_COMMENT_MAX if provider == "github" else GITLAB_NOTE_MAX
 
 
 class GitHubClient:

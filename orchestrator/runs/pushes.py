@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from orchestrator.graph.build import Graph
+from orchestrator.graph.build import Graph, StackNode
 from orchestrator.graph.cache import DatabaseCache
 from orchestrator.graph.load import process_cache
 from orchestrator.graph.push import PushImpact, impact
@@ -181,28 +181,16 @@ def _already_proposed(session: Session, event: Event, repository: Repository) ->
 
 def _known_stacks(session: Session, repository: Repository, graph: Graph) -> dict[str, Stack]:
     """A proposal's stacks as the tracked branch knows them; a stack the proposal adds is
-    created (never deleted or changed: the tracked branch owns the stack table)."""
+    created hidden (`deleted`, never autodeployed) and otherwise left alone: the tracked
+    branch owns the stack table."""
     stacks: dict[str, Stack] = {}
     for path, node in graph.stacks.items():
-        stack_id = stack_id_for(repository, path)
-        stack = session.get(Stack, stack_id)
+        stack = session.get(Stack, stack_id_for(repository, path))
         if stack is None:
-            stack = Stack(
-                id=stack_id,
-                repository_id=repository.id,
-                path=path,
-                name=node.name,
-                labels=list(node.labels),
-                autodeploy=False,
-                managed_state=node.managed_state,
-                backend_type=node.backend_type,
-                worker_pool=node.worker_pool,
-                depends_on=sorted(graph.upstreams_of(path)),
-                inputs=[{**i, "stack": stack_id_for(repository, i["stack"])} for i in node.inputs],
-                aws=node.aws.to_json() if node.aws else None,
-                deleted=True,
-            )
-            session.add(stack)
+            stack = _new_stack(session, repository, path)
+            _describe(stack, repository, graph, path, node)
+            stack.autodeploy = False
+            stack.deleted = True
         stacks[path] = stack
     session.flush()
     return stacks
@@ -240,30 +228,11 @@ def upsert_stacks(session: Session, repository: Repository, graph: Graph) -> dic
     deleted (a deleted stack never triggers a destroy)."""
     stacks: dict[str, Stack] = {}
     for path, node in graph.stacks.items():
-        stack_id = stack_id_for(repository, path)
-        stack = session.get(Stack, stack_id)
+        stack = session.get(Stack, stack_id_for(repository, path))
         if stack is None:
-            stack = Stack(id=stack_id, repository_id=repository.id, path=path)
-            session.add(stack)
-        stack.name = node.name
-        stack.labels = list(node.labels)
-        stack.autodeploy = node.autodeploy
-        stack.managed_state = node.managed_state
-        stack.backend_type = node.backend_type
-        stack.worker_pool = node.worker_pool
-        stack.depends_on = sorted(graph.upstreams_of(path))
-        stack.inputs = [{**i, "stack": stack_id_for(repository, i["stack"])} for i in node.inputs]
-        stack.trigger_always = node.trigger_always
-        stack.drift_schedules = list(node.drift.schedules) if node.drift else []
-        stack.drift_reconcile = bool(node.drift and node.drift.reconcile)
-        stack.handoff = node.handoff.to_json() if node.handoff else None
-        stack.aws = node.aws.to_json() if node.aws else None
-        stack.local_state_reads = [
-            {"path": r["path"], "stack": stack_id_for(repository, r["stack"])}
-            for r in node.local_reads
-        ]
+            stack = _new_stack(session, repository, path)
+        _describe(stack, repository, graph, path, node)
         stack.deleted = False
-        stack.updated_at = utcnow()
         stacks[path] = stack
     known = select(Stack).where(Stack.repository_id == repository.id, Stack.deleted.is_(False))
     for stack in session.scalars(known):
@@ -271,6 +240,35 @@ def upsert_stacks(session: Session, repository: Repository, graph: Graph) -> dic
             stack.deleted = True
     session.flush()
     return stacks
+
+
+def _new_stack(session: Session, repository: Repository, path: str) -> Stack:
+    stack = Stack(id=stack_id_for(repository, path), repository_id=repository.id, path=path)
+    session.add(stack)
+    return stack
+
+
+def _describe(
+    stack: Stack, repository: Repository, graph: Graph, path: str, node: StackNode
+) -> None:
+    """The stack's settings as its stack block and the graph at the commit say."""
+    stack.name = node.name
+    stack.labels = list(node.labels)
+    stack.autodeploy = node.autodeploy
+    stack.managed_state = node.managed_state
+    stack.backend_type = node.backend_type
+    stack.worker_pool = node.worker_pool
+    stack.depends_on = sorted(graph.upstreams_of(path))
+    stack.inputs = [{**i, "stack": stack_id_for(repository, i["stack"])} for i in node.inputs]
+    stack.trigger_always = node.trigger_always
+    stack.drift_schedules = list(node.drift.schedules) if node.drift else []
+    stack.drift_reconcile = bool(node.drift and node.drift.reconcile)
+    stack.handoff = node.handoff.to_json() if node.handoff else None
+    stack.aws = node.aws.to_json() if node.aws else None
+    stack.local_state_reads = [
+        {"path": r["path"], "stack": stack_id_for(repository, r["stack"])} for r in node.local_reads
+    ]
+    stack.updated_at = utcnow()
 
 
 def _trigger_verdicts(

@@ -16,7 +16,8 @@ from orchestrator.settings import Settings, get_settings
 _NONCE_BYTES = 12
 
 
-def _key(settings: Settings) -> bytes:
+def master_key(settings: Settings) -> bytes:
+    """The local key: from settings, else the key file (made on first use)."""
     if settings.secret_key is not None:
         return hashlib.sha256(settings.secret_key.get_secret_value().encode()).digest()
     path = settings.key_file
@@ -50,7 +51,7 @@ def _create_key_file(path: Path) -> None:
 def encrypt(plaintext: str, context: str, settings: Settings | None = None) -> bytes:
     """Encrypt bound to `context` (e.g. the row it belongs to): moved ciphertext fails."""
     nonce = secrets.token_bytes(_NONCE_BYTES)
-    sealed = AESGCM(_key(settings or get_settings())).encrypt(
+    sealed = AESGCM(master_key(settings or get_settings())).encrypt(
         nonce, plaintext.encode(), context.encode()
     )
     return nonce + sealed
@@ -59,5 +60,7 @@ def encrypt(plaintext: str, context: str, settings: Settings | None = None) -> b
 def decrypt(blob: bytes, context: str, settings: Settings | None = None) -> str:
     nonce, sealed = blob[:_NONCE_BYTES], blob[_NONCE_BYTES:]
     return (
-        AESGCM(_key(settings or get_settings())).decrypt(nonce, sealed, context.encode()).decode()
+        AESGCM(master_key(settings or get_settings()))
+        .decrypt(nonce, sealed, context.encode())
+        .decode()
     )

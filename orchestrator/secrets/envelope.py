@@ -21,7 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from orchestrator.secrets.crypto import _key as _local_master_key
+from orchestrator.secrets.crypto import master_key as local_master_key
 from orchestrator.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -133,7 +133,7 @@ def _master_key(settings: Settings, *, sealing: bool) -> bytes:
     if not sealing and settings.secret_key is None and not path.exists():
         raise SecretsUnavailable(f"local key file {path} is missing: nothing can be decrypted")
     try:
-        return _local_master_key(settings)
+        return local_master_key(settings)
     except (OSError, ValueError) as exc:
         raise SecretsUnavailable(f"local key file {path}: {type(exc).__name__}") from None
 

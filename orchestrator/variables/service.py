@@ -149,7 +149,8 @@ class RunVariables:
 
 def for_stack(session: Session, stack: Stack, settings: Settings) -> RunVariables:
     """Repository defaults, then the contexts attached by label (by name; a later one wins),
-    then the stack's own. Raises SecretsUnavailable/SecretTampered: the run fails closed."""
+    then the stack's own. A value that cannot be decrypted raises VariableUnreadable (naming
+    it): the run fails closed."""
     contexts = attached_contexts(session, list(stack.labels or []))
     repository = session.get(Repository, stack.repository_id)
     owners: list[tuple[Owner, int]] = []

@@ -156,7 +156,7 @@ def receive_gitlab(session: Session, headers: Mapping[str, str], body: bytes) ->
     return _store_push(session, "gitlab", delivery, repository, push, payload)
 
 
-def ignore_reason(push: PushEvent, repository: Repository) -> str | None:
+def ignore_reason(push: PushEvent) -> str | None:
     """Why a verified push starts no work, or None when it should be processed."""
     if push.branch is None:
         return f"ref {push.ref} is not a branch"
@@ -185,7 +185,7 @@ def _store_push(
         pusher=push.pusher[:200],
         payload=payload,
     )
-    return _store(session, event, delivery, ignore_reason(push, repository))
+    return _store(session, event, delivery, ignore_reason(push))
 
 
 def _store_review(

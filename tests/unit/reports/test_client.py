@@ -17,9 +17,8 @@ from orchestrator.reports.client import (
     VcsClient,
     VcsTarget,
     client_for,
-    max_comment_chars,
 )
-from tests.support.vcs_api import GITHUB, GITLAB, VcsApi
+from tests.support.vcs_api import GITHUB, GITHUB_COMMENT_MAX, GITLAB, VcsApi
 
 TOKEN = "ghp_reporting-token-7c1d0e9f"
 SHA = "18f3e63d05582537db6d183d9d557be09e1f90c8"
@@ -241,7 +240,7 @@ def test_outage_for_two_attempts_then_the_third_succeeds(api: VcsApi) -> None:
 
 
 def test_overlong_github_comment_is_refused_422_and_not_retryable(api: VcsApi) -> None:
-    body = "z" * (max_comment_chars("github") + 1)
+    body = "z" * (GITHUB_COMMENT_MAX + 1)
 
     with pytest.raises(ReportFailed) as failed:
         github(api).create_comment(5, body)

@@ -631,3 +631,55 @@ def test_reports_of_pipelines_without_a_pull_request_send_statuses_only(
     assert api.comment_posts == 0 and db.scalars(select(ReviewComment)).all() == []
     delivered = _fresh(db, pipeline)
     assert (delivered.report_state, delivered.comment_id) == ("ok", None)
+
+
+def test_a_comment_another_delivery_is_creating_is_left_to_it(
+    db: Session, api: VcsApi, settings: Settings
+) -> None:
+    _reporting(db, api)
+    pipeline = _pipeline(db)
+    _run(db, pipeline)
+    db.add(ReviewComment(repository_id=1, pr_number=7, comment_id=None, claimed_at=utcnow()))
+    db.flush()
+    assert _deliver(db, pipeline, settings)
+    assert api.comment_posts == 0 and len(api.statuses(sha=SHA)) == 1
+    assert _fresh(db, pipeline).report_due_at is not None, "due again to write its comment"
+
+
+def test_a_rate_limited_report_comes_back_when_the_vcs_says(
+    db: Session, api: VcsApi, settings: Settings
+) -> None:
+    _reporting(db, api)
+    pipeline = _pipeline(db)
+    _run(db, pipeline)
+    api.fail(status=429, retry_after=60)
+    before = utcnow()
+    assert not _deliver(db, pipeline, settings)
+    due = _fresh(db, pipeline).report_due_at
+    assert due is not None
+    wait = due.replace(tzinfo=UTC) - before
+    assert timedelta(seconds=59) < wait < timedelta(seconds=62)
+
+
+def test_a_report_that_crashes_never_holds_up_the_others(
+    db: Session, api: VcsApi, settings: Settings
+) -> None:
+    _reporting(db, api)
+    odd = Repository(
+        id=2,
+        name="acme/odd",
+        clone_url="file:///odd",
+        provider="bitbucket",
+        webhook_secret_enc=b"x",
+    )
+    repos.configure_reporting(odd, api_url=api.github_url, project=None, token=TOKEN)
+    db.add(odd)
+    db.flush()
+    broken = _pipeline(db, pr=1)
+    broken.repository_id = 2
+    healthy = _pipeline(db, pr=2)
+    _run(db, healthy)
+    db.flush()
+    assert reports.deliver_due(_factory(db), settings) == 1
+    assert [c.number for c in api.comments().values()] == [2]
+    assert _fresh(db, broken).report_due_at is not None, "it stays claimed, then is tried again"

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from orchestrator.models import Pipeline, Run, RunTransition, utcnow
 from orchestrator.reports.due import mark_due
 from orchestrator.runs import coordinator, service
-from orchestrator.runs.state import RunKind, RunState
+from orchestrator.runs.state import Allowed, RunKind, RunState
 from tests.unit.rows import add_stack
 
 OLD, NEW = "a" * 40, "b" * 40
@@ -59,7 +59,7 @@ def _run(db: Session, pipeline: Pipeline, kind: RunKind = RunKind.PROPOSED) -> R
 def _move(db: Session, run: Run, *states: RunState) -> None:
     for state in states:
         decision = service.transition(db, run.id, state, actor="test")
-        assert decision.__class__.__name__ == "Allowed", decision
+        assert isinstance(decision, Allowed), decision
 
 
 def _last_reason(db: Session, run: Run) -> str:

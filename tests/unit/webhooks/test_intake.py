@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -23,10 +22,6 @@ def _payload(name: str) -> dict[str, Any]:
     value = json.loads((DATA / name).read_bytes())
     assert isinstance(value, dict)
     return value
-
-
-def _repo(branch: str) -> Any:
-    return SimpleNamespace(branch=branch)
 
 
 def _push(ref: str, before: str = SHA_A, after: str = SHA_B) -> PushEvent:
@@ -90,30 +85,30 @@ def test_gitlab_payload_urls_match_a_registered_ssh_clone_url() -> None:
 
 
 def test_push_to_the_tracked_branch_is_processed() -> None:
-    assert ignore_reason(_push("refs/heads/main"), _repo("main")) is None
+    assert ignore_reason(_push("refs/heads/main")) is None
 
 
 def test_new_tracked_branch_with_zero_before_is_processed() -> None:
     push = github.push_event(_payload("github-push-new-branch.json"))
-    assert ignore_reason(push, _repo("master")) is None
+    assert ignore_reason(push) is None
 
 
 def test_tag_deletion_from_github_is_ignored_as_not_a_branch() -> None:
     push = github.push_event(_payload("github-push.json"))
-    reason = ignore_reason(push, _repo("master"))
+    reason = ignore_reason(push)
     assert reason is not None
     assert "not a branch" in reason
     assert "refs/tags/simple-tag" in reason
 
 
 def test_tag_push_is_ignored_as_not_a_branch() -> None:
-    reason = ignore_reason(_push("refs/tags/v1.2.0"), _repo("main"))
+    reason = ignore_reason(_push("refs/tags/v1.2.0"))
     assert reason is not None
     assert "not a branch" in reason
 
 
 def test_deleted_tracked_branch_never_triggers_a_destroy() -> None:
-    reason = ignore_reason(_push("refs/heads/main", after=ZERO), _repo("main"))
+    reason = ignore_reason(_push("refs/heads/main", after=ZERO))
     assert reason is not None
     assert "deleted" in reason
     assert "never triggers a destroy" in reason
@@ -122,8 +117,8 @@ def test_deleted_tracked_branch_never_triggers_a_destroy() -> None:
 def test_push_to_another_branch_is_processed_as_a_proposal() -> None:
     push = github.push_event(_payload("github-push-new-branch.json"))
     assert push.branch == "master"
-    assert ignore_reason(push, _repo("main")) is None
+    assert ignore_reason(push) is None
 
 
 def test_gitlab_push_to_tracked_branch_is_processed() -> None:
-    assert ignore_reason(gitlab.push_event(_payload("gitlab-push.json")), _repo("master")) is None
+    assert ignore_reason(gitlab.push_event(_payload("gitlab-push.json"))) is None
