@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -23,6 +24,8 @@ class Settings(BaseSettings):
     kms_key_id: str | None = None
     aws_endpoint_url: str | None = None
     terraform_bin: str = "terraform"
+    sandbox: Literal["auto", "bwrap", "none"] = "auto"
+    sandbox_user: str = "stackrun-sandbox"
     api_url: str = "http://127.0.0.1:8000"
     secret_key: SecretStr | None = None
     broker_polling_interval: float = 0.02

@@ -40,6 +40,7 @@ from orchestrator.toolchain import resolve_terraform
 from orchestrator.variables import service as variables
 from orchestrator.vcs.mirror import VcsError
 from workers import checkout
+from workers.sandbox import confine
 from workers.terraform import Terraform, TerraformError, base_environment
 
 log = logging.getLogger(__name__)
@@ -64,10 +65,14 @@ class RunLog:
         self._handle.close()
 
 
+def _plugin_cache(settings: Settings) -> Path:
+    return settings.data_dir / "plugin-cache"
+
+
 @contextmanager
 def _plugin_cache_lock(settings: Settings) -> Iterator[None]:
     """terraform init writes the shared plugin cache; one init at a time keeps it sound."""
-    cache = settings.data_dir / "plugin-cache"
+    cache = _plugin_cache(settings)
     cache.mkdir(parents=True, exist_ok=True)
     with open(cache / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -144,16 +149,14 @@ def _prepare(
         raise VcsError(f"stack directory {stack.path} does not exist at commit {run.commit_sha}")
     _check_stack_file(directory, stack)
     _write_upstream_local_states(root, stack, runlog)
-    init_args = ["init", "-input=false", "-no-color"]
     if stack.managed_state:
         with session_scope() as session:
             credential = service.state_credential(session, run.id)
         masker.add(credential)
         address = checkout.state_address(settings, stack)
-        config = checkout.wire_managed_state(directory, address, run.id, credential)
-        init_args.append(f"-backend-config={config.name}")
+        checkout.wire_managed_state(directory, address, run.id, credential)
         runlog(f"state: managed by stackrun at {address}")
-    env = base_environment({"TF_PLUGIN_CACHE_DIR": str(settings.data_dir / "plugin-cache")})
+    env = base_environment({"TF_PLUGIN_CACHE_DIR": str(_plugin_cache(settings))})
     configured = _variables(settings, stack, masker, runlog)
     env.update(configured)
     env.update(_aws_credentials(settings, run, stack, masker, runlog))
@@ -161,8 +164,10 @@ def _prepare(
     for name in sorted(set(inputs) & set(configured)):
         runlog(f"stackrun: input {name} overrides the variable of the same name")
     env.update(inputs)
-    terraform = Terraform(resolve_terraform(settings.terraform_bin), directory, env, runlog)
-    return root, terraform
+    binary = resolve_terraform(settings.terraform_bin)
+    confinement = confine(settings, root, directory, Path(binary), env)
+    runlog(f"stackrun: {confinement.sandbox.describe()}")
+    return root, Terraform(binary, directory, env, runlog, confinement)
 
 
 def _interrupt(running: list[Terraform], runlog: RunLog) -> None:

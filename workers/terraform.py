@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -12,6 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from workers.sandbox import Confinement
 
 log = logging.getLogger(__name__)
 
@@ -55,13 +58,23 @@ def base_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 
 class Terraform:
     def __init__(
-        self, binary: str, workdir: Path, env: Mapping[str, str], log: Callable[[str], None]
+        self,
+        binary: str,
+        workdir: Path,
+        env: Mapping[str, str],
+        log: Callable[[str], None],
+        confinement: Confinement | None = None,
     ) -> None:
         self.binary = binary
         self.workdir = workdir
         self.env = dict(env)
         self.log = log
+        self.confinement = confinement
         self.process: subprocess.Popen[str] | None = None
+
+    def _argv(self, args: tuple[str, ...]) -> list[str]:
+        argv = [self.binary, *args]
+        return self.confinement.command(argv) if self.confinement else argv
 
     def run(self, *args: str, ok_codes: tuple[int, ...] = (0,)) -> Completed:
         """Run `terraform args…`, streaming every line to the log; raise on other exit codes."""
@@ -69,7 +82,7 @@ class Terraform:
         started = time.monotonic()
         last: list[str] = []
         self.process = subprocess.Popen(
-            [self.binary, *args],
+            self._argv(args),
             cwd=self.workdir,
             env=self.env,
             stdout=subprocess.PIPE,
@@ -77,6 +90,7 @@ class Terraform:
             stdin=subprocess.DEVNULL,
             text=True,
             bufsize=1,
+            start_new_session=True,
         )
         assert self.process.stdout is not None
         for line in self.process.stdout:
@@ -95,13 +109,14 @@ class Terraform:
         """Run a command whose stdout is JSON (show -json, output -json) without logging it."""
         started = time.monotonic()
         completed = subprocess.run(
-            [self.binary, *args],
+            self._argv(args),
             cwd=self.workdir,
             env=self.env,
             capture_output=True,
             text=True,
             stdin=subprocess.DEVNULL,
             check=False,
+            start_new_session=True,
         )
         _timed(args[0], completed.returncode, started)
         if completed.returncode != 0:
@@ -110,8 +125,11 @@ class Terraform:
         return json.loads(completed.stdout)
 
     def interrupt(self) -> None:
+        """SIGINT to terraform's process group, as Ctrl-C in a terminal would send it (a
+        sandbox's own processes ignore it, so only terraform and its plugins act on it)."""
         if self.process is not None:
-            self.process.send_signal(signal.SIGINT)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGINT)
 
 
 def _timed(command: str, code: int, started: float) -> None:
