@@ -40,6 +40,12 @@ class Repository(Base):
     vcs_api_url: Mapped[str | None] = mapped_column(String(1000), nullable=True)
     vcs_project: Mapped[str | None] = mapped_column(String(300), nullable=True)
     vcs_token_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    proposed_secrets: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    plan_fork_prs: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    proposed_logs_public: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+    trusted_authors: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default="[]")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

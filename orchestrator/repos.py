@@ -9,7 +9,9 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from orchestrator.models import Repository
+from orchestrator.models import Repository, Run, Stack
+from orchestrator.runs.trust import RepositoryTrust
+from orchestrator.runs.trust import logs_role as trust_logs_role
 from orchestrator.secrets.crypto import decrypt, encrypt
 from orchestrator.settings import get_settings
 from orchestrator.vcs.mirror import Mirror
@@ -42,6 +44,24 @@ def vcs_token(repository: Repository) -> str | None:
     if repository.vcs_token_enc is None:
         return None
     return decrypt(repository.vcs_token_enc, _token_context(repository.name))
+
+
+def trust_settings(repository: Repository) -> RepositoryTrust:
+    """What the repository trusts proposed runs with (runs/trust.py)."""
+    return RepositoryTrust.of(
+        repository.proposed_secrets,
+        repository.plan_fork_prs,
+        repository.trusted_authors,
+        repository.proposed_logs_public,
+    )
+
+
+def logs_role(session: Session, run: Run) -> str:
+    """The role that may read `run`'s log, by its repository's trust settings."""
+    stack = session.get(Stack, run.stack_id)
+    repository = session.get(Repository, stack.repository_id) if stack is not None else None
+    settings = trust_settings(repository) if repository is not None else RepositoryTrust()
+    return trust_logs_role(run.kind, settings)
 
 
 def default_api_url(provider: str, clone_url: str) -> str:

@@ -15,7 +15,7 @@ from typing import IO
 
 from sqlalchemy import select
 
-from orchestrator import statestore
+from orchestrator import repos, statestore
 from orchestrator.artifacts.store import (
     ArtifactStore,
     log_key,
@@ -34,6 +34,7 @@ from orchestrator.runs import coordinator, outputs, plans, service
 from orchestrator.runs.coordinator import Doorbell, RunMoved
 from orchestrator.runs.queue import ring_all
 from orchestrator.runs.state import RunKind, RunState
+from orchestrator.runs.trust import missing_secret_hint, run_trust, withheld_note
 from orchestrator.secrets.masking import Masker
 from orchestrator.settings import Settings, get_settings
 from orchestrator.toolchain import resolve_terraform
@@ -142,7 +143,8 @@ def _prepare(
     phase: str,
     masker: Masker,
     runlog: RunLog,
-) -> tuple[Path, Terraform]:
+) -> tuple[Path, Terraform, tuple[str, ...]]:
+    """The run's workspace and its terraform, with what an untrusted run was not given."""
     root = checkout.checkout(settings, repository, run, phase)
     directory = checkout.stack_dir(root, stack)
     if not directory.is_dir():
@@ -157,17 +159,12 @@ def _prepare(
         checkout.wire_managed_state(directory, address, run.id, credential)
         runlog(f"state: managed by stackrun at {address}")
     env = base_environment({"TF_PLUGIN_CACHE_DIR": str(_plugin_cache(settings))})
-    configured = _variables(settings, stack, masker, runlog)
-    env.update(configured)
-    env.update(_aws_credentials(settings, run, stack, masker, runlog))
-    inputs = _inputs(run, stack, masker, runlog)
-    for name in sorted(set(inputs) & set(configured)):
-        runlog(f"stackrun: input {name} overrides the variable of the same name")
-    env.update(inputs)
+    granted, withheld = _environment(settings, run, stack, masker, runlog)
+    env.update(granted)
     binary = resolve_terraform(settings.terraform_bin)
     confinement = confine(settings, root, directory, Path(binary), env)
     runlog(f"stackrun: {confinement.sandbox.describe()}")
-    return root, Terraform(binary, directory, env, runlog, confinement)
+    return root, Terraform(binary, directory, env, runlog, confinement), withheld
 
 
 def _interrupt(running: list[Terraform], runlog: RunLog) -> None:
@@ -205,16 +202,44 @@ def _check_stack_file(directory: Path, stack: Stack) -> None:
         raise ValueError(f"parsing {parsed}")
 
 
-def _variables(settings: Settings, stack: Stack, masker: Masker, runlog: RunLog) -> dict[str, str]:
+def _environment(
+    settings: Settings, run: Run, stack: Stack, masker: Masker, runlog: RunLog
+) -> tuple[dict[str, str], tuple[str, ...]]:
+    """Variables, the AWS role and upstream inputs, as far as the run is trusted
+    (runs/trust.py): the environment, and the names an untrusted run was not given."""
+    with session_scope() as session:
+        repository = session.get(Repository, stack.repository_id)
+        assert repository is not None
+        trust = run_trust(run.kind, run.triggered_by, repos.trust_settings(repository))
+    found = _variables(settings, stack, masker, runlog, trust.trusted)
+    env = dict(found.env)
+    withheld = list(found.withheld)
+    if trust.trusted:
+        env.update(_aws_credentials(settings, run, stack, masker, runlog))
+    elif stack.aws:
+        withheld.append(f"AWS role {AwsRole.from_json(stack.aws).role_arn}")
+    inputs = _inputs(run, stack, masker, runlog, trust.trusted)
+    for name in sorted(set(inputs.env) & set(found.env)):
+        runlog(f"stackrun: input {name} overrides the variable of the same name")
+    env.update(inputs.env)
+    withheld += inputs.withheld
+    if not trust.trusted:
+        runlog(f"stackrun: {withheld_note(trust, withheld)}")
+    return env, tuple(withheld)
+
+
+def _variables(
+    settings: Settings, stack: Stack, masker: Masker, runlog: RunLog, with_secrets: bool
+) -> variables.RunVariables:
     """Repository, context and stack variables (secrets masked before anything is logged);
     a value that cannot be decrypted fails the run before Terraform starts."""
     with session_scope() as session:
-        found = variables.for_stack(session, stack, settings)
+        found = variables.for_stack(session, stack, settings, with_secrets=with_secrets)
     for secret in found.secrets:
         masker.add(secret)
     for note in found.notes:
         runlog(f"stackrun: {note}")
-    return found.env
+    return found
 
 
 def _aws_credentials(
@@ -234,10 +259,12 @@ def _aws_credentials(
     return env
 
 
-def _inputs(run: Run, stack: Stack, masker: Masker, runlog: RunLog) -> dict[str, str]:
+def _inputs(
+    run: Run, stack: Stack, masker: Masker, runlog: RunLog, with_sensitive: bool
+) -> outputs.Inputs:
     """Upstream outputs as TF_VAR_*: secrets masked, missing ones said in the log."""
     with session_scope() as session:
-        found = outputs.inputs_for(session, stack)
+        found = outputs.inputs_for(session, stack, with_sensitive=with_sensitive)
         service.update_run_fields(session, run.id, inputs_sha256=found.digest)
     for secret in found.secrets:
         masker.add(secret)
@@ -250,7 +277,7 @@ def _inputs(run: Run, stack: Stack, masker: Masker, runlog: RunLog) -> dict[str,
         runlog(f"stackrun: input {name} from an upstream stack's last applied outputs")
     for missing in found.missing:
         runlog(f"stackrun: input {missing} has no applied value yet; terraform uses its default")
-    return found.env
+    return found
 
 
 def _guarded(run_id: int, body: Callable[[], list[Doorbell]], runlog: RunLog) -> None:
@@ -302,7 +329,9 @@ def plan_run(run_id: int) -> None:
     def body() -> list[Doorbell]:
         nonlocal root
         runlog(f"stackrun: planning {stack.id} at {run.commit_sha} ({run.kind})")
-        root, terraform = _prepare(settings, run, stack, repository, "plan", masker, runlog)
+        root, terraform, withheld = _prepare(
+            settings, run, stack, repository, "plan", masker, runlog
+        )
         running.append(terraform)
         with session_scope() as session:
             coordinator.move(session, run_id, RunState.INITIALIZING, RunState.PREPARING, "init")
@@ -310,15 +339,7 @@ def plan_run(run_id: int) -> None:
             terraform.run(*_init_args(terraform))
         with session_scope() as session:
             coordinator.move(session, run_id, RunState.PLANNING, RunState.INITIALIZING, "plan")
-        terraform.run(
-            "plan",
-            "-input=false",
-            "-no-color",
-            f"-out={PLAN_FILE}",
-            "-detailed-exitcode",
-            _plan_lock_flag(stack),
-            ok_codes=(0, 2),
-        )
+        _plan(terraform, stack, withheld)
         plan_json = terraform.capture_json("show", "-json", PLAN_FILE)
         plan_bytes = (terraform.workdir / PLAN_FILE).read_bytes()
         digest = hashlib.sha256(plan_bytes).hexdigest()
@@ -356,6 +377,24 @@ def plan_run(run_id: int) -> None:
         runlog.close()
         if root is not None:
             checkout.remove(root)
+
+
+def _plan(terraform: Terraform, stack: Stack, withheld: tuple[str, ...]) -> None:
+    """terraform plan; the failure of a run that was denied secrets says so."""
+    try:
+        terraform.run(
+            "plan",
+            "-input=false",
+            "-no-color",
+            f"-out={PLAN_FILE}",
+            "-detailed-exitcode",
+            _plan_lock_flag(stack),
+            ok_codes=(0, 2),
+        )
+    except TerraformError as exc:
+        if not withheld:
+            raise
+        raise TerraformError(f"{exc}{missing_secret_hint(withheld)}") from None
 
 
 def _plan_lock_flag(stack: Stack) -> str:
@@ -453,7 +492,7 @@ def apply_run(run_id: int) -> None:
     def body() -> list[Doorbell]:
         nonlocal root
         runlog(f"stackrun: applying the approved plan of run {run_id} at {run.commit_sha}")
-        root, terraform = _prepare(settings, run, stack, repository, "apply", masker, runlog)
+        root, terraform, _ = _prepare(settings, run, stack, repository, "apply", masker, runlog)
         running.append(terraform)
         plan_bytes = store.get(plan_key(run_id))
         digest = hashlib.sha256(plan_bytes).hexdigest()

@@ -46,6 +46,7 @@ class RunFacts:
     repository: str
     worker_pool: str
     previous_run: Mapping[str, Any] | None = None
+    trusted: bool = True
 
 
 def fingerprint(value: Any) -> str:
@@ -117,6 +118,7 @@ def stackrun_view(facts: RunFacts) -> dict[str, Any]:
                 "branch": facts.branch,
             },
             "triggered_by": facts.triggered_by,
+            "trusted": facts.trusted,
         },
         "stack": {
             "id": facts.stack_id,

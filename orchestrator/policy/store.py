@@ -24,6 +24,8 @@ from orchestrator.models import (
 from orchestrator.policy import engine
 from orchestrator.policy.decide import Attached, PolicyResult
 from orchestrator.policy.inputs import Review, RunFacts
+from orchestrator.repos import trust_settings
+from orchestrator.runs.trust import run_trust
 
 TYPES = ("plan", "approval", "trigger")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
@@ -255,6 +257,8 @@ def facts_of(session: Session, run: Run) -> RunFacts:
         repository=repository.name if repository else "",
         worker_pool=stack.worker_pool,
         previous_run=_previous(previous),
+        trusted=repository is None
+        or run_trust(run.kind, run.triggered_by, trust_settings(repository)).trusted,
     )
 
 

@@ -31,9 +31,9 @@ def store(session: Session, run: Run, outputs: dict[str, Any]) -> None:
     session.add(row)
 
 
-def _values(row: StackOutputs) -> dict[str, Any]:
+def _values(row: StackOutputs, with_sensitive: bool = True) -> dict[str, Any]:
     values = dict(row.plain)
-    if row.sensitive_enc:
+    if row.sensitive_enc and with_sensitive:
         values.update(json.loads(decrypt(row.sensitive_enc, _context(row.stack_id))))
     return values
 
@@ -54,6 +54,7 @@ class Inputs:
     secrets: tuple[str, ...] = ()
     missing: tuple[str, ...] = ()
     digest: str = ""
+    withheld: tuple[str, ...] = ()
 
 
 def as_tf_var(value: Any) -> str:
@@ -61,13 +62,19 @@ def as_tf_var(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def inputs_for(session: Session, stack: Stack) -> Inputs:
+def inputs_for(session: Session, stack: Stack, *, with_sensitive: bool = True) -> Inputs:
+    """Upstream outputs as TF_VAR_*; without sensitive ones (an untrusted run), an input from
+    a sensitive output is left unset, listed as withheld, and never decrypted."""
     env: dict[str, str] = {}
     secrets: list[str] = []
     missing: list[str] = []
+    withheld: list[str] = []
     for spec in stack.inputs or []:
         row = session.get(StackOutputs, spec["stack"])
-        values = _values(row) if row is not None else {}
+        if row is not None and not with_sensitive and spec["output"] in row.sensitive_names:
+            withheld.append(f"TF_VAR_{spec['name']}")
+            continue
+        values = _values(row, with_sensitive) if row is not None else {}
         if spec["output"] not in values:
             missing.append(f"{spec['name']} ← {spec['stack']}.{spec['output']}")
             continue
@@ -76,4 +83,4 @@ def inputs_for(session: Session, stack: Stack) -> Inputs:
         if row is not None and spec["output"] in row.sensitive_names:
             secrets.append(text)
     digest = hashlib.sha256(json.dumps(env, sort_keys=True).encode()).hexdigest()
-    return Inputs(env, tuple(secrets), tuple(missing), digest)
+    return Inputs(env, tuple(secrets), tuple(missing), digest, tuple(withheld))

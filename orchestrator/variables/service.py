@@ -145,12 +145,16 @@ class RunVariables:
     env: dict[str, str] = field(default_factory=dict)
     secrets: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    withheld: tuple[str, ...] = ()
 
 
-def for_stack(session: Session, stack: Stack, settings: Settings) -> RunVariables:
+def for_stack(
+    session: Session, stack: Stack, settings: Settings, *, with_secrets: bool = True
+) -> RunVariables:
     """Repository defaults, then the contexts attached by label (by name; a later one wins),
     then the stack's own. A value that cannot be decrypted raises VariableUnreadable (naming
-    it): the run fails closed."""
+    it): the run fails closed. Without secrets (an untrusted run), a name whose winning value
+    is secret is left unset and listed as withheld; it is never decrypted."""
     contexts = attached_contexts(session, list(stack.labels or []))
     repository = session.get(Repository, stack.repository_id)
     owners: list[tuple[Owner, int]] = []
@@ -168,17 +172,24 @@ def for_stack(session: Session, stack: Stack, settings: Settings) -> RunVariable
                 )
             )
             rows.append(row)
-    return _resolve(rules.choose(candidates), rows, settings)
+    return _resolve(rules.choose(candidates), rows, settings, with_secrets)
 
 
 def _resolve(
-    chosen: Sequence[rules.Chosen], rows: list[Variable], settings: Settings
+    chosen: Sequence[rules.Chosen], rows: list[Variable], settings: Settings, with_secrets: bool
 ) -> RunVariables:
     env: dict[str, str] = {}
     secrets: list[str] = []
     notes: list[str] = []
+    withheld: list[str] = []
     for choice in chosen:
         row = rows[choice.winner.value_ref]
+        if row.secret and not with_secrets:
+            withheld.append(choice.env_name)
+            notes.append(
+                f"variable {choice.env_name} (secret) from {choice.winner.where}: withheld"
+            )
+            continue
         context = encryption_context(row.scope, row.owner, row.kind, row.name)
         try:
             value = unseal(row.value_enc, context, settings)
@@ -194,7 +205,7 @@ def _resolve(
         if choice.shadowed:
             note += "; overrides " + ", ".join(c.where for c in choice.shadowed)
         notes.append(note)
-    return RunVariables(env, tuple(secrets), tuple(notes))
+    return RunVariables(env, tuple(secrets), tuple(notes), tuple(withheld))
 
 
 def _where(owner: Owner) -> str:

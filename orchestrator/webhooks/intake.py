@@ -13,7 +13,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from orchestrator.models import Event, Repository
-from orchestrator.repos import webhook_secret
+from orchestrator.repos import trust_settings, webhook_secret
+from orchestrator.runs.trust import fork_refusal
 from orchestrator.vcs.mirror import ZERO_SHA
 from orchestrator.webhooks import github, gitlab
 from orchestrator.webhooks.events import MalformedPayload, PushEvent, RepoRef, ReviewEvent
@@ -213,6 +214,10 @@ def _store_review(
     reason = None
     if review.action == "ignored":
         reason = review.reason or "the event changes no code"
+    elif review.action != "closed":
+        reason = fork_refusal(
+            review.number, bool(review.head_clone_url), trust_settings(repository)
+        )
     return _store(session, event, delivery, reason)
 
 

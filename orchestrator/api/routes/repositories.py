@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field, SecretStr
@@ -14,13 +14,25 @@ from orchestrator.auth import audit
 from orchestrator.graph.cache import DatabaseCache
 from orchestrator.graph.load import graph_of_commit, process_cache
 from orchestrator.models import Repository
+from orchestrator.runs.trust import normal_authors
 from orchestrator.secrets.masking import redact_url
 from orchestrator.vcs.mirror import VcsError
 
 router = APIRouter(prefix="/api/v1/repositories", tags=["repositories"])
 
 
-class RepositoryIn(BaseModel):
+class TrustIn(BaseModel):
+    """What proposed runs are trusted with (docs/SECURITY.md); omitted fields stay."""
+
+    proposed_secrets: bool | None = None
+    plan_fork_prs: bool | None = None
+    trusted_authors: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = Field(
+        default=None, max_length=500
+    )
+    proposed_logs_public: bool | None = None
+
+
+class RepositoryIn(TrustIn):
     name: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._/-]+$")
     clone_url: str = Field(min_length=1)
     branch: str = "main"
@@ -31,8 +43,9 @@ class RepositoryIn(BaseModel):
     vcs_token: SecretStr | None = None
 
 
-class ReportingIn(BaseModel):
-    """Where proposed runs are reported; omitted fields stay, "" clears one."""
+class ReportingIn(TrustIn):
+    """Where proposed runs are reported, and what they are trusted with; omitted fields stay,
+    "" clears one."""
 
     vcs_api_url: str | None = Field(default=None, max_length=1000)
     vcs_project: str | None = Field(default=None, max_length=300)
@@ -52,6 +65,12 @@ def repository_view(repository: Repository) -> dict[str, Any]:
             or repos.default_api_url(repository.provider, repository.clone_url),
             "project": repository.vcs_project or repository.name,
         },
+        "trust": {
+            "proposed_secrets": repository.proposed_secrets,
+            "plan_fork_prs": repository.plan_fork_prs,
+            "trusted_authors": list(repository.trusted_authors or []),
+            "proposed_logs_public": repository.proposed_logs_public,
+        },
         "created_at": repository.created_at.isoformat(),
     }
 
@@ -65,6 +84,12 @@ def _configure(repository: Repository, body: ReportingIn | RepositoryIn) -> None
     )
     if refused is not None:
         raise HTTPException(refused.status, refused.reason)
+    for name in ("proposed_secrets", "plan_fork_prs", "proposed_logs_public"):
+        value = getattr(body, name)
+        if value is not None:
+            setattr(repository, name, value)
+    if body.trusted_authors is not None:
+        repository.trusted_authors = list(normal_authors(body.trusted_authors))
 
 
 @router.get("")
@@ -137,6 +162,7 @@ def configure_repository(
         "vcs_api_url": body.vcs_api_url,
         "vcs_project": body.vcs_project,
         "vcs_token": "changed" if body.vcs_token is not None else "unchanged",
+        **body.model_dump(include=set(TrustIn.model_fields), exclude_none=True),
     }
     audit(session, who.name, "repository.configure", f"repository:{repository.name}", detail)
     session.commit()

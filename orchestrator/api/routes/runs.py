@@ -11,7 +11,8 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from orchestrator.api.deps import PrincipalDep, SessionDep, settle
+from orchestrator import repos
+from orchestrator.api.deps import PrincipalDep, SessionDep, require, settle
 from orchestrator.api.views import event_view, pipeline_view, run_view
 from orchestrator.approvals import service as approvals
 from orchestrator.artifacts.store import log_key, open_store
@@ -60,7 +61,9 @@ def get_run(run_id: int, session: SessionDep, who: PrincipalDep) -> dict[str, An
 
 @router.get("/runs/{run_id}/logs", response_class=PlainTextResponse)
 def get_logs(run_id: int, session: SessionDep, who: PrincipalDep) -> str:
-    _get_run(session, run_id)
+    """A proposed run's log is for approvers unless its repository opens it to viewers."""
+    run = _get_run(session, run_id)
+    require(who, repos.logs_role(session, run), f"reading the log of a {run.kind} run")
     try:
         return open_store().get(log_key(run_id)).decode("utf-8", errors="replace")
     except KeyError:

@@ -141,15 +141,35 @@ def test_a_gitlab_merge_request_with_new_commits_proposes_and_a_title_edit_does_
     assert edited.status == 200 and edited.body["status"] == "ignored"
 
 
-def test_a_pull_request_from_a_fork_is_named_by_its_pull_ref_not_the_forks_branch(
-    db: Session,
-) -> None:
-    _repository(db, "acme/platform", "github")
-    payload = _pull_request()
+def _from_fork(payload: dict[str, Any]) -> dict[str, Any]:
     payload["pull_request"]["head"]["ref"] = "main"
     payload["pull_request"]["head"]["repo"]["full_name"] = "someone/platform"
     payload["pull_request"]["head"]["repo"]["clone_url"] = "https://github.com/someone/platform.git"
-    outcome = _github(db, payload)
+    return payload
+
+
+def test_a_pull_request_from_a_fork_is_not_planned_unless_the_repository_allows_it(
+    db: Session,
+) -> None:
+    _repository(db, "acme/platform", "github")
+    outcome = _github(db, _from_fork(_pull_request()))
+    assert outcome.status == 200 and outcome.body["status"] == "ignored"
+    assert "from a fork" in outcome.body["reason"] and "plan_fork_prs" in outcome.body["reason"]
+    stored = db.scalars(select(Event)).all()
+    assert [(e.status, e.pr_number) for e in stored] == [("ignored", 12)]
+
+
+def test_closing_a_pull_request_from_a_fork_is_still_handled(db: Session) -> None:
+    _repository(db, "acme/platform", "github")
+    outcome = _github(db, _from_fork(_pull_request("closed")))
+    assert outcome.status == 202, outcome.body
+
+
+def test_a_pull_request_from_a_fork_is_named_by_its_pull_ref_not_the_forks_branch(
+    db: Session,
+) -> None:
+    _repository(db, "acme/platform", "github").plan_fork_prs = True
+    outcome = _github(db, _from_fork(_pull_request()))
     assert outcome.status == 202, outcome.body
     event = db.get(Event, outcome.event_id)
     assert event is not None and event.ref == "refs/pull/12/head"
