@@ -191,8 +191,8 @@ def _etc_dir(drop_to: tuple[int, int] | None) -> Path:
     uid, gid = drop_to or (os.getuid(), os.getgid())
     directory = Path(tempfile.mkdtemp(prefix="stackrun-sandbox-etc-"))
     directory.chmod(0o755)
-    (directory / "passwd").write_text(f"stackrun:x:{uid}:{gid}:stackrun:{SANDBOX_HOME}:/bin/sh\n")
-    (directory / "group").write_text(f"stackrun:x:{gid}:\n")
+    (directory / "passwd").write_text(f"terraform:x:{uid}:{gid}:terraform:{SANDBOX_HOME}:/bin/sh\n")
+    (directory / "group").write_text(f"terraform:x:{gid}:\n")
     for name in ("passwd", "group"):
         (directory / name).chmod(0o644)
     return directory

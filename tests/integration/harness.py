@@ -61,10 +61,30 @@ class GitPlatform:
         before, self.head = self.head, self.repo.head.commit.hexsha
         return before, self.head
 
-    def push_body(self, before: str, after: str, pusher: str = "dev1") -> bytes:
+    def commit_on(self, branch: str, files: Mapping[str, str], base: str = "main") -> str:
+        """Commit `files` on `branch` (created from `base` when new) and push it; main stays."""
+        repo = self.repo
+        if branch in [h.name for h in repo.heads]:
+            repo.git.checkout(branch)
+        else:
+            repo.git.checkout("-b", branch, base)
+        for path, content in files.items():
+            target = self.work / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(content)
+        repo.git.add(A=True)
+        repo.index.commit(f"change on {branch}")
+        repo.git.push("--force", "origin", branch)
+        sha = repo.head.commit.hexsha
+        repo.git.checkout("main")
+        return sha
+
+    def push_body(
+        self, before: str, after: str, pusher: str = "dev1", branch: str = "main"
+    ) -> bytes:
         return json.dumps(
             {
-                "ref": "refs/heads/main",
+                "ref": f"refs/heads/{branch}",
                 "before": before,
                 "after": after,
                 "created": before == ZERO,

@@ -146,25 +146,6 @@ def _runs_at(world: World, sha: str) -> list[dict[str, Any]]:
     return [r for r in world.deployment.runs() if r["commit"]["sha"] == sha]
 
 
-def _branch(platform: GitPlatform, branch: str, files: dict[str, str], base: str = "main") -> str:
-    """Commit `files` on `branch` (created from `base` when new) and push it; main stays."""
-    repo = platform.repo
-    if branch in [h.name for h in repo.heads]:
-        repo.git.checkout(branch)
-    else:
-        repo.git.checkout("-b", branch, base)
-    for path, content in files.items():
-        target = platform.work / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(content)
-    repo.git.add(A=True)
-    repo.index.commit(f"change on {branch}")
-    repo.git.push("--force", "origin", branch)
-    sha = repo.head.commit.hexsha
-    repo.git.checkout("main")
-    return sha
-
-
 def _pull_request(platform: GitPlatform, number: int, action: str, branch: str, sha: str) -> bytes:
     name = "opened" if action in ("opened", "closed", "reopened") else "synchronize"
     payload = json.loads((WEBHOOKS / f"github-pull-request-{name}.json").read_text())
@@ -232,7 +213,7 @@ def test_a_pull_request_touching_two_stacks_gets_two_statuses_and_one_edited_com
     world: World,
 ) -> None:
     versions_before = world.state_versions("acme/platform/network")
-    sha = _branch(world.platform, "feature/two", {**_network(2), **_app("# app change\n")})
+    sha = world.platform.commit_on("feature/two", {**_network(2), **_app("# app change\n")})
     _open(world, 1, "opened", "feature/two", sha)
     pipeline = _settled_pipeline(world, pr=1)
 
@@ -267,12 +248,12 @@ def test_a_pull_request_touching_two_stacks_gets_two_statuses_and_one_edited_com
 def test_a_new_push_to_the_pull_request_supersedes_its_runs_and_updates_the_same_comment(
     world: World,
 ) -> None:
-    first = _branch(world.platform, "feature/sup", {**_network(3), **_app("# one\n")})
+    first = world.platform.commit_on("feature/sup", {**_network(3), **_app("# one\n")})
     _open(world, 2, "opened", "feature/sup", first)
     old = world.deployment.wait(
         lambda: next(iter(world.pipelines(pr=2)), None), "the first proposal of PR 2"
     )
-    second = _branch(world.platform, "feature/sup", _app("# two\n"))
+    second = world.platform.commit_on("feature/sup", _app("# two\n"))
     _open(world, 2, "synchronize", "feature/sup", second)
     new = _settled_pipeline(world, pr=2)
     assert new["commit_sha"] == second and new["id"] != old["id"]
@@ -290,7 +271,9 @@ def test_a_new_push_to_the_pull_request_supersedes_its_runs_and_updates_the_same
 
 
 def test_a_plan_policy_deny_is_a_failure_status_with_the_policy_message(world: World) -> None:
-    sha = _branch(world.platform, "feature/deny", _app('resource "null_resource" "forbidden" {}\n'))
+    sha = world.platform.commit_on(
+        "feature/deny", _app('resource "null_resource" "forbidden" {}\n')
+    )
     _open(world, 3, "opened", "feature/deny", sha)
     pipeline = _settled_pipeline(world, pr=3)
     (run,) = pipeline["runs"]
@@ -310,7 +293,7 @@ def test_a_500_resource_plan_is_one_comment_under_githubs_limit(world: World) ->
         "big/main.tf": 'resource "null_resource" "r" {\n  count = 500\n'
         f'  triggers = {{\n    index   = count.index\n    padding = "{"x" * 120}"\n  }}\n}}\n',
     }
-    sha = _branch(world.platform, "feature/big", big)
+    sha = world.platform.commit_on("feature/big", big)
     _open(world, 4, "opened", "feature/big", sha)
     pipeline = _settled_pipeline(world, pr=4)
     (run,) = pipeline["runs"]
@@ -329,7 +312,7 @@ def test_the_vcs_api_down_leaves_runs_alone_retries_and_shows_on_the_pipeline(
 ) -> None:
     world.vcs.fail(status=500)
     try:
-        sha = _branch(world.platform, "feature/down", _app("# down\n"))
+        sha = world.platform.commit_on("feature/down", _app("# down\n"))
         _open(world, 5, "opened", "feature/down", sha)
 
         def failing() -> dict[str, Any] | None:
@@ -355,7 +338,7 @@ def test_the_vcs_api_down_leaves_runs_alone_retries_and_shows_on_the_pipeline(
 def test_closing_the_pull_request_ends_its_pending_runs_and_reopening_proposes_again(
     world: World,
 ) -> None:
-    sha = _branch(world.platform, "feature/close", {**_network(4), **_app("# close\n")})
+    sha = world.platform.commit_on("feature/close", {**_network(4), **_app("# close\n")})
     _open(world, 6, "opened", "feature/close", sha)
     world.deployment.wait(lambda: world.pipelines(pr=6) or None, "the proposal of PR 6")
     _open(world, 6, "closed", "feature/close", sha)
@@ -392,7 +375,7 @@ def test_a_gitlab_merge_request_gets_a_status_per_stack_and_one_note(
     assert registered["reporting"]["enabled"] is False
     _report_with_cli(world, int(registered["id"]), world.vcs.gitlab_url)
     platform.commit(_network(), "network")
-    sha = _branch(platform, "feature/mr", _network(2))
+    sha = platform.commit_on("feature/mr", _network(2))
     payload = json.loads((WEBHOOKS / "gitlab-merge-request.json").read_text())
     payload = _merge_request(payload, platform, 7, sha)
     answer = world.deployment.webhook_gitlab(json.dumps(payload).encode(), token)
@@ -465,7 +448,7 @@ def test_a_feature_branch_push_proposes_without_applying_and_never_delays_a_trac
     """Acceptance: network → app on a feature branch plans both, applies nothing, leaves the
     managed state alone, while a tracked run of network queued at the same time goes ahead."""
     versions_before = world.state_versions("acme/platform/network")
-    sha = _branch(world.platform, "feature/accept", {**_network(5), **_app("# accept\n")})
+    sha = world.platform.commit_on("feature/accept", {**_network(5), **_app("# accept\n")})
     push = json.loads(world.platform.push_body(ZERO, sha))
     push["ref"] = "refs/heads/feature/accept"
     assert world.deployment.webhook(json.dumps(push).encode(), SECRET).status_code == 202

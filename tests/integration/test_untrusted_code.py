@@ -1,0 +1,185 @@
+"""Terraform from a branch is untrusted code (issue 15), tested as the attacker: a branch push
+whose Terraform tries to read the stack's secret, the host's files, the master key and the
+database finds none of them, while a trusted tracked run still gets its secret, masked."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.harness import Deployment, GitPlatform
+
+pytestmark = pytest.mark.integration
+
+SECRET = "untrusted-webhook-secret"
+DB_PASSWORD = "Hunter2-Zq9x-Secret"
+STACK = "acme/platform/app"
+
+APP_TF = """
+variable "db_password" {
+  type      = string
+  sensitive = true
+  default   = "not-given"
+}
+resource "null_resource" "app" {
+  triggers = { password_length = length(var.db_password) }
+}
+output "password_length" {
+  value = nonsensitive(length(var.db_password))
+}
+"""
+
+
+def leak_tf(data_dir: Path) -> str:
+    """Every way the probe read the server's secrets; each read that fails says so instead of
+    failing the plan, so one run tries them all."""
+    return f"""
+output "spelled" {{
+  value = join("-", split("", nonsensitive(var.db_password)))
+}}
+output "reversed" {{
+  value = join("", reverse(split("", nonsensitive(var.db_password))))
+}}
+output "passwd" {{
+  value = substr(file("/etc/passwd"), 0, 80)
+}}
+output "key" {{
+  value = try(filebase64("{data_dir}/secret.key"), "key-unreadable")
+}}
+output "database" {{
+  value = try(filebase64("{data_dir}/stackrun.db"), "database-unreadable")
+}}
+output "backend" {{
+  value = try(file("${{path.module}}/.stackrun-backend.hcl"), "no-backend-file")
+}}
+output "server_log" {{
+  value = try(file("{data_dir}/up.log"), "log-unreadable")
+}}
+"""
+
+
+def _register(deployment: Deployment, platform: GitPlatform) -> dict[str, Any]:
+    repository = deployment.register(platform, SECRET)
+    with deployment.client() as api:
+        answer = api.put(
+            f"/api/v1/repositories/{repository['id']}/variables",
+            json={"name": "db_password", "value": DB_PASSWORD, "secret": True, "kind": "terraform"},
+        )
+    assert answer.status_code == 200, answer.text
+    return repository
+
+
+def _push(
+    deployment: Deployment, platform: GitPlatform, before: str, after: str, branch: str
+) -> None:
+    body = platform.push_body(before, after, pusher="mallory", branch=branch)
+    assert deployment.webhook(body, SECRET).status_code == 202
+
+
+def _run_at(deployment: Deployment, sha: str) -> dict[str, Any]:
+    found = deployment.wait(
+        lambda: [r for r in deployment.runs() if r["commit"]["sha"] == sha], f"a run at {sha}"
+    )
+    return dict(found[0])
+
+
+def secret_forms() -> list[str]:
+    return [
+        DB_PASSWORD,
+        "-".join(DB_PASSWORD),
+        DB_PASSWORD[::-1],
+        base64.b64encode(DB_PASSWORD.encode()).decode(),
+    ]
+
+
+def test_a_branch_push_reads_no_secret_host_file_key_or_database(
+    embedded: Deployment, platform: GitPlatform
+) -> None:
+    data_dir = Path(embedded.env["STACKRUN_DATA_DIR"])
+    _register(embedded, platform)
+    before, after = platform.commit({"app/stackrun.hcl": "stack {}\n", "app/main.tf": APP_TF})
+    _push(embedded, platform, before, after, "main")
+    tracked = _run_at(embedded, after)
+    embedded.wait_run_state(tracked["id"], {"UNCONFIRMED"})
+
+    sha = platform.commit_on("feature-leak", {"app/leak.tf": leak_tf(data_dir)})
+    _push(embedded, platform, "0" * 40, sha, "feature-leak")
+    proposed = _run_at(embedded, sha)
+    assert proposed["kind"] == "PROPOSED"
+    ended = embedded.wait_run_state(proposed["id"], {"FINISHED"})
+    log = embedded.logs_of(proposed["id"])
+
+    assert "bubblewrap sandbox" in log, log
+    assert "this proposed run is untrusted" in log and "TF_VAR_db_password" in log
+    for form in secret_forms():
+        assert form not in log, f"the secret leaked as {form!r}"
+    assert "n-o-t---g-i-v-e-n" in log, log
+    host_users = [line.split(":")[0] for line in Path("/etc/passwd").read_text().splitlines()]
+    assert "root:x:0:0" not in log and not any(f"{u}:x:" in log for u in host_users), log
+    key = (data_dir / "secret.key").read_bytes()
+    assert key.decode() not in log and base64.b64encode(key).decode() not in log
+    assert '"key-unreadable"' in log and '"database-unreadable"' in log, log
+    assert '"log-unreadable"' in log, log
+    assert ended["failure_reason"] in (None, "")
+    embedded.wait_run_state(tracked["id"], {"UNCONFIRMED"})
+
+
+def test_a_proposed_run_log_is_for_approvers_unless_the_repository_opens_it(
+    embedded: Deployment, platform: GitPlatform
+) -> None:
+    repository = _register(embedded, platform)
+    before, after = platform.commit({"app/stackrun.hcl": "stack {}\n", "app/main.tf": APP_TF})
+    _push(embedded, platform, before, after, "main")
+    sha = platform.commit_on("feature-peek", {"app/peek.tf": "# peek\n"})
+    _push(embedded, platform, "0" * 40, sha, "feature-peek")
+    proposed = _run_at(embedded, sha)
+    with embedded.client("viewer") as viewer:
+        refused = viewer.get(f"/api/v1/runs/{proposed['id']}/logs")
+        assert refused.status_code == 403 and "approver" in refused.text
+        with embedded.client() as admin:
+            opened = admin.patch(
+                f"/api/v1/repositories/{repository['id']}", json={"proposed_logs_public": True}
+            )
+        assert opened.status_code == 200 and opened.json()["trust"]["proposed_logs_public"]
+        assert viewer.get(f"/api/v1/runs/{proposed['id']}/logs").status_code == 200
+
+
+def test_a_trusted_author_s_proposed_run_and_a_tracked_run_get_the_secret_masked(
+    embedded: Deployment, platform: GitPlatform
+) -> None:
+    repository = _register(embedded, platform)
+    with embedded.client() as admin:
+        trusted = admin.patch(
+            f"/api/v1/repositories/{repository['id']}", json={"trusted_authors": [" mallory "]}
+        )
+    assert trusted.json()["trust"]["trusted_authors"] == ["mallory"]
+    printing = APP_TF + (
+        'resource "null_resource" "show" {\n'
+        '  provisioner "local-exec" {\n'
+        '    command = "echo password=$PW"\n'
+        "    environment = { PW = nonsensitive(var.db_password) }\n"
+        "  }\n}\n"
+    )
+    before, after = platform.commit({"app/stackrun.hcl": "stack {}\n", "app/main.tf": printing})
+    _push(embedded, platform, before, after, "main")
+    tracked = _run_at(embedded, after)
+    embedded.wait_run_state(tracked["id"], {"UNCONFIRMED"})
+    assert embedded.run(tracked["id"])["plan_summary"]["add"] == 2
+    with embedded.client("approver") as approver:
+        assert approver.post(f"/api/v1/runs/{tracked['id']}/approve").status_code == 200
+    embedded.wait_run_state(tracked["id"], {"FINISHED"})
+    log = embedded.logs_of(tracked["id"])
+    assert "password=***" in log or "password=" in log
+    assert DB_PASSWORD not in log
+    with embedded.client() as admin:
+        outputs = admin.get(f"/api/v1/stacks/{STACK}/state").json()
+    assert outputs["outputs"]["password_length"]["value"] == len(DB_PASSWORD)
+
+    sha = platform.commit_on("feature-trusted", {"app/note.tf": "# trusted\n"})
+    _push(embedded, platform, "0" * 40, sha, "feature-trusted")
+    proposed = _run_at(embedded, sha)
+    embedded.wait_run_state(proposed["id"], {"FINISHED"})
+    assert "untrusted" not in embedded.logs_of(proposed["id"])
