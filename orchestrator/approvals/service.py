@@ -1,13 +1,14 @@
-"""Reviews of UNCONFIRMED runs: who may review, what the approval policies decide; refusals on
-business grounds are data."""
+"""Reviews of UNCONFIRMED runs: who may review (nobody approves a commit they had a hand in,
+approvals/hands.py), what the approval policies decide; refusals on business grounds are data."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from orchestrator.approvals import hands
 from orchestrator.auth import Principal, audit
-from orchestrator.models import Run, RunReview, Stack
+from orchestrator.models import Event, Run, RunReview, Stack, Token
 from orchestrator.policy import decide, engine, inputs
 from orchestrator.policy import store as policies
 from orchestrator.runs import coordinator, service
@@ -15,6 +16,10 @@ from orchestrator.runs.actions import Done, Refusal
 from orchestrator.runs.coordinator import Doorbell
 from orchestrator.runs.state import Allowed, RunState
 from orchestrator.settings import get_settings
+from orchestrator.webhooks import github
+
+# Logins a provider's stored delivery adds to its `pusher` column (GitLab's has no more).
+_DELIVERY_LOGINS = {"github": github.commit_logins}
 
 
 def approve(session: Session, run_id: int, who: Principal, comment: str = "") -> Done | Refusal:
@@ -33,11 +38,10 @@ def _reviewable(session: Session, run_id: int, who: Principal, decision: str) ->
         return Refusal(404, f"run {run_id} does not exist")
     if run.state != RunState.UNCONFIRMED:
         return Refusal(409, f"run {run_id} is {run.state}; only an UNCONFIRMED run can be reviewed")
-    pusher = run.triggered_by.removeprefix("push:")
-    if decision == "approve" and who.vcs_login and who.vcs_login.casefold() == pusher.casefold():
-        return Refusal(
-            403, f"{who.vcs_login} pushed commit {run.commit_sha[:12]} and cannot approve its run"
-        )
+    if decision == "approve":
+        refused = hands.refusal(who, run.commit_sha, run_id, hands_on(session, run))
+        if refused is not None:
+            return Refusal(403, refused)
     earlier = session.scalar(
         select(RunReview).where(
             RunReview.run_id == run_id,
@@ -48,6 +52,37 @@ def _reviewable(session: Session, run_id: int, who: Principal, decision: str) ->
     if earlier is not None:
         return Refusal(409, f"{who.name} already gave run {run_id} a review of {decision}")
     return run
+
+
+def hands_on(session: Session, run: Run) -> list[hands.Hand]:
+    """Everyone stackrun saw trigger, push or author the run's commit in its repository: every
+    run of the commit there, and every stored delivery there whose head is the commit."""
+    stack = session.get(Stack, run.stack_id)
+    assert stack is not None
+    runs = session.execute(
+        select(Run.id, Run.triggered_by, Run.commit_author)
+        .join(Stack, Stack.id == Run.stack_id)
+        .where(Stack.repository_id == stack.repository_id, Run.commit_sha == run.commit_sha)
+        .order_by(Run.id)
+    ).all()
+    names = {name for r in runs if (name := hands.token_of(r.triggered_by))}
+    logins_of: dict[str, str | None] = {}
+    if names:
+        rows = session.execute(select(Token.name, Token.vcs_login).where(Token.name.in_(names)))
+        logins_of = {name: login for name, login in rows}
+    found = [
+        h for r in runs for h in hands.from_run(r.id, r.triggered_by, r.commit_author, logins_of)
+    ]
+    deliveries = session.scalars(
+        select(Event)
+        .where(Event.repository_id == stack.repository_id, Event.after_sha == run.commit_sha)
+        .order_by(Event.id)
+    )
+    for event in deliveries:
+        named = _DELIVERY_LOGINS.get(event.provider)
+        extra = named(event.payload, run.commit_sha) if named else ()
+        found += hands.from_delivery(event.delivery_id, event.event_type, (event.pusher, *extra))
+    return found
 
 
 def review(

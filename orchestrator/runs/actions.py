@@ -10,10 +10,12 @@ from sqlalchemy.orm import Session
 
 from orchestrator.auth import Principal, audit
 from orchestrator.handoff import service as handoff
-from orchestrator.models import Run, Stack, StateLock
-from orchestrator.runs import coordinator, service
+from orchestrator.models import Repository, Run, Stack, StateLock
+from orchestrator.repos import mirror_for
+from orchestrator.runs import coordinator, reach, service
 from orchestrator.runs.coordinator import Doorbell
 from orchestrator.runs.state import TERMINAL, Allowed, RunKind, RunState
+from orchestrator.vcs.mirror import Mirror
 
 STOPPABLE = (RunState.PREPARING, RunState.INITIALIZING, RunState.PLANNING)
 RETRYABLE = (RunState.FAILED, RunState.STOPPED, RunState.CANCELED, RunState.SKIPPED)
@@ -94,6 +96,8 @@ def stop(session: Session, run_id: int, who: Principal, comment: str = "") -> Do
 
 
 def retry(session: Session, run_id: int, who: Principal) -> Done | Refusal:
+    """A new run at the same commit, triggered by the retrier (`retry:<token>`); a TRACKED one
+    only while that commit is still on the tracked branch (runs/reach.py)."""
     refused = _allowed(who, "approver", "retrying a run")
     if refused:
         return refused
@@ -106,6 +110,10 @@ def retry(session: Session, run_id: int, who: Principal) -> Done | Refusal:
             f"run {run_id} is {run.state}; only a failed, stopped, canceled or "
             "skipped run can be retried",
         )
+    if run.kind == RunKind.TRACKED:
+        placed = _on_tracked_branch(session, run.stack_id, run.commit_sha)
+        if isinstance(placed, Refusal):
+            return Refusal(placed.status, f"retrying run {run_id}: {placed.reason}")
     new = service.create_run(
         session,
         service.NewRun(
@@ -126,20 +134,28 @@ def retry(session: Session, run_id: int, who: Principal) -> Done | Refusal:
 
 
 def trigger(
-    session: Session, stack_id: str, who: Principal, commit_sha: str, branch: str
+    session: Session, stack_id: str, who: Principal, revision: str | None
 ) -> Done | Refusal:
-    """A manual tracked run of a stack at a commit (the tracked branch head by default)."""
+    """A manual TRACKED run of a stack at a commit on its tracked branch (the head when
+    `revision` is None), as stackrun's mirror last fetched it (runs/reach.py)."""
     refused = _allowed(who, "approver", "triggering a run")
     if refused:
         return refused
+    placed = _on_tracked_branch(session, stack_id, revision)
+    if isinstance(placed, Refusal):
+        return Refusal(placed.status, f"triggering a run of {stack_id!r}: {placed.reason}")
+    mirror, repository, commit_sha = placed
+    message, author = mirror.commit_info(commit_sha)
     new = service.create_run(
         session,
         service.NewRun(
             stack_id=stack_id,
             kind=RunKind.TRACKED,
             commit_sha=commit_sha,
-            branch=branch,
+            branch=repository.branch,
             triggered_by=f"manual:{who.name}",
+            commit_message=message,
+            commit_author=author[:200],
             trigger_reason="triggered by hand",
         ),
         dedupe=False,
@@ -153,6 +169,23 @@ def trigger(
         {"run": new.id, "commit": commit_sha},
     )
     return Done(new.id, RunState.QUEUED, _wake(session, new))
+
+
+def _on_tracked_branch(
+    session: Session, stack_id: str, revision: str | None
+) -> tuple[Mirror, Repository, str] | Refusal:
+    """The commit a TRACKED run of the stack may be at, read from the mirror without a fetch."""
+    stack = session.get(Stack, stack_id)
+    if stack is None:
+        return Refusal(404, f"stack {stack_id!r} does not exist")
+    repository = session.get(Repository, stack.repository_id)
+    assert repository is not None
+    mirror = mirror_for(repository)
+    place = mirror.locate(revision, repository.branch)
+    commit = reach.tracked_commit(place, revision, repository.name, repository.branch)
+    if isinstance(commit, reach.OffBranch):
+        return Refusal(commit.status, commit.reason)
+    return mirror, repository, commit
 
 
 def _wake(session: Session, run: Run) -> tuple[Doorbell, ...]:

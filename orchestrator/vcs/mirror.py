@@ -8,6 +8,7 @@ import subprocess
 import tarfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import git
@@ -19,6 +20,15 @@ ZERO_SHA = "0" * 40
 
 class VcsError(Exception):
     """A git operation failed; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a revision stands on a branch of the mirror, as the mirror last fetched it."""
+
+    head: str | None  # the branch head; None when the mirror has no such branch (or no clone)
+    commit: str | None  # the revision as a full commit id; None when the mirror does not hold it
+    on_branch: bool  # the commit is the branch head or one of its ancestors
 
 
 class Mirror:
@@ -175,6 +185,28 @@ class Mirror:
         except git.GitCommandError:
             return False
         return True
+
+    def locate(self, revision: str | None, branch: str) -> Placement:
+        """Where `revision` (the branch head when None) stands on `branch` as the mirror last
+        fetched it. Never fetches: a caller cannot make stackrun fetch, nor move the branch."""
+        head = self.branch_head(branch) if (self.path / "HEAD").exists() else None
+        if head is None:
+            return Placement(None, None, False)
+        commit = head if revision is None else self._commit_id(revision)
+        if commit is None:
+            return Placement(head, None, False)
+        return Placement(head, commit, self.is_ancestor(commit, head))
+
+    def _commit_id(self, revision: str) -> str | None:
+        """The full id of a commit the mirror holds; None for anything else, and for text that
+        git could read as an option."""
+        if revision.startswith("-") or not revision.isprintable() or " " in revision:
+            return None
+        try:
+            found = self._repo().git.rev_parse("--verify", "--quiet", f"{revision}^{{commit}}")
+        except git.GitCommandError:
+            return None
+        return str(found).strip() or None
 
     def merge_base(self, first: str, second: str) -> str | None:
         try:

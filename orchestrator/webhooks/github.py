@@ -103,3 +103,17 @@ def _head_clone_url(payload: dict[str, Any], base: RepoRef) -> str:
     if head_name.casefold() == base.full_name.casefold():
         return ""
     return require_str(payload, "pull_request", "head", "repo", "clone_url")
+
+
+def commit_logins(payload: dict[str, Any], sha: str) -> tuple[str, ...]:
+    """The GitHub logins a stored delivery whose head is `sha` names as having a hand in it:
+    the pusher and the sender, and the author's and committer's usernames in the delivery's
+    entry for `sha` (GitHub fills them when the commit's e-mail belongs to an account)."""
+    logins = [optional_str(payload, "pusher", "name"), optional_str(payload, "sender", "login")]
+    listed: Any = payload.get("commits")
+    entries = [payload.get("head_commit"), *(listed if isinstance(listed, list) else [])]
+    for entry in entries:
+        if isinstance(entry, dict) and entry.get("id") == sha:
+            logins.append(optional_str(entry, "author", "username"))
+            logins.append(optional_str(entry, "committer", "username"))
+    return tuple(dict.fromkeys(login for login in logins if login))

@@ -15,18 +15,17 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from orchestrator import repos, statestore
+from orchestrator import statestore
 from orchestrator.api.deps import PrincipalDep, SessionDep, require, settle
 from orchestrator.api.views import stack_view
 from orchestrator.auth import audit, authenticate
 from orchestrator.db import session_scope
 from orchestrator.drift import schedule
 from orchestrator.drift import service as drift
-from orchestrator.models import Repository, Run, Stack, utcnow
+from orchestrator.models import Run, Stack, utcnow
 from orchestrator.runs import actions
 from orchestrator.runs.queue import ring
 from orchestrator.runs.state import RunState
-from orchestrator.vcs.mirror import VcsError
 
 router = APIRouter(prefix="/api/v1/stacks", tags=["stacks"])
 STATE = "/{stack_id:path}/state"
@@ -153,24 +152,13 @@ class TriggerIn(BaseModel):
 def trigger_run(
     stack_id: str, session: SessionDep, who: PrincipalDep, body: TriggerIn | None = None
 ) -> dict[str, Any]:
-    """A manual tracked run, at a given commit or at the tracked branch head."""
-    stack = _stack(session, stack_id)
-    repository = session.get(Repository, stack.repository_id)
-    assert repository is not None
-    mirror = repos.mirror_for(repository)
-    try:
-        if body and body.commit:
-            mirror.ensure_commit(body.commit)
-            commit = mirror.resolve(body.commit)
-        else:
-            mirror.refresh()
-            commit = mirror.branch_head(repository.branch) or ""
-    except VcsError as exc:
-        raise HTTPException(422, f"resolving the commit for {stack.id!r}: {exc}") from None
-    if not commit:
-        raise HTTPException(409, f"branch {repository.branch!r} has no commit yet")
-    done = settle(session, actions.trigger(session, stack.id, who, commit, repository.branch))
-    return {"id": done.run_id, "state": done.state, "commit": commit}
+    """A manual tracked run at a commit on the tracked branch, or at its head, as stackrun's
+    mirror last fetched it (no fetch: a commit arrives with its push)."""
+    revision = body.commit if body and body.commit else None
+    done = settle(session, actions.trigger(session, stack_id, who, revision))
+    run = session.get(Run, done.run_id)
+    assert run is not None
+    return {"id": done.run_id, "state": done.state, "commit": run.commit_sha}
 
 
 @router.post("/{stack_id:path}/unlock")

@@ -7,7 +7,7 @@ from pathlib import Path
 import git
 import pytest
 
-from orchestrator.vcs.mirror import ZERO_SHA, Mirror, VcsError
+from orchestrator.vcs.mirror import ZERO_SHA, Mirror, Placement, VcsError
 
 
 def _origin(tmp_path: Path) -> tuple[git.Repo, Path]:
@@ -72,3 +72,33 @@ def test_fetch_errors_never_show_the_credentials_of_the_clone_url(tmp_path: Path
     assert message.startswith("fetching https://***@127.0.0.1:9/acme/p.git: ")
     assert "s3cr3t-tok3n" not in message
     assert failure.value.__cause__ is None
+
+
+def test_locate_places_revisions_on_the_branch_as_last_fetched_and_never_fetches(
+    tmp_path: Path,
+) -> None:
+    work, bare = _origin(tmp_path)
+    first = _commit(work, {"a.tf": "1"}, "one")
+    head = _commit(work, {"a.tf": "2"}, "two")
+    work.git.checkout("-b", "feature-leak")
+    (Path(str(work.working_dir)) / "leak.tf").write_text("leak")
+    work.git.add(A=True)
+    work.index.commit("leak")
+    work.git.push("origin", "feature-leak")
+    leak = str(work.head.commit.hexsha)
+    mirror = Mirror(tmp_path / "mirror.git", f"file://{bare}")
+    assert mirror.locate(None, "main").head is None, "no clone yet, and locate does not make one"
+    mirror.refresh()
+
+    assert mirror.locate(None, "main") == Placement(head, head, True)
+    assert mirror.locate(first[:10], "main") == Placement(head, first, True)
+    assert mirror.locate("feature-leak", "main") == Placement(head, leak, False)
+    assert mirror.locate(leak, "main") == Placement(head, leak, False)
+    for unknown in ("f" * 40, "--all", "main files", ""):
+        assert mirror.locate(unknown, "main") == Placement(head, None, False)
+    assert mirror.locate(None, "nope") == Placement(None, None, False)
+
+    work.git.checkout("main")
+    newer = _commit(work, {"a.tf": "3"}, "three")
+    assert mirror.locate(newer, "main") == Placement(head, None, False)
+    assert mirror.locate(None, "main").head == head

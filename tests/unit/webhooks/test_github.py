@@ -146,3 +146,20 @@ def test_verify_rejects_an_empty_signature() -> None:
 def test_verify_rejects_non_ascii_signature_instead_of_raising(odd: str) -> None:
     # HTTP headers arrive latin-1 decoded, so a forged header may hold any of those characters.
     assert not github.verify(SECRET, b"{}", "sha256=" + odd + "0" * 63)
+
+
+def test_commit_logins_names_the_pusher_sender_author_and_committer_of_the_commit() -> None:
+    payload = copy.deepcopy(_payload("github-push-new-branch.json"))
+    head = payload["head_commit"]["id"]
+    payload["sender"]["login"] = "octo-sender"
+    payload["head_commit"]["author"]["username"] = "octo-author"
+    payload["commits"][0]["committer"]["username"] = "octo-committer"
+    assert github.commit_logins(payload, head) == (
+        "Codertocat",
+        "octo-sender",
+        "octo-author",
+        "octo-committer",
+    )
+    assert github.commit_logins(payload, "f" * 40) == ("Codertocat", "octo-sender")
+    payload["commits"] = "not a list"
+    assert "octo-committer" not in github.commit_logins(payload, head)
