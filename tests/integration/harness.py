@@ -276,6 +276,8 @@ def base_env(data_dir: Path, port: int, tf_cli_config: Path) -> dict[str, str]:
         {
             "STACKRUN_DATA_DIR": str(data_dir),
             "STACKRUN_API_URL": f"http://127.0.0.1:{port}",
+            # The test repositories are bare repositories on disk, served over file://.
+            "STACKRUN_ALLOW_LOCAL_REPOSITORIES": "true",
             "TF_CLI_CONFIG_FILE": str(tf_cli_config),
             "PYTHONUNBUFFERED": "1",
         }

@@ -72,3 +72,25 @@ def test_fetch_errors_never_show_the_credentials_of_the_clone_url(tmp_path: Path
     assert message.startswith("fetching https://***@127.0.0.1:9/acme/p.git: ")
     assert "s3cr3t-tok3n" not in message
     assert failure.value.__cause__ is None
+
+
+def test_a_refused_clone_url_is_never_handed_to_git(tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    mirror = Mirror(tmp_path / "mirror.git", f"/{tmp_path}/ok.git", refused="local is refused")
+    with pytest.raises(VcsError, match="fetching the repository's clone URL: local is refused"):
+        mirror.refresh()
+    with pytest.raises(VcsError, match="local is refused"):
+        mirror.ensure_commit("a" * 40)
+    assert not (tmp_path / "mirror.git").exists() and not marker.exists()
+
+
+@pytest.mark.parametrize("url", ["ext::sh -c touch% {marker}", "fd::7,8"])
+def test_git_pythons_unsafe_url_refusal_becomes_a_vcs_error(tmp_path: Path, url: str) -> None:
+    """Should a dangerous URL get past the rule, GitPython's own refusal is a VcsError (a
+    failed event), never an exception that crashes a task or answers 500."""
+    marker = tmp_path / "pwned"
+    mirror = Mirror(tmp_path / "mirror.git", url.format(marker=marker))
+    with pytest.raises(VcsError, match="git refused it as unsafe") as failure:
+        mirror.ensure_commit("a" * 40)
+    assert str(marker) not in str(failure.value)
+    assert not marker.exists()

@@ -26,6 +26,7 @@ HEAD = "c" * 40
 @pytest.fixture(autouse=True)
 def key_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STACKRUN_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("STACKRUN_ALLOW_LOCAL_REPOSITORIES", "true")
     get_settings.cache_clear()
 
 
