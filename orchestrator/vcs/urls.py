@@ -1,12 +1,14 @@
 """Which clone URLs stackrun registers and fetches (DESIGN §7). Pure: no git, no database; the
-only look at the disk is resolving a local path, so a symlink or `..` cannot hide where it goes.
+only looks at the disk resolve a local path (so a symlink or `..` cannot hide where it goes) and
+see whether a repository is there.
 
 Accepted: `https://host/path`, `ssh://[user@]host[:port]/path` and scp-style `user@host:path`.
-`file:///path` and `/path` only when local repositories are allowed, and never inside the data
-directory (database, key file, other repositories' mirrors, run workspaces). Everything else is
-refused, in particular git's remote helpers (`ext::…` runs a program, `fd::…` reads a
-descriptor), anything that looks like a command-line option, and plain `http://` or `git://`.
-A refusal names the rule, never the URL (it may carry a token) nor a server path."""
+`file:///path` and `/path` only when local repositories are allowed, only of a git repository,
+and never inside the data directory (database, key file, other repositories' mirrors, run
+workspaces). Everything else is refused, in particular git's remote helpers (`ext::…` runs a
+program, `fd::…` reads a descriptor), anything that looks like a command-line option, and plain
+`http://` or `git://`. A refusal names the rule, never the URL (it may carry a token) nor a
+server path."""
 
 from __future__ import annotations
 
@@ -106,6 +108,12 @@ def _remote(url: str, parts: SplitResult) -> Remote | Refused:
     return Remote(url)
 
 
+def is_repository(path: str) -> bool:
+    """Whether `path` holds a git repository: bare (a HEAD file) or a working tree (.git)."""
+    root = Path(os.path.realpath(path))
+    return (root / "HEAD").is_file() or (root / ".git").exists()
+
+
 def is_inside(path: str, directory: Path) -> bool:
     """Whether `path`, symlinks and `..` resolved, is `directory` or below it."""
     target = Path(os.path.realpath(path))
@@ -130,4 +138,6 @@ def refusal(url: str, *, allow_local: bool, data_dir: Path) -> str | None:
             "clone_url points inside stackrun's data directory (its database, keys and "
             "mirrors), which is never a repository: register one outside it"
         )
+    if not is_repository(found.path):
+        return "clone_url names no git repository on this machine: give the path of one"
     return None

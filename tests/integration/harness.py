@@ -61,6 +61,18 @@ class GitPlatform:
         before, self.head = self.head, self.repo.head.commit.hexsha
         return before, self.head
 
+    def commit_on_branch(self, branch: str, files: Mapping[str, str]) -> str:
+        """Write files on a new `branch` from main, commit, push it; main stays checked out."""
+        self.repo.git.checkout("-b", branch, "main")
+        for path, text in files.items():
+            (self.work / path).write_text(text)
+        self.repo.git.add(A=True)
+        self.repo.index.commit(f"change on {branch}")
+        self.repo.git.push("origin", branch)
+        sha = str(self.repo.head.commit.hexsha)
+        self.repo.git.checkout("main")
+        return sha
+
     def push_body(self, before: str, after: str, pusher: str = "dev1") -> bytes:
         return json.dumps(
             {
@@ -336,10 +348,13 @@ def start_services(
     return deployment
 
 
-def start_embedded(data_dir: Path, tf_cli_config: Path) -> Deployment:
+def start_embedded(
+    data_dir: Path, tf_cli_config: Path, extra_env: dict[str, str] | None = None
+) -> Deployment:
     """`stackrun up` on embedded defaults: SQLite and the filesystem broker."""
     port = free_port()
     env = base_env(data_dir, port, tf_cli_config)
+    env.update(extra_env or {})
     data_dir.mkdir(parents=True, exist_ok=True)
     logs = [data_dir / "up.log"]
     processes = [

@@ -58,6 +58,7 @@ def test_a_refused_clone_url_is_422_with_the_rule_and_registers_nothing(
 def test_local_repositories_register_only_with_the_setting_and_outside_the_data_dir(
     db: Session, data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    git.Repo.init(tmp_path / "remote.git", bare=True, initial_branch="main")
     outside = f"file://{tmp_path}/remote.git"
     assert isinstance(_register(db, outside), repos.RepositoryRefused)
     _allow_local(monkeypatch, True)

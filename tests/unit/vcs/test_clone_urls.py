@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import quote
 
+import git
 import pytest
 
 from orchestrator.vcs.urls import Local, Refused, Remote, classify, is_inside, refusal
@@ -85,8 +86,14 @@ def test_file_urls_and_absolute_paths_are_local_as_git_reads_them(url: str, path
     assert classify(url) == Local(path)
 
 
+def _bare(path: Path) -> Path:
+    git.Repo.init(path, bare=True, initial_branch="main")
+    return path
+
+
 def test_local_repositories_need_the_setting(tmp_path: Path) -> None:
     data = tmp_path / "data"
+    _bare(tmp_path / "p.git")
     reason = refusal(f"file://{tmp_path}/p.git", allow_local=False, data_dir=data)
     assert reason is not None and "STACKRUN_ALLOW_LOCAL_REPOSITORIES=true" in reason
     assert str(tmp_path) not in reason
@@ -124,4 +131,14 @@ def test_a_symlinked_data_dir_is_resolved_too(tmp_path: Path) -> None:
     (tmp_path / "alias").symlink_to(real)
     assert is_inside(str(real / "mirrors"), tmp_path / "alias")
     assert not is_inside(str(tmp_path / "real-sibling"), tmp_path / "alias")
-    assert refusal(str(tmp_path / "real-sibling"), allow_local=True, data_dir=real) is None
+    sibling = _bare(tmp_path / "real-sibling")
+    assert refusal(str(sibling), allow_local=True, data_dir=real) is None
+
+
+def test_a_local_path_must_hold_a_git_repository_and_says_so_alike(tmp_path: Path) -> None:
+    """/etc and a path that does not exist get the same answer: no oracle of the disk."""
+    work = git.Repo.init(tmp_path / "work", initial_branch="main")
+    data = tmp_path / "data"
+    assert refusal(str(work.working_dir), allow_local=True, data_dir=data) is None
+    answers = {refusal(url, allow_local=True, data_dir=data) for url in ("file:///etc", "/nope")}
+    assert answers == {"clone_url names no git repository on this machine: give the path of one"}

@@ -26,13 +26,13 @@ HEAD = "c" * 40
 @pytest.fixture(autouse=True)
 def key_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STACKRUN_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("STACKRUN_ALLOW_LOCAL_REPOSITORIES", "true")
     get_settings.cache_clear()
 
 
 def _repository(db: Session, name: str, provider: str) -> Repository:
+    url = f"https://git.example.com/{name}.git"
     made = repos.register(
-        db, name=name, clone_url=f"file:///{name}", branch="main", provider=provider, secret=SECRET
+        db, name=name, clone_url=url, branch="main", provider=provider, secret=SECRET
     )
     assert isinstance(made, Repository)
     return made
