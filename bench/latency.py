@@ -103,6 +103,7 @@ class Deployment:
 def base_env(workdir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("STACKRUN_")}
     env["STACKRUN_DATA_DIR"] = str(workdir / "data")
+    env["STACKRUN_ALLOW_LOCAL_REPOSITORIES"] = "true"  # the demo repository is file://
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
     return env
 

@@ -160,6 +160,7 @@ def service_env(workdir: Path, port: int, tf_cli_config: Path) -> dict[str, str]
         {
             "STACKRUN_DATA_DIR": str(workdir / "data"),
             "STACKRUN_API_URL": f"http://{HOST}:{port}",
+            "STACKRUN_ALLOW_LOCAL_REPOSITORIES": "true",  # the bench's repositories are file://
             "TF_CLI_CONFIG_FILE": str(tf_cli_config),
             "PYTHONUNBUFFERED": "1",
             "PYTHONPATH": os.pathsep.join(

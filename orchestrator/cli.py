@@ -15,6 +15,7 @@ import httpx
 import typer
 
 from orchestrator.settings import get_settings
+from orchestrator.vcs.urls import LOCAL_SETTING as LOCAL_REPOSITORIES
 
 if TYPE_CHECKING:
     from orchestrator.policy.inputs import RunFacts
@@ -185,9 +186,14 @@ def up(
     port: Annotated[int, typer.Option()] = 8000,
     concurrency: Annotated[int | None, typer.Option(help="task slots (default: settings)")] = None,
 ) -> None:
-    """API, one worker and beat in one command on embedded defaults; Ctrl-C stops all."""
+    """API, one worker and beat in one command on embedded defaults; Ctrl-C stops all.
+    With --demo, local repositories are allowed (the demo's platform is one) in this process
+    and the ones it starts."""
     from orchestrator.migrate import upgrade
 
+    if demo:
+        os.environ[LOCAL_REPOSITORIES] = "true"
+        get_settings.cache_clear()
     settings = get_settings()
     upgrade()
     env = _child_env(port)
@@ -210,6 +216,7 @@ def up(
         _wait_healthy(url, processes, 60)
         typer.echo(f"stackrun is up at {url} (data in {settings.data_dir}); Ctrl-C stops it")
         if demo:
+            typer.echo(f"demo: local repositories are allowed ({LOCAL_REPOSITORIES}=true)")
             _start_demo(settings.data_dir, url)
         while not stopping and all(p.poll() is None for p in processes):
             time.sleep(0.2)
@@ -218,9 +225,13 @@ def up(
 
 
 def _start_demo(data_dir: Path, url: str) -> None:
-    from orchestrator.demo import next_steps, pipeline_of, run_demo
+    from orchestrator.demo import DemoError, next_steps, pipeline_of, run_demo
 
-    push, token = run_demo(data_dir, url)
+    try:
+        push, token = run_demo(data_dir, url)
+    except DemoError as exc:
+        _fail(str(exc))
+        raise
     typer.echo(f"demo: pushed {push.repository} → webhook answered {push.status_code} {push.body}")
     typer.echo(f"admin token (shown once): {token}")
     pipeline = pipeline_of(push.delivery_id)

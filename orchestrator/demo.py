@@ -1,6 +1,7 @@
 """A small demo platform: network → eks → argocd-bootstrap as null_resource stacks in a local git
 repository, registered and pushed; the last stack hands the cluster off to a local GitOps
-repository (DESIGN §8)."""
+repository (DESIGN §8). The repositories live beside the data directory (`<data dir>-demo`),
+never in it, and need STACKRUN_ALLOW_LOCAL_REPOSITORIES=true (`stackrun up --demo` sets it)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from orchestrator.vcs.mirror import ZERO_SHA
 from orchestrator.webhooks.github import sign
 
 DEMO_REPOSITORY = "demo/platform"
-DEMO_DIR = "demo"
+DEMO_DIR_SUFFIX = "-demo"
 PLATFORM_BARE = "platform.git"
 PLATFORM_WORK = "platform"
 GITOPS_BARE = "gitops.git"
@@ -139,6 +140,10 @@ GITOPS_README = """\
 stackrun's hand-off writes each cluster's Argo CD cluster Secret and root ApplicationSet to
 `clusters/<cluster name>/` here once the platform pipeline has applied.
 """
+
+
+class DemoError(Exception):
+    """The demo cannot be set up here; the message says why and what to try."""
 
 
 @dataclass(frozen=True)
@@ -255,21 +260,28 @@ def build_repository(root: Path) -> tuple[Path, str, str]:
 
 
 def ensure_registered(bare: Path) -> tuple[str, str]:
-    """Register the demo repository (once) and return (name, webhook secret)."""
+    """Register the demo repository (once) and return (name, webhook secret). A demo
+    registered by an older stackrun, whose platform lived inside the data directory, is
+    pointed at this one (and its mirror of the old one dropped)."""
+    clone_url = f"file://{bare}"
     with session_scope() as session:
         existing = session.scalar(select(Repository).where(Repository.name == DEMO_REPOSITORY))
         if existing is not None:
+            if existing.clone_url != clone_url:
+                shutil.rmtree(repos.mirror_for(existing).path, ignore_errors=True)
+                existing.clone_url = clone_url
             return existing.name, repos.webhook_secret(existing)
         secret = secrets.token_urlsafe(24)
         result = repos.register(
             session,
             name=DEMO_REPOSITORY,
-            clone_url=f"file://{bare}",
+            clone_url=clone_url,
             branch="main",
             provider="github",
             secret=secret,
         )
-        assert not isinstance(result, repos.RepositoryRefused), result
+        if isinstance(result, repos.RepositoryRefused):
+            raise DemoError(f"registering the demo platform: {result.reason}")
         return result.name, decrypt(
             result.webhook_secret_enc, f"repository:{result.name}:webhook_secret"
         )
@@ -328,8 +340,14 @@ def pipeline_of(delivery_id: str, seconds: float = 30.0) -> int | None:
     return None
 
 
+def demo_dir(data_dir: Path) -> Path:
+    """Where the demo's repositories live: beside the data directory, since no repository may
+    be registered inside it."""
+    return data_dir.parent / f"{data_dir.name}{DEMO_DIR_SUFFIX}"
+
+
 def gitops_repository(data_dir: Path) -> Path:
-    return data_dir / DEMO_DIR / GITOPS_BARE
+    return demo_dir(data_dir) / GITOPS_BARE
 
 
 def next_steps(
@@ -353,7 +371,7 @@ def next_steps(
 
 
 def run_demo(data_dir: Path, api_url: str) -> tuple[DemoPush, str]:
-    bare, before, after = build_repository(data_dir / DEMO_DIR)
+    bare, before, after = build_repository(demo_dir(data_dir))
     name, secret = ensure_registered(bare)
     token = admin_token()
     return push_webhook(api_url, name, secret, f"file://{bare}", before, after), token

@@ -14,6 +14,7 @@ from orchestrator.runs.trust import RepositoryTrust
 from orchestrator.runs.trust import logs_role as trust_logs_role
 from orchestrator.secrets.crypto import decrypt, encrypt
 from orchestrator.settings import get_settings
+from orchestrator.vcs import urls
 from orchestrator.vcs.mirror import Mirror
 
 PROVIDERS = ("github", "gitlab")
@@ -99,6 +100,14 @@ def configure_reporting(
     return None
 
 
+def clone_url_refusal(clone_url: str) -> str | None:
+    """Why this deployment must not register or fetch `clone_url` (vcs/urls.py), or None."""
+    settings = get_settings()
+    return urls.refusal(
+        clone_url, allow_local=settings.allow_local_repositories, data_dir=settings.data_dir
+    )
+
+
 def register(
     session: Session, *, name: str, clone_url: str, branch: str, provider: str, secret: str
 ) -> Repository | RepositoryRefused:
@@ -106,6 +115,9 @@ def register(
         return RepositoryRefused(422, f"provider must be one of {', '.join(PROVIDERS)}")
     if len(secret) < 8:
         return RepositoryRefused(422, "webhook_secret must have at least 8 characters")
+    refused = clone_url_refusal(clone_url)
+    if refused is not None:
+        return RepositoryRefused(422, f"registering {name!r}: {refused}")
     if session.scalar(select(Repository).where(Repository.name == name)) is not None:
         return RepositoryRefused(409, f"repository {name!r} is already registered")
     repository = Repository(
@@ -121,6 +133,8 @@ def register(
 
 
 def mirror_for(repository: Repository) -> Mirror:
+    """The repository's mirror; one whose stored clone URL the rule now refuses (registered
+    before it, or local repositories since disallowed) refuses to clone or fetch."""
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in repository.name)
     path: Path = get_settings().mirrors_dir / f"{repository.id}-{safe}.git"
-    return Mirror(path, repository.clone_url)
+    return Mirror(path, repository.clone_url, refused=clone_url_refusal(repository.clone_url))

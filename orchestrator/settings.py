@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     report_max_attempts: int = 8
     argocd_token: SecretStr | None = None
     handoff_poll_seconds: float = 2.0
+    allow_local_repositories: bool = False
 
     @property
     def resolved_database_url(self) -> str:

@@ -49,10 +49,10 @@ def save(
     session: Session, stack_id: str, content: bytes, lock_id: str | None, run_id: int | None
 ) -> StateVersion | StateRefusal:
     current_lock = session.get(StateLock, stack_id)
-    if current_lock is not None and current_lock.lock_id != (lock_id or ""):
-        return StateRefusal(
-            409, f"state of {stack_id} is locked by {current_lock.lock_id}", current_lock.info
-        )
+    if current_lock is not None:
+        refused = holder_refusal(stack_id, current_lock, lock_id or "", run_id)
+        if refused is not None:
+            return StateRefusal(409, refused.reason)
     try:
         document = json.loads(content)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
@@ -72,6 +72,24 @@ def save(
     return version
 
 
+def holder_of(held: StateLock) -> str:
+    """All a refused caller learns about a lock: which run holds it."""
+    return f"locked by run {held.run_id}" if held.run_id is not None else "locked"
+
+
+def holder_refusal(
+    stack_id: str, held: StateLock, lock_id: str, run_id: int | None
+) -> StateRefusal | None:
+    """The lock rule: only the holder, the same lock ID from the same run, may lock again,
+    write under or release a held lock (an admin frees it through POST /stacks/{id}/unlock).
+    The refusal is a lock info for Terraform's http backend, which prints its ID; it carries
+    nothing of the holder's (its ID would let a guesser unlock, Who and Info name people)."""
+    if held.lock_id == lock_id and held.run_id == run_id:
+        return None
+    holder = holder_of(held)
+    return StateRefusal(423, f"state of {stack_id} is {holder}", {"ID": holder})
+
+
 def lock(
     session: Session, stack_id: str, info: dict[str, Any], run_id: int | None = None
 ) -> StateLock | StateRefusal:
@@ -80,9 +98,7 @@ def lock(
         return StateRefusal(400, "lock info has no ID")
     existing = session.get(StateLock, stack_id)
     if existing is not None:
-        if existing.lock_id == lock_id:
-            return existing
-        return StateRefusal(423, f"state of {stack_id} is already locked", existing.info)
+        return holder_refusal(stack_id, existing, lock_id, run_id) or existing
     row = StateLock(stack_id=stack_id, lock_id=lock_id, info=info, run_id=run_id)
     try:
         with session.begin_nested():
@@ -90,9 +106,9 @@ def lock(
             session.flush()
     except IntegrityError:
         held = session.get(StateLock, stack_id, populate_existing=True)
-        return StateRefusal(
-            423, f"state of {stack_id} is already locked", held.info if held else None
-        )
+        if held is None:
+            return StateRefusal(423, f"state of {stack_id} is locked", {"ID": "locked"})
+        return holder_refusal(stack_id, held, lock_id, run_id) or held
     return row
 
 
@@ -123,17 +139,16 @@ def release_locks_of_run(session: Session, run_id: int) -> None:
     session.execute(delete(StateLock).where(StateLock.run_id == run_id))
 
 
-def unlock(session: Session, stack_id: str, info: dict[str, Any] | None) -> StateRefusal | None:
+def unlock(
+    session: Session, stack_id: str, info: dict[str, Any], run_id: int | None
+) -> StateRefusal | None:
+    """Release the lock held by this lock ID and run; a lock nobody holds is already free."""
     existing = session.get(StateLock, stack_id)
     if existing is None:
         return None
-    lock_id = str((info or {}).get("ID", ""))
-    if lock_id and lock_id != existing.lock_id:
-        return StateRefusal(
-            409,
-            f"state of {stack_id} is locked by {existing.lock_id}, not {lock_id}",
-            existing.info,
-        )
+    refused = holder_refusal(stack_id, existing, str(info.get("ID", "")), run_id)
+    if refused is not None:
+        return refused
     session.delete(existing)
     session.flush()
     return None

@@ -32,9 +32,13 @@ class Placement:
 
 
 class Mirror:
-    def __init__(self, path: Path, clone_url: str) -> None:
+    """A bare mirror at `path` of `clone_url`; with `refused` (why the URL may not be used)
+    it never runs git against the URL, and says why."""
+
+    def __init__(self, path: Path, clone_url: str, refused: str | None = None) -> None:
         self.path = path
         self.clone_url = clone_url
+        self.refused = refused
         self.shown_url = redact_url(clone_url)
         self._mask = Masker(url_secrets(clone_url))
         self._opened: git.Repo | None = None
@@ -69,6 +73,8 @@ class Mirror:
             self._clone_or_fetch(unless_present=None)
 
     def _clone_or_fetch(self, unless_present: str | None) -> None:
+        if self.refused is not None:
+            raise VcsError(f"fetching the repository's clone URL: {self.refused}")
         try:
             if not (self.path / "HEAD").exists():
                 git.Repo.clone_from(self.clone_url, self.path, mirror=True)
@@ -77,6 +83,11 @@ class Mirror:
         except git.GitCommandError as exc:
             message = self._mask(_git_message(exc))
             raise VcsError(f"fetching {self.shown_url}: {message}") from None
+        except (git.exc.UnsafeProtocolError, git.exc.UnsafeOptionError):
+            raise VcsError(
+                "fetching the repository's clone URL: git refused it as unsafe (a remote "
+                "helper or an option); register an https://, ssh:// or user@host:path URL"
+            ) from None
 
     def has_commit(self, sha: str) -> bool:
         """Whether the mirror holds `sha`; a commit once present stays (mirrors never gc)."""
@@ -219,7 +230,8 @@ class Mirror:
         try:
             return str(self._repo().git.rev_parse("--verify", f"{revision}^{{commit}}")).strip()
         except git.GitCommandError as exc:
-            raise VcsError(f"resolving {revision!r} in {self.path}: {_git_message(exc)}") from None
+            message = self._mask(_git_message(exc))
+            raise VcsError(f"resolving {revision!r} in {self.shown_url}: {message}") from None
 
     def export(self, sha: str, destination: Path) -> None:
         """Write the tree of `sha` into `destination` (no .git)."""

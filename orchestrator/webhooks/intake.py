@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,20 @@ from orchestrator.webhooks.events import MalformedPayload, PushEvent, RepoRef, R
 
 MAX_DELIVERY_ID = 200
 MAX_REF = 255
+# One answer for a delivery that no registered repository's secret verifies, whether the
+# repository it names exists or not: neither status nor body tells a stranger which one it is.
+UNVERIFIED_GITHUB = (
+    "signature does not match (X-Hub-Signature-256): the delivery is not signed with the "
+    "webhook secret of a repository registered with stackrun under its name or clone URL; "
+    "check both, and the secret"
+)
+UNVERIFIED_GITLAB = (
+    "X-Gitlab-Token does not match the secret token of a repository registered with stackrun "
+    "under the project's path or clone URL; check both, and the token"
+)
+# What a delivery for an unknown repository is checked against, so that it costs the same
+# work as one for a known repository; nobody can sign with it.
+_DECOY_SECRET = secrets.token_hex(32)
 
 
 @dataclass(frozen=True)
@@ -101,12 +116,9 @@ def receive_github(session: Session, headers: Mapping[str, str], body: bytes) ->
     except MalformedPayload as exc:
         return _refuse(422, f"malformed github {event_type} payload: {exc}")
     repository = match_repository(session, ref, "github")
-    if repository is None:
-        return _refuse(404, f"repository {ref.full_name!r} is not registered with stackrun")
-    if not github.verify(webhook_secret(repository), body, signature):
-        return _refuse(
-            401, f"signature does not match the secret of repository {repository.name!r}"
-        )
+    secret = webhook_secret(repository) if repository is not None else _DECOY_SECRET
+    if not github.verify(secret, body, signature) or repository is None:
+        return _refuse(401, UNVERIFIED_GITHUB)
     if event_type == "ping":
         return Outcome(200, {"status": "pong", "repository": repository.name})
     if event_type == github.PULL_REQUEST_EVENT:
@@ -138,10 +150,9 @@ def receive_gitlab(session: Session, headers: Mapping[str, str], body: bytes) ->
     except MalformedPayload as exc:
         return _refuse(422, f"malformed gitlab {event_type} payload: {exc}")
     repository = match_repository(session, ref, "gitlab")
-    if repository is None:
-        return _refuse(404, f"repository {ref.full_name!r} is not registered with stackrun")
-    if not gitlab.verify(webhook_secret(repository), token):
-        return _refuse(401, f"X-Gitlab-Token does not match the secret of {repository.name!r}")
+    secret = webhook_secret(repository) if repository is not None else _DECOY_SECRET
+    if not gitlab.verify(secret, token) or repository is None:
+        return _refuse(401, UNVERIFIED_GITLAB)
     if event_type == gitlab.MERGE_REQUEST_EVENT:
         try:
             review = gitlab.review_event(payload)

@@ -296,6 +296,8 @@ def base_env(data_dir: Path, port: int, tf_cli_config: Path) -> dict[str, str]:
         {
             "STACKRUN_DATA_DIR": str(data_dir),
             "STACKRUN_API_URL": f"http://127.0.0.1:{port}",
+            # The test repositories are bare repositories on disk, served over file://.
+            "STACKRUN_ALLOW_LOCAL_REPOSITORIES": "true",
             "TF_CLI_CONFIG_FILE": str(tf_cli_config),
             "PYTHONUNBUFFERED": "1",
         }
@@ -354,10 +356,13 @@ def start_services(
     return deployment
 
 
-def start_embedded(data_dir: Path, tf_cli_config: Path) -> Deployment:
+def start_embedded(
+    data_dir: Path, tf_cli_config: Path, extra_env: dict[str, str] | None = None
+) -> Deployment:
     """`stackrun up` on embedded defaults: SQLite and the filesystem broker."""
     port = free_port()
     env = base_env(data_dir, port, tf_cli_config)
+    env.update(extra_env or {})
     data_dir.mkdir(parents=True, exist_ok=True)
     logs = [data_dir / "up.log"]
     processes = [

@@ -121,13 +121,9 @@ def test_a_tracked_run_is_only_ever_at_a_commit_on_the_branch_as_last_fetched(
     failed = _run_of(shared_services, stack, broken)
     shared_services.wait(lambda: shared_services.run(failed)["state"] == "FAILED", "FAILED")
 
-    work = platform.repo
-    work.git.checkout("-b", "feature-leak")
-    (platform.work / "app" / "leak.tf").write_text('output "leak" {\n  value = "x"\n}\n')
-    work.git.add(A=True)
-    work.index.commit("leak")
-    work.git.push("origin", "feature-leak")
-    leak = work.head.commit.hexsha
+    leak = platform.commit_on(
+        "feature-leak", {"app/leak.tf": 'output "leak" {\n  value = "x"\n}\n'}
+    )
     _push(shared_services, platform, ZERO, leak, "mallory", ref="refs/heads/feature-leak")
     runs_before = {r["id"] for r in shared_services.runs(limit=1000)}
 
@@ -140,9 +136,10 @@ def test_a_tracked_run_is_only_ever_at_a_commit_on_the_branch_as_last_fetched(
     unknown = _as(shared_services, carol, f"/api/v1/stacks/{stack}/runs", {"commit": "--all"})
     assert unknown.status_code == 422, unknown.text
 
+    work = platform.repo
     work.git.checkout("--orphan", "rewritten")
     work.git.rm("-r", "--cached", "--quiet", ".")
-    (platform.work / "app" / "leak.tf").unlink()
+    (platform.work / "app" / "leak.tf").unlink(missing_ok=True)
     (platform.work / "app" / "main.tf").write_text(GOOD_TF.replace("VERSION", "2"))
     work.git.add(A=True)
     work.index.commit("main rewritten without the broken commit")

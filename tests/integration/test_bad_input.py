@@ -79,12 +79,15 @@ def test_malformed_json_is_422(deployment: Deployment, pushed: dict[str, int]) -
     assert _events_written(deployment, "broken-1") == 0
 
 
-def test_push_for_unregistered_repository_is_404_naming_it(
+def test_push_for_unregistered_repository_is_answered_as_a_bad_signature(
     deployment: Deployment, pushed: dict[str, int]
 ) -> None:
+    """Never a 404 naming it: that would tell a stranger which repositories are registered."""
     response = deployment.webhook(_body("someone/else"), SECRET, delivery="stranger-1")
-    assert response.status_code == 404
-    assert "'someone/else'" in response.json()["detail"]
+    forged = deployment.webhook(_body(), "not-the-secret", delivery="forged-2")
+    assert response.status_code == forged.status_code == 401
+    assert response.json() == forged.json()
+    assert "someone/else" not in response.text
     assert _events_written(deployment, "stranger-1") == 0
 
 

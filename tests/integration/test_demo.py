@@ -16,6 +16,7 @@ import git
 import pytest
 import yaml
 
+from orchestrator.demo import PLATFORM_WORK, demo_dir, gitops_repository
 from tests.integration.harness import (
     TERMINAL,
     Deployment,
@@ -44,6 +45,7 @@ def _up_demo(data_dir: Path, tf_cli_config: Path) -> Deployment:
     """`stackrun up --demo`, as the README's first command runs it."""
     port = free_port()
     env = base_env(data_dir, port, tf_cli_config)
+    env.pop("STACKRUN_ALLOW_LOCAL_REPOSITORIES")  # `up --demo` allows its local repository
     data_dir.mkdir(parents=True, exist_ok=True)
     log = data_dir / "up.log"
     command = [sys.executable, "-m", "orchestrator.cli", "up", "--demo", "--port", str(port)]
@@ -128,7 +130,7 @@ def _eks_endpoint(deployment: Deployment) -> str:
 def test_up_demo_applies_the_platform_and_commits_the_cluster_to_the_gitops_repository(
     demo: Deployment, data_dir: Path
 ) -> None:
-    gitops_dir = data_dir / "demo" / "gitops.git"
+    gitops_dir = gitops_repository(data_dir)
     pipeline_id = _printed_pipeline(demo)
     printed = demo.logs[0].read_text()
     assert f"git --git-dir {gitops_dir} log --stat" in printed, printed
@@ -160,7 +162,7 @@ def test_up_demo_applies_the_platform_and_commits_the_cluster_to_the_gitops_repo
 def test_the_demo_run_again_on_its_data_dir_pushes_again_and_keeps_the_gitops_history(
     demo: Deployment, data_dir: Path
 ) -> None:
-    gitops_dir = data_dir / "demo" / "gitops.git"
+    gitops_dir = gitops_repository(data_dir)
     first = _printed_pipeline(demo)
     assert _settled_handoff(demo, first)["status"] == "committed"
     handed_off = [c.hexsha for c in git.Repo(gitops_dir).iter_commits("main")]
@@ -175,5 +177,5 @@ def test_the_demo_run_again_on_its_data_dir_pushes_again_and_keeps_the_gitops_hi
         assert runs[stack]["failure_reason"] is None, runs[stack]
     assert _pipeline(demo, answer["pipeline"])["handoffs"] == []
     assert [c.hexsha for c in git.Repo(gitops_dir).iter_commits("main")] == handed_off
-    platform = git.Repo(data_dir / "demo" / "platform")
+    platform = git.Repo(demo_dir(data_dir) / PLATFORM_WORK)
     assert platform.head.commit.stats.files.keys() == {"network/NOTES.md"}

@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from orchestrator import statestore
-from orchestrator.models import Base, StateVersion
+from orchestrator.models import Base, StateLock, StateVersion
 from tests.unit.rows import add_stack
 
 
@@ -28,31 +28,65 @@ def _state(serial: int) -> bytes:
     return json.dumps({"version": 4, "serial": serial, "lineage": "l-1", "resources": []}).encode()
 
 
-def test_a_second_lock_is_refused_with_the_holders_info(session: Session) -> None:
-    held = statestore.lock(session, "acme/p/vpc", {"ID": "lock-a", "Who": "run-1"})
+HOLDER = {"ID": "lock-a", "Who": "alice@build-7", "Operation": "OperationTypeApply", "Info": "x"}
+
+
+def test_a_second_lock_learns_only_which_run_holds_it(session: Session) -> None:
+    held = statestore.lock(session, "acme/p/vpc", dict(HOLDER), run_id=1)
     assert not isinstance(held, statestore.StateRefusal)
-    refused = statestore.lock(session, "acme/p/vpc", {"ID": "lock-b", "Who": "run-2"})
+    refused = statestore.lock(session, "acme/p/vpc", {"ID": "lock-b", "Who": "run-2"}, run_id=2)
     assert isinstance(refused, statestore.StateRefusal)
     assert refused.status == 423
-    assert refused.body == {"ID": "lock-a", "Who": "run-1"}
+    assert refused.body == {"ID": "locked by run 1"}
+    assert "lock-a" not in refused.reason and "alice" not in refused.reason
 
 
-def test_relocking_with_the_same_id_is_idempotent(session: Session) -> None:
-    statestore.lock(session, "acme/p/vpc", {"ID": "lock-a"})
-    again = statestore.lock(session, "acme/p/vpc", {"ID": "lock-a"})
+def test_relocking_with_the_same_id_is_idempotent_for_its_run_only(session: Session) -> None:
+    statestore.lock(session, "acme/p/vpc", {"ID": "lock-a"}, run_id=1)
+    again = statestore.lock(session, "acme/p/vpc", {"ID": "lock-a"}, run_id=1)
     assert not isinstance(again, statestore.StateRefusal)
+    stolen = statestore.lock(session, "acme/p/vpc", {"ID": "lock-a"}, run_id=2)
+    assert isinstance(stolen, statestore.StateRefusal) and stolen.status == 423
 
 
-def test_a_write_without_the_lock_id_is_refused_while_locked(session: Session) -> None:
-    statestore.lock(session, "acme/p/vpc", {"ID": "lock-a"})
-    refused = statestore.save(session, "acme/p/vpc", _state(1), None, run_id=1)
+@pytest.mark.parametrize(
+    ("lock_id", "run_id"), [("lock-b", 1), ("lock-a", 2), ("lock-a", None), ("", 1)]
+)
+def test_only_the_holder_releases_a_lock(
+    session: Session, lock_id: str, run_id: int | None
+) -> None:
+    statestore.lock(session, "acme/p/vpc", dict(HOLDER), run_id=1)
+    refused = statestore.unlock(session, "acme/p/vpc", {"ID": lock_id}, run_id)
     assert isinstance(refused, statestore.StateRefusal)
-    assert refused.status == 409
+    assert (refused.status, refused.body) == (423, {"ID": "locked by run 1"})
+    held = session.get(StateLock, "acme/p/vpc")
+    assert held is not None and (held.lock_id, held.run_id, held.info) == ("lock-a", 1, HOLDER)
+    assert statestore.unlock(session, "acme/p/vpc", {"ID": "lock-a"}, run_id=1) is None
+    assert session.get(StateLock, "acme/p/vpc") is None
+
+
+def test_the_lock_rule_allows_exactly_the_same_id_and_run() -> None:
+    held = StateLock(stack_id="s", lock_id="lock-a", info={}, run_id=4)
+    assert statestore.holder_refusal("s", held, "lock-a", 4) is None
+    for lock_id, run_id in (("lock-a", 5), ("lock-b", 4), ("lock-a", None)):
+        refused = statestore.holder_refusal("s", held, lock_id, run_id)
+        assert refused is not None and refused.body == {"ID": "locked by run 4"}
+
+
+@pytest.mark.parametrize(("lock_id", "run_id"), [(None, 1), ("lock-a", 2)])
+def test_a_write_by_anyone_but_the_holder_is_refused_while_locked(
+    session: Session, lock_id: str | None, run_id: int
+) -> None:
+    statestore.lock(session, "acme/p/vpc", dict(HOLDER), run_id=1)
+    refused = statestore.save(session, "acme/p/vpc", _state(1), lock_id, run_id=run_id)
+    assert isinstance(refused, statestore.StateRefusal)
+    assert refused.status == 409 and refused.body is None
+    assert refused.reason == "state of acme/p/vpc is locked by run 1"
     assert session.scalars(select(StateVersion)).all() == []
 
 
 def test_every_version_is_kept_and_latest_is_the_newest(session: Session) -> None:
-    statestore.lock(session, "acme/p/vpc", {"ID": "lock-a"})
+    statestore.lock(session, "acme/p/vpc", {"ID": "lock-a"}, run_id=7)
     for serial in (1, 2, 3):
         saved = statestore.save(session, "acme/p/vpc", _state(serial), "lock-a", run_id=7)
         assert isinstance(saved, StateVersion)
@@ -64,16 +98,6 @@ def test_every_version_is_kept_and_latest_is_the_newest(session: Session) -> Non
 def test_state_that_is_not_json_is_refused(session: Session) -> None:
     refused = statestore.save(session, "acme/p/vpc", b"not json", None, run_id=None)
     assert isinstance(refused, statestore.StateRefusal) and refused.status == 400
-
-
-def test_unlock_with_another_id_is_refused_and_the_lock_stays(session: Session) -> None:
-    statestore.lock(session, "acme/p/vpc", {"ID": "lock-a"})
-    refused = statestore.unlock(session, "acme/p/vpc", {"ID": "lock-b"})
-    assert isinstance(refused, statestore.StateRefusal) and refused.status == 409
-    assert statestore.unlock(session, "acme/p/vpc", {"ID": "lock-a"}) is None
-    assert not isinstance(
-        statestore.lock(session, "acme/p/vpc", {"ID": "lock-c"}), statestore.StateRefusal
-    )
 
 
 def test_outputs_of_reads_the_outputs_of_the_state_a_run_wrote(session: Session) -> None:

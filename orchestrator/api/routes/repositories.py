@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from sqlalchemy import select
 
 from orchestrator import repos
@@ -45,7 +45,10 @@ class RepositoryIn(TrustIn):
 
 class ReportingIn(TrustIn):
     """Where proposed runs are reported, and what they are trusted with; omitted fields stay,
-    "" clears one."""
+    "" clears one. Nothing else changes here: a clone URL is set once, when the repository is
+    registered (422)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     vcs_api_url: str | None = Field(default=None, max_length=1000)
     vcs_project: str | None = Field(default=None, max_length=300)

@@ -38,17 +38,24 @@ def _stack(session: Session, stack_id: str) -> Stack:
     return stack
 
 
+NO_STATE_CREDENTIAL = (
+    "no valid credential for this stack's state: Terraform reads and writes it with the "
+    "credential of a live run of the stack (Basic auth); an admin token may read it"
+)
+
+
 def _state_caller(
-    session: Session, stack: Stack, authorization: str | None, writing: bool
+    session: Session, stack_id: str, authorization: str | None, writing: bool
 ) -> tuple[str, Run | None]:
-    """Basic auth with a live run's credential; an admin token may read."""
+    """Basic auth with a live run's credential; an admin token may read. Anyone else gets
+    the same 401 whether or not the stack exists."""
     scheme, _, value = (authorization or "").partition(" ")
     if scheme.lower() == "basic":
         try:
             username, _, password = base64.b64decode(value).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError):
             username, password = "", ""
-        run = statestore.run_for_credential(session, stack.id, username, password)
+        run = statestore.run_for_credential(session, stack_id, username, password)
         if run is not None:
             return f"run-{run.id}", run
     if scheme.lower() == "bearer" and not writing:
@@ -56,18 +63,23 @@ def _state_caller(
         if principal is not None and principal.has("admin"):
             return principal.name, None
     raise HTTPException(
-        401,
-        f"no valid credential for the state of stack {stack.id!r}",
-        headers={"WWW-Authenticate": 'Basic realm="stackrun-state"'},
+        401, NO_STATE_CREDENTIAL, headers={"WWW-Authenticate": 'Basic realm="stackrun-state"'}
     )
+
+
+def _writer(session: Session, stack_id: str, authorization: str | None) -> Run:
+    """The live run whose credential this is; state is written and locked by runs only."""
+    _actor, run = _state_caller(session, stack_id, authorization, writing=True)
+    assert run is not None, "a writing caller is always a run"
+    return run
 
 
 @router.get(STATE)
 def get_state(
     stack_id: str, session: SessionDep, authorization: Annotated[str | None, Header()] = None
 ) -> Response:
+    _state_caller(session, stack_id, authorization, writing=False)
     stack = _stack(session, stack_id)
-    _state_caller(session, stack, authorization, writing=False)
     version = statestore.latest(session, stack.id)
     if version is None:
         return Response(status_code=404)
@@ -90,19 +102,18 @@ def _write_state(
 ) -> Response:
     """Only an applying run writes state (a plan never does), under its state lock."""
     with session_scope() as session:
-        stack = _stack(session, stack_id)
-        actor, run = _state_caller(session, stack, authorization, writing=True)
-        if run is None or run.state != RunState.APPLYING:
-            raise HTTPException(403, f"only an applying run writes the state of {stack.id!r}")
-        result = statestore.save(session, stack.id, body, lock_id, run.id)
+        run = _writer(session, stack_id, authorization)
+        if run.state != RunState.APPLYING:
+            raise HTTPException(403, f"only an applying run writes the state of {stack_id!r}")
+        result = statestore.save(session, run.stack_id, body, lock_id, run.id)
         if isinstance(result, statestore.StateRefusal):
             session.rollback()
             return JSONResponse(result.body or {"detail": result.reason}, result.status)
         audit(
             session,
-            actor,
+            f"run-{run.id}",
             "state.write",
-            f"stack:{stack.id}",
+            f"stack:{run.stack_id}",
             {"serial": result.serial, "sha256": result.sha256},
         )
     return Response(status_code=200)
@@ -116,29 +127,35 @@ async def lock_state(
     return await run_in_threadpool(_lock_state, stack_id, request.method, body, authorization)
 
 
-def _lock_state(stack_id: str, method: str, raw: bytes, authorization: str | None) -> Response:
+def _lock_info(raw: bytes) -> dict[str, Any]:
     try:
         info = json.loads(raw) if raw else {}
-    except (json.JSONDecodeError, RecursionError):
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         raise HTTPException(400, "lock info is not JSON") from None
     if not isinstance(info, dict) or not info.get("ID"):
         raise HTTPException(400, "lock info must be a JSON object with an ID")
+    return info
+
+
+def _lock_state(stack_id: str, method: str, raw: bytes, authorization: str | None) -> Response:
+    """LOCK and UNLOCK by a live run of the stack; a lock is only ever released by its holder
+    (statestore.holder_refusal) or by an admin's POST /stacks/{id}/unlock."""
     with session_scope() as session:
-        stack = _stack(session, stack_id)
-        actor, run = _state_caller(session, stack, authorization, writing=True)
+        run = _writer(session, stack_id, authorization)
+        info = _lock_info(raw)
         if method == "LOCK":
-            result = statestore.lock(session, stack.id, info, run.id if run else None)
+            result = statestore.lock(session, run.stack_id, info, run.id)
             refusal = result if isinstance(result, statestore.StateRefusal) else None
         else:
-            refusal = statestore.unlock(session, stack.id, info)
+            refusal = statestore.unlock(session, run.stack_id, info, run.id)
         if refusal is not None:
             session.rollback()
             return JSONResponse(refusal.body or {"detail": refusal.reason}, refusal.status)
         audit(
             session,
-            actor,
+            f"run-{run.id}",
             f"state.{method.lower()}",
-            f"stack:{stack.id}",
+            f"stack:{run.stack_id}",
             {"lock_id": info.get("ID")},
         )
     return Response(status_code=200)

@@ -102,3 +102,25 @@ def test_locate_places_revisions_on_the_branch_as_last_fetched_and_never_fetches
     newer = _commit(work, {"a.tf": "3"}, "three")
     assert mirror.locate(newer, "main") == Placement(head, None, False)
     assert mirror.locate(None, "main").head == head
+
+
+def test_a_refused_clone_url_is_never_handed_to_git(tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    mirror = Mirror(tmp_path / "mirror.git", f"/{tmp_path}/ok.git", refused="local is refused")
+    with pytest.raises(VcsError, match="fetching the repository's clone URL: local is refused"):
+        mirror.refresh()
+    with pytest.raises(VcsError, match="local is refused"):
+        mirror.ensure_commit("a" * 40)
+    assert not (tmp_path / "mirror.git").exists() and not marker.exists()
+
+
+@pytest.mark.parametrize("url", ["ext::sh -c touch% {marker}", "fd::7,8"])
+def test_git_pythons_unsafe_url_refusal_becomes_a_vcs_error(tmp_path: Path, url: str) -> None:
+    """Should a dangerous URL get past the rule, GitPython's own refusal is a VcsError (a
+    failed event), never an exception that crashes a task or answers 500."""
+    marker = tmp_path / "pwned"
+    mirror = Mirror(tmp_path / "mirror.git", url.format(marker=marker))
+    with pytest.raises(VcsError, match="git refused it as unsafe") as failure:
+        mirror.ensure_commit("a" * 40)
+    assert str(marker) not in str(failure.value)
+    assert not marker.exists()

@@ -38,15 +38,16 @@ def _push(**repository: str) -> bytes:
     ).encode()
 
 
-def _register(db: Session) -> None:
-    repos.register(
+def _register(db: Session, provider: str = "github") -> None:
+    registered = repos.register(
         db,
         name="acme/p",
         clone_url="https://git.example.com/acme/p.git",
         branch="main",
-        provider="github",
+        provider=provider,
         secret=SECRET,
     )
+    assert not isinstance(registered, repos.RepositoryRefused), registered
 
 
 def _events(db: Session) -> int:
@@ -58,8 +59,51 @@ def test_a_clone_url_that_does_not_parse_is_an_unknown_repository(db: Session, u
     _register(db)
     body = _push(full_name="someone/else", clone_url=url)
     outcome = intake.receive_github(db, _headers(body), body)
-    assert outcome.status == 404
+    assert (outcome.status, outcome.body) == (401, {"detail": intake.UNVERIFIED_GITHUB})
     assert _events(db) == 0
+
+
+@pytest.mark.parametrize("secret", ["not-the-secret", SECRET])
+def test_github_answers_an_unknown_repository_as_it_answers_a_bad_signature(
+    db: Session, secret: str
+) -> None:
+    """Signed with a wrong secret, or with the secret of another repository (which is all a
+    signed delivery for an unknown repository can be): the same 401, the same body."""
+    _register(db)
+    known = _push(full_name="acme/p")
+    unknown = _push(full_name="someone/else", clone_url="https://git.example.com/someone/else")
+    forged = intake.receive_github(db, _headers(known, secret="not-the-secret"), known)
+    stranger = intake.receive_github(db, _headers(unknown, secret=secret), unknown)
+    assert forged.status == stranger.status == 401
+    assert forged.body == stranger.body == {"detail": intake.UNVERIFIED_GITHUB}
+    assert "acme/p" not in json.dumps(forged.body) and "someone" not in json.dumps(stranger.body)
+    assert _events(db) == 0
+
+
+def _gitlab(path: str, token: str) -> tuple[dict[str, str], bytes]:
+    body = json.dumps(
+        {
+            "ref": "refs/heads/main",
+            "before": "a" * 40,
+            "after": "b" * 40,
+            "project": {"path_with_namespace": path},
+        }
+    ).encode()
+    headers = {"x-gitlab-event": "Push Hook", "x-gitlab-event-uuid": "g-1", "x-gitlab-token": token}
+    return headers, body
+
+
+@pytest.mark.parametrize("token", ["not-the-secret", SECRET])
+def test_gitlab_answers_an_unknown_project_as_it_answers_a_wrong_token(
+    db: Session, token: str
+) -> None:
+    _register(db, provider="gitlab")
+    forged = intake.receive_gitlab(db, *_gitlab("acme/p", "not-the-secret"))
+    stranger = intake.receive_gitlab(db, *_gitlab("someone/else", token))
+    assert forged.status == stranger.status == 401
+    assert forged.body == stranger.body == {"detail": intake.UNVERIFIED_GITLAB}
+    assert intake.receive_gitlab(db, *_gitlab("acme/p", SECRET)).status == 202
+    assert _events(db) == 1
 
 
 def test_deeply_nested_json_is_422(db: Session) -> None:

@@ -30,8 +30,9 @@ def key_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _repository(db: Session, name: str, provider: str) -> Repository:
+    url = f"https://git.example.com/{name}.git"
     made = repos.register(
-        db, name=name, clone_url=f"file:///{name}", branch="main", provider=provider, secret=SECRET
+        db, name=name, clone_url=url, branch="main", provider=provider, secret=SECRET
     )
     assert isinstance(made, Repository)
     return made
