@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 from pathlib import Path
 from urllib.parse import quote
 
@@ -38,8 +39,10 @@ def state_address(settings: Settings, stack: Stack) -> str:
     return f"{settings.api_url.rstrip('/')}/api/v1/stacks/{quote(stack.id, safe='/')}/state"
 
 
-def wire_managed_state(directory: Path, address: str, run_id: int, credential: str) -> Path:
-    """Point the stack at stackrun's http backend; the credential goes in a 0600 file, not argv."""
+def wire_managed_state(directory: Path, address: str, run_id: int) -> Path:
+    """Point the stack at stackrun's http backend. The password is not written here: it goes
+    in TF_HTTP_PASSWORD (terraform keeps it out of the plan file), so the plan artifact holds
+    no credential and an apply in a new task uses that task's own."""
     (directory / BACKEND_OVERRIDE).write_text('terraform {\n  backend "http" {}\n}\n')
     config = directory / BACKEND_CONFIG
     fd = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -49,9 +52,28 @@ def wire_managed_state(directory: Path, address: str, run_id: int, credential: s
             f'lock_address   = "{address}"\n'
             f'unlock_address = "{address}"\n'
             f'username       = "run-{run_id}"\n'
-            f'password       = "{credential}"\n'
         )
     return config
+
+
+def read_result(root: Path, path: Path) -> bytes:
+    """A file terraform left in the workspace, read without following a link it may have
+    planted there (to the key file, say): the path must stay inside `root` and be a regular
+    file. FileNotFoundError when it is absent; ValueError when it is not what it should be."""
+    real_root = os.path.realpath(root)
+    real = os.path.realpath(path)
+    if os.path.commonpath([real_root, real]) != real_root:
+        raise ValueError(f"{path.name} in the workspace points outside it; refusing to read it")
+    try:
+        fd = os.open(real, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        raise ValueError(f"{path.name} in the workspace cannot be read: {exc.strerror}") from None
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise ValueError(f"{path.name} in the workspace is not a regular file")
+        return handle.read()
 
 
 def remove(root: Path) -> None:

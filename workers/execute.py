@@ -10,12 +10,13 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 from sqlalchemy import select
 
-from orchestrator import repos, statestore
+from orchestrator import statestore
 from orchestrator.artifacts.store import (
     ArtifactStore,
     log_key,
@@ -24,23 +25,21 @@ from orchestrator.artifacts.store import (
     plan_key,
 )
 from orchestrator.aws import sts
-from orchestrator.aws.role import AwsRole
 from orchestrator.db import session_scope
 from orchestrator.graph import hcl
 from orchestrator.graph.facts import STACK_FILE
 from orchestrator.models import Repository, Run, Stack
 from orchestrator.policy import gates
-from orchestrator.runs import coordinator, outputs, plans, service
+from orchestrator.runs import coordinator, plans, service
 from orchestrator.runs.coordinator import Doorbell, RunMoved
 from orchestrator.runs.queue import ring_all
-from orchestrator.runs.state import RunKind, RunState
-from orchestrator.runs.trust import missing_secret_hint, run_trust, withheld_note
+from orchestrator.runs.state import RunState
+from orchestrator.runs.trust import missing_secret_hint
 from orchestrator.secrets.masking import Masker
 from orchestrator.settings import Settings, get_settings
 from orchestrator.toolchain import resolve_terraform
-from orchestrator.variables import service as variables
 from orchestrator.vcs.mirror import VcsError
-from workers import checkout
+from workers import api_client, checkout, environment
 from workers.sandbox import confine
 from workers.terraform import Terraform, TerraformError, base_environment
 
@@ -135,6 +134,14 @@ def _load(run_id: int) -> tuple[Run, Stack, Repository]:
         return run, stack, repository
 
 
+@dataclass(frozen=True)
+class Prepared:
+    root: Path
+    terraform: Terraform
+    withheld: tuple[str, ...]
+    credential: str
+
+
 def _prepare(
     settings: Settings,
     run: Run,
@@ -143,7 +150,7 @@ def _prepare(
     phase: str,
     masker: Masker,
     runlog: RunLog,
-) -> tuple[Path, Terraform, tuple[str, ...]]:
+) -> Prepared:
     """The run's workspace and its terraform, with what an untrusted run was not given."""
     root = checkout.checkout(settings, repository, run, phase)
     directory = checkout.stack_dir(root, stack)
@@ -151,20 +158,23 @@ def _prepare(
         raise VcsError(f"stack directory {stack.path} does not exist at commit {run.commit_sha}")
     _check_stack_file(directory, stack)
     _write_upstream_local_states(root, stack, runlog)
+    with session_scope() as session:
+        credential = service.issue_run_credential(session, run.id)
+    masker.add(credential)
     if stack.managed_state:
-        with session_scope() as session:
-            credential = service.state_credential(session, run.id)
-        masker.add(credential)
         address = checkout.state_address(settings, stack)
-        checkout.wire_managed_state(directory, address, run.id, credential)
+        checkout.wire_managed_state(directory, address, run.id)
         runlog(f"state: managed by stackrun at {address}")
     env = base_environment({"TF_PLUGIN_CACHE_DIR": str(_plugin_cache(settings))})
-    granted, withheld = _environment(settings, run, stack, masker, runlog)
-    env.update(granted)
+    if stack.managed_state:
+        env["TF_HTTP_PASSWORD"] = credential
+    granted = environment.assemble(settings, run, stack, credential, masker, runlog)
+    env.update(granted.env)
     binary = resolve_terraform(settings.terraform_bin)
     confinement = confine(settings, root, directory, Path(binary), env)
     runlog(f"stackrun: {confinement.sandbox.describe()}")
-    return root, Terraform(binary, directory, env, runlog, confinement), withheld
+    terraform = Terraform(binary, directory, env, runlog, confinement)
+    return Prepared(root, terraform, granted.withheld, credential)
 
 
 def _interrupt(running: list[Terraform], runlog: RunLog) -> None:
@@ -202,84 +212,6 @@ def _check_stack_file(directory: Path, stack: Stack) -> None:
         raise ValueError(f"parsing {parsed}")
 
 
-def _environment(
-    settings: Settings, run: Run, stack: Stack, masker: Masker, runlog: RunLog
-) -> tuple[dict[str, str], tuple[str, ...]]:
-    """Variables, the AWS role and upstream inputs, as far as the run is trusted
-    (runs/trust.py): the environment, and the names an untrusted run was not given."""
-    with session_scope() as session:
-        repository = session.get(Repository, stack.repository_id)
-        assert repository is not None
-        trust = run_trust(run.kind, run.triggered_by, repos.trust_settings(repository))
-    found = _variables(settings, stack, masker, runlog, trust.trusted)
-    env = dict(found.env)
-    withheld = list(found.withheld)
-    if trust.trusted:
-        env.update(_aws_credentials(settings, run, stack, masker, runlog))
-    elif stack.aws:
-        withheld.append(f"AWS role {AwsRole.from_json(stack.aws).role_arn}")
-    inputs = _inputs(run, stack, masker, runlog, trust.trusted)
-    for name in sorted(set(inputs.env) & set(found.env)):
-        runlog(f"stackrun: input {name} overrides the variable of the same name")
-    env.update(inputs.env)
-    withheld += inputs.withheld
-    if not trust.trusted:
-        runlog(f"stackrun: {withheld_note(trust, withheld)}")
-    return env, tuple(withheld)
-
-
-def _variables(
-    settings: Settings, stack: Stack, masker: Masker, runlog: RunLog, with_secrets: bool
-) -> variables.RunVariables:
-    """Repository, context and stack variables (secrets masked before anything is logged);
-    a value that cannot be decrypted fails the run before Terraform starts."""
-    with session_scope() as session:
-        found = variables.for_stack(session, stack, settings, with_secrets=with_secrets)
-    for secret in found.secrets:
-        masker.add(secret)
-    for note in found.notes:
-        runlog(f"stackrun: {note}")
-    return found
-
-
-def _aws_credentials(
-    settings: Settings, run: Run, stack: Stack, masker: Masker, runlog: RunLog
-) -> dict[str, str]:
-    """The stack's role assumed for this run: temporary credentials in the environment only."""
-    if not stack.aws:
-        return {}
-    role = AwsRole.from_json(stack.aws)
-    env = sts.assume(role, run.id, stack.id, settings)
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-        masker.add(env[name])
-    runlog(
-        f"stackrun: assumed {role.role_arn} as {sts.session_name(run.id, stack.id)} "
-        f"for {role.session_seconds}s"
-    )
-    return env
-
-
-def _inputs(
-    run: Run, stack: Stack, masker: Masker, runlog: RunLog, with_sensitive: bool
-) -> outputs.Inputs:
-    """Upstream outputs as TF_VAR_*: secrets masked, missing ones said in the log."""
-    with session_scope() as session:
-        found = outputs.inputs_for(session, stack, with_sensitive=with_sensitive)
-        service.update_run_fields(session, run.id, inputs_sha256=found.digest)
-    for secret in found.secrets:
-        masker.add(secret)
-    if run.kind == RunKind.PROPOSED and (found.env or found.missing):
-        runlog(
-            "stackrun: a proposed run plans with its upstream stacks' last applied outputs; "
-            "outputs that this change would produce upstream are not applied yet, so not seen"
-        )
-    for name in sorted(found.env):
-        runlog(f"stackrun: input {name} from an upstream stack's last applied outputs")
-    for missing in found.missing:
-        runlog(f"stackrun: input {missing} has no applied value yet; terraform uses its default")
-    return found
-
-
 def _guarded(run_id: int, body: Callable[[], list[Doorbell]], runlog: RunLog) -> None:
     """Run a procedure; any fault fails the run with a message naming what was being done."""
     try:
@@ -293,7 +225,7 @@ def _guarded(run_id: int, body: Callable[[], list[Doorbell]], runlog: RunLog) ->
         OSError,
         ValueError,
         sts.AssumeRoleFailed,
-        variables.VariableUnreadable,
+        api_client.ApiUnreachable,
     ) as exc:
         reason = runlog.masker(str(exc))
         runlog(f"stackrun: run failed: {reason}")
@@ -329,9 +261,8 @@ def plan_run(run_id: int) -> None:
     def body() -> list[Doorbell]:
         nonlocal root
         runlog(f"stackrun: planning {stack.id} at {run.commit_sha} ({run.kind})")
-        root, terraform, withheld = _prepare(
-            settings, run, stack, repository, "plan", masker, runlog
-        )
+        prepared = _prepare(settings, run, stack, repository, "plan", masker, runlog)
+        root, terraform = prepared.root, prepared.terraform
         running.append(terraform)
         with session_scope() as session:
             coordinator.move(session, run_id, RunState.INITIALIZING, RunState.PREPARING, "init")
@@ -339,9 +270,9 @@ def plan_run(run_id: int) -> None:
             terraform.run(*_init_args(terraform))
         with session_scope() as session:
             coordinator.move(session, run_id, RunState.PLANNING, RunState.INITIALIZING, "plan")
-        _plan(terraform, stack, withheld)
+        _plan(terraform, stack, prepared.withheld)
         plan_json = terraform.capture_json("show", "-json", PLAN_FILE)
-        plan_bytes = (terraform.workdir / PLAN_FILE).read_bytes()
+        plan_bytes = checkout.read_result(root, terraform.workdir / PLAN_FILE)
         digest = hashlib.sha256(plan_bytes).hexdigest()
         store.put(plan_key(run_id), plan_bytes)
         store.put(plan_json_key(run_id), json.dumps(plan_json).encode())
@@ -368,7 +299,7 @@ def plan_run(run_id: int) -> None:
                 needs_human=gate.plan.decision == "warn",
                 approved=gate.approval is None or gate.approval.decision == "approve",
             )
-        return _apply_now(settings, store, run_id, terraform, digest, bells, runlog, stack)
+        return _apply_now(settings, store, run_id, prepared, digest, bells, runlog, stack)
 
     try:
         with _Lease(run_id, settings.lease_seconds, lambda: _interrupt(running, runlog)):
@@ -423,39 +354,44 @@ def _init_args(terraform: Terraform) -> list[str]:
 
 
 def _keep_errored_state(
-    store: ArtifactStore, run_id: int, terraform: Terraform, reason: str
+    store: ArtifactStore, run_id: int, root: Path, terraform: Terraform, reason: str
 ) -> str:
     """Terraform writes errored.tfstate when it cannot save state: never lose it."""
-    errored = terraform.workdir / "errored.tfstate"
-    if not errored.is_file():
+    try:
+        content = checkout.read_result(root, terraform.workdir / "errored.tfstate")
+    except FileNotFoundError:
         return reason
     key = f"runs/{run_id}/errored.tfstate"
-    store.put(key, errored.read_bytes())
+    store.put(key, content)
     return f"{reason} (terraform could not save its state; it is kept as artifact {key})"
 
 
 def _apply_plan(
-    store: ArtifactStore, run_id: int, terraform: Terraform, stack: Stack
+    settings: Settings, store: ArtifactStore, run_id: int, prepared: Prepared, stack: Stack
 ) -> list[Doorbell]:
-    """Apply the plan file in an initialised workspace, keep the outputs, finish the run."""
+    """Apply the plan file in an initialised workspace, keep the outputs (through the API,
+    which encrypts the sensitive ones), finish the run."""
+    terraform = prepared.terraform
     try:
         terraform.run(
             "apply", "-input=false", "-no-color", "-auto-approve", LOCK_TIMEOUT, PLAN_FILE
         )
     except TerraformError as exc:
-        raise TerraformError(_keep_errored_state(store, run_id, terraform, str(exc))) from None
+        reason = _keep_errored_state(store, run_id, prepared.root, terraform, str(exc))
+        raise TerraformError(reason) from None
     with session_scope() as session:
         managed = statestore.outputs_of(session, stack.id, run_id) if stack.managed_state else None
     applied_outputs = managed if managed is not None else terraform.capture_json("output", "-json")
+    api_client.store_outputs(settings, run_id, prepared.credential, applied_outputs)
     with session_scope() as session:
-        return coordinator.apply_done(session, run_id, applied_outputs)
+        return coordinator.apply_done(session, run_id)
 
 
 def _apply_now(
     settings: Settings,
     store: ArtifactStore,
     run_id: int,
-    terraform: Terraform,
+    prepared: Prepared,
     digest: str,
     bells: list[Doorbell],
     runlog: RunLog,
@@ -472,7 +408,7 @@ def _apply_now(
     if claimed is None or claimed.plan_sha256 != digest:
         return others
     runlog(f"stackrun: autodeploy: applying plan sha256={digest} in the planning workspace")
-    return others + _apply_plan(store, run_id, terraform, stack)
+    return others + _apply_plan(settings, store, run_id, prepared, stack)
 
 
 def apply_run(run_id: int) -> None:
@@ -492,7 +428,8 @@ def apply_run(run_id: int) -> None:
     def body() -> list[Doorbell]:
         nonlocal root
         runlog(f"stackrun: applying the approved plan of run {run_id} at {run.commit_sha}")
-        root, terraform, _ = _prepare(settings, run, stack, repository, "apply", masker, runlog)
+        prepared = _prepare(settings, run, stack, repository, "apply", masker, runlog)
+        root, terraform = prepared.root, prepared.terraform
         running.append(terraform)
         plan_bytes = store.get(plan_key(run_id))
         digest = hashlib.sha256(plan_bytes).hexdigest()
@@ -503,7 +440,7 @@ def apply_run(run_id: int) -> None:
         (terraform.workdir / PLAN_FILE).write_bytes(plan_bytes)
         with _plugin_cache_lock(settings):
             terraform.run(*_init_args(terraform))
-        return _apply_plan(store, run_id, terraform, stack)
+        return _apply_plan(settings, store, run_id, prepared, stack)
 
     try:
         with _Lease(run_id, settings.lease_seconds, lambda: _interrupt(running, runlog)):

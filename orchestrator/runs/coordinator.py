@@ -274,13 +274,10 @@ def fail(session: Session, run_id: int, reason: str) -> list[Doorbell]:
     return finished(session, run)
 
 
-def apply_done(
-    session: Session, run_id: int, terraform_outputs: dict[str, Any] | None = None
-) -> list[Doorbell]:
-    """Applied: keep the outputs for downstream stacks, then finish the run."""
+def apply_done(session: Session, run_id: int) -> list[Doorbell]:
+    """Applied (its outputs already kept through the API): finish the run."""
     run = session.get(Run, run_id)
     assert run is not None
-    outputs.store(session, run, terraform_outputs or {})
     move(session, run_id, RunState.FINISHED, RunState.APPLYING, "applied")
     return finished(session, run)
 

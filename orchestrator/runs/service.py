@@ -19,7 +19,6 @@ from orchestrator.notifications import messages
 from orchestrator.notifications import service as notifications
 from orchestrator.reports import due as reports_due
 from orchestrator.runs.state import Allowed, Decision, Refused, RunKind, RunState, decide
-from orchestrator.secrets.crypto import decrypt, encrypt
 
 
 @dataclass(frozen=True)
@@ -206,21 +205,19 @@ def renew_lease(session: Session, run_id: int, owner: str, seconds: int) -> date
     return expires
 
 
-def state_credential(session: Session, run_id: int) -> str:
-    """The run's password for the managed-state backend, valid while the run is not terminal."""
-    run = session.get(Run, run_id, populate_existing=True)
-    if run is None:
+def issue_run_credential(session: Session, run_id: int) -> str:
+    """A fresh password for the run's task: its managed state and its door to the API
+    (environment, outputs). Only its hash is kept, so nothing can decrypt it later; a new task
+    of the run gets a new one, and none is valid once the run is terminal."""
+    if session.get(Run, run_id, populate_existing=True) is None:
         raise LookupError(f"run {run_id} does not exist")
-    context = f"run:{run_id}:state_credential"
-    if run.state_credential_enc is not None:
-        return decrypt(run.state_credential_enc, context)
     credential = secrets.token_urlsafe(32)
     session.execute(
         update(Run)
         .where(Run.id == run_id)
         .values(
             state_credential_hash=hashlib.sha256(credential.encode()).hexdigest(),
-            state_credential_enc=encrypt(credential, context),
+            state_credential_enc=None,
         )
     )
     return credential

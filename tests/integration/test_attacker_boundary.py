@@ -5,7 +5,7 @@ credential against another holder's lock, and existence oracles of webhooks and 
 from __future__ import annotations
 
 import json
-import re
+import os
 import socket
 import subprocess
 import sys
@@ -207,14 +207,25 @@ def _silent_server() -> Iterator[int]:
 
 
 def _credential(deployment: Deployment, run_id: int) -> str:
-    """What the run's own Terraform can read (file("${path.module}/.stackrun-backend.hcl"))."""
-    config = _data_dir(deployment) / "workspaces" / f"run-{run_id}-plan" / "hang"
-    config /= ".stackrun-backend.hcl"
-    deployment.wait(config.exists, f"run {run_id} to write its backend configuration")
+    """What the run's own Terraform can read (file("/proc/self/environ")): the password in
+    TF_HTTP_PASSWORD of the terraform process working in the run's workspace."""
+    workspace = str(_data_dir(deployment) / "workspaces" / f"run-{run_id}-plan")
     deployment.wait_run_state(run_id, {"PLANNING"})
-    found = re.search(r'password\s*=\s*"([^"]+)"', config.read_text())
-    assert found is not None
-    return found.group(1)
+    return str(deployment.wait(lambda: _password_of_process_in(workspace), f"run {run_id}"))
+
+
+def _password_of_process_in(workspace: str) -> str | None:
+    for proc in Path("/proc").iterdir():
+        try:
+            if not os.readlink(proc / "cwd").startswith(workspace):
+                continue
+            environ = (proc / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        for entry in environ:
+            if entry.startswith(b"TF_HTTP_PASSWORD="):
+                return entry.split(b"=", 1)[1].decode()
+    return None
 
 
 def _state_call(

@@ -120,8 +120,10 @@ def _apply(db: Session, run_id: int, terraform_outputs: dict[str, Any] | None = 
     one = {"add": 1, "change": 0, "destroy": 0}
     bells = coordinator.plan_done(db, run_id, one, [], "f" * 64)
     assert [b.task for b in bells] == ["apply_run"]
-    assert coordinator.claim_for_apply(db, run_id, lease_seconds=60) is not None
-    return coordinator.apply_done(db, run_id, terraform_outputs)
+    run = coordinator.claim_for_apply(db, run_id, lease_seconds=60)
+    assert run is not None
+    outputs.store(db, run, terraform_outputs or {})
+    return coordinator.apply_done(db, run_id)
 
 
 def _bridge_outputs() -> dict[str, Any]:

@@ -1,0 +1,70 @@
+"""The worker's one door to the API for a run, authenticated with the run's own credential:
+its environment (decrypted by the API) and its applied outputs (encrypted by the API)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from orchestrator.runs.environment import RunEnvironment
+from orchestrator.settings import Settings
+
+TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+ATTEMPTS = 3
+
+
+class ApiUnreachable(Exception):
+    """The API did not give the run what it needs; the message says what and where."""
+
+
+def _call(
+    settings: Settings, method: str, path: str, run_id: int, credential: str, **kwargs: Any
+) -> httpx.Response:
+    url = f"{settings.api_url.rstrip('/')}{path}"
+    last = ""
+    for _ in range(ATTEMPTS):
+        try:
+            response = httpx.request(
+                method, url, auth=(f"run-{run_id}", credential), timeout=TIMEOUT, **kwargs
+            )
+        except httpx.HTTPError as exc:
+            last = f"{type(exc).__name__}: {exc}"
+            continue
+        if response.status_code < 500:
+            return response
+        last = f"HTTP {response.status_code}"
+    raise ApiUnreachable(
+        f"{method} {url} for run {run_id} failed {ATTEMPTS} times ({last}); "
+        "check that STACKRUN_API_URL names the API as this worker reaches it"
+    )
+
+
+def environment(settings: Settings, run_id: int, credential: str) -> RunEnvironment:
+    """The run's variables and upstream inputs, as far as it is trusted."""
+    response = _call(settings, "GET", f"/api/v1/runs/{run_id}/environment", run_id, credential)
+    if response.status_code != 200:
+        raise ApiUnreachable(
+            f"reading the environment of run {run_id}: HTTP {response.status_code}: "
+            f"{_detail(response)}"
+        )
+    return RunEnvironment.from_json(response.json())
+
+
+def store_outputs(
+    settings: Settings, run_id: int, credential: str, outputs: dict[str, Any]
+) -> None:
+    response = _call(
+        settings, "PUT", f"/api/v1/runs/{run_id}/outputs", run_id, credential, json=outputs
+    )
+    if response.status_code != 204:
+        raise ApiUnreachable(
+            f"storing the outputs of run {run_id}: HTTP {response.status_code}: {_detail(response)}"
+        )
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        return str(response.json().get("detail", ""))[:500]
+    except ValueError:
+        return response.text[:200]
