@@ -33,9 +33,13 @@ RUN python -m venv /opt/stackrun \
     && /opt/stackrun/bin/pip install .
 
 FROM ${PYTHON_IMAGE}
-# git (and ssh for git@ clone URLs) is what GitPython drives for the repository mirrors.
+# git (and ssh for git@ clone URLs) is what GitPython drives for the repository mirrors;
+# bubblewrap confines every terraform process (docs/SECURITY.md): the worker runs as the
+# unprivileged user below, so bwrap uses an unprivileged user namespace (the container must
+# allow it: compose.yaml and the chart set the worker's seccomp profile to allow unshare).
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ca-certificates git openssh-client tini \
+       bubblewrap \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 stackrun \
     && useradd --system --uid 10001 --gid stackrun --home-dir /var/lib/stackrun \
@@ -47,6 +51,7 @@ ENV PATH=/opt/stackrun/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     STACKRUN_DATA_DIR=/var/lib/stackrun \
+    STACKRUN_SANDBOX=bwrap \
     TF_IN_AUTOMATION=1
 USER 10001:10001
 WORKDIR /var/lib/stackrun

@@ -2,7 +2,7 @@
 
 Run: .venv/bin/python bench/pipelines.py [--pushes K] [--layers 5] [--width 6] [--workers 2]
        [--concurrency 2] [--stack-samples 3] [--seed 1] [--redis-db 12] [--poll 0.25]
-       [--only overhead|makespan] [--json] [--keep]
+       [--only overhead|makespan] [--sandbox auto|bwrap|none] [--json] [--keep]
 
 One deployment, started like tests/integration/harness.py's `start_services`: a fresh
 PostgreSQL database (CREATEd, DROPped at the end), a flushed Redis db, `orchestrator.cli migrate`,
@@ -154,11 +154,14 @@ def postgres_and_redis(redis_db: int) -> Iterator[tuple[str, str, str]]:
             connection.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
-def service_env(workdir: Path, port: int, tf_cli_config: Path) -> dict[str, str]:
+def service_env(
+    workdir: Path, port: int, tf_cli_config: Path, sandbox: str = "auto"
+) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("STACKRUN_", "TF_VAR_"))}
     env.update(
         {
             "STACKRUN_DATA_DIR": str(workdir / "data"),
+            "STACKRUN_SANDBOX": sandbox,
             "STACKRUN_API_URL": f"http://{HOST}:{port}",
             "STACKRUN_ALLOW_LOCAL_REPOSITORIES": "true",  # the bench's repositories are file://
             "TF_CLI_CONFIG_FILE": str(tf_cli_config),
@@ -1075,7 +1078,9 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     gitroot = workdir / "git"
     gitroot.mkdir()
     port = free_port()
-    services = Services(f"http://{HOST}:{port}", service_env(workdir, port, tf_cli_config), workdir)
+    services = Services(
+        f"http://{HOST}:{port}", service_env(workdir, port, tf_cli_config, args.sandbox), workdir
+    )
     with postgres_and_redis(args.redis_db) as (database_url, broker_url, description):
         report["deployment"] = {
             "description": description,
@@ -1148,6 +1153,12 @@ def main() -> int:
     )
     parser.add_argument("--redis-db", type=int, default=12, help="Redis db, flushed")
     parser.add_argument("--only", choices=["overhead", "makespan"], help="one measurement only")
+    parser.add_argument(
+        "--sandbox",
+        choices=["auto", "bwrap", "none"],
+        default="auto",
+        help="STACKRUN_SANDBOX of the workers (the cost of bubblewrap: bwrap vs none)",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args()

@@ -88,16 +88,28 @@ def receivers() -> Iterator[tuple[Receiver, Receiver]]:
     broken.close()
 
 
-def _files(external: Path, schedule: str = "* * * * *") -> dict[str, str]:
+def _files(schedule: str = "* * * * *") -> dict[str, str]:
+    """A stack whose plan reads `var.seen`, a repository variable: changing it through the API
+    is an input changed out of band (terraform runs sandboxed, so it cannot read host files)."""
     return {
         "app/stackrun.hcl": (
             "stack {\n  autodeploy = true\n"
             f'  drift_detection {{\n    schedule  = "{schedule}"\n    reconcile = true\n  }}\n}}\n'
         ),
         "app/main.tf": (
-            f'resource "null_resource" "x" {{\n  triggers = {{ seen = file("{external}") }}\n}}\n'
+            'variable "seen" {\n  type = string\n}\n'
+            'resource "null_resource" "x" {\n  triggers = { seen = var.seen }\n}\n'
         ),
     }
+
+
+def _set_seen(deployment: Deployment, repository_id: int, value: str) -> None:
+    with deployment.client() as api:
+        answer = api.put(
+            f"/api/v1/repositories/{repository_id}/variables",
+            json={"name": "seen", "value": value, "kind": "terraform"},
+        )
+    assert answer.status_code == 200, answer.text
 
 
 def _drift(deployment: Deployment) -> dict[str, Any]:
@@ -118,15 +130,14 @@ def test_a_scheduled_check_finds_real_drift_and_reconcile_brings_the_stack_back(
             assert made.status_code == 201, made.text
             assert HOOK_SECRET not in made.text
     platform = GitPlatform(tmp_path / "git", name="acme/drift")
-    deployment.register(platform, SECRET)
-    external = tmp_path / "external.txt"
-    external.write_text("as applied\n")
-    before, after = platform.commit(_files(external))
+    repository = deployment.register(platform, SECRET)
+    _set_seen(deployment, repository["id"], "as applied")
+    before, after = platform.commit(_files())
     assert deployment.webhook(platform.push_body(before, after), SECRET).status_code == 202
     applied = deployment.wait(lambda: deployment.runs(stack=STACK), "the first run")
     deployment.wait_run_state(int(applied[-1]["id"]), {"FINISHED"}, timeout=180)
 
-    external.write_text("changed by hand\n")
+    _set_seen(deployment, repository["id"], "changed by hand")
     found = deployment.wait(
         lambda: [c for c in _drift(deployment)["checks"] if c["status"] == "drifted"],
         "a scheduled drift check to find the drift",

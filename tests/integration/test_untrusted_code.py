@@ -5,12 +5,13 @@ database finds none of them, while a trusted tracked run still gets its secret, 
 from __future__ import annotations
 
 import base64
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.integration.harness import Deployment, GitPlatform
+from tests.integration.harness import Deployment, GitPlatform, spawn, start_services
 
 pytestmark = pytest.mark.integration
 
@@ -183,3 +184,80 @@ def test_a_trusted_author_s_proposed_run_and_a_tracked_run_get_the_secret_masked
     proposed = _run_at(embedded, sha)
     embedded.wait_run_state(proposed["id"], {"FINISHED"})
     assert "untrusted" not in embedded.logs_of(proposed["id"])
+
+
+DB_TF = """
+output "url" {
+  value     = "postgres://app:Db-Pa55-Upstream@db:5432/app"
+  sensitive = true
+}
+"""
+CONSUMER_TF = """
+variable "db_password" {
+  type      = string
+  sensitive = true
+}
+variable "db_url" {
+  type      = string
+  sensitive = true
+}
+output "lengths" {
+  value = nonsensitive("${length(var.db_password)}/${length(var.db_url)}")
+}
+"""
+CONSUMER_HCL = """
+stack {
+  autodeploy = true
+  input "db_url" {
+    stack  = "../db"
+    output = "url"
+  }
+}
+"""
+
+
+def test_a_worker_without_the_master_key_applies_runs_that_need_secrets(
+    tmp_path: Path, tf_cli_config: Path, postgres_url: str, redis_url: str
+) -> None:
+    """The API holds the key; the worker has its own data directory, no key file and no
+    STACKRUN_SECRET_KEY, and still applies a stack whose plan needs a secret variable and a
+    sensitive upstream output: it read them through the run's credential."""
+    shared = {"STACKRUN_ARTIFACTS_URL": f"file://{tmp_path / 'artifacts'}"}
+    api_dir, worker_dir = tmp_path / "api", tmp_path / "worker"
+    deployment = start_services(api_dir, tf_cli_config, postgres_url, redis_url, 0, False, shared)
+    try:
+        worker_env = {**deployment.env, "STACKRUN_DATA_DIR": str(worker_dir)}
+        worker_dir.mkdir()
+        log = worker_dir / "worker.log"
+        deployment.processes.append(
+            spawn(
+                [sys.executable, "-m", "orchestrator.cli", "worker", "--name", "keyless"],
+                worker_env,
+                log,
+            )
+        )
+        deployment.logs.append(log)
+        platform = GitPlatform(tmp_path / "git")
+        _register(deployment, platform)
+        before, after = platform.commit(
+            {
+                "db/stackrun.hcl": "stack {\n  autodeploy = true\n}\n",
+                "db/main.tf": DB_TF,
+                "app/stackrun.hcl": CONSUMER_HCL,
+                "app/main.tf": CONSUMER_TF,
+            }
+        )
+        _push(deployment, platform, before, after, "main")
+        runs = deployment.wait(lambda: len(deployment.runs()) == 2 and deployment.runs(), "runs")
+        for run in runs:
+            deployment.wait_run_state(run["id"], {"FINISHED"}, timeout=180)
+        with deployment.client() as admin:
+            state = admin.get(f"/api/v1/stacks/{STACK}/state").json()
+        expected = f"{len(DB_PASSWORD)}/{len('postgres://app:Db-Pa55-Upstream@db:5432/app')}"
+        assert state["outputs"]["lengths"]["value"] == expected
+        assert (api_dir / "secret.key").exists()
+        assert not (worker_dir / "secret.key").exists(), "the worker made or read a master key"
+        app_log = next(deployment.logs_of(r["id"]) for r in runs if r["stack"] == STACK)
+        assert DB_PASSWORD not in app_log and "Db-Pa55-Upstream" not in app_log
+    finally:
+        deployment.stop()
