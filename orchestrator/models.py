@@ -19,6 +19,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+# Ids and counters are INTEGER columns: 32-bit signed in PostgreSQL (SQLite's hold 64 bits). A
+# number from outside (a path, a query, a webhook payload) beyond this is refused before any
+# query, never handed to the database driver.
+MAX_INTEGER = 2**31 - 1
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +13,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from orchestrator.models import Run, StateLock, StateVersion
+from orchestrator.models import MAX_INTEGER, Run, StateLock, StateVersion
 from orchestrator.runs.state import RunState, is_terminal
 
 
@@ -23,11 +24,23 @@ class StateRefusal:
     body: dict[str, Any] | None = None
 
 
+_RUN_USER = re.compile(r"run-([1-9][0-9]{0,9})")
+
+
+def run_id_of(username: str) -> int | None:
+    """The run a Basic-auth user `run-<id>` names; None for any other user or an id that no
+    row can have (ASCII digits only, within the database's integer range)."""
+    found = _RUN_USER.fullmatch(username)
+    number = int(found.group(1)) if found else None
+    return number if number is not None and number <= MAX_INTEGER else None
+
+
 def run_for_credential(session: Session, stack_id: str, username: str, password: str) -> Run | None:
     """The live run of this stack that owns the Basic-auth credential, if any."""
-    if not username.startswith("run-") or not username[4:].isdigit():
+    run_id = run_id_of(username)
+    if run_id is None:
         return None
-    run = session.get(Run, int(username[4:]))
+    run = session.get(Run, run_id)
     if run is None or run.stack_id != stack_id or run.state_credential_hash is None:
         return None
     if is_terminal(RunState(run.state)):

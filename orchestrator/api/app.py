@@ -7,8 +7,11 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from orchestrator import securitylog
+from orchestrator.api import errors
 from orchestrator.api.routes import (
     admin,
     health,
@@ -33,7 +36,7 @@ def create_app() -> FastAPI:
         description="Self-hosted Terraform run orchestrator",
         docs_url="/docs",
     )
-    for router in (
+    routers = (
         health.router,
         webhooks.router,
         repositories.router,
@@ -44,29 +47,27 @@ def create_app() -> FastAPI:
         admin.router,
         policies.router,
         notifications.router,
-    ):
+    )
+    for router in routers:
         app.include_router(router)
-    app.middleware("http")(_remember_source_ip)
-    app.exception_handler(RequestValidationError)(_invalid_request)
+    app.state.api_routes = [
+        r for router in routers for r in router.routes if isinstance(r, APIRoute)
+    ]
+    app.middleware("http")(_remember_caller)
+    app.exception_handler(RequestValidationError)(errors.invalid_request)
+    app.exception_handler(StarletteHTTPException)(errors.refused)
+    app.exception_handler(Exception)(errors.internal_error)
+    app.openapi = lambda: errors.openapi_document(app)  # type: ignore[method-assign]
     return app
 
 
-async def _invalid_request(request: Request, exc: Exception) -> Response:
-    """A 422 that says which field is wrong and why, without echoing what was sent: a
-    request body may hold a secret value."""
-    assert isinstance(exc, RequestValidationError)
-    errors = [
-        {"loc": list(error.get("loc", ())), "msg": error.get("msg", ""), "type": error.get("type")}
-        for error in exc.errors()
-    ]
-    return JSONResponse({"detail": errors}, status_code=422)
-
-
-async def _remember_source_ip(
+async def _remember_caller(
     request: Request, call_next: Callable[[Request], Awaitable[Response]]
 ) -> Response:
-    """Audit rows written while serving this request record the caller's address."""
+    """Audit rows and security events written while serving this request record the caller's
+    address and what it asked for."""
     SOURCE_IP.set(request.client.host if request.client else None)
+    securitylog.REQUEST.set(f"{request.method} {request.url.path}")
     return await call_next(request)
 
 

@@ -1,17 +1,44 @@
-"""Request-scoped dependencies: a database session and the calling principal."""
+"""Request-scoped dependencies: a database session, the calling principal, and the bounded
+types of ids and page sizes."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Header, HTTPException
+from fastapi import Depends, HTTPException, Path, Query
+from fastapi.security import HTTPAuthorizationCredentials
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
+from orchestrator import securitylog
+from orchestrator.api.security import TOKEN
 from orchestrator.auth import Principal, authenticate
 from orchestrator.db import get_sessionmaker
+from orchestrator.models import MAX_INTEGER
 from orchestrator.runs import actions
 from orchestrator.runs.queue import ring_all
+
+# A row's id: what the database can hold, so a number no row can have is a 422, not a query.
+Id = Annotated[
+    int, Path(ge=1, le=MAX_INTEGER, description="A row id (1 to 2147483647).", examples=[1])
+]
+IdFilter = Annotated[int | None, Query(ge=1, le=MAX_INTEGER, description="Only rows of this id.")]
+NumberFilter = Annotated[
+    int | None, Query(ge=1, le=MAX_INTEGER, description="A pull or merge request number.")
+]
+
+
+class RequestBody(BaseModel):
+    """A JSON request body, taken as its document types it: `0` is no boolean and `"1"` no
+    number (pydantic would otherwise coerce them)."""
+
+    model_config = ConfigDict(strict=True)
+
+
+def page_limit(maximum: int) -> Any:
+    """`limit`: how many rows, newest first, 1 to `maximum`."""
+    return Query(ge=1, le=maximum, description=f"How many rows, newest first (1 to {maximum}).")
 
 
 def get_session() -> Iterator[Session]:
@@ -23,36 +50,50 @@ def get_session() -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+BEARER = {"WWW-Authenticate": "Bearer"}
 
 
 def current_principal(
-    session: SessionDep, authorization: Annotated[str | None, Header()] = None
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(TOKEN)],
 ) -> Principal:
-    if not authorization or not authorization.lower().startswith("bearer "):
-        raise HTTPException(
-            401, "missing Authorization: Bearer <token>", headers={"WWW-Authenticate": "Bearer"}
-        )
-    principal = authenticate(session, authorization[7:].strip())
+    if credentials is None:
+        reason = "missing Authorization: Bearer <token>"
+        securitylog.refused(securitylog.MISSING_TOKEN, reason)
+        raise HTTPException(401, reason, headers=BEARER)
+    principal = authenticate(session, credentials.credentials.strip())
     if principal is None:
-        raise HTTPException(401, "unknown token", headers={"WWW-Authenticate": "Bearer"})
+        reason = "unknown token: it was never issued or has been revoked; ask an admin for one"
+        securitylog.refused(securitylog.UNKNOWN_TOKEN, reason)
+        raise HTTPException(401, reason, headers=BEARER)
     return principal
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
 
+def forbid(principal: Principal, reason: str) -> HTTPException:
+    """The 403 for a valid token that may not do this, logged as a security event."""
+    securitylog.refused(securitylog.FORBIDDEN, reason, token=principal.name, role=principal.role)
+    return HTTPException(403, reason)
+
+
 def require(principal: Principal, role: str, doing: str) -> None:
     if not principal.has(role):
-        raise HTTPException(
-            403, f"token {principal.name!r} has role {principal.role}; {doing} needs {role}"
+        raise forbid(
+            principal, f"token {principal.name!r} has role {principal.role}; {doing} needs {role}"
         )
 
 
-def settle(session: Session, result: actions.Done | actions.Refusal) -> actions.Done:
+def settle(
+    session: Session, result: actions.Done | actions.Refusal, who: Principal
+) -> actions.Done:
     """A refusal becomes its HTTP error with nothing written; a success is committed, then
     its doorbells are rung."""
     if isinstance(result, actions.Refusal):
         session.rollback()
+        if result.status == 403:
+            raise forbid(who, result.reason)
         raise HTTPException(result.status, result.reason)
     session.commit()
     ring_all(result.doorbells)

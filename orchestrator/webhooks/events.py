@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from orchestrator.models import MAX_INTEGER
+
 
 class MalformedPayload(ValueError):
     """The body is not the JSON document the provider's event promises."""
@@ -93,6 +95,8 @@ def require_int(payload: dict[str, Any], *path: str) -> int:
     # bool is an int subclass, but true is no pull request number.
     if not isinstance(value, int) or isinstance(value, bool):
         raise MalformedPayload(f"field {'.'.join(path)} must be an integer")
+    if not 0 <= value <= MAX_INTEGER:
+        raise MalformedPayload(f"field {'.'.join(path)} must be between 0 and {MAX_INTEGER}")
     return value
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from orchestrator import securitylog
 from orchestrator.models import Event, Repository
 from orchestrator.repos import trust_settings, webhook_secret
 from orchestrator.runs.trust import fork_refusal
@@ -102,10 +103,30 @@ def _parse_json(body: bytes) -> dict[str, Any]:
     return payload
 
 
+def _unsigned(provider: str, message: str) -> Outcome:
+    securitylog.refused(securitylog.UNSIGNED_WEBHOOK, message, provider=provider)
+    return _refuse(401, message)
+
+
+def _unverified(provider: str, ref: RepoRef, delivery: str, message: str) -> Outcome:
+    """The one answer to a delivery no registered repository's secret verifies; the log says
+    which repository it named, so an operator can tell a rotated secret from a stranger."""
+    securitylog.refused(
+        securitylog.BAD_WEBHOOK_SIGNATURE,
+        "signature does not match the secret of a repository registered under that name or URL",
+        provider=provider,
+        repository=ref.full_name,
+        delivery=delivery,
+    )
+    return _refuse(401, message)
+
+
 def receive_github(session: Session, headers: Mapping[str, str], body: bytes) -> Outcome:
     signature = headers.get(github.SIGNATURE_HEADER, "")
     if not signature:
-        return _refuse(401, "missing X-Hub-Signature-256: unsigned webhooks are never accepted")
+        return _unsigned(
+            "github", "missing X-Hub-Signature-256: unsigned webhooks are never accepted"
+        )
     event_type = headers.get(github.EVENT_HEADER, "")
     delivery = headers.get(github.DELIVERY_HEADER, "")
     if not event_type or not delivery:
@@ -118,7 +139,7 @@ def receive_github(session: Session, headers: Mapping[str, str], body: bytes) ->
     repository = match_repository(session, ref, "github")
     secret = webhook_secret(repository) if repository is not None else _DECOY_SECRET
     if not github.verify(secret, body, signature) or repository is None:
-        return _refuse(401, UNVERIFIED_GITHUB)
+        return _unverified("github", ref, delivery, UNVERIFIED_GITHUB)
     if event_type == "ping":
         return Outcome(200, {"status": "pong", "repository": repository.name})
     if event_type == github.PULL_REQUEST_EVENT:
@@ -139,7 +160,7 @@ def receive_github(session: Session, headers: Mapping[str, str], body: bytes) ->
 def receive_gitlab(session: Session, headers: Mapping[str, str], body: bytes) -> Outcome:
     token = headers.get(gitlab.TOKEN_HEADER, "")
     if not token:
-        return _refuse(401, "missing X-Gitlab-Token: unsigned webhooks are never accepted")
+        return _unsigned("gitlab", "missing X-Gitlab-Token: unsigned webhooks are never accepted")
     event_type = headers.get(gitlab.EVENT_HEADER, "")
     delivery = next((headers[h] for h in gitlab.DELIVERY_HEADERS if headers.get(h)), "")
     if not event_type or not delivery:
@@ -152,7 +173,7 @@ def receive_gitlab(session: Session, headers: Mapping[str, str], body: bytes) ->
     repository = match_repository(session, ref, "gitlab")
     secret = webhook_secret(repository) if repository is not None else _DECOY_SECRET
     if not gitlab.verify(secret, token) or repository is None:
-        return _refuse(401, UNVERIFIED_GITLAB)
+        return _unverified("gitlab", ref, delivery, UNVERIFIED_GITLAB)
     if event_type == gitlab.MERGE_REQUEST_EVENT:
         try:
             review = gitlab.review_event(payload)

@@ -139,7 +139,7 @@ def test_a_clone_url_cannot_be_changed_afterwards(
             f"/api/v1/repositories/{repository['id']}", json={"clone_url": "ext::sh -c id"}
         )
         assert patched.status_code == 422
-        assert patched.json()["detail"][0]["loc"] == ["body", "clone_url"]
+        assert patched.json()["errors"][0]["loc"] == ["body", "clone_url"]
         assert "ext::" not in patched.text
         assert api.get("/api/v1/repositories").json() == [repository]
 

@@ -2,38 +2,39 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException
-from pydantic import BaseModel
+from pydantic import Field
 from sqlalchemy import select
 
-from orchestrator.api.deps import PrincipalDep, SessionDep, require
+from orchestrator.api.deps import PrincipalDep, RequestBody, SessionDep, page_limit, require
+from orchestrator.api.errors import responses
 from orchestrator.auth import audit, create_token, revoke_token
 from orchestrator.models import AuditEntry
 
-router = APIRouter(prefix="/api/v1", tags=["admin"])
+router = APIRouter(prefix="/api/v1", tags=["admin"], responses=responses(401, 403))
 
 
-class TokenIn(BaseModel):
-    name: str
-    role: str
-    vcs_login: str | None = None
+class TokenIn(RequestBody):
+    name: str = Field(min_length=1, max_length=200)
+    role: Literal["viewer", "approver", "admin"]
+    vcs_login: str | None = Field(default=None, max_length=200)
 
 
-@router.post("/tokens", status_code=201)
+@router.post("/tokens", status_code=201, responses=responses(409))
 def new_token(body: TokenIn, session: SessionDep, who: PrincipalDep) -> dict[str, Any]:
     require(who, "admin", "creating a token")
     try:
         token = create_token(session, body.name, body.role, body.vcs_login)
     except ValueError as exc:
-        raise HTTPException(422, str(exc)) from None
+        raise HTTPException(409, f"creating token {body.name!r}: {exc}") from None
     audit(session, who.name, "token.issue", f"token:{body.name}", {"role": body.role})
     session.commit()
     return {"name": body.name, "role": body.role, "token": token}
 
 
-@router.post("/tokens/{name}/revoke")
+@router.post("/tokens/{name}/revoke", responses=responses(404))
 def revoke(name: str, session: SessionDep, who: PrincipalDep) -> dict[str, Any]:
     require(who, "admin", "revoking a token")
     if not revoke_token(session, name):
@@ -50,11 +51,11 @@ def list_audit(
     actor: str | None = None,
     action: str | None = None,
     target: str | None = None,
-    limit: int = 200,
+    limit: Annotated[int, page_limit(5000)] = 200,
 ) -> list[dict[str, Any]]:
     """Newest first; `action` matches a prefix (`run.` → every run action)."""
     require(who, "admin", "reading the audit trail")
-    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(min(limit, 5000))
+    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
     if actor:
         query = query.where(AuditEntry.actor == actor)
     if action:

@@ -5,25 +5,28 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, HTTPException
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sqlalchemy import select
 
-from orchestrator.api.deps import PrincipalDep, SessionDep, require
+from orchestrator.api.deps import PrincipalDep, RequestBody, SessionDep, require
+from orchestrator.api.errors import responses
 from orchestrator.auth import audit
 from orchestrator.models import NotificationTarget, Repository
 from orchestrator.notifications import service
 
-router = APIRouter(prefix="/api/v1/notifications", tags=["notifications"])
+router = APIRouter(
+    prefix="/api/v1/notifications", tags=["notifications"], responses=responses(401, 403)
+)
 
 
-class TargetIn(BaseModel):
+class TargetIn(RequestBody):
     url: str
     events: list[str]
     secret: str = Field(description="signs each body: X-Stackrun-Signature-256, never returned")
     repository: str | None = Field(None, description="a repository's name; none = every event")
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, responses=responses(404, 422))
 def create_target(body: TargetIn, session: SessionDep, who: PrincipalDep) -> dict[str, Any]:
     require(who, "admin", "adding a notification target")
     repository_id = None

@@ -5,17 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, HTTPException
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from orchestrator.api.deps import PrincipalDep, SessionDep, require
+from orchestrator.api.deps import PrincipalDep, RequestBody, SessionDep, require
+from orchestrator.api.errors import responses
 from orchestrator.auth import audit
 from orchestrator.models import Policy
 from orchestrator.policy import store
 
-router = APIRouter(prefix="/api/v1/policies", tags=["policies"])
+router = APIRouter(prefix="/api/v1/policies", tags=["policies"], responses=responses(401))
 
 
-class PolicyIn(BaseModel):
+class PolicyIn(RequestBody):
     name: str
     type: str | None = None
     body: str | None = None
@@ -24,7 +25,7 @@ class PolicyIn(BaseModel):
     parameters: dict[str, Any] | None = None
 
 
-class PolicyUpdate(BaseModel):
+class PolicyUpdate(RequestBody):
     """Fields left out keep their value; a new body or built-in makes a new version."""
 
     type: str | None = None
@@ -47,7 +48,7 @@ def list_policies(session: SessionDep, who: PrincipalDep) -> dict[str, Any]:
     return {"policies": [store.view(p) for p in rows], "builtin": store.builtin_names()}
 
 
-@router.get("/{name}")
+@router.get("/{name}", responses=responses(404))
 def get_policy(name: str, session: SessionDep, who: PrincipalDep) -> dict[str, Any]:
     policy = session.query(Policy).filter(Policy.name == name).one_or_none()
     if policy is None:
@@ -55,7 +56,7 @@ def get_policy(name: str, session: SessionDep, who: PrincipalDep) -> dict[str, A
     return store.view(policy)
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, responses=responses(403, 409, 422))
 def create_policy(body: PolicyIn, session: SessionDep, who: PrincipalDep) -> dict[str, Any]:
     require(who, "admin", "creating a policy")
     draft = store.PolicyDraft(
@@ -67,7 +68,7 @@ def create_policy(body: PolicyIn, session: SessionDep, who: PrincipalDep) -> dic
     return store.view(policy)
 
 
-@router.put("/{name}")
+@router.put("/{name}", responses=responses(403, 404, 422))
 def update_policy(
     name: str, body: PolicyUpdate, session: SessionDep, who: PrincipalDep
 ) -> dict[str, Any]:

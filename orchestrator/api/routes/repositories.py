@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import ConfigDict, Field, SecretStr
 from sqlalchemy import select
 
 from orchestrator import repos
-from orchestrator.api.deps import PrincipalDep, SessionDep, require
+from orchestrator.api.deps import Id, PrincipalDep, RequestBody, SessionDep, require
+from orchestrator.api.errors import responses
 from orchestrator.auth import audit
 from orchestrator.graph.cache import DatabaseCache
 from orchestrator.graph.load import graph_of_commit, process_cache
@@ -18,10 +19,10 @@ from orchestrator.runs.trust import normal_authors
 from orchestrator.secrets.masking import redact_url
 from orchestrator.vcs.mirror import VcsError
 
-router = APIRouter(prefix="/api/v1/repositories", tags=["repositories"])
+router = APIRouter(prefix="/api/v1/repositories", tags=["repositories"], responses=responses(401))
 
 
-class TrustIn(BaseModel):
+class TrustIn(RequestBody):
     """What proposed runs are trusted with (docs/SECURITY.md); omitted fields stay."""
 
     proposed_secrets: bool | None = None
@@ -100,8 +101,8 @@ def list_repositories(session: SessionDep, who: PrincipalDep) -> list[dict[str, 
     return [repository_view(r) for r in session.scalars(select(Repository).order_by(Repository.id))]
 
 
-@router.get("/{repository_id}/graph")
-def repository_graph(repository_id: int, session: SessionDep, who: PrincipalDep) -> dict[str, Any]:
+@router.get("/{repository_id}/graph", responses=responses(404, 502))
+def repository_graph(repository_id: Id, session: SessionDep, who: PrincipalDep) -> dict[str, Any]:
     """The stack graph at the head of the tracked branch (fetched now)."""
     repository = session.get(Repository, repository_id)
     if repository is None:
@@ -126,7 +127,7 @@ def repository_graph(repository_id: int, session: SessionDep, who: PrincipalDep)
     }
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, responses=responses(403, 409, 422))
 def create_repository(body: RepositoryIn, session: SessionDep, who: PrincipalDep) -> dict[str, Any]:
     require(who, "admin", "registering a repository")
     result = repos.register(
@@ -151,9 +152,9 @@ def create_repository(body: RepositoryIn, session: SessionDep, who: PrincipalDep
     return repository_view(result)
 
 
-@router.patch("/{repository_id}")
+@router.patch("/{repository_id}", responses=responses(403, 404, 422))
 def configure_repository(
-    repository_id: int, body: ReportingIn, session: SessionDep, who: PrincipalDep
+    repository_id: Id, body: ReportingIn, session: SessionDep, who: PrincipalDep
 ) -> dict[str, Any]:
     """Set the VCS API, project and token that proposed runs are reported with."""
     require(who, "admin", "configuring a repository")

@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.convertors import StringConvertor, register_url_convertor
 
 from orchestrator import repos
-from orchestrator.api.deps import PrincipalDep, SessionDep, require, settle
+from orchestrator.api.deps import (
+    Id,
+    IdFilter,
+    NumberFilter,
+    PrincipalDep,
+    RequestBody,
+    SessionDep,
+    page_limit,
+    require,
+    settle,
+)
+from orchestrator.api.errors import responses
 from orchestrator.api.views import event_view, pipeline_view, run_view
 from orchestrator.approvals import service as approvals
 from orchestrator.artifacts.store import log_key, open_store
@@ -21,10 +32,10 @@ from orchestrator.handoff import service as handoff
 from orchestrator.models import Event, Pipeline, Run
 from orchestrator.runs import actions
 
-router = APIRouter(prefix="/api/v1", tags=["runs"])
+router = APIRouter(prefix="/api/v1", tags=["runs"], responses=responses(401))
 
 
-class Review(BaseModel):
+class Review(RequestBody):
     comment: str = ""
 
 
@@ -41,10 +52,10 @@ def list_runs(
     who: PrincipalDep,
     stack: str | None = None,
     state: str | None = None,
-    pipeline: int | None = None,
-    limit: int = 100,
+    pipeline: IdFilter = None,
+    limit: Annotated[int, page_limit(1000)] = 100,
 ) -> list[dict[str, Any]]:
-    query = select(Run).order_by(Run.id.desc()).limit(min(limit, 1000))
+    query = select(Run).order_by(Run.id.desc()).limit(limit)
     if stack:
         query = query.where(Run.stack_id == stack)
     if state:
@@ -54,13 +65,13 @@ def list_runs(
     return [run_view(session, r) for r in session.scalars(query)]
 
 
-@router.get("/runs/{run_id}")
-def get_run(run_id: int, session: SessionDep, who: PrincipalDep) -> dict[str, Any]:
+@router.get("/runs/{run_id}", responses=responses(404))
+def get_run(run_id: Id, session: SessionDep, who: PrincipalDep) -> dict[str, Any]:
     return run_view(session, _get_run(session, run_id), detail=True)
 
 
-@router.get("/runs/{run_id}/logs", response_class=PlainTextResponse)
-def get_logs(run_id: int, session: SessionDep, who: PrincipalDep) -> str:
+@router.get("/runs/{run_id}/logs", response_class=PlainTextResponse, responses=responses(403, 404))
+def get_logs(run_id: Id, session: SessionDep, who: PrincipalDep) -> str:
     """A proposed run's log is for approvers unless its repository opens it to viewers."""
     run = _get_run(session, run_id)
     require(who, repos.logs_role(session, run), f"reading the log of a {run.kind} run")
@@ -71,6 +82,16 @@ def get_logs(run_id: int, session: SessionDep, who: PrincipalDep) -> str:
 
 
 RunAction = Literal["approve", "reject", "discard", "cancel", "stop", "retry"]
+
+
+class _ActionConvertor(StringConvertor):
+    """Only an action's name matches `{action:run_action}`, so `POST /runs/1/environment`
+    is the 405 it is (the route is GET), not an unknown action."""
+
+    regex = "|".join(get_args(RunAction))
+
+
+register_url_convertor("run_action", _ActionConvertor())
 _ACTIONS: dict[str, Callable[[Session, int, Principal, str], actions.Done | actions.Refusal]] = {
     "approve": approvals.approve,
     "reject": approvals.reject,
@@ -81,16 +102,18 @@ _ACTIONS: dict[str, Callable[[Session, int, Principal, str], actions.Done | acti
 }
 
 
-@router.post("/runs/{run_id}/{action}")
+@router.post("/runs/{run_id}/{action:run_action}", responses=responses(403, 404, 409, 422))
 def act_on_run(
-    run_id: int,
+    run_id: Id,
     action: RunAction,
     session: SessionDep,
     who: PrincipalDep,
     body: Review | None = None,
 ) -> dict[str, Any]:
     """approve | reject | discard | cancel | stop | retry, each refused with the reason as data."""
-    done = settle(session, _ACTIONS[action](session, run_id, who, body.comment if body else ""))
+    done = settle(
+        session, _ACTIONS[action](session, run_id, who, body.comment if body else ""), who
+    )
     return {"id": done.run_id, "state": done.state}
 
 
@@ -99,14 +122,14 @@ def list_pipelines(
     session: SessionDep,
     who: PrincipalDep,
     ref: str | None = None,
-    pr: int | None = None,
-    repository: int | None = None,
+    pr: NumberFilter = None,
+    repository: IdFilter = None,
     kind: Literal["TRACKED", "PROPOSED"] | None = None,
-    limit: int = 50,
+    limit: Annotated[int, page_limit(500)] = 50,
 ) -> list[dict[str, Any]]:
     """Newest first; `ref` is a branch (`feature/x` or `refs/heads/feature/x`), `pr` a pull or
     merge request number."""
-    query = select(Pipeline).order_by(Pipeline.id.desc()).limit(max(1, min(limit, 500)))
+    query = select(Pipeline).order_by(Pipeline.id.desc()).limit(limit)
     if ref:
         query = query.where(Pipeline.branch == ref.removeprefix("refs/heads/"))
     if pr is not None:
@@ -118,22 +141,24 @@ def list_pipelines(
     return [pipeline_view(session, p) for p in session.scalars(query)]
 
 
-@router.get("/pipelines/{pipeline_id}")
-def get_pipeline(pipeline_id: int, session: SessionDep, who: PrincipalDep) -> dict[str, Any]:
+@router.get("/pipelines/{pipeline_id}", responses=responses(404))
+def get_pipeline(pipeline_id: Id, session: SessionDep, who: PrincipalDep) -> dict[str, Any]:
     pipeline = session.get(Pipeline, pipeline_id)
     if pipeline is None:
         raise HTTPException(404, f"pipeline {pipeline_id} does not exist")
     return pipeline_view(session, pipeline)
 
 
-@router.post("/pipelines/{pipeline_id}/handoff", status_code=202)
-def retry_handoff(pipeline_id: int, session: SessionDep, who: PrincipalDep) -> dict[str, Any]:
+@router.post(
+    "/pipelines/{pipeline_id}/handoff", status_code=202, responses=responses(403, 404, 409)
+)
+def retry_handoff(pipeline_id: Id, session: SessionDep, who: PrincipalDep) -> dict[str, Any]:
     """Hand the pipeline's cluster off again (admin): a new pending attempt."""
-    settle(session, actions.retry_handoff(session, pipeline_id, who))
+    settle(session, actions.retry_handoff(session, pipeline_id, who), who)
     return {"pipeline": pipeline_id, "handoffs": handoff.views(session, pipeline_id)}
 
 
-@router.get("/events/{delivery_id}")
+@router.get("/events/{delivery_id}", responses=responses(404))
 def get_event(delivery_id: str, session: SessionDep, who: PrincipalDep) -> dict[str, Any]:
     event = session.scalar(select(Event).where(Event.delivery_id == delivery_id))
     if event is None:

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from fastapi.security import HTTPAuthorizationCredentials
+from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from orchestrator import statestore
-from orchestrator.api.deps import PrincipalDep, SessionDep, require, settle
+from orchestrator import securitylog, statestore
+from orchestrator.api.deps import PrincipalDep, RequestBody, SessionDep, require, settle
+from orchestrator.api.errors import error_response, responses
+from orchestrator.api.security import RUN_CREDENTIAL, TOKEN, BasicCredential
 from orchestrator.api.views import stack_view
 from orchestrator.auth import audit, authenticate
 from orchestrator.db import session_scope
@@ -27,7 +27,7 @@ from orchestrator.runs import actions
 from orchestrator.runs.queue import ring
 from orchestrator.runs.state import RunState
 
-router = APIRouter(prefix="/api/v1/stacks", tags=["stacks"])
+router = APIRouter(prefix="/api/v1/stacks", tags=["stacks"], responses=responses(401))
 STATE = "/{stack_id:path}/state"
 
 
@@ -44,71 +44,84 @@ NO_STATE_CREDENTIAL = (
 )
 
 
+RunCredentialDep = Annotated[BasicCredential | None, Depends(RUN_CREDENTIAL)]
+TokenDep = Annotated[HTTPAuthorizationCredentials | None, Depends(TOKEN)]
+
+
 def _state_caller(
-    session: Session, stack_id: str, authorization: str | None, writing: bool
+    session: Session,
+    stack_id: str,
+    basic: BasicCredential | None,
+    token: HTTPAuthorizationCredentials | None = None,
 ) -> tuple[str, Run | None]:
-    """Basic auth with a live run's credential; an admin token may read. Anyone else gets
-    the same 401 whether or not the stack exists."""
-    scheme, _, value = (authorization or "").partition(" ")
-    if scheme.lower() == "basic":
-        try:
-            username, _, password = base64.b64decode(value).decode().partition(":")
-        except (binascii.Error, UnicodeDecodeError):
-            username, password = "", ""
-        run = statestore.run_for_credential(session, stack_id, username, password)
+    """Basic auth with a live run's credential; an admin token may read (`token` is given
+    only when reading). Anyone else gets the same 401 whether or not the stack exists."""
+    if basic is not None:
+        run = statestore.run_for_credential(session, stack_id, basic.username, basic.password)
         if run is not None:
             return f"run-{run.id}", run
-    if scheme.lower() == "bearer" and not writing:
-        principal = authenticate(session, value.strip())
+    if token is not None:
+        principal = authenticate(session, token.credentials.strip())
         if principal is not None and principal.has("admin"):
             return principal.name, None
+    securitylog.refused(
+        securitylog.BAD_RUN_CREDENTIAL,
+        "no live run of the stack owns this credential, and no admin token was given",
+        stack=stack_id,
+        user=basic.username if basic is not None else None,
+        scheme="basic" if basic is not None else "bearer" if token is not None else None,
+    )
     raise HTTPException(
         401, NO_STATE_CREDENTIAL, headers={"WWW-Authenticate": 'Basic realm="stackrun-state"'}
     )
 
 
-def _writer(session: Session, stack_id: str, authorization: str | None) -> Run:
+def _writer(session: Session, stack_id: str, basic: BasicCredential | None) -> Run:
     """The live run whose credential this is; state is written and locked by runs only."""
-    _actor, run = _state_caller(session, stack_id, authorization, writing=True)
+    _actor, run = _state_caller(session, stack_id, basic)
     assert run is not None, "a writing caller is always a run"
     return run
 
 
-@router.get(STATE)
+@router.get(STATE, responses=responses(404))
 def get_state(
-    stack_id: str, session: SessionDep, authorization: Annotated[str | None, Header()] = None
+    stack_id: str, session: SessionDep, basic: RunCredentialDep, token: TokenDep
 ) -> Response:
-    _state_caller(session, stack_id, authorization, writing=False)
+    """The latest state version; 404 when the stack has none yet (Terraform's http backend
+    reads that as "no state")."""
+    _state_caller(session, stack_id, basic, token)
     stack = _stack(session, stack_id)
     version = statestore.latest(session, stack.id)
     if version is None:
-        return Response(status_code=404)
+        return error_response(404, f"stack {stack.id!r} has no state yet")
     return Response(version.content, media_type="application/json")
 
 
-@router.post(STATE)
+@router.post(STATE, responses=responses(400, 403, 409))
 async def post_state(
-    stack_id: str,
-    request: Request,
-    authorization: Annotated[str | None, Header()] = None,
-    ID: str | None = None,
+    stack_id: str, request: Request, basic: RunCredentialDep, ID: str | None = None
 ) -> Response:
     body = await request.body()
-    return await run_in_threadpool(_write_state, stack_id, body, authorization, ID)
+    return await run_in_threadpool(_write_state, stack_id, body, basic, ID)
 
 
 def _write_state(
-    stack_id: str, body: bytes, authorization: str | None, lock_id: str | None
+    stack_id: str, body: bytes, basic: BasicCredential | None, lock_id: str | None
 ) -> Response:
     """Only an applying run writes state (a plan never does), under its state lock."""
     with session_scope() as session:
-        run = _writer(session, stack_id, authorization)
+        run = _writer(session, stack_id, basic)
         if run.state != RunState.APPLYING:
-            raise HTTPException(403, f"only an applying run writes the state of {stack_id!r}")
+            reason = (
+                f"only an applying run writes the state of {stack_id!r}; "
+                f"run {run.id} is {run.state}"
+            )
+            securitylog.refused(securitylog.FORBIDDEN, reason, run=run.id)
+            raise HTTPException(403, reason)
         result = statestore.save(session, run.stack_id, body, lock_id, run.id)
         if isinstance(result, statestore.StateRefusal):
             session.rollback()
-            return JSONResponse(result.body or {"detail": result.reason}, result.status)
+            return _state_refusal(result)
         audit(
             session,
             f"run-{run.id}",
@@ -119,12 +132,18 @@ def _write_state(
     return Response(status_code=200)
 
 
-@router.api_route(STATE, methods=["LOCK", "UNLOCK"])
-async def lock_state(
-    stack_id: str, request: Request, authorization: Annotated[str | None, Header()] = None
-) -> Response:
+def _state_refusal(refusal: statestore.StateRefusal) -> Response:
+    """A lock refusal carries Terraform's lock info (its http backend prints the ID); any
+    other refusal is the API's error shape."""
+    if refusal.body is not None:
+        return Response(json.dumps(refusal.body), refusal.status, media_type="application/json")
+    return error_response(refusal.status, refusal.reason)
+
+
+@router.api_route(STATE, methods=["LOCK", "UNLOCK"], include_in_schema=False)
+async def lock_state(stack_id: str, request: Request, basic: RunCredentialDep) -> Response:
     body = await request.body()
-    return await run_in_threadpool(_lock_state, stack_id, request.method, body, authorization)
+    return await run_in_threadpool(_lock_state, stack_id, request.method, body, basic)
 
 
 def _lock_info(raw: bytes) -> dict[str, Any]:
@@ -137,11 +156,11 @@ def _lock_info(raw: bytes) -> dict[str, Any]:
     return info
 
 
-def _lock_state(stack_id: str, method: str, raw: bytes, authorization: str | None) -> Response:
+def _lock_state(stack_id: str, method: str, raw: bytes, basic: BasicCredential | None) -> Response:
     """LOCK and UNLOCK by a live run of the stack; a lock is only ever released by its holder
     (statestore.holder_refusal) or by an admin's POST /stacks/{id}/unlock."""
     with session_scope() as session:
-        run = _writer(session, stack_id, authorization)
+        run = _writer(session, stack_id, basic)
         info = _lock_info(raw)
         if method == "LOCK":
             result = statestore.lock(session, run.stack_id, info, run.id)
@@ -150,7 +169,7 @@ def _lock_state(stack_id: str, method: str, raw: bytes, authorization: str | Non
             refusal = statestore.unlock(session, run.stack_id, info, run.id)
         if refusal is not None:
             session.rollback()
-            return JSONResponse(refusal.body or {"detail": refusal.reason}, refusal.status)
+            return _state_refusal(refusal)
         audit(
             session,
             f"run-{run.id}",
@@ -161,41 +180,41 @@ def _lock_state(stack_id: str, method: str, raw: bytes, authorization: str | Non
     return Response(status_code=200)
 
 
-class TriggerIn(BaseModel):
+class TriggerIn(RequestBody):
     commit: str | None = None
 
 
-@router.post("/{stack_id:path}/runs", status_code=201)
+@router.post("/{stack_id:path}/runs", status_code=201, responses=responses(403, 404, 409, 422))
 def trigger_run(
     stack_id: str, session: SessionDep, who: PrincipalDep, body: TriggerIn | None = None
 ) -> dict[str, Any]:
     """A manual tracked run at a commit on the tracked branch, or at its head, as stackrun's
     mirror last fetched it (no fetch: a commit arrives with its push)."""
     revision = body.commit if body and body.commit else None
-    done = settle(session, actions.trigger(session, stack_id, who, revision))
+    done = settle(session, actions.trigger(session, stack_id, who, revision), who)
     run = session.get(Run, done.run_id)
     assert run is not None
     return {"id": done.run_id, "state": done.state, "commit": run.commit_sha}
 
 
-@router.post("/{stack_id:path}/unlock")
+@router.post("/{stack_id:path}/unlock", responses=responses(403, 404, 409))
 def unlock_stack(stack_id: str, session: SessionDep, who: PrincipalDep) -> dict[str, Any]:
-    done = settle(session, actions.unlock(session, stack_id, who))
+    done = settle(session, actions.unlock(session, stack_id, who), who)
     return {"stack": stack_id, "unlocked_from_run": done.run_id or None}
 
 
-class DriftIn(BaseModel):
+class DriftIn(RequestBody):
     """An admin's override of a stack's `drift_detection`; null restores stackrun.hcl's."""
 
-    schedules: list[str] = []
+    schedules: list[str] = Field(default_factory=list)
     reconcile: bool = False
 
 
-class StackPatch(BaseModel):
+class StackPatch(RequestBody):
     drift_detection: DriftIn | None = None
 
 
-@router.patch("/{stack_id:path}")
+@router.patch("/{stack_id:path}", responses=responses(403, 404, 422))
 def patch_stack(
     stack_id: str, body: StackPatch, session: SessionDep, who: PrincipalDep
 ) -> dict[str, Any]:
@@ -213,7 +232,7 @@ def patch_stack(
     return stack_view(stack)
 
 
-@router.post("/{stack_id:path}/drift-check", status_code=201)
+@router.post("/{stack_id:path}/drift-check", status_code=201, responses=responses(403, 404, 409))
 def drift_check(stack_id: str, session: SessionDep, who: PrincipalDep) -> dict[str, Any]:
     """A drift check now, outside the schedule."""
     require(who, "approver", "starting a drift check")
@@ -228,7 +247,7 @@ def drift_check(stack_id: str, session: SessionDep, who: PrincipalDep) -> dict[s
     return {"stack": stack.id, "run": run_id}
 
 
-@router.get("/{stack_id:path}/drift")
+@router.get("/{stack_id:path}/drift", responses=responses(404))
 def drift_history(stack_id: str, session: SessionDep, who: PrincipalDep) -> dict[str, Any]:
     stack = _stack(session, stack_id)
     return {
@@ -250,6 +269,6 @@ def list_stacks(session: SessionDep, who: PrincipalDep) -> list[dict[str, Any]]:
     return [stack_view(s) for s in session.scalars(select(Stack).order_by(Stack.id))]
 
 
-@router.get("/{stack_id:path}")
+@router.get("/{stack_id:path}", responses=responses(404))
 def get_stack(stack_id: str, session: SessionDep, who: PrincipalDep) -> dict[str, Any]:
     return stack_view(_stack(session, stack_id))

@@ -7,12 +7,13 @@ from collections.abc import Callable
 from typing import Any, Literal, TypeVar
 
 from fastapi import APIRouter, HTTPException
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sqlalchemy import delete as sql_delete
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from orchestrator.api.deps import PrincipalDep, SessionDep, require
+from orchestrator.api.deps import Id, PrincipalDep, RequestBody, SessionDep, require
+from orchestrator.api.errors import responses
 from orchestrator.auth import Principal, audit
 from orchestrator.models import Context, Repository, Stack, Variable
 from orchestrator.secrets.envelope import SecretsUnavailable, SecretTampered
@@ -20,24 +21,29 @@ from orchestrator.settings import get_settings
 from orchestrator.variables import service
 from orchestrator.variables.service import Owner
 
-router = APIRouter(prefix="/api/v1", tags=["variables"])
+router = APIRouter(prefix="/api/v1", tags=["variables"], responses=responses(401))
 T = TypeVar("T")
+# Reading decrypts (the key service may be down, a stored value may fail its check); writing
+# seals, and refuses a bad name or value (422) or a clash with what is stored (409).
+READS = responses(404, 500, 503)
+WRITES = responses(403, 404, 409, 422, 500, 503)
+DELETES = responses(403, 404)
 
 
-class VariableBody(BaseModel):
+class VariableBody(RequestBody):
     name: str
     value: str
     secret: bool = False
     kind: Literal["env", "terraform"] = "env"
 
 
-class ContextBody(BaseModel):
+class ContextBody(RequestBody):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$")
     description: str = ""
-    labels: list[str] = []
+    labels: list[str] = Field(default_factory=list)
 
 
-class ContextPatch(BaseModel):
+class ContextPatch(RequestBody):
     description: str | None = None
     labels: list[str] | None = None
 
@@ -108,26 +114,26 @@ def _delete(session: Session, owner: Owner, name: str, kind: str, who: Principal
     session.commit()
 
 
-@router.get("/stacks/{stack_id:path}/variables")
+@router.get("/stacks/{stack_id:path}/variables", responses=READS)
 def stack_variables(stack_id: str, session: SessionDep, who: PrincipalDep) -> list[dict[str, Any]]:
     return _list(session, _stack_owner(session, stack_id))
 
 
-@router.post("/stacks/{stack_id:path}/variables", status_code=201)
+@router.post("/stacks/{stack_id:path}/variables", status_code=201, responses=WRITES)
 def create_stack_variable(
     stack_id: str, body: VariableBody, session: SessionDep, who: PrincipalDep
 ) -> dict[str, Any]:
     return _put(session, _stack_owner(session, stack_id), body, who, create_only=True)
 
 
-@router.put("/stacks/{stack_id:path}/variables")
+@router.put("/stacks/{stack_id:path}/variables", responses=WRITES)
 def put_stack_variable(
     stack_id: str, body: VariableBody, session: SessionDep, who: PrincipalDep
 ) -> dict[str, Any]:
     return _put(session, _stack_owner(session, stack_id), body, who, create_only=False)
 
 
-@router.delete("/stacks/{stack_id:path}/variables/{name}", status_code=204)
+@router.delete("/stacks/{stack_id:path}/variables/{name}", status_code=204, responses=DELETES)
 def delete_stack_variable(
     stack_id: str,
     name: str,
@@ -138,23 +144,23 @@ def delete_stack_variable(
     _delete(session, _stack_owner(session, stack_id), name, kind, who)
 
 
-@router.get("/repositories/{repository_id}/variables")
+@router.get("/repositories/{repository_id}/variables", responses=READS)
 def repository_variables(
-    repository_id: int, session: SessionDep, who: PrincipalDep
+    repository_id: Id, session: SessionDep, who: PrincipalDep
 ) -> list[dict[str, Any]]:
     return _list(session, _repository_owner(session, repository_id))
 
 
-@router.put("/repositories/{repository_id}/variables")
+@router.put("/repositories/{repository_id}/variables", responses=WRITES)
 def put_repository_variable(
-    repository_id: int, body: VariableBody, session: SessionDep, who: PrincipalDep
+    repository_id: Id, body: VariableBody, session: SessionDep, who: PrincipalDep
 ) -> dict[str, Any]:
     return _put(session, _repository_owner(session, repository_id), body, who, create_only=False)
 
 
-@router.delete("/repositories/{repository_id}/variables/{name}", status_code=204)
+@router.delete("/repositories/{repository_id}/variables/{name}", status_code=204, responses=DELETES)
 def delete_repository_variable(
-    repository_id: int,
+    repository_id: Id,
     name: str,
     session: SessionDep,
     who: PrincipalDep,
@@ -181,13 +187,13 @@ def _context(session: Session, name: str) -> Context:
     return context
 
 
-@router.get("/contexts")
+@router.get("/contexts", responses=responses(500, 503))
 def list_contexts(session: SessionDep, who: PrincipalDep) -> list[dict[str, Any]]:
     contexts = session.scalars(select(Context).order_by(Context.name))
     return [_context_view(session, c) for c in contexts]
 
 
-@router.post("/contexts", status_code=201)
+@router.post("/contexts", status_code=201, responses=responses(403, 409, 500, 503))
 def create_context(body: ContextBody, session: SessionDep, who: PrincipalDep) -> dict[str, Any]:
     require(who, "admin", "creating a context")
     if session.scalar(select(Context.id).where(Context.name == body.name)) is not None:
@@ -204,12 +210,12 @@ def create_context(body: ContextBody, session: SessionDep, who: PrincipalDep) ->
     return _context_view(session, context)
 
 
-@router.get("/contexts/{name}")
+@router.get("/contexts/{name}", responses=READS)
 def get_context(name: str, session: SessionDep, who: PrincipalDep) -> dict[str, Any]:
     return _context_view(session, _context(session, name))
 
 
-@router.patch("/contexts/{name}")
+@router.patch("/contexts/{name}", responses=responses(403, 404, 500, 503))
 def patch_context(
     name: str, body: ContextPatch, session: SessionDep, who: PrincipalDep
 ) -> dict[str, Any]:
@@ -224,7 +230,7 @@ def patch_context(
     return _context_view(session, context)
 
 
-@router.delete("/contexts/{name}", status_code=204)
+@router.delete("/contexts/{name}", status_code=204, responses=DELETES)
 def delete_context(name: str, session: SessionDep, who: PrincipalDep) -> None:
     require(who, "admin", "deleting a context")
     context = _context(session, name)
@@ -236,26 +242,26 @@ def delete_context(name: str, session: SessionDep, who: PrincipalDep) -> None:
     session.commit()
 
 
-@router.get("/contexts/{name}/variables")
+@router.get("/contexts/{name}/variables", responses=READS)
 def context_variables(name: str, session: SessionDep, who: PrincipalDep) -> list[dict[str, Any]]:
     return _list(session, _context_owner(session, name))
 
 
-@router.post("/contexts/{name}/variables", status_code=201)
+@router.post("/contexts/{name}/variables", status_code=201, responses=WRITES)
 def create_context_variable(
     name: str, body: VariableBody, session: SessionDep, who: PrincipalDep
 ) -> dict[str, Any]:
     return _put(session, _context_owner(session, name), body, who, create_only=True)
 
 
-@router.put("/contexts/{name}/variables")
+@router.put("/contexts/{name}/variables", responses=WRITES)
 def put_context_variable(
     name: str, body: VariableBody, session: SessionDep, who: PrincipalDep
 ) -> dict[str, Any]:
     return _put(session, _context_owner(session, name), body, who, create_only=False)
 
 
-@router.delete("/contexts/{name}/variables/{variable}", status_code=204)
+@router.delete("/contexts/{name}/variables/{variable}", status_code=204, responses=DELETES)
 def delete_context_variable(
     name: str,
     variable: str,

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
+from orchestrator.api.errors import error_response, responses
 from orchestrator.db import get_sessionmaker
 from orchestrator.runs.queue import ring
 from orchestrator.settings import get_settings
@@ -21,13 +23,13 @@ async def _body(request: Request) -> bytes | JSONResponse:
     limit = get_settings().max_webhook_bytes
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        return JSONResponse({"detail": f"body of {declared} bytes exceeds {limit}"}, 413)
+        return error_response(413, f"body of {declared} bytes exceeds {limit}")
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            return JSONResponse({"detail": f"body exceeds {limit} bytes"}, 413)
+            return error_response(413, f"body exceeds {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -49,6 +51,8 @@ def _receive(
         session.close()
     if outcome.event_id is not None:
         ring("process_push", outcome.event_id)
+    if outcome.status >= 400:
+        return error_response(outcome.status, str(outcome.body.get("detail", "")))
     return JSONResponse(outcome.body, outcome.status)
 
 
@@ -62,11 +66,56 @@ async def _deliver(
     return await run_in_threadpool(_receive, receive, headers, body)
 
 
-@router.post("/github", status_code=202)
+def _documented(*headers: tuple[str, str]) -> dict[str, Any]:
+    """The raw body and the headers a delivery carries, for the OpenAPI document: the route
+    reads them itself (the signature covers the exact bytes)."""
+    return {
+        "parameters": [
+            {
+                "name": name,
+                "in": "header",
+                "required": True,
+                "schema": {"type": "string"},
+                "description": meaning,
+            }
+            for name, meaning in headers
+        ],
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        },
+    }
+
+
+DELIVERY_ANSWERS: dict[int | str, dict[str, Any]] = {
+    200: {"description": "A ping, a duplicate delivery, or an event that starts no work."},
+    **responses(401, 413, 422),
+}
+
+
+@router.post(
+    "/github",
+    status_code=202,
+    responses=DELIVERY_ANSWERS,
+    openapi_extra=_documented(
+        ("X-Hub-Signature-256", "sha256=<HMAC of the body with the repository's secret>"),
+        ("X-GitHub-Event", "push, pull_request or ping"),
+        ("X-GitHub-Delivery", "the delivery's id (deduplicated)"),
+    ),
+)
 async def github_webhook(request: Request) -> JSONResponse:
     return await _deliver(request, intake.receive_github)
 
 
-@router.post("/gitlab", status_code=202)
+@router.post(
+    "/gitlab",
+    status_code=202,
+    responses=DELIVERY_ANSWERS,
+    openapi_extra=_documented(
+        ("X-Gitlab-Token", "the repository's secret token"),
+        ("X-Gitlab-Event", "Push Hook or Merge Request Hook"),
+        ("X-Gitlab-Event-UUID", "the delivery's id (or Idempotency-Key; deduplicated)"),
+    ),
+)
 async def gitlab_webhook(request: Request) -> JSONResponse:
     return await _deliver(request, intake.receive_gitlab)
