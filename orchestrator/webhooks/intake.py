@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from orchestrator.webhooks import github, gitlab
 from orchestrator.webhooks.events import MalformedPayload, PushEvent, RepoRef, ReviewEvent
 
 MAX_DELIVERY_ID = 200
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 MAX_REF = 255
 # One answer for a delivery that no registered repository's secret verifies, whether the
 # repository it names exists or not: neither status nor body tells a stranger which one it is.
@@ -91,7 +93,7 @@ def match_repository(session: Session, ref: RepoRef, provider: str) -> Repositor
     return None
 
 
-def _parse_json(body: bytes) -> dict[str, Any]:
+def parse_json(body: bytes) -> dict[str, Any]:
     try:
         payload = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -100,7 +102,22 @@ def _parse_json(body: bytes) -> dict[str, Any]:
         raise MalformedPayload("body is not valid JSON: nested too deeply") from None
     if not isinstance(payload, dict):
         raise MalformedPayload("body must be a JSON object")
+    if _SURROGATE_ESCAPE.search(body) and _holds_lone_surrogate(payload):
+        raise MalformedPayload(
+            "body is not valid JSON text: a string holds an unpaired UTF-16 surrogate escape "
+            "(\\ud800-\\udfff), which no database can store"
+        )
     return payload
+
+
+def _holds_lone_surrogate(payload: dict[str, Any]) -> bool:
+    """JSON decodes `\\ud800` to a lone surrogate, which is no character: UTF-8 (and so
+    SQLite and PostgreSQL) cannot encode it. A pair (an emoji) decodes to one character."""
+    try:
+        json.dumps(payload, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _unsigned(provider: str, message: str) -> Outcome:
@@ -132,7 +149,7 @@ def receive_github(session: Session, headers: Mapping[str, str], body: bytes) ->
     if not event_type or not delivery:
         return _refuse(422, "missing X-GitHub-Event or X-GitHub-Delivery header")
     try:
-        payload = _parse_json(body)
+        payload = parse_json(body)
         ref = github.repo_ref(payload)
     except MalformedPayload as exc:
         return _refuse(422, f"malformed github {event_type} payload: {exc}")
@@ -166,7 +183,7 @@ def receive_gitlab(session: Session, headers: Mapping[str, str], body: bytes) ->
     if not event_type or not delivery:
         return _refuse(422, "missing X-Gitlab-Event or X-Gitlab-Event-UUID/Idempotency-Key header")
     try:
-        payload = _parse_json(body)
+        payload = parse_json(body)
         ref = gitlab.repo_ref(payload)
     except MalformedPayload as exc:
         return _refuse(422, f"malformed gitlab {event_type} payload: {exc}")

@@ -117,3 +117,29 @@ def test_outputs_of_reads_the_outputs_of_the_state_a_run_wrote(session: Session)
         "vpc_id": {"value": "vpc-1", "type": "string", "sensitive": False},
         "password": {"value": "hunter2", "type": "string", "sensitive": True},
     }
+
+
+@pytest.mark.parametrize(
+    ("user", "run_id"),
+    [
+        ("run-1", 1),
+        ("run-2147483647", 2147483647),
+        ("run-2147483648", None),
+        ("run-999999999999999999999", None),
+        ("run-0", None),
+        ("run-007", None),
+        ("run-²", None),
+        ("run-\u0661", None),  # ARABIC-INDIC DIGIT ONE: isdigit(), yet no id
+        ("run-1 ", None),
+        ("runner-1", None),
+    ],
+)
+def test_a_run_user_names_a_run_only_with_ascii_digits_in_the_database_range(
+    user: str, run_id: int | None
+) -> None:
+    assert statestore.run_id_of(user) == run_id
+
+
+def test_a_credential_naming_a_run_past_the_database_range_finds_none(session: Session) -> None:
+    found = statestore.run_for_credential(session, "acme/p/vpc", "run-99999999999999999999", "x")
+    assert found is None

@@ -9,6 +9,7 @@ from orchestrator.webhooks.events import (
     PushEvent,
     RepoRef,
     optional_str,
+    require_int,
     require_sha,
     require_str,
 )
@@ -74,3 +75,13 @@ def test_require_sha_refuses_anything_but_a_full_hex_commit_id(value: str) -> No
 @pytest.mark.parametrize("value", ["a" * 40, "0123456789abcdef" * 4])
 def test_require_sha_accepts_sha1_and_sha256_ids(value: str) -> None:
     assert require_sha({"after": value}, "after") == value
+
+
+@pytest.mark.parametrize("number", [-1, 2**31, 2**70])
+def test_a_number_no_database_column_can_hold_is_malformed(number: int) -> None:
+    with pytest.raises(MalformedPayload, match="between 0 and 2147483647"):
+        require_int({"pull_request": {"number": number}}, "pull_request", "number")
+
+
+def test_the_largest_number_a_column_holds_is_taken() -> None:
+    assert require_int({"iid": 2**31 - 1}, "iid") == 2**31 - 1

@@ -1,0 +1,105 @@
+"""Every number a request carries is bounded before it reaches the database: a 422 in the one
+error shape, never a 500 (SQLite cannot hold an integer past 64 bits, PostgreSQL's INTEGER past
+32) and never every row."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import pytest
+
+from orchestrator.models import MAX_INTEGER
+from tests.unit.api.conftest import Api
+
+HUGE = 2**64 + 1
+
+
+def _integer_path_operations(api: Api) -> list[tuple[str, str, str]]:
+    """(method, path template, parameter) of every operation with an integer path parameter."""
+    found = []
+    for path, item in api.client.get("/openapi.json").json()["paths"].items():
+        for method, operation in item.items():
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "path" and parameter["schema"].get("type") == "integer":
+                    found.append((method, path, parameter["name"]))
+    return found
+
+
+def _url(path: str, values: dict[str, Any]) -> str:
+    for name, value in values.items():
+        path = path.replace("{" + name + "}", str(value))
+    return path.replace("{action}", "approve").replace("{name}", "x").replace("{stack_id}", "s")
+
+
+def test_every_integer_path_parameter_past_the_database_range_is_a_422_naming_it(
+    api: Api,
+) -> None:
+    operations = _integer_path_operations(api)
+    assert len(operations) >= 12, operations  # runs, pipelines, repositories, their variables
+    for method, path, name in operations:
+        for value in (HUGE, MAX_INTEGER + 1, 0, -1):
+            response = api.client.request(
+                method, _url(path, {name: value}), headers=api.auth("admin"), json={}
+            )
+            assert response.status_code == 422, (method, path, value, response.text)
+            locs = [error["loc"] for error in response.json()["errors"]]
+            assert ["path", name] in locs, (method, path, value, locs)
+
+
+def test_the_largest_id_the_database_holds_is_looked_up_and_not_found(api: Api) -> None:
+    response = api.client.get(f"/api/v1/runs/{MAX_INTEGER}", headers=api.auth("viewer"))
+    assert response.status_code == 404
+    assert response.json() == {"detail": f"run {MAX_INTEGER} does not exist", "errors": []}
+
+
+@pytest.mark.parametrize(
+    ("path", "maximum"),
+    [("/api/v1/runs", 1000), ("/api/v1/pipelines", 500), ("/api/v1/audit", 5000)],
+)
+def test_limit_is_between_one_and_its_maximum(api: Api, path: str, maximum: int) -> None:
+    for limit in (-1, 0, maximum + 1, HUGE):
+        response = api.client.get(path, params={"limit": limit}, headers=api.auth("admin"))
+        assert response.status_code == 422, (limit, response.text)
+        assert response.json()["errors"][0]["loc"] == ["query", "limit"]
+    for limit in (1, maximum):
+        response = api.client.get(path, params={"limit": limit}, headers=api.auth("admin"))
+        assert response.status_code == 200, (limit, response.text)
+
+
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        ("/api/v1/runs", "pipeline"),
+        ("/api/v1/pipelines", "repository"),
+        ("/api/v1/pipelines", "pr"),
+    ],
+)
+def test_a_number_to_filter_by_past_the_database_range_is_a_422(
+    api: Api, path: str, name: str
+) -> None:
+    response = api.client.get(path, params={name: HUGE}, headers=api.auth("viewer"))
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["loc"] == ["query", name]
+
+
+def _basic(user: str, password: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+@pytest.mark.parametrize("user", ["run-999999999999999999999", "run-²", "run-0", "run-01", "run-"])
+def test_a_state_credential_naming_no_possible_run_is_the_same_401(api: Api, user: str) -> None:
+    for method in ("GET", "POST", "LOCK", "UNLOCK"):
+        response = api.client.request(
+            method, "/api/v1/stacks/acme/p/vpc/state", headers=_basic(user, "pw"), content=b"{}"
+        )
+        assert response.status_code == 401, (method, user, response.text)
+        assert response.headers["WWW-Authenticate"] == 'Basic realm="stackrun-state"'
+
+
+def test_a_run_credential_for_a_huge_run_is_refused_before_any_lookup(api: Api) -> None:
+    response = api.client.get(
+        f"/api/v1/runs/{HUGE}/environment", headers=_basic(f"run-{HUGE}", "secret")
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["loc"] == ["path", "run_id"]
