@@ -13,6 +13,7 @@ import pytest
 
 from tests.integration.conftest import flushed_redis, fresh_postgres_database
 from tests.integration.harness import Deployment, GitPlatform, spawn, start_services
+from tests.support.counter import HitCounter, hit_counter
 
 pytestmark = pytest.mark.integration
 
@@ -36,19 +37,24 @@ def deployment(tmp_path: Path, tf_cli_config: Path) -> Iterator[Deployment]:
         running.stop()
 
 
-def _applies(counter: Path) -> int:
-    return len(counter.read_text().splitlines()) if counter.exists() else 0
+@pytest.fixture
+def counter() -> Iterator[HitCounter]:
+    with hit_counter() as running:
+        yield running
+
+
+def _applies(counter: HitCounter) -> int:
+    return counter.count("applied")
 
 
 def test_a_killed_worker_fails_the_apply_once_and_keeps_the_stack_locked(
-    deployment: Deployment, tmp_path: Path
+    deployment: Deployment, tmp_path: Path, counter: HitCounter
 ) -> None:
-    counter = tmp_path / "applies.txt"
     platform = GitPlatform(tmp_path / "git")
     deployment.register(platform, SECRET)
     main_tf = (
         'resource "null_resource" "slow" {\n'
-        f'  provisioner "local-exec" {{\n    command = "echo applied >> {counter}; sleep 30"\n'
+        f'  provisioner "local-exec" {{\n    command = "{counter.command("applied")}; sleep 30"\n'
         "  }\n}\n"
     )
     before, after = platform.commit(
