@@ -33,7 +33,7 @@ from orchestrator.policy import gates
 from orchestrator.runs import coordinator, plans, service
 from orchestrator.runs.coordinator import Doorbell, RunMoved
 from orchestrator.runs.queue import ring_all
-from orchestrator.runs.state import RunState
+from orchestrator.runs.state import RunState, is_terminal
 from orchestrator.runs.trust import missing_secret_hint
 from orchestrator.secrets.masking import Masker
 from orchestrator.settings import Settings, get_settings
@@ -87,11 +87,13 @@ STOP_POLL_SECONDS = 1.0
 
 class _Lease:
     """While terraform works: renews the run's lease, and interrupts terraform (SIGINT) within
-    a second of a user stopping the run."""
+    a second of the run ending under it — a user stopping it, or the reaper failing it after
+    this worker stalled past its lease (its credential and claim are void by then, so nothing
+    it does afterwards counts; its terraform must not go on changing infrastructure)."""
 
-    def __init__(self, run_id: int, seconds: int, on_stopped: Callable[[], None]) -> None:
+    def __init__(self, run_id: int, seconds: int, on_ended: Callable[[RunState], None]) -> None:
         self.run_id, self.seconds = run_id, seconds
-        self.on_stopped = on_stopped
+        self.on_ended = on_ended
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
@@ -117,10 +119,10 @@ class _Lease:
             except Exception as exc:
                 log.warning("run=%s renewing the lease failed, will retry: %s", self.run_id, exc)
                 continue
-            if state == RunState.STOPPED and not interrupted:
+            if state is not None and is_terminal(RunState(state)) and not interrupted:
                 interrupted = True
-                log.info("run=%s stopped by a user: interrupting terraform", self.run_id)
-                self.on_stopped()
+                log.info("run=%s became %s: interrupting terraform", self.run_id, state)
+                self.on_ended(RunState(state))
 
 
 def _load(run_id: int) -> tuple[Run, Stack, Repository]:
@@ -177,8 +179,12 @@ def _prepare(
     return Prepared(root, terraform, granted.withheld, credential)
 
 
-def _interrupt(running: list[Terraform], runlog: RunLog) -> None:
-    runlog("stackrun: the run was stopped: sending SIGINT to terraform")
+def _interrupt(running: list[Terraform], runlog: RunLog, state: RunState) -> None:
+    """SIGINT to a terraform that is still running; a run this worker ended itself has none."""
+    if not any(t.process is not None for t in running):
+        return
+    why = "was stopped" if state == RunState.STOPPED else f"became {state} under this worker"
+    runlog(f"stackrun: the run {why}: sending SIGINT to terraform")
     for terraform in running:
         terraform.interrupt()
 
@@ -302,7 +308,9 @@ def plan_run(run_id: int) -> None:
         return _apply_now(settings, store, run_id, prepared, digest, bells, runlog, stack)
 
     try:
-        with _Lease(run_id, settings.lease_seconds, lambda: _interrupt(running, runlog)):
+        with _Lease(
+            run_id, settings.lease_seconds, lambda state: _interrupt(running, runlog, state)
+        ):
             _guarded(run_id, body, runlog)
     finally:
         runlog.close()
@@ -443,7 +451,9 @@ def apply_run(run_id: int) -> None:
         return _apply_plan(settings, store, run_id, prepared, stack)
 
     try:
-        with _Lease(run_id, settings.lease_seconds, lambda: _interrupt(running, runlog)):
+        with _Lease(
+            run_id, settings.lease_seconds, lambda state: _interrupt(running, runlog, state)
+        ):
             _guarded(run_id, body, runlog)
     finally:
         runlog.close()
