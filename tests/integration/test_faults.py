@@ -5,12 +5,24 @@ explained. docs/RELIABILITY.md lists each scenario with its promise and result."
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 
-from tests.integration.harness import TERMINAL, Deployment, GitPlatform
+from tests.integration.conftest import flushed_redis, fresh_postgres_database
+from tests.integration.harness import (
+    TERMINAL,
+    Deployment,
+    GitPlatform,
+    spawn,
+    start_services,
+)
 from tests.support.counter import HitCounter, hit_counter
 
 pytestmark = pytest.mark.integration
@@ -106,4 +118,115 @@ def test_a_binary_tf_file_fails_its_stack_with_a_clear_reason_and_others_apply(
     assert bad["state"] == "FAILED"
     assert "codec can't decode" not in bad["failure_reason"]
     assert "main.tf" in bad["failure_reason"], bad["failure_reason"]
+    assert_invariants(services, counter)
+
+
+LEASE_SECONDS = 6
+
+
+@pytest.fixture
+def supervised(tmp_path: Path, tf_cli_config: Path) -> Iterator[Deployment]:
+    """API, one worker and beat (the reaper every 2 s) on PostgreSQL and Redis, short leases."""
+    settings = {"STACKRUN_LEASE_SECONDS": str(LEASE_SECONDS), "STACKRUN_REAP_SECONDS": "2"}
+    with fresh_postgres_database() as url:
+        running = start_services(
+            tmp_path / "stackrun",
+            tf_cli_config,
+            url,
+            flushed_redis(),
+            beat=True,
+            extra_env=settings,
+        )
+        yield running
+        running.stop()
+
+
+def _replace_worker(deployment: Deployment, tmp_path: Path, name: str) -> None:
+    """SIGKILL the first worker's process group and start another in its place."""
+    worker = deployment.processes[1]
+    os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait(timeout=30)
+    log = tmp_path / f"{name}.log"
+    deployment.processes.append(
+        spawn(
+            [sys.executable, "-m", "orchestrator.cli", "worker", "--name", name],
+            deployment.env,
+            log,
+        )
+    )
+    deployment.logs.append(log)
+
+
+SLOW_PLAN = 'resource "null_resource" "many" {\n  count = 600\n}\n'
+
+
+def test_a_worker_killed_during_a_plan_is_replanned_once_and_the_pipeline_completes(
+    supervised: Deployment, platform: GitPlatform, counter: HitCounter, tmp_path: Path
+) -> None:
+    supervised.register(platform, SECRET)
+    files = {**_autodeploy("net", SLOW_PLAN), **_autodeploy("app", _counted(counter, "app"))}
+    files["app/stackrun.hcl"] = 'stack {\n  autodeploy = true\n  depends_on = ["../net"]\n}\n'
+    before, after = platform.commit(files)
+    assert supervised.webhook(platform.push_body(before, after), SECRET).status_code == 202
+    net = supervised.wait(
+        lambda: [r for r in supervised.runs(stack="acme/platform/net") if r["state"] == "PLANNING"],
+        "net to be planning",
+    )[0]
+    _replace_worker(supervised, tmp_path, "worker-after-plan-kill")
+    runs = sorted(_settled(supervised, 3), key=lambda r: r["id"])
+    nets = [r for r in runs if r["stack"] == "acme/platform/net"]
+    assert [(r["state"], r["failure_reason"]) for r in nets] == [
+        ("FAILED", "worker_lost"),
+        ("FINISHED", None),
+    ], nets
+    assert nets[0]["id"] == net["id"]
+    assert nets[1]["trigger_reason"] == f"attempt 2 after run {net['id']} lost its worker"
+    (app,) = [r for r in runs if r["stack"] == "acme/platform/app"]
+    assert app["state"] == "FINISHED" and counter.count("app") == 1
+    assert_invariants(supervised, counter)
+
+
+def test_redis_emptied_mid_pipeline_loses_no_run(
+    supervised: Deployment, platform: GitPlatform, counter: HitCounter
+) -> None:
+    """The broker is a doorbell (DESIGN §6): the reaper rings again for what nobody claimed."""
+    supervised.register(platform, SECRET)
+    files = {**_autodeploy("net", _counted(counter, "net", then="sleep 4"))}
+    files.update(_autodeploy("app", _counted(counter, "app")))
+    files["app/stackrun.hcl"] = 'stack {\n  autodeploy = true\n  depends_on = ["../net"]\n}\n'
+    before, after = platform.commit(files)
+    assert supervised.webhook(platform.push_body(before, after), SECRET).status_code == 202
+    supervised.wait(lambda: counter.count("net") == 1, "net to be applying")
+    redis.Redis.from_url(supervised.env["STACKRUN_BROKER_URL"]).flushdb()
+    runs = _settled(supervised, 2)
+    assert {r["state"] for r in runs} == {"FINISHED"}, [(r["stack"], r["state"]) for r in runs]
+    assert counter.count("app") == 1
+    assert_invariants(supervised, counter)
+
+
+def test_an_unreachable_git_server_fails_the_push_with_the_reason_and_plans_nothing(
+    services: Deployment, platform: GitPlatform, counter: HitCounter
+) -> None:
+    services.register(platform, SECRET)
+    before, after = platform.commit(_autodeploy("net", _counted(counter, "net")))
+    moved = platform.bare.with_name("moved.git")
+    platform.bare.rename(moved)
+    answer = services.webhook(platform.push_body(before, after), SECRET)
+    assert answer.status_code == 202
+    delivery = answer.json()["delivery_id"]
+
+    def ended() -> dict[str, Any] | None:
+        with services.client() as api:
+            event = api.get(f"/api/v1/events/{delivery}").json()
+        return event if event["status"] in ("failed", "processed") else None
+
+    event = services.wait(ended, "the push to fail", timeout=180)
+    assert event["status"] == "failed"
+    assert "fetch" in event["detail"] or "repository" in event["detail"], event["detail"]
+    assert services.runs() == []
+    moved.rename(platform.bare)
+    again = services.webhook(platform.push_body(before, after), SECRET)
+    assert again.status_code == 202
+    (run,) = _settled(services, 1)
+    assert run["state"] == "FINISHED" and counter.count("net") == 1
     assert_invariants(services, counter)
