@@ -23,7 +23,7 @@ from tests.integration.harness import (
     spawn,
     start_services,
 )
-from tests.support.counter import HitCounter, hit_counter
+from tests.support.apply_counter import ApplyCounter
 
 pytestmark = pytest.mark.integration
 
@@ -31,8 +31,8 @@ SECRET = "faults-webhook-secret"
 
 
 @pytest.fixture
-def counter() -> Iterator[HitCounter]:
-    with hit_counter() as running:
+def counter() -> Iterator[ApplyCounter]:
+    with ApplyCounter() as running:
         yield running
 
 
@@ -40,9 +40,9 @@ def _autodeploy(name: str, body: str) -> dict[str, str]:
     return {f"{name}/stackrun.hcl": "stack {\n  autodeploy = true\n}\n", f"{name}/main.tf": body}
 
 
-def _counted(counter: HitCounter, name: str, then: str = "true") -> str:
+def _counted(counter: ApplyCounter, name: str, then: str = "true") -> str:
     """A null_resource whose apply hits the counter once, then runs `then`."""
-    command = f"{counter.command(name)}; {then}"
+    command = f"{counter.mark(name)}; {then}"
     return (
         f'resource "null_resource" "{name}" {{\n'
         f'  provisioner "local-exec" {{\n    command = "{command}"\n  }}\n}}\n'
@@ -59,11 +59,11 @@ def _settled(deployment: Deployment, count: int) -> list[dict[str, Any]]:
     return list(deployment.wait(done, f"{count} runs to end", timeout=240))
 
 
-def assert_invariants(deployment: Deployment, counter: HitCounter) -> None:
+def assert_invariants(deployment: Deployment, counter: ApplyCounter) -> None:
     """Nothing applied twice, nothing stuck, no state lost, every lock explained."""
     runs = deployment.runs()
     assert all(r["state"] in TERMINAL for r in runs), [(r["id"], r["state"]) for r in runs]
-    assert all(n <= 1 for n in counter.hits.values()), dict(counter.hits)
+    assert all(n <= 1 for n in counter.counts().values()), counter.counts()
     applied = {
         r["stack"]
         for r in runs
@@ -82,7 +82,7 @@ def assert_invariants(deployment: Deployment, counter: HitCounter) -> None:
 
 
 def test_output_that_is_not_utf8_never_loses_the_state_of_the_apply(
-    services: Deployment, platform: GitPlatform, counter: HitCounter
+    services: Deployment, platform: GitPlatform, counter: ApplyCounter
 ) -> None:
     services.register(platform, SECRET)
     noisy = _counted(counter, "noisy", then="printf 'bytes \\\\377\\\\376 here'; sleep 3")
@@ -100,7 +100,7 @@ def test_output_that_is_not_utf8_never_loses_the_state_of_the_apply(
 
 
 def test_a_binary_tf_file_fails_its_stack_with_a_clear_reason_and_others_apply(
-    services: Deployment, platform: GitPlatform, counter: HitCounter
+    services: Deployment, platform: GitPlatform, counter: ApplyCounter
 ) -> None:
     services.register(platform, SECRET)
     files = {**_autodeploy("good", _counted(counter, "good"))}
@@ -161,7 +161,7 @@ SLOW_PLAN = 'resource "null_resource" "many" {\n  count = 600\n}\n'
 
 
 def test_a_worker_killed_during_a_plan_is_replanned_once_and_the_pipeline_completes(
-    supervised: Deployment, platform: GitPlatform, counter: HitCounter, tmp_path: Path
+    supervised: Deployment, platform: GitPlatform, counter: ApplyCounter, tmp_path: Path
 ) -> None:
     supervised.register(platform, SECRET)
     files = {**_autodeploy("net", SLOW_PLAN), **_autodeploy("app", _counted(counter, "app"))}
@@ -187,7 +187,7 @@ def test_a_worker_killed_during_a_plan_is_replanned_once_and_the_pipeline_comple
 
 
 def test_redis_emptied_mid_pipeline_loses_no_run(
-    supervised: Deployment, platform: GitPlatform, counter: HitCounter
+    supervised: Deployment, platform: GitPlatform, counter: ApplyCounter
 ) -> None:
     """The broker is a doorbell (DESIGN §6): the reaper rings again for what nobody claimed."""
     supervised.register(platform, SECRET)
@@ -205,7 +205,7 @@ def test_redis_emptied_mid_pipeline_loses_no_run(
 
 
 def test_an_unreachable_git_server_fails_the_push_with_the_reason_and_plans_nothing(
-    services: Deployment, platform: GitPlatform, counter: HitCounter
+    services: Deployment, platform: GitPlatform, counter: ApplyCounter
 ) -> None:
     services.register(platform, SECRET)
     before, after = platform.commit(_autodeploy("net", _counted(counter, "net")))
