@@ -225,6 +225,11 @@ def _guarded(run_id: int, body: Callable[[], list[Doorbell]], runlog: RunLog) ->
     except RunMoved as exc:
         runlog(f"stackrun: run left the expected state: {exc}")
         bells = []
+    except StateNotSaved as exc:
+        reason = runlog.masker(str(exc))
+        runlog(f"stackrun: run failed: {reason}")
+        with session_scope() as session:
+            bells = coordinator.state_not_saved(session, run_id, reason, exc.key)
     except (
         TerraformError,
         VcsError,
@@ -361,17 +366,31 @@ def _init_args(terraform: Terraform) -> list[str]:
     return args
 
 
+class StateNotSaved(Exception):
+    """Terraform could not save the state of an apply; it is kept as the artifact `key`."""
+
+    def __init__(self, reason: str, key: str) -> None:
+        super().__init__(reason)
+        self.key = key
+
+
 def _keep_errored_state(
     store: ArtifactStore, run_id: int, root: Path, terraform: Terraform, reason: str
 ) -> str:
-    """Terraform writes errored.tfstate when it cannot save state: never lose it."""
+    """Terraform writes errored.tfstate when it cannot save state: never lose it (raises
+    StateNotSaved once it is stored)."""
     try:
         content = checkout.read_result(root, terraform.workdir / "errored.tfstate")
     except FileNotFoundError:
         return reason
     key = f"runs/{run_id}/errored.tfstate"
     store.put(key, content)
-    return f"{reason} (terraform could not save its state; it is kept as artifact {key})"
+    raise StateNotSaved(
+        f"{reason} (terraform could not save its state; it is kept as artifact {key}: "
+        "the stack stays locked until an admin recovers it with "
+        "POST /api/v1/stacks/{id}/state/recover)",
+        key,
+    )
 
 
 def _apply_plan(

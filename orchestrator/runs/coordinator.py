@@ -274,6 +274,27 @@ def fail(session: Session, run_id: int, reason: str) -> list[Doorbell]:
     return finished(session, run)
 
 
+def state_not_saved(session: Session, run_id: int, reason: str, artifact: str) -> list[Doorbell]:
+    """An apply whose state terraform could not save (it is kept as `artifact`): the run
+    fails, the stack stays locked and says so until an admin recovers the state
+    (`POST /api/v1/stacks/{id}/state/recover`). The stack is marked even when the run already
+    ended under this worker (the reaper failed it): what terraform did must not be lost."""
+    run = session.get(Run, run_id, populate_existing=True)
+    assert run is not None
+    stack = session.get(Stack, run.stack_id, with_for_update=True)
+    assert stack is not None
+    stack.state_recovery_artifact, stack.state_recovery_run_id = artifact, run_id
+    log.warning("run=%s stack=%s state not saved, kept as %s", run_id, stack.id, artifact)
+    if is_terminal(RunState(run.state)):
+        return []
+    decision = service.transition(
+        session, run_id, RunState.FAILED, actor=WORKER, reason=reason, failure_reason=reason
+    )
+    if not isinstance(decision, Allowed):
+        return []
+    return ended(session, run)
+
+
 def apply_done(session: Session, run_id: int) -> list[Doorbell]:
     """Applied (its outputs already kept through the API): finish the run."""
     run = session.get(Run, run_id)

@@ -230,3 +230,78 @@ def test_an_unreachable_git_server_fails_the_push_with_the_reason_and_plans_noth
     (run,) = _settled(services, 1)
     assert run["state"] == "FINISHED" and counter.count("net") == 1
     assert_invariants(services, counter)
+
+
+def _process_groups_in(directory: Path) -> set[int]:
+    """The process groups of the processes working in `directory` (a run's terraform)."""
+    groups = set()
+    for proc in Path("/proc").iterdir():
+        try:
+            if os.readlink(proc / "cwd").startswith(str(directory)):
+                groups.add(os.getpgid(int(proc.name)))
+        except (OSError, ValueError):
+            continue
+    return groups
+
+
+def test_a_worker_stalled_past_its_lease_is_fenced_and_its_state_is_recoverable(
+    supervised: Deployment, platform: GitPlatform, counter: ApplyCounter
+) -> None:
+    """SIGSTOP of the worker and its terraform mid-apply, past the lease: the reaper fails the
+    run. SIGCONT: the worker sees it, interrupts terraform, whose state write is refused (its
+    credential died with the run); the state terraform could not save is kept, the stack stays
+    locked and says so, and an admin pushes it as the stack's state."""
+    supervised.register(platform, SECRET)
+    stalled = _counted(counter, "db", then="sleep 20")
+    before, after = platform.commit(_autodeploy("db", stalled))
+    assert supervised.webhook(platform.push_body(before, after), SECRET).status_code == 202
+    supervised.wait(lambda: counter.count("db") == 1, "the apply to start")
+    (run,) = supervised.runs()
+    log = Path(supervised.env["STACKRUN_DATA_DIR"]) / "reaping-worker.log"
+    supervised.processes.append(
+        spawn(
+            [sys.executable, "-m", "orchestrator.cli", "worker", "--name", "reaping"],
+            supervised.env,
+            log,
+        )
+    )
+    supervised.logs.append(log)
+    workspaces = Path(supervised.env["STACKRUN_DATA_DIR"]) / "workspaces"
+    groups = _process_groups_in(workspaces) | {supervised.processes[1].pid}
+    for group in groups:
+        os.killpg(group, signal.SIGSTOP)
+    try:
+        failed = supervised.wait(
+            lambda: (r := supervised.run(run["id"]))["state"] == "FAILED" and r,
+            "the reaper to fail the stalled apply",
+            timeout=2 * LEASE_SECONDS + 20,
+        )
+    finally:
+        for group in groups:
+            os.killpg(group, signal.SIGCONT)
+    assert failed["failure_reason"] == "worker_lost"
+    stack_url = "/api/v1/stacks/acme/platform/db"
+
+    def recovery() -> dict[str, Any] | None:
+        with supervised.client() as api:
+            found = api.get(stack_url).json()
+        return found if found["state_recovery"]["needed"] else None
+
+    stack = supervised.wait(recovery, "the unsaved state to be kept", timeout=90)
+    assert stack["locked_by_run"] == run["id"]
+    assert stack["state_recovery"]["artifact"] == f"runs/{run['id']}/errored.tfstate"
+    assert supervised.run(run["id"])["failure_reason"] == "worker_lost", "the outcome is fenced"
+    run_log = supervised.logs_of(run["id"])
+    assert "became FAILED under this worker: sending SIGINT to terraform" in run_log
+    with supervised.client() as api:
+        refused = api.post(f"{stack_url}/unlock")
+        assert refused.status_code == 409 and "recover it first" in refused.text
+        recovered = api.post(f"{stack_url}/state/recover")
+        assert recovered.status_code == 200, recovered.text
+        state = api.get(f"{stack_url}/state").json()
+        assert [r["type"] for r in state["resources"]] == ["null_resource"]
+        after_recovery = api.get(stack_url).json()
+    assert after_recovery["locked_by_run"] is None
+    assert not after_recovery["state_recovery"]["needed"]
+    assert counter.count("db") == 1
+    assert_invariants(supervised, counter)

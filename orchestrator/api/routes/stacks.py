@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from orchestrator import statestore
 from orchestrator.api.deps import PrincipalDep, SessionDep, require, settle
 from orchestrator.api.views import stack_view
+from orchestrator.artifacts.store import open_store
 from orchestrator.auth import audit, authenticate
 from orchestrator.db import session_scope
 from orchestrator.drift import schedule
@@ -182,6 +183,13 @@ def trigger_run(
 def unlock_stack(stack_id: str, session: SessionDep, who: PrincipalDep) -> dict[str, Any]:
     done = settle(session, actions.unlock(session, stack_id, who))
     return {"stack": stack_id, "unlocked_from_run": done.run_id or None}
+
+
+@router.post("/{stack_id:path}/state/recover")
+def recover_state(stack_id: str, session: SessionDep, who: PrincipalDep) -> dict[str, Any]:
+    """Push the state an apply could not save as the stack's new version (admin)."""
+    done = settle(session, actions.recover_state(session, stack_id, who, open_store().get))
+    return {"stack": stack_id, "recovered_from_run": done.run_id or None}
 
 
 class DriftIn(BaseModel):
