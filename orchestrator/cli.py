@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -81,7 +78,7 @@ def tokens_create(
     typer.echo(token)
 
 
-def _worker_command(pool: str, concurrency: int, beat: bool, name: str | None = None) -> list[str]:
+def _worker_command(pool: str, concurrency: int, name: str | None = None) -> list[str]:
     settings = get_settings()
     command = [
         sys.executable,
@@ -101,9 +98,23 @@ def _worker_command(pool: str, concurrency: int, beat: bool, name: str | None = 
     ]
     if settings.uses_filesystem_broker:
         command += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
-    if beat:
-        command += ["--beat", "--schedule", str(settings.data_dir / "celerybeat-schedule")]
     return command
+
+
+def _beat_command() -> list[str]:
+    settings = get_settings()
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "workers.celery_app",
+        "beat",
+        "--loglevel",
+        settings.log_level,
+        "--schedule",
+        str(settings.data_dir / "celerybeat-schedule"),
+    ]
 
 
 def _slots(concurrency: int | None) -> int:
@@ -117,39 +128,33 @@ def worker(
     name: Annotated[str | None, typer.Option(help="worker name (unique per host)")] = None,
 ) -> None:
     """Run a Celery worker for one pool."""
-    os.execv(sys.executable, _worker_command(pool, _slots(concurrency), beat=False, name=name))  # noqa: S606
+    os.execv(sys.executable, _worker_command(pool, _slots(concurrency), name=name))  # noqa: S606
 
 
 @app.command()
 def beat() -> None:
     """Run Celery beat (drift ticks, reaper)."""
-    settings = get_settings()
-    os.execv(  # noqa: S606
-        sys.executable,
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "workers.celery_app",
-            "beat",
-            "--loglevel",
-            settings.log_level,
-            "--schedule",
-            str(settings.data_dir / "celerybeat-schedule"),
-        ],
-    )
+    os.execv(sys.executable, _beat_command())  # noqa: S606
 
 
 @app.command()
 def api(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
+    fd: Annotated[
+        int | None, typer.Option(hidden=True, help="serve on this listening socket (up)")
+    ] = None,
 ) -> None:
     """Run the HTTP API."""
+    import socket
+
     import uvicorn
 
-    uvicorn.run("orchestrator.api.app:app", host=host, port=port, log_level="warning")
+    if fd is None:
+        uvicorn.run("orchestrator.api.app:app", host=host, port=port, log_level="warning")
+        return
+    config = uvicorn.Config("orchestrator.api.app:app", log_level="warning")
+    uvicorn.Server(config).run(sockets=[socket.socket(fileno=fd)])
 
 
 def _child_env(port: int) -> dict[str, str]:
@@ -166,62 +171,49 @@ def _child_env(port: int) -> dict[str, str]:
     return env
 
 
-def _wait_healthy(url: str, processes: list[subprocess.Popen[bytes]], seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if any(p.poll() is not None for p in processes):
-            _fail("a stackrun process exited during start-up; see its output above")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    _fail(f"the API did not answer at {url} within {seconds:.0f}s")
-
-
 @app.command()
 def up(
     demo: Annotated[bool, typer.Option(help="create and push a demo platform")] = False,
     port: Annotated[int, typer.Option()] = 8000,
     concurrency: Annotated[int | None, typer.Option(help="task slots (default: settings)")] = None,
 ) -> None:
-    """API, one worker and beat in one command on embedded defaults; Ctrl-C stops all.
-    With --demo, local repositories are allowed (the demo's platform is one) in this process
-    and the ones it starts."""
+    """API, one worker and beat in one command on embedded defaults, each restarted when it
+    dies; Ctrl-C stops all. With --demo, local repositories are allowed (the demo's platform
+    is one) in this process and the ones it starts."""
     from orchestrator.migrate import upgrade
+    from orchestrator.supervise import supervisor
 
     if demo:
         os.environ[LOCAL_REPOSITORIES] = "true"
         get_settings.cache_clear()
     settings = get_settings()
-    upgrade()
-    env = _child_env(port)
-    url = f"http://127.0.0.1:{port}"
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-m", "orchestrator.cli", "api", "--port", str(port)], env=env
-        ),
-        subprocess.Popen(_worker_command("default", _slots(concurrency), beat=True), env=env),
-    ]
-    stopping = False
-
-    def stop(_signum: int, _frame: Any) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
+    supervisor.log_to_stderr()
     try:
-        _wait_healthy(url, processes, 60)
+        listener = supervisor.listening_socket("127.0.0.1", port)
+    except OSError as exc:
+        why = os.strerror(exc.errno) if exc.errno else str(exc)
+        _fail(f"starting the API on 127.0.0.1:{port}: {why} — stop what holds it or pass --port")
+        raise
+    upgrade()
+    url = f"http://127.0.0.1:{port}"
+    fd = listener.fileno()
+    api_command = (sys.executable, "-m", "orchestrator.cli", "api", "--fd", str(fd))
+    children = [
+        supervisor.ChildSpec("api", api_command, pass_fds=(fd,)),
+        supervisor.ChildSpec("worker", tuple(_worker_command("default", _slots(concurrency)))),
+        supervisor.ChildSpec("beat", tuple(_beat_command())),
+    ]
+
+    def announce() -> None:
         typer.echo(f"stackrun is up at {url} (data in {settings.data_dir}); Ctrl-C stops it")
         if demo:
             typer.echo(f"demo: local repositories are allowed ({LOCAL_REPOSITORIES}=true)")
             _start_demo(settings.data_dir, url)
-        while not stopping and all(p.poll() is None for p in processes):
-            time.sleep(0.2)
-    finally:
-        _stop_all(processes)
+
+    with listener:
+        failure = supervisor.run(children, _child_env(port), f"{url}/healthz", announce)
+    if failure is not None:
+        _fail(failure)
 
 
 def _start_demo(data_dir: Path, url: str) -> None:
@@ -243,19 +235,6 @@ def _own_command() -> str:
     """How the user can call this same stackrun (its venv may not be on PATH)."""
     beside = Path(sys.executable).parent / "stackrun"
     return str(beside) if beside.exists() else "stackrun"
-
-
-def _stop_all(processes: list[subprocess.Popen[bytes]]) -> None:
-    for process in processes:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + 20
-    for process in processes:
-        try:
-            process.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 class Client:

@@ -71,6 +71,8 @@ class Stack(Base):
     local_state_reads: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default="[]")
     trigger_always: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     locked_by_run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    state_recovery_artifact: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    state_recovery_run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     drift_schedules: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default="[]")
     drift_reconcile: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     drift_override: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)

@@ -15,7 +15,8 @@ ATTEMPTS = 3
 
 
 class ApiUnreachable(Exception):
-    """The API did not give the run what it needs; the message says what and where."""
+    """The API did not give the run what it needs; the message says what and where (for a
+    variable that cannot be decrypted, the API's own words naming it)."""
 
 
 def _call(
@@ -43,6 +44,8 @@ def _call(
 def environment(settings: Settings, run_id: int, credential: str) -> RunEnvironment:
     """The run's variables and upstream inputs, as far as it is trusted."""
     response = _call(settings, "GET", f"/api/v1/runs/{run_id}/environment", run_id, credential)
+    if response.status_code == 409:
+        raise ApiUnreachable(_detail(response))
     if response.status_code != 200:
         raise ApiUnreachable(
             f"reading the environment of run {run_id}: HTTP {response.status_code}: "

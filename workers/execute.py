@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import logging
-import threading
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
-
-from sqlalchemy import select
 
 from orchestrator import statestore
 from orchestrator.artifacts.store import (
     ArtifactStore,
-    log_key,
     open_store,
     plan_json_key,
     plan_key,
@@ -40,87 +32,13 @@ from orchestrator.settings import Settings, get_settings
 from orchestrator.toolchain import resolve_terraform
 from orchestrator.vcs.mirror import VcsError
 from workers import api_client, checkout, environment
+from workers.runtime import Lease, RunLog, plugin_cache, plugin_cache_lock
 from workers.sandbox import confine
 from workers.terraform import Terraform, TerraformError, base_environment
 
 log = logging.getLogger(__name__)
 PLAN_FILE = "stackrun.tfplan"
 LOCK_TIMEOUT = "-lock-timeout=60s"
-
-
-class RunLog:
-    """Appends masked lines to the run's log artifact as they come."""
-
-    def __init__(self, store: ArtifactStore, run_id: int, masker: Masker) -> None:
-        self.masker = masker
-        self._handle: IO[str] = store.open_append(log_key(run_id))
-        self._lock = threading.Lock()
-
-    def __call__(self, line: str) -> None:
-        with self._lock:
-            self._handle.write(self.masker(line) + "\n")
-            self._handle.flush()
-
-    def close(self) -> None:
-        self._handle.close()
-
-
-def _plugin_cache(settings: Settings) -> Path:
-    return settings.data_dir / "plugin-cache"
-
-
-@contextmanager
-def _plugin_cache_lock(settings: Settings) -> Iterator[None]:
-    """terraform init writes the shared plugin cache; one init at a time keeps it sound."""
-    cache = _plugin_cache(settings)
-    cache.mkdir(parents=True, exist_ok=True)
-    with open(cache / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-STOP_POLL_SECONDS = 1.0
-
-
-class _Lease:
-    """While terraform works: renews the run's lease, and interrupts terraform (SIGINT) within
-    a second of a user stopping the run."""
-
-    def __init__(self, run_id: int, seconds: int, on_stopped: Callable[[], None]) -> None:
-        self.run_id, self.seconds = run_id, seconds
-        self.on_stopped = on_stopped
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-
-    def __enter__(self) -> _Lease:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    def _loop(self) -> None:
-        """A failed renewal is retried at the next tick; the lease outlives two of them."""
-        renewed = time.monotonic()
-        interrupted = False
-        while not self._stop.wait(STOP_POLL_SECONDS):
-            try:
-                with session_scope() as session:
-                    state = session.scalar(select(Run.state).where(Run.id == self.run_id))
-                    if time.monotonic() - renewed >= self.seconds / 3:
-                        service.renew_lease(session, self.run_id, coordinator.WORKER, self.seconds)
-                        renewed = time.monotonic()
-            except Exception as exc:
-                log.warning("run=%s renewing the lease failed, will retry: %s", self.run_id, exc)
-                continue
-            if state == RunState.STOPPED and not interrupted:
-                interrupted = True
-                log.info("run=%s stopped by a user: interrupting terraform", self.run_id)
-                self.on_stopped()
 
 
 def _load(run_id: int) -> tuple[Run, Stack, Repository]:
@@ -165,7 +83,7 @@ def _prepare(
         address = checkout.state_address(settings, stack)
         checkout.wire_managed_state(directory, address, run.id)
         runlog(f"state: managed by stackrun at {address}")
-    env = base_environment({"TF_PLUGIN_CACHE_DIR": str(_plugin_cache(settings))})
+    env = base_environment({"TF_PLUGIN_CACHE_DIR": str(plugin_cache(settings))})
     if stack.managed_state:
         env["TF_HTTP_PASSWORD"] = credential
     granted = environment.assemble(settings, run, stack, credential, masker, runlog)
@@ -177,8 +95,12 @@ def _prepare(
     return Prepared(root, terraform, granted.withheld, credential)
 
 
-def _interrupt(running: list[Terraform], runlog: RunLog) -> None:
-    runlog("stackrun: the run was stopped: sending SIGINT to terraform")
+def _interrupt(running: list[Terraform], runlog: RunLog, state: RunState) -> None:
+    """SIGINT to a terraform that is still running; a run this worker ended itself has none."""
+    if not any(t.process is not None for t in running):
+        return
+    why = "was stopped" if state == RunState.STOPPED else f"became {state} under this worker"
+    runlog(f"stackrun: the run {why}: sending SIGINT to terraform")
     for terraform in running:
         terraform.interrupt()
 
@@ -219,6 +141,11 @@ def _guarded(run_id: int, body: Callable[[], list[Doorbell]], runlog: RunLog) ->
     except RunMoved as exc:
         runlog(f"stackrun: run left the expected state: {exc}")
         bells = []
+    except StateNotSaved as exc:
+        reason = runlog.masker(str(exc))
+        runlog(f"stackrun: run failed: {reason}")
+        with session_scope() as session:
+            bells = coordinator.state_not_saved(session, run_id, reason, exc.key)
     except (
         TerraformError,
         VcsError,
@@ -266,7 +193,7 @@ def plan_run(run_id: int) -> None:
         running.append(terraform)
         with session_scope() as session:
             coordinator.move(session, run_id, RunState.INITIALIZING, RunState.PREPARING, "init")
-        with _plugin_cache_lock(settings):
+        with plugin_cache_lock(settings):
             terraform.run(*_init_args(terraform))
         with session_scope() as session:
             coordinator.move(session, run_id, RunState.PLANNING, RunState.INITIALIZING, "plan")
@@ -302,7 +229,9 @@ def plan_run(run_id: int) -> None:
         return _apply_now(settings, store, run_id, prepared, digest, bells, runlog, stack)
 
     try:
-        with _Lease(run_id, settings.lease_seconds, lambda: _interrupt(running, runlog)):
+        with Lease(
+            run_id, settings.lease_seconds, lambda state: _interrupt(running, runlog, state)
+        ):
             _guarded(run_id, body, runlog)
     finally:
         runlog.close()
@@ -353,17 +282,31 @@ def _init_args(terraform: Terraform) -> list[str]:
     return args
 
 
+class StateNotSaved(Exception):
+    """Terraform could not save the state of an apply; it is kept as the artifact `key`."""
+
+    def __init__(self, reason: str, key: str) -> None:
+        super().__init__(reason)
+        self.key = key
+
+
 def _keep_errored_state(
     store: ArtifactStore, run_id: int, root: Path, terraform: Terraform, reason: str
 ) -> str:
-    """Terraform writes errored.tfstate when it cannot save state: never lose it."""
+    """Terraform writes errored.tfstate when it cannot save state: never lose it (raises
+    StateNotSaved once it is stored)."""
     try:
         content = checkout.read_result(root, terraform.workdir / "errored.tfstate")
     except FileNotFoundError:
         return reason
     key = f"runs/{run_id}/errored.tfstate"
     store.put(key, content)
-    return f"{reason} (terraform could not save its state; it is kept as artifact {key})"
+    raise StateNotSaved(
+        f"{reason} (terraform could not save its state; it is kept as artifact {key}: "
+        "the stack stays locked until an admin recovers it with "
+        "POST /api/v1/stacks/{id}/state/recover)",
+        key,
+    )
 
 
 def _apply_plan(
@@ -438,12 +381,14 @@ def apply_run(run_id: int) -> None:
                 f"plan file checksum mismatch: stored {digest}, approved {run.plan_sha256}"
             )
         (terraform.workdir / PLAN_FILE).write_bytes(plan_bytes)
-        with _plugin_cache_lock(settings):
+        with plugin_cache_lock(settings):
             terraform.run(*_init_args(terraform))
         return _apply_plan(settings, store, run_id, prepared, stack)
 
     try:
-        with _Lease(run_id, settings.lease_seconds, lambda: _interrupt(running, runlog)):
+        with Lease(
+            run_id, settings.lease_seconds, lambda state: _interrupt(running, runlog, state)
+        ):
             _guarded(run_id, body, runlog)
     finally:
         runlog.close()

@@ -70,40 +70,73 @@ class Terraform:
         self.env = dict(env)
         self.log = log
         self.confinement = confinement
-        self.process: subprocess.Popen[str] | None = None
+        self.process: subprocess.Popen[bytes] | None = None
 
     def _argv(self, args: tuple[str, ...]) -> list[str]:
         argv = [self.binary, *args]
         return self.confinement.command(argv) if self.confinement else argv
 
     def run(self, *args: str, ok_codes: tuple[int, ...] = (0,)) -> Completed:
-        """Run `terraform args…`, streaming every line to the log; raise on other exit codes."""
+        """Run `terraform args…`, streaming every line to the log; raise on other exit codes.
+
+        Terraform is never abandoned: output is decoded with replacement (any byte is fine), a
+        log that fails is remembered while the output is still drained, and anything that
+        interrupts the reading stops terraform with SIGINT and waits for it before it goes on.
+        Only once terraform has exited does an error leave this method."""
         self.log(f"$ terraform {' '.join(args)}")
         started = time.monotonic()
-        last: list[str] = []
-        self.process = subprocess.Popen(
+        process = subprocess.Popen(
             self._argv(args),
             cwd=self.workdir,
             env=self.env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            text=True,
-            bufsize=1,
             start_new_session=True,
         )
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            text = line.rstrip("\n")
-            self.log(text)
-            if text.strip():
-                last = [*last[-19:], text]
-        code = self.process.wait()
+        self.process = process
+        try:
+            last, fault = self._drain(process)
+        except BaseException:
+            self._stop_and_wait(process)
+            raise
+        code = process.wait()
         self.process = None
         _timed(args[0], code, started)
+        if fault is not None:
+            raise fault
         if code not in ok_codes:
             raise TerraformError(_error_summary(args[0], code, last))
         return Completed(code, tuple(last))
+
+    def _drain(self, process: subprocess.Popen[bytes]) -> tuple[list[str], Exception | None]:
+        """Every line to the log until terraform closes its output; the first log failure is
+        kept (and later lines dropped), never raised while terraform runs."""
+        assert process.stdout is not None
+        last: list[str] = []
+        fault: Exception | None = None
+        for raw in process.stdout:
+            text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+            if fault is None:
+                try:
+                    self.log(text)
+                except Exception as exc:
+                    log.exception("writing the run log failed; terraform keeps running")
+                    fault = exc
+            if text.strip():
+                last = [*last[-19:], text]
+        return last, fault
+
+    def _stop_and_wait(self, process: subprocess.Popen[bytes]) -> None:
+        """SIGINT (terraform's graceful stop) and wait for it to exit, however long it takes."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGINT)
+        while True:
+            try:
+                process.wait()
+                return
+            except (KeyboardInterrupt, SystemExit):
+                log.warning("still waiting for terraform pid=%s to exit", process.pid)
 
     def capture_json(self, *args: str) -> Any:
         """Run a command whose stdout is JSON (show -json, output -json) without logging it."""
@@ -113,16 +146,21 @@ class Terraform:
             cwd=self.workdir,
             env=self.env,
             capture_output=True,
-            text=True,
             stdin=subprocess.DEVNULL,
             check=False,
             start_new_session=True,
         )
         _timed(args[0], completed.returncode, started)
         if completed.returncode != 0:
-            lines = completed.stderr.strip().splitlines()
+            lines = completed.stderr.decode("utf-8", errors="replace").strip().splitlines()
             raise TerraformError(_error_summary(args[0], completed.returncode, lines))
-        return json.loads(completed.stdout)
+        try:
+            return json.loads(completed.stdout)
+        except ValueError as exc:
+            raise TerraformError(
+                f"terraform {args[0]} printed output that is not JSON ({exc}); "
+                "the terraform binary or its wrapper may be writing to stdout"
+            ) from None
 
     def interrupt(self) -> None:
         """SIGINT to terraform's process group, as Ctrl-C in a terminal would send it (a

@@ -86,6 +86,11 @@ def stack_view(stack: Stack) -> dict[str, Any]:
         "worker_pool": stack.worker_pool,
         "depends_on": stack.depends_on,
         "locked_by_run": stack.locked_by_run_id,
+        "state_recovery": {
+            "needed": stack.state_recovery_artifact is not None,
+            "artifact": stack.state_recovery_artifact,
+            "run": stack.state_recovery_run_id,
+        },
         "drift_status": stack.drift_status,
         "last_drift_check_at": (
             stack.last_drift_check_at.isoformat() if stack.last_drift_check_at else None

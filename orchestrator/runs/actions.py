@@ -3,11 +3,13 @@ Refusals on business grounds come back as data."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from orchestrator import statestore
 from orchestrator.auth import Principal, audit
 from orchestrator.handoff import service as handoff
 from orchestrator.models import Repository, Run, Stack, StateLock
@@ -200,6 +202,13 @@ def unlock(session: Session, stack_id: str, who: Principal) -> Done | Refusal:
     stack = session.get(Stack, stack_id, with_for_update=True)
     if stack is None:
         return Refusal(404, f"stack {stack_id!r} does not exist")
+    if stack.state_recovery_artifact and stack.managed_state:
+        return Refusal(
+            409,
+            f"the state of run {stack.state_recovery_run_id} of {stack_id!r} was not saved "
+            f"(kept as {stack.state_recovery_artifact}); recover it first with "
+            f"POST /api/v1/stacks/{stack_id}/state/recover",
+        )
     holder = session.get(Run, stack.locked_by_run_id) if stack.locked_by_run_id else None
     if holder is not None and holder.state not in TERMINAL:
         return Refusal(
@@ -209,6 +218,7 @@ def unlock(session: Session, stack_id: str, who: Principal) -> Done | Refusal:
         )
     previous = stack.locked_by_run_id
     stack.locked_by_run_id = None
+    stack.state_recovery_artifact = stack.state_recovery_run_id = None
     state_lock = session.get(StateLock, stack_id)
     if state_lock is not None:
         session.delete(state_lock)
@@ -239,3 +249,46 @@ def retry_handoff(session: Session, pipeline_id: int, who: Principal) -> Done | 
     assert run is not None
     bell = Doorbell("handoff", started.id, coordinator.queue_for(session, run))
     return Done(started.run_id, RunState(run.state), (bell,))
+
+
+def recover_state(
+    session: Session, stack_id: str, who: Principal, read: Callable[[str], bytes]
+) -> Done | Refusal:
+    """Push the state an apply could not save (its errored.tfstate artifact) as the stack's
+    new managed state version, then free the stack: admin only, audited."""
+    refused = _allowed(who, "admin", "recovering a stack's state")
+    if refused:
+        return refused
+    stack = session.get(Stack, stack_id, with_for_update=True)
+    if stack is None:
+        return Refusal(404, f"stack {stack_id!r} does not exist")
+    key, run_id = stack.state_recovery_artifact, stack.state_recovery_run_id
+    if key is None:
+        return Refusal(409, f"stack {stack_id!r} has no state waiting to be recovered")
+    if not stack.managed_state:
+        return Refusal(
+            409,
+            f"stack {stack_id!r} uses its own {stack.backend_type} backend: push {key} with "
+            "`terraform state push`, then POST /api/v1/stacks/{id}/unlock",
+        )
+    lock = session.get(StateLock, stack_id)
+    if lock is not None:
+        session.delete(lock)
+        session.flush()
+    saved = statestore.save(session, stack_id, read(key), None, run_id)
+    if isinstance(saved, statestore.StateRefusal):
+        return Refusal(422, f"artifact {key} is not a state to recover: {saved.reason}")
+    stack.state_recovery_artifact = stack.state_recovery_run_id = None
+    previous, stack.locked_by_run_id = stack.locked_by_run_id, None
+    audit(
+        session,
+        who.name,
+        "stack.state_recover",
+        f"stack:{stack_id}",
+        {"artifact": key, "run": run_id, "serial": saved.serial, "was_locked_by": previous},
+    )
+    waiting = session.scalars(
+        select(Run).where(Run.stack_id == stack_id, Run.state == RunState.QUEUED).order_by(Run.id)
+    ).first()
+    bells = _wake(session, waiting) if waiting is not None else ()
+    return Done(run_id or 0, RunState.FAILED, bells)

@@ -274,6 +274,27 @@ def fail(session: Session, run_id: int, reason: str) -> list[Doorbell]:
     return finished(session, run)
 
 
+def state_not_saved(session: Session, run_id: int, reason: str, artifact: str) -> list[Doorbell]:
+    """An apply whose state terraform could not save (it is kept as `artifact`): the run
+    fails, the stack stays locked and says so until an admin recovers the state
+    (`POST /api/v1/stacks/{id}/state/recover`). The stack is marked even when the run already
+    ended under this worker (the reaper failed it): what terraform did must not be lost."""
+    run = session.get(Run, run_id, populate_existing=True)
+    assert run is not None
+    stack = session.get(Stack, run.stack_id, with_for_update=True)
+    assert stack is not None
+    stack.state_recovery_artifact, stack.state_recovery_run_id = artifact, run_id
+    log.warning("run=%s stack=%s state not saved, kept as %s", run_id, stack.id, artifact)
+    if is_terminal(RunState(run.state)):
+        return []
+    decision = service.transition(
+        session, run_id, RunState.FAILED, actor=WORKER, reason=reason, failure_reason=reason
+    )
+    if not isinstance(decision, Allowed):
+        return []
+    return ended(session, run)
+
+
 def apply_done(session: Session, run_id: int) -> list[Doorbell]:
     """Applied (its outputs already kept through the API): finish the run."""
     run = session.get(Run, run_id)
@@ -283,18 +304,26 @@ def apply_done(session: Session, run_id: int) -> list[Doorbell]:
 
 
 def finished(session: Session, run: Run) -> list[Doorbell]:
-    """A run became terminal: free its stack, advance its pipeline, wake the next run."""
-    if run.kind == RunKind.DRIFT:
-        drift.record_end(session, run)
+    """A run became terminal: free its stack, carry on from its end, wake the stack's next run."""
     service.release_stack_lock(session, run.stack_id, run.id)
     statestore.release_locks_of_run(session, run.id)
-    bells: list[Doorbell] = []
-    if run.pipeline_id is not None:
-        bells += advance_pipeline(session, run.pipeline_id)
-        bells += _handoff_when_complete(session, run.pipeline_id)
+    bells = ended(session, run)
     for waiting in service.queued_runs_of_stack(session, run.stack_id)[:1]:
         bells.append(plan_bell(session, waiting))
     return bells
+
+
+def ended(session: Session, run: Run) -> list[Doorbell]:
+    """A run became terminal: record a drift check's end, advance its pipeline (skipping the
+    runs behind a failure, ringing the eligible ones) and start the hand-off when the pipeline
+    is complete. Frees nothing: a lost apply keeps its stack locked until an admin unlocks it."""
+    if run.kind == RunKind.DRIFT:
+        drift.record_end(session, run)
+    if run.pipeline_id is None:
+        return []
+    return advance_pipeline(session, run.pipeline_id) + _handoff_when_complete(
+        session, run.pipeline_id
+    )
 
 
 def _handoff_when_complete(session: Session, pipeline_id: int) -> list[Doorbell]:
@@ -487,13 +516,14 @@ def _second_attempt(session: Session, lost: Run) -> list[Doorbell]:
 
 
 def reap(session: Session, stale_after_seconds: int = 30) -> list[Doorbell]:
-    """Fail APPLYING runs whose lease expired (never re-applied, stack stays locked); re-ring
-    QUEUED and CONFIRMED runs nobody claimed and pushes nobody processed."""
+    """Fail APPLYING runs whose lease expired (never re-applied, stack stays locked, their
+    pipeline goes on: downstream runs are SKIPPED); re-ring QUEUED and CONFIRMED runs nobody
+    claimed and pushes nobody processed."""
     now = utcnow()
     bells: list[Doorbell] = []
     expired = select(Run).where(Run.state == RunState.APPLYING, Run.lease_expires_at < now)
-    for run in session.scalars(expired):
-        service.transition(
+    for run in list(session.scalars(expired)):
+        decision = service.transition(
             session,
             run.id,
             RunState.FAILED,
@@ -503,6 +533,14 @@ def reap(session: Session, stale_after_seconds: int = 30) -> list[Doorbell]:
             "admin unlocks it",
             failure_reason="worker_lost",
         )
+        if isinstance(decision, Allowed):
+            log.warning(
+                "run=%s stack=%s failed worker_lost: its apply lease expired; the stack stays "
+                "locked until an admin unlocks it",
+                run.id,
+                run.stack_id,
+            )
+            bells += ended(session, run)
     lost_plans = select(Run).where(
         Run.state.in_([RunState.PREPARING, RunState.INITIALIZING, RunState.PLANNING]),
         Run.lease_expires_at < now,

@@ -1,4 +1,4 @@
-"""`stackrun up --demo` on embedded defaults (SQLite, filesystem broker, one worker with beat):
+"""`stackrun up --demo` on embedded defaults (SQLite, filesystem broker, a worker and a beat):
 the demo platform network → eks → argocd-bootstrap applies on its own after the push, and the
 cluster is handed off to Argo CD by one commit to the demo's GitOps repository."""
 

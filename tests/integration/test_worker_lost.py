@@ -1,11 +1,14 @@
-"""kill -9 of the worker during an apply: the run fails worker_lost, is never applied again,
-and the stack stays locked until an admin unlocks it."""
+"""kill -9 of the worker during an apply, with separate api, worker and beat processes on
+PostgreSQL and Redis: the run fails worker_lost, is never applied again, its downstream run is
+SKIPPED naming it, and the stack stays locked until an admin unlocks it."""
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,16 +16,17 @@ import pytest
 
 from tests.integration.conftest import flushed_redis, fresh_postgres_database
 from tests.integration.harness import Deployment, GitPlatform, spawn, start_services
+from tests.support.apply_counter import ApplyCounter
 
 pytestmark = pytest.mark.integration
 
 SECRET = "worker-lost-secret"
-LEASE_SECONDS = 6
+LEASE_SECONDS = 8
 
 
 @pytest.fixture
 def deployment(tmp_path: Path, tf_cli_config: Path) -> Iterator[Deployment]:
-    settings = {"STACKRUN_LEASE_SECONDS": str(LEASE_SECONDS), "STACKRUN_REAP_SECONDS": "2"}
+    settings = {"STACKRUN_LEASE_SECONDS": str(LEASE_SECONDS), "STACKRUN_REAP_SECONDS": "1"}
     with fresh_postgres_database() as url:
         running = start_services(
             tmp_path / "stackrun",
@@ -36,66 +40,98 @@ def deployment(tmp_path: Path, tf_cli_config: Path) -> Iterator[Deployment]:
         running.stop()
 
 
-def _applies(counter: Path) -> int:
-    return len(counter.read_text().splitlines()) if counter.exists() else 0
+@pytest.fixture
+def counter() -> Iterator[ApplyCounter]:
+    with ApplyCounter() as running:
+        yield running
 
 
-def test_a_killed_worker_fails_the_apply_once_and_keeps_the_stack_locked(
-    deployment: Deployment, tmp_path: Path
-) -> None:
-    counter = tmp_path / "applies.txt"
+def _platform(counter: ApplyCounter) -> dict[str, str]:
+    """net (a slow apply) → app, which takes net's id as an input; both autodeploy."""
+    return {
+        "net/stackrun.hcl": "stack {\n  autodeploy = true\n}\n",
+        "net/main.tf": (
+            'resource "null_resource" "slow" {\n'
+            f'  provisioner "local-exec" {{\n    command = "{counter.mark("net")} && sleep 30"\n'
+            "  }\n}\n"
+            'output "id" {\n  value = null_resource.slow.id\n}\n'
+        ),
+        "app/stackrun.hcl": (
+            "stack {\n  autodeploy = true\n"
+            '  input "net_id" {\n    stack  = "../net"\n    output = "id"\n  }\n}\n'
+        ),
+        "app/main.tf": (
+            'variable "net_id" {\n  default = ""\n}\n'
+            'resource "null_resource" "app" {\n  triggers = { net = var.net_id }\n'
+            f'  provisioner "local-exec" {{\n    command = "{counter.mark("app")}"\n  }}\n}}\n'
+        ),
+    }
+
+
+def _kill_the_worker_during_the_apply(
+    deployment: Deployment, counter: ApplyCounter, tmp_path: Path
+) -> tuple[int, int, float]:
+    """Push net → app, SIGKILL the worker (and its pool) once net's apply runs, start another
+    worker: (net's run, app's run, when the worker died)."""
     platform = GitPlatform(tmp_path / "git")
     deployment.register(platform, SECRET)
-    main_tf = (
-        'resource "null_resource" "slow" {\n'
-        f'  provisioner "local-exec" {{\n    command = "echo applied >> {counter}; sleep 30"\n'
-        "  }\n}\n"
-    )
-    before, after = platform.commit(
-        {"db/stackrun.hcl": "stack {\n  autodeploy = true\n}\n", "db/main.tf": main_tf}
-    )
+    before, after = platform.commit(_platform(counter))
     assert deployment.webhook(platform.push_body(before, after), SECRET).status_code == 202
-    deployment.wait(lambda: _applies(counter) == 1, "the apply to start", timeout=120)
-    run_id = int(deployment.runs()[0]["id"])
-    assert deployment.run(run_id)["state"] == "APPLYING"
+    deployment.wait(lambda: counter.count("net") == 1, "net's apply to start", timeout=120)
+    runs = {r["stack"].rsplit("/", 1)[-1]: int(r["id"]) for r in deployment.runs()}
+    assert deployment.run(runs["net"])["state"] == "APPLYING"
 
     worker = deployment.processes[1]
     os.killpg(worker.pid, signal.SIGKILL)
     worker.wait(timeout=30)
-    replacement = spawn(
-        [sys.executable, "-m", "orchestrator.cli", "worker", "--name", "second"],
-        deployment.env,
-        tmp_path / "worker-2.log",
+    killed_at = time.monotonic()
+    deployment.processes.append(
+        spawn(
+            [sys.executable, "-m", "orchestrator.cli", "worker", "--name", "second"],
+            deployment.env,
+            tmp_path / "worker-2.log",
+        )
     )
-    deployment.processes.append(replacement)
+    return runs["net"], runs["app"], killed_at
+
+
+def test_a_killed_worker_fails_the_apply_once_skips_downstream_and_keeps_the_lock(
+    deployment: Deployment, counter: ApplyCounter, tmp_path: Path
+) -> None:
+    net, app, killed_at = _kill_the_worker_during_the_apply(deployment, counter, tmp_path)
 
     failed = deployment.wait(
-        lambda: (r := deployment.run(run_id))["state"] == "FAILED" and r,
+        lambda: (r := deployment.run(net))["state"] == "FAILED" and r,
         "the reaper to fail the run",
-        timeout=2 * LEASE_SECONDS + 10,
+        timeout=2 * LEASE_SECONDS - (time.monotonic() - killed_at),
     )
     assert failed["failure_reason"] == "worker_lost"
-
-    replacement = spawn(
-        [sys.executable, "-m", "orchestrator.cli", "worker", "--name", "second"],
-        deployment.env,
-        tmp_path / "worker-2.log",
+    skipped = deployment.wait(
+        lambda: (r := deployment.run(app))["state"] != "QUEUED" and r, "app to leave QUEUED", 10
     )
-    deployment.processes.append(replacement)
+    assert skipped["state"] == "SKIPPED"
+    assert skipped["history"][-1]["reason"] == f"upstream run {net} ended FAILED"
+
     with deployment.client("approver") as api:
-        manual = api.post("/api/v1/stacks/acme/platform/db/runs")
+        manual = api.post("/api/v1/stacks/acme/platform/net/runs")
     assert manual.status_code == 201, manual.text
     waiting = int(manual.json()["id"])
-    deployment.wait(lambda: "ready" in (tmp_path / "worker-2.log").read_text(), "a new worker")
+    reaps = re.compile(r"Task stackrun\.reap\[[^]]+\] succeeded")
+    deployment.wait(
+        lambda: len(reaps.findall((tmp_path / "worker-2.log").read_text())) >= 5,
+        "the reaper to run a few more times (time for a wrong re-apply to show)",
+        timeout=30,
+    )
     with deployment.client() as api:
-        assert api.get("/api/v1/stacks/acme/platform/db").json()["locked_by_run"] == run_id
+        assert api.get("/api/v1/stacks/acme/platform/net").json()["locked_by_run"] == net
         assert deployment.run(waiting)["state"] == "QUEUED"
-        assert _applies(counter) == 1, "a lost apply is never run again"
-        unlocked = api.post("/api/v1/stacks/acme/platform/db/unlock")
+        assert counter.count("net") == 1, "a lost apply is never run again"
+        assert counter.count("app") == 0, "nothing downstream of a lost apply is applied"
+        unlocked = api.post("/api/v1/stacks/acme/platform/net/unlock")
     assert unlocked.status_code == 200, unlocked.text
     deployment.wait(lambda: deployment.run(waiting)["state"] != "QUEUED", "the waiting run")
     with deployment.client() as api:
         audit = api.get("/api/v1/audit").json()
     assert any(
-        a["action"] == "stack.unlock" and a["target"] == "stack:acme/platform/db" for a in audit
+        a["action"] == "stack.unlock" and a["target"] == "stack:acme/platform/net" for a in audit
     )

@@ -18,6 +18,7 @@ from orchestrator.api.deps import PrincipalDep, RequestBody, SessionDep, require
 from orchestrator.api.errors import error_response, responses
 from orchestrator.api.security import RUN_CREDENTIAL, TOKEN, BasicCredential
 from orchestrator.api.views import stack_view
+from orchestrator.artifacts.store import open_store
 from orchestrator.auth import audit, authenticate
 from orchestrator.db import session_scope
 from orchestrator.drift import schedule
@@ -201,6 +202,13 @@ def trigger_run(
 def unlock_stack(stack_id: str, session: SessionDep, who: PrincipalDep) -> dict[str, Any]:
     done = settle(session, actions.unlock(session, stack_id, who), who)
     return {"stack": stack_id, "unlocked_from_run": done.run_id or None}
+
+
+@router.post("/{stack_id:path}/state/recover", responses=responses(403, 404, 409, 422))
+def recover_state(stack_id: str, session: SessionDep, who: PrincipalDep) -> dict[str, Any]:
+    """Push the state an apply could not save as the stack's new version (admin)."""
+    done = settle(session, actions.recover_state(session, stack_id, who, open_store().get), who)
+    return {"stack": stack_id, "recovered_from_run": done.run_id or None}
 
 
 class DriftIn(RequestBody):

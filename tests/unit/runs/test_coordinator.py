@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from orchestrator.models import Stack
@@ -188,3 +188,61 @@ def test_the_reaper_rings_a_stale_queued_run_only_when_it_could_start(db: Sessio
     rung = {b.target_id for b in coordinator.reap(db) if b.task == "plan_run"}
     assert free in rung
     assert blocked not in rung
+
+
+def _pipeline_run(db: Session, stack_id: str, pipeline_id: int, upstreams: tuple[int, ...]) -> int:
+    run = service.create_run(
+        db,
+        service.NewRun(
+            stack_id=stack_id,
+            kind=RunKind.TRACKED,
+            commit_sha="a" * 40,
+            branch="main",
+            triggered_by="push:dev",
+            pipeline_id=pipeline_id,
+            upstream_run_ids=upstreams,
+        ),
+    )
+    assert run is not None
+    return run.id
+
+
+def test_a_lost_apply_ends_its_pipeline_and_keeps_its_stack_locked(db: Session) -> None:
+    """vpc's apply loses its worker: vpc FAILED worker_lost, the downstream bootstrap (the
+    stack that hands off) SKIPPED naming vpc's run, no hand-off; the stack lock and the state
+    lock stay, so the stack's next run is not rung."""
+    from orchestrator.handoff.spec import HandoffSpec, RootSpec
+    from orchestrator.models import Handoff, Pipeline, Run, RunTransition, StateLock
+
+    stack = _stack(db, autodeploy=True)
+    root = RootSpec(repo_url="https://git.example.com/acme/p.git", path="boot")
+    spec = HandoffSpec(repository="file:///nowhere/gitops.git", root=root).to_json()
+    db.add(Stack(id="acme/p/boot", repository_id=1, path="boot", name="boot", handoff=spec))
+    pipeline = Pipeline(repository_id=1, commit_sha="a" * 40, branch="main")
+    db.add(pipeline)
+    db.flush()
+    lost = _pipeline_run(db, "acme/p/vpc", pipeline.id, ())
+    boot = _pipeline_run(db, "acme/p/boot", pipeline.id, (lost,))
+    assert coordinator.claim_for_plan(db, lost, lease_seconds=60) is not None
+    coordinator.move(db, lost, RunState.INITIALIZING, RunState.PREPARING, "init")
+    coordinator.move(db, lost, RunState.PLANNING, RunState.INITIALIZING, "plan")
+    coordinator.plan_done(db, lost, {"add": 1, "change": 0, "destroy": 0}, [], "f" * 64)
+    assert coordinator.claim_for_apply(db, lost, lease_seconds=60) is not None
+    db.add(StateLock(stack_id="acme/p/vpc", lock_id="tf-lock", info={}, run_id=lost))
+    waiting = _run(db, "b" * 40)
+    service.renew_lease(db, lost, "w", -5)
+
+    bells = coordinator.reap(db)
+
+    run = db.get(Run, lost, populate_existing=True)
+    assert run is not None and run.state == RunState.FAILED
+    assert run.failure_reason == "worker_lost"
+    skipped = db.get(Run, boot, populate_existing=True)
+    assert skipped is not None and skipped.state == RunState.SKIPPED
+    why = db.scalars(select(RunTransition.reason).where(RunTransition.run_id == boot))
+    assert list(why)[-1] == f"upstream run {lost} ended FAILED"
+    db.refresh(stack)
+    assert stack.locked_by_run_id == lost
+    assert db.get(StateLock, "acme/p/vpc") is not None
+    assert db.scalars(select(Handoff)).first() is None
+    assert not [b for b in bells if b.task == "handoff" or b.target_id == waiting]

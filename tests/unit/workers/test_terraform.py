@@ -9,7 +9,7 @@ import pytest
 from orchestrator.artifacts.store import LocalStore, log_key
 from orchestrator.secrets.masking import Masker
 from orchestrator.toolchain import resolve_terraform
-from workers.execute import RunLog
+from workers.runtime import RunLog
 from workers.terraform import Terraform, TerraformError, base_environment
 
 
@@ -58,3 +58,48 @@ def test_run_log_masks_secrets_before_they_reach_the_artifact(tmp_path: Path) ->
     log("later: late-secret and s3cr3t-value")
     log.close()
     assert store.get(log_key(7)).decode() == "password = ***\nlater: *** and ***\n"
+
+
+def _script(tmp_path: Path, body: str) -> str:
+    """A stand-in for the terraform binary: a shell script whose behaviour the test sets."""
+    script = tmp_path / "fake-terraform"
+    script.write_text("#!/bin/sh\n" + body)
+    script.chmod(0o755)
+    return str(script)
+
+
+def test_output_that_is_not_utf8_is_logged_with_replacement_and_the_run_goes_on(
+    tmp_path: Path,
+) -> None:
+    lines: list[str] = []
+    binary = _script(tmp_path, "printf 'before \\377\\376 after\\n'; echo done\n")
+    completed = Terraform(binary, tmp_path, base_environment(), lines.append).run("apply")
+    assert completed.returncode == 0
+    assert lines[1:] == ["before \ufffd\ufffd after", "done"]
+
+
+def test_a_log_that_fails_never_abandons_terraform_it_waits_then_raises(
+    tmp_path: Path,
+) -> None:
+    marker = tmp_path / "finished"
+    binary = _script(tmp_path, f"echo one; sleep 1; echo two; touch {marker}\n")
+    written: list[str] = []
+
+    def failing_log(line: str) -> None:
+        if line == "one":
+            raise OSError("the artifact store is down")
+        written.append(line)
+
+    terraform = Terraform(binary, tmp_path, base_environment(), failing_log)
+    with pytest.raises(OSError, match="artifact store is down"):
+        terraform.run("apply")
+    assert marker.exists(), "terraform ran to its end before the error left run()"
+    assert terraform.process is None
+    assert written == ["$ terraform apply"]
+
+
+def test_output_that_is_not_json_is_a_terraform_error_saying_so(tmp_path: Path) -> None:
+    binary = _script(tmp_path, "printf '\\377 not json'\n")
+    terraform = Terraform(binary, tmp_path, base_environment(), print)
+    with pytest.raises(TerraformError, match="printed output that is not JSON"):
+        terraform.capture_json("show", "-json", "p")

@@ -1,0 +1,1 @@
+"""`stackrun up`'s supervisor: its API, worker and beat kept running (DESIGN §9)."""

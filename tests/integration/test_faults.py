@@ -1,0 +1,307 @@
+"""The fault suite (issue 16): a fault per test, real processes, PostgreSQL, Redis and
+Terraform; afterwards the same invariants — nothing applied twice (counted outside stackrun,
+over loopback HTTP), no run left in a non-terminal state, no state version lost, every lock
+explained. docs/RELIABILITY.md lists each scenario with its promise and result."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+
+from tests.integration.conftest import flushed_redis, fresh_postgres_database
+from tests.integration.harness import (
+    TERMINAL,
+    Deployment,
+    GitPlatform,
+    spawn,
+    start_services,
+)
+from tests.support.apply_counter import ApplyCounter
+
+pytestmark = pytest.mark.integration
+
+SECRET = "faults-webhook-secret"
+
+
+@pytest.fixture
+def counter() -> Iterator[ApplyCounter]:
+    with ApplyCounter() as running:
+        yield running
+
+
+def _autodeploy(name: str, body: str) -> dict[str, str]:
+    return {f"{name}/stackrun.hcl": "stack {\n  autodeploy = true\n}\n", f"{name}/main.tf": body}
+
+
+def _counted(counter: ApplyCounter, name: str, then: str = "true") -> str:
+    """A null_resource whose apply hits the counter once, then runs `then`."""
+    command = f"{counter.mark(name)}; {then}"
+    return (
+        f'resource "null_resource" "{name}" {{\n'
+        f'  provisioner "local-exec" {{\n    command = "{command}"\n  }}\n}}\n'
+    )
+
+
+def _settled(deployment: Deployment, count: int) -> list[dict[str, Any]]:
+    def done() -> list[dict[str, Any]] | None:
+        runs = deployment.runs()
+        if len(runs) >= count and all(r["state"] in TERMINAL for r in runs):
+            return runs
+        return None
+
+    return list(deployment.wait(done, f"{count} runs to end", timeout=240))
+
+
+def assert_invariants(deployment: Deployment, counter: ApplyCounter) -> None:
+    """Nothing applied twice, nothing stuck, no state lost, every lock explained."""
+    runs = deployment.runs()
+    assert all(r["state"] in TERMINAL for r in runs), [(r["id"], r["state"]) for r in runs]
+    assert all(n <= 1 for n in counter.counts().values()), counter.counts()
+    applied = {
+        r["stack"]
+        for r in runs
+        if r["state"] == "FINISHED"
+        and any(h["to"] == "APPLYING" for h in deployment.run(r["id"])["history"])
+    }
+    with deployment.client() as api:
+        for stack in api.get("/api/v1/stacks").json():
+            if stack["id"] in applied and stack["managed_state"]:
+                state = api.get(f"/api/v1/stacks/{stack['id']}/state")
+                assert state.status_code == 200, f"{stack['id']} applied but has no state"
+            holder = stack["locked_by_run"]
+            if holder is not None:
+                run = deployment.run(holder)
+                assert run["state"] == "FAILED" and run["failure_reason"], (stack["id"], run)
+
+
+def test_output_that_is_not_utf8_never_loses_the_state_of_the_apply(
+    services: Deployment, platform: GitPlatform, counter: ApplyCounter
+) -> None:
+    services.register(platform, SECRET)
+    noisy = _counted(counter, "noisy", then="printf 'bytes \\\\377\\\\376 here'; sleep 3")
+    before, after = platform.commit(_autodeploy("noisy", noisy))
+    assert services.webhook(platform.push_body(before, after), SECRET).status_code == 202
+    (run,) = _settled(services, 1)
+    assert run["state"] == "FINISHED", run["failure_reason"]
+    assert "bytes \ufffd\ufffd here" in services.logs_of(run["id"])
+    with services.client() as api:
+        state = api.get("/api/v1/stacks/acme/platform/noisy/state")
+    assert state.status_code == 200
+    assert [r["type"] for r in state.json()["resources"]] == ["null_resource"]
+    assert counter.count("noisy") == 1
+    assert_invariants(services, counter)
+
+
+def test_a_binary_tf_file_fails_its_stack_with_a_clear_reason_and_others_apply(
+    services: Deployment, platform: GitPlatform, counter: ApplyCounter
+) -> None:
+    services.register(platform, SECRET)
+    files = {**_autodeploy("good", _counted(counter, "good"))}
+    files["bad/stackrun.hcl"] = "stack {\n  autodeploy = true\n}\n"
+    platform.commit(files)
+    (platform.work / "bad" / "main.tf").write_bytes(b'output "x" {\n  value = "\xff\xfe"\n}\n')
+    platform.repo.git.add(A=True)
+    platform.repo.index.commit("a binary file")
+    platform.repo.git.push("origin", "main")
+    after = platform.repo.head.commit.hexsha
+    assert services.webhook(platform.push_body("0" * 40, after), SECRET).status_code == 202
+    runs = {r["stack"]: r for r in _settled(services, 2)}
+    assert runs["acme/platform/good"]["state"] == "FINISHED"
+    bad = runs["acme/platform/bad"]
+    assert bad["state"] == "FAILED"
+    assert "codec can't decode" not in bad["failure_reason"]
+    assert "main.tf" in bad["failure_reason"], bad["failure_reason"]
+    assert_invariants(services, counter)
+
+
+LEASE_SECONDS = 6
+
+
+@pytest.fixture
+def supervised(tmp_path: Path, tf_cli_config: Path) -> Iterator[Deployment]:
+    """API, one worker and beat (the reaper every 2 s) on PostgreSQL and Redis, short leases."""
+    settings = {"STACKRUN_LEASE_SECONDS": str(LEASE_SECONDS), "STACKRUN_REAP_SECONDS": "2"}
+    with fresh_postgres_database() as url:
+        running = start_services(
+            tmp_path / "stackrun",
+            tf_cli_config,
+            url,
+            flushed_redis(),
+            beat=True,
+            extra_env=settings,
+        )
+        yield running
+        running.stop()
+
+
+def _replace_worker(deployment: Deployment, tmp_path: Path, name: str) -> None:
+    """SIGKILL the first worker's process group and start another in its place."""
+    worker = deployment.processes[1]
+    os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait(timeout=30)
+    log = tmp_path / f"{name}.log"
+    deployment.processes.append(
+        spawn(
+            [sys.executable, "-m", "orchestrator.cli", "worker", "--name", name],
+            deployment.env,
+            log,
+        )
+    )
+    deployment.logs.append(log)
+
+
+SLOW_PLAN = 'resource "null_resource" "many" {\n  count = 600\n}\n'
+
+
+def test_a_worker_killed_during_a_plan_is_replanned_once_and_the_pipeline_completes(
+    supervised: Deployment, platform: GitPlatform, counter: ApplyCounter, tmp_path: Path
+) -> None:
+    supervised.register(platform, SECRET)
+    files = {**_autodeploy("net", SLOW_PLAN), **_autodeploy("app", _counted(counter, "app"))}
+    files["app/stackrun.hcl"] = 'stack {\n  autodeploy = true\n  depends_on = ["../net"]\n}\n'
+    before, after = platform.commit(files)
+    assert supervised.webhook(platform.push_body(before, after), SECRET).status_code == 202
+    net = supervised.wait(
+        lambda: [r for r in supervised.runs(stack="acme/platform/net") if r["state"] == "PLANNING"],
+        "net to be planning",
+    )[0]
+    _replace_worker(supervised, tmp_path, "worker-after-plan-kill")
+    runs = sorted(_settled(supervised, 3), key=lambda r: r["id"])
+    nets = [r for r in runs if r["stack"] == "acme/platform/net"]
+    assert [(r["state"], r["failure_reason"]) for r in nets] == [
+        ("FAILED", "worker_lost"),
+        ("FINISHED", None),
+    ], nets
+    assert nets[0]["id"] == net["id"]
+    assert nets[1]["trigger_reason"] == f"attempt 2 after run {net['id']} lost its worker"
+    (app,) = [r for r in runs if r["stack"] == "acme/platform/app"]
+    assert app["state"] == "FINISHED" and counter.count("app") == 1
+    assert_invariants(supervised, counter)
+
+
+def test_redis_emptied_mid_pipeline_loses_no_run(
+    supervised: Deployment, platform: GitPlatform, counter: ApplyCounter
+) -> None:
+    """The broker is a doorbell (DESIGN §6): the reaper rings again for what nobody claimed."""
+    supervised.register(platform, SECRET)
+    files = {**_autodeploy("net", _counted(counter, "net", then="sleep 4"))}
+    files.update(_autodeploy("app", _counted(counter, "app")))
+    files["app/stackrun.hcl"] = 'stack {\n  autodeploy = true\n  depends_on = ["../net"]\n}\n'
+    before, after = platform.commit(files)
+    assert supervised.webhook(platform.push_body(before, after), SECRET).status_code == 202
+    supervised.wait(lambda: counter.count("net") == 1, "net to be applying")
+    redis.Redis.from_url(supervised.env["STACKRUN_BROKER_URL"]).flushdb()
+    runs = _settled(supervised, 2)
+    assert {r["state"] for r in runs} == {"FINISHED"}, [(r["stack"], r["state"]) for r in runs]
+    assert counter.count("app") == 1
+    assert_invariants(supervised, counter)
+
+
+def test_an_unreachable_git_server_fails_the_push_with_the_reason_and_plans_nothing(
+    services: Deployment, platform: GitPlatform, counter: ApplyCounter
+) -> None:
+    services.register(platform, SECRET)
+    before, after = platform.commit(_autodeploy("net", _counted(counter, "net")))
+    moved = platform.bare.with_name("moved.git")
+    platform.bare.rename(moved)
+    answer = services.webhook(platform.push_body(before, after), SECRET)
+    assert answer.status_code == 202
+    delivery = answer.json()["delivery_id"]
+
+    def ended() -> dict[str, Any] | None:
+        with services.client() as api:
+            event = api.get(f"/api/v1/events/{delivery}").json()
+        return event if event["status"] in ("failed", "processed") else None
+
+    event = services.wait(ended, "the push to fail", timeout=180)
+    assert event["status"] == "failed"
+    assert "fetch" in event["detail"] or "repository" in event["detail"], event["detail"]
+    assert services.runs() == []
+    moved.rename(platform.bare)
+    again = services.webhook(platform.push_body(before, after), SECRET)
+    assert again.status_code == 202
+    (run,) = _settled(services, 1)
+    assert run["state"] == "FINISHED" and counter.count("net") == 1
+    assert_invariants(services, counter)
+
+
+def _process_groups_in(directory: Path) -> set[int]:
+    """The process groups of the processes working in `directory` (a run's terraform)."""
+    groups = set()
+    for proc in Path("/proc").iterdir():
+        try:
+            if os.readlink(proc / "cwd").startswith(str(directory)):
+                groups.add(os.getpgid(int(proc.name)))
+        except (OSError, ValueError):
+            continue
+    return groups
+
+
+def test_a_worker_stalled_past_its_lease_is_fenced_and_its_state_is_recoverable(
+    supervised: Deployment, platform: GitPlatform, counter: ApplyCounter
+) -> None:
+    """SIGSTOP of the worker and its terraform mid-apply, past the lease: the reaper fails the
+    run. SIGCONT: the worker sees it, interrupts terraform, whose state write is refused (its
+    credential died with the run); the state terraform could not save is kept, the stack stays
+    locked and says so, and an admin pushes it as the stack's state."""
+    supervised.register(platform, SECRET)
+    stalled = _counted(counter, "db", then="sleep 20")
+    before, after = platform.commit(_autodeploy("db", stalled))
+    assert supervised.webhook(platform.push_body(before, after), SECRET).status_code == 202
+    supervised.wait(lambda: counter.count("db") == 1, "the apply to start")
+    (run,) = supervised.runs()
+    log = Path(supervised.env["STACKRUN_DATA_DIR"]) / "reaping-worker.log"
+    supervised.processes.append(
+        spawn(
+            [sys.executable, "-m", "orchestrator.cli", "worker", "--name", "reaping"],
+            supervised.env,
+            log,
+        )
+    )
+    supervised.logs.append(log)
+    workspaces = Path(supervised.env["STACKRUN_DATA_DIR"]) / "workspaces"
+    groups = _process_groups_in(workspaces) | {supervised.processes[1].pid}
+    for group in groups:
+        os.killpg(group, signal.SIGSTOP)
+    try:
+        failed = supervised.wait(
+            lambda: (r := supervised.run(run["id"]))["state"] == "FAILED" and r,
+            "the reaper to fail the stalled apply",
+            timeout=2 * LEASE_SECONDS + 20,
+        )
+    finally:
+        for group in groups:
+            os.killpg(group, signal.SIGCONT)
+    assert failed["failure_reason"] == "worker_lost"
+    stack_url = "/api/v1/stacks/acme/platform/db"
+
+    def recovery() -> dict[str, Any] | None:
+        with supervised.client() as api:
+            found = api.get(stack_url).json()
+        return found if found["state_recovery"]["needed"] else None
+
+    stack = supervised.wait(recovery, "the unsaved state to be kept", timeout=90)
+    assert stack["locked_by_run"] == run["id"]
+    assert stack["state_recovery"]["artifact"] == f"runs/{run['id']}/errored.tfstate"
+    assert supervised.run(run["id"])["failure_reason"] == "worker_lost", "the outcome is fenced"
+    run_log = supervised.logs_of(run["id"])
+    assert "became FAILED under this worker: sending SIGINT to terraform" in run_log
+    with supervised.client() as api:
+        refused = api.post(f"{stack_url}/unlock")
+        assert refused.status_code == 409 and "recover it first" in refused.text
+        recovered = api.post(f"{stack_url}/state/recover")
+        assert recovered.status_code == 200, recovered.text
+        state = api.get(f"{stack_url}/state").json()
+        assert [r["type"] for r in state["resources"]] == ["null_resource"]
+        after_recovery = api.get(stack_url).json()
+    assert after_recovery["locked_by_run"] is None
+    assert not after_recovery["state_recovery"]["needed"]
+    assert counter.count("db") == 1
+    assert_invariants(supervised, counter)
