@@ -42,6 +42,14 @@ class ContractApi:
     url: str
     token: str
     data_dir: Path
+    process: subprocess.Popen[bytes]
+
+    def state(self) -> str:
+        """Whether the API process still runs, and the end of its log: what a failure needs."""
+        code = self.process.poll()
+        alive = "running" if code is None else f"exited with {code}"
+        log = (self.data_dir / "api.log").read_text(errors="replace")[-4000:]
+        return f"stackrun api {alive}; its log ends:\n{log}"
 
 
 def _env(data_dir: Path, port: int) -> dict[str, str]:
@@ -137,7 +145,7 @@ def contract_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ContractA
     process = spawn(
         [sys.executable, "-m", "orchestrator.cli", "api", "--port", str(port)], env, log
     )
-    api = ContractApi(f"http://127.0.0.1:{port}", token, data_dir)
+    api = ContractApi(f"http://127.0.0.1:{port}", token, data_dir, process)
     try:
         _wait_ready(api.url, process, log)
         platform = GitPlatform(tmp_path_factory.mktemp("contract-git"))
@@ -154,6 +162,7 @@ def contract_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ContractA
 CONFIG = f"""
 seed = {SEED}
 workers = 1
+request-timeout = 30
 
 [generation]
 max-examples = {MAX_EXAMPLES}
@@ -193,7 +202,9 @@ def test_every_operation_answers_as_its_openapi_document_says(
     )
     summary = [line for line in done.stdout.splitlines() if " generated, " in line]
     print(*summary, sep="\n")
-    assert done.returncode == 0, done.stdout[-20000:] + done.stderr[-5000:]
+    assert done.returncode == 0, (
+        done.stdout[-20000:] + done.stderr[-5000:] + "\n" + contract_api.state()
+    )
     assert admin_still_works(contract_api), "the run revoked or broke the admin token"
 
 

@@ -84,7 +84,15 @@ def _writer(session: Session, stack_id: str, basic: BasicCredential | None) -> R
     return run
 
 
-@router.get(STATE, responses=responses(404))
+STATE_DOCUMENT: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The latest state version: Terraform's state JSON.",
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    }
+}
+
+
+@router.get(STATE, response_class=Response, responses={**STATE_DOCUMENT, **responses(404)})
 def get_state(
     stack_id: str, session: SessionDep, basic: RunCredentialDep, token: TokenDep
 ) -> Response:
@@ -98,7 +106,11 @@ def get_state(
     return Response(version.content, media_type="application/json")
 
 
-@router.post(STATE, responses=responses(400, 403, 409))
+@router.post(
+    STATE,
+    response_class=Response,
+    responses={200: {"description": "The state version was stored."}, **responses(400, 403, 409)},
+)
 async def post_state(
     stack_id: str, request: Request, basic: RunCredentialDep, ID: str | None = None
 ) -> Response:

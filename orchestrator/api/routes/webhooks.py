@@ -88,7 +88,10 @@ def _documented(*headers: tuple[str, str]) -> dict[str, Any]:
 
 
 DELIVERY_ANSWERS: dict[int | str, dict[str, Any]] = {
-    200: {"description": "A ping, a duplicate delivery, or an event that starts no work."},
+    200: {
+        "description": "A ping, a duplicate delivery, or an event that starts no work.",
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    },
     **responses(401, 413, 422),
 }
 

@@ -3,6 +3,9 @@ that declares it for every refusal."""
 
 from __future__ import annotations
 
+from fastapi.testclient import TestClient
+
+from orchestrator.api.app import create_app
 from tests.unit.api.conftest import Api
 
 ERROR_BODY = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
@@ -119,3 +122,19 @@ def test_a_duplicate_token_name_is_a_conflict(api: Api) -> None:
     )
     assert response.status_code == 409
     assert "a token named 'viewer' already exists" in response.json()["detail"]
+
+
+def test_an_unexpected_failure_keeps_the_shape_and_tells_nothing_of_it() -> None:
+    app = create_app()
+
+    @app.get("/boom")
+    def boom() -> None:
+        raise RuntimeError("the database password is hunter2")
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/boom")
+    assert response.status_code == 500
+    assert response.json() == {
+        "detail": "internal error serving GET /boom; see the server log",
+        "errors": [],
+    }
