@@ -68,6 +68,10 @@ async def _remember_caller(
     address and what it asked for."""
     SOURCE_IP.set(request.client.host if request.client else None)
     securitylog.REQUEST.set(f"{request.method} {request.url.path}")
+    if "\x00" in request.url.path or "%00" in request.url.query:
+        return errors.error_response(
+            422, "the path or query holds a NUL character (%00), which no id or name can have"
+        )
     return await call_next(request)
 
 

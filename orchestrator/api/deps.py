@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Path, Query
 from fastapi.security import HTTPAuthorizationCredentials
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 from sqlalchemy.orm import Session
 
 from orchestrator import securitylog
@@ -31,9 +31,28 @@ NumberFilter = Annotated[
 
 class RequestBody(BaseModel):
     """A JSON request body, taken as its document types it: `0` is no boolean and `"1"` no
-    number (pydantic would otherwise coerce them)."""
+    number (pydantic would otherwise coerce them), and no text holds a NUL character, which
+    PostgreSQL cannot store (nor an environment variable carry)."""
 
     model_config = ConfigDict(strict=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        if holds_nul(value):
+            raise ValueError("text must not contain a NUL character (\\u0000)")
+        return value
+
+
+def holds_nul(value: Any) -> bool:
+    """Whether a NUL character is in this text, or in any text (key or value) inside it."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(holds_nul(k) or holds_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(holds_nul(item) for item in value)
+    return False
 
 
 def page_limit(maximum: int) -> Any:

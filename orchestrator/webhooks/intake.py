@@ -23,8 +23,9 @@ from orchestrator.webhooks import github, gitlab
 from orchestrator.webhooks.events import MalformedPayload, PushEvent, RepoRef, ReviewEvent
 
 MAX_DELIVERY_ID = 200
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 MAX_REF = 255
+# Escapes whose characters no text column stores; only a body holding one is walked.
+_UNSTORABLE_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
 # One answer for a delivery that no registered repository's secret verifies, whether the
 # repository it names exists or not: neither status nor body tells a stranger which one it is.
 UNVERIFIED_GITHUB = (
@@ -102,22 +103,34 @@ def parse_json(body: bytes) -> dict[str, Any]:
         raise MalformedPayload("body is not valid JSON: nested too deeply") from None
     if not isinstance(payload, dict):
         raise MalformedPayload("body must be a JSON object")
-    if _SURROGATE_ESCAPE.search(body) and _holds_lone_surrogate(payload):
-        raise MalformedPayload(
-            "body is not valid JSON text: a string holds an unpaired UTF-16 surrogate escape "
-            "(\\ud800-\\udfff), which no database can store"
-        )
+    try:
+        problem = _unstorable(payload) if _UNSTORABLE_ESCAPE.search(body) else None
+    except RecursionError:
+        raise MalformedPayload("body is not valid JSON: nested too deeply") from None
+    if problem:
+        raise MalformedPayload(f"body is JSON no database can store: a string holds {problem}")
     return payload
 
 
-def _holds_lone_surrogate(payload: dict[str, Any]) -> bool:
-    """JSON decodes `\\ud800` to a lone surrogate, which is no character: UTF-8 (and so
-    SQLite and PostgreSQL) cannot encode it. A pair (an emoji) decodes to one character."""
-    try:
-        json.dumps(payload, ensure_ascii=False).encode()
-    except UnicodeEncodeError:
-        return True
-    return False
+def _unstorable(value: Any) -> str | None:
+    """What in these strings (keys too) no UTF-8 text column can hold: a NUL character
+    (PostgreSQL refuses it) or a lone UTF-16 surrogate, which JSON's `\\ud800` escape
+    decodes to and UTF-8 cannot encode. A surrogate pair (an emoji) is one character."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return "a NUL character (\\u0000)"
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            return "an unpaired UTF-16 surrogate (\\ud800-\\udfff)"
+        return None
+    if isinstance(value, dict):
+        parts = [*value.keys(), *value.values()]
+    elif isinstance(value, list):
+        parts = value
+    else:
+        return None
+    return next((problem for part in parts if (problem := _unstorable(part))), None)
 
 
 def _unsigned(provider: str, message: str) -> Outcome:

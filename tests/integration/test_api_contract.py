@@ -1,5 +1,6 @@
 """The OpenAPI document tells the truth: schemathesis against a real `stackrun api` process on
-a migrated SQLite database, with an admin token, a fixed seed and a bounded example count.
+a migrated database (SQLite, then PostgreSQL), with an admin token, a fixed seed and a
+bounded example count.
 
 Every operation is called with generated valid and invalid requests; a 5xx, a status the
 document does not declare for the operation, a body or content type that does not match the
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +25,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 from orchestrator.models import Event, Pipeline, Run, Stack
+from tests.integration.conftest import fresh_postgres_database
 from tests.integration.harness import GitPlatform, free_port, spawn
 
 pytestmark = pytest.mark.integration
@@ -42,6 +45,7 @@ class ContractApi:
     url: str
     token: str
     data_dir: Path
+    database_url: str
     process: subprocess.Popen[bytes]
 
     def state(self) -> str:
@@ -52,12 +56,13 @@ class ContractApi:
         return f"stackrun api {alive}; its log ends:\n{log}"
 
 
-def _env(data_dir: Path, port: int) -> dict[str, str]:
+def _env(data_dir: Path, port: int, database_url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("STACKRUN_")}
     env.update(
         {
             "STACKRUN_DATA_DIR": str(data_dir),
             "STACKRUN_API_URL": f"http://127.0.0.1:{port}",
+            "STACKRUN_DATABASE_URL": database_url,
             "STACKRUN_ALLOW_LOCAL_REPOSITORIES": "true",
             "PYTHONUNBUFFERED": "1",
         }
@@ -99,11 +104,12 @@ def _seed(api: ContractApi, platform: GitPlatform) -> None:
         json={"name": platform.name, "clone_url": platform.clone_url, "webhook_secret": SECRET},
     )
     assert registered.status_code == 201, registered.text
-    engine = create_engine(f"sqlite:///{api.data_dir / 'stackrun.db'}")
+    engine = create_engine(api.database_url)
     commit = platform.head
     with Session(engine) as session:
         session.add(Stack(id=f"{platform.name}/net", repository_id=1, path="net", name="net"))
-        session.add(Pipeline(id=1, repository_id=1, commit_sha=commit, branch="main"))
+        pipeline = Pipeline(repository_id=1, commit_sha=commit, branch="main")
+        session.add(pipeline)
         session.add(
             Event(
                 provider="github",
@@ -120,9 +126,8 @@ def _seed(api: ContractApi, platform: GitPlatform) -> None:
         session.flush()
         session.add(
             Run(
-                id=1,
                 stack_id=f"{platform.name}/net",
-                pipeline_id=1,
+                pipeline_id=pipeline.id,
                 kind="TRACKED",
                 state="UNCONFIRMED",
                 commit_sha=commit,
@@ -134,18 +139,33 @@ def _seed(api: ContractApi, platform: GitPlatform) -> None:
     engine.dispose()
 
 
-@pytest.fixture(scope="module")
-def contract_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ContractApi]:
-    data_dir = tmp_path_factory.mktemp("contract")
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def contract_api(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ContractApi]:
+    """The API on embedded SQLite, and on PostgreSQL (what production runs: it refuses what
+    SQLite takes, such as a NUL in text or a string past its column's length)."""
+    with ExitStack() as stack:
+        data_dir = tmp_path_factory.mktemp("contract")
+        if request.param == "postgresql":
+            database_url = stack.enter_context(fresh_postgres_database())
+        else:
+            database_url = f"sqlite:///{data_dir / 'stackrun.db'}"
+        yield from _running_api(tmp_path_factory, data_dir, database_url)
+
+
+def _running_api(
+    tmp_path_factory: pytest.TempPathFactory, data_dir: Path, database_url: str
+) -> Iterator[ContractApi]:
     port = free_port()
-    env = _env(data_dir, port)
+    env = _env(data_dir, port, database_url)
     _cli(env, "migrate")
     token = _cli(env, "tokens", "create", "--name", ADMIN, "--role", "admin").split()[-1]
     log = data_dir / "api.log"
     process = spawn(
         [sys.executable, "-m", "orchestrator.cli", "api", "--port", str(port)], env, log
     )
-    api = ContractApi(f"http://127.0.0.1:{port}", token, data_dir, process)
+    api = ContractApi(f"http://127.0.0.1:{port}", token, data_dir, database_url, process)
     try:
         _wait_ready(api.url, process, log)
         platform = GitPlatform(tmp_path_factory.mktemp("contract-git"))

@@ -17,7 +17,8 @@ router = APIRouter(prefix="/api/v1", tags=["admin"], responses=responses(401, 40
 
 
 class TokenIn(RequestBody):
-    name: str = Field(min_length=1, max_length=200)
+    # The audit trail names a token as `token:<name>` in 200 characters.
+    name: str = Field(min_length=1, max_length=100)
     role: Literal["viewer", "approver", "admin"]
     vcs_login: str | None = Field(default=None, max_length=200)
 

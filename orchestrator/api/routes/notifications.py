@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException
 from pydantic import Field
@@ -20,10 +20,12 @@ router = APIRouter(
 
 
 class TargetIn(RequestBody):
-    url: str
-    events: list[str]
+    url: str = Field(min_length=1, max_length=2000)
+    events: list[Annotated[str, Field(max_length=100)]] = Field(max_length=50)
     secret: str = Field(description="signs each body: X-Stackrun-Signature-256, never returned")
-    repository: str | None = Field(None, description="a repository's name; none = every event")
+    repository: str | None = Field(
+        None, max_length=200, description="a repository's name; none = every event"
+    )
 
 
 @router.post("", status_code=201, responses=responses(404, 422))

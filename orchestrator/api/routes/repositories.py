@@ -36,8 +36,8 @@ class TrustIn(RequestBody):
 class RepositoryIn(TrustIn):
     name: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._/-]+$")
     clone_url: str = Field(min_length=1)
-    branch: str = "main"
-    provider: str = "github"
+    branch: str = Field(default="main", min_length=1, max_length=255)
+    provider: str = Field(default="github", max_length=20)
     webhook_secret: SecretStr
     vcs_api_url: str | None = Field(default=None, max_length=1000)
     vcs_project: str | None = Field(default=None, max_length=300)

@@ -31,7 +31,7 @@ DELETES = responses(403, 404)
 
 
 class VariableBody(RequestBody):
-    name: str
+    name: str = Field(min_length=1, max_length=200)
     value: str
     secret: bool = False
     kind: Literal["env", "terraform"] = "env"

@@ -103,3 +103,36 @@ def test_a_run_credential_for_a_huge_run_is_refused_before_any_lookup(api: Api) 
     )
     assert response.status_code == 422
     assert response.json()["errors"][0]["loc"] == ["path", "run_id"]
+
+
+@pytest.mark.parametrize(
+    "url", ["/api/v1/policies/a%00b", "/api/v1/stacks/a%00b/variables", "/api/v1/runs?stack=a%00"]
+)
+def test_a_nul_in_a_path_or_query_is_a_422_before_any_query(api: Api, url: str) -> None:
+    """PostgreSQL cannot compare text holding NUL: it was a 500 there."""
+    response = api.client.get(url, headers=api.auth("viewer"))
+    assert response.status_code == 422
+    assert "NUL" in response.json()["detail"] and response.json()["errors"] == []
+
+
+def test_a_nul_anywhere_in_a_json_body_is_a_422_naming_the_field(api: Api) -> None:
+    response = api.client.post(
+        "/api/v1/contexts",
+        headers=api.auth("admin"),
+        json={"name": "team", "labels": ["ok", "bad\u0000label"]},
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["loc"] == ["body", "labels"]
+    assert "NUL" in response.json()["errors"][0]["msg"]
+
+
+def test_a_token_name_fits_the_audit_trail(api: Api) -> None:
+    """The audit row names it `token:<name>` in 200 characters (PostgreSQL refused 206)."""
+    too_long = api.client.post(
+        "/api/v1/tokens", headers=api.auth("admin"), json={"name": "n" * 101, "role": "viewer"}
+    )
+    assert too_long.status_code == 422
+    longest = api.client.post(
+        "/api/v1/tokens", headers=api.auth("admin"), json={"name": "n" * 100, "role": "viewer"}
+    )
+    assert longest.status_code == 201, longest.text

@@ -127,3 +127,31 @@ def test_a_signed_push_is_stored_once(db: Session) -> None:
     assert intake.receive_github(db, _headers(body), body).status == 202
     assert intake.receive_github(db, _headers(body), body).body["status"] == "duplicate"
     assert _events(db) == 1
+
+
+@pytest.mark.parametrize(
+    ("escape", "named"),
+    [
+        (r"\u0000", "a NUL character"),
+        (r"\ud800", "an unpaired UTF-16 surrogate"),
+        (r"\udfff", "an unpaired UTF-16 surrogate"),
+    ],
+)
+def test_a_signed_delivery_holding_text_no_database_stores_is_422_and_stores_nothing(
+    db: Session, escape: str, named: str
+) -> None:
+    """Both crashed the insert (a 500), SQLite on the surrogate, PostgreSQL on NUL too."""
+    _register(db)
+    body = _push(full_name="acme/p").replace(b"refs/heads/main", f"refs/heads/m{escape}".encode())
+    outcome = intake.receive_github(db, _headers(body), body)
+    assert outcome.status == 422
+    assert named in outcome.body["detail"]
+    assert _events(db) == 0
+
+
+def test_an_escaped_emoji_or_an_escaped_backslash_is_ordinary_text(db: Session) -> None:
+    _register(db)
+    for n, ref in enumerate([r"refs/heads/\ud83d\ude00", r"refs/heads/a\\u0000"]):
+        body = _push(full_name="acme/p").replace(b"refs/heads/main", ref.encode())
+        outcome = intake.receive_github(db, _headers(body, delivery=f"d-{n}"), body)
+        assert outcome.status in (200, 202), outcome

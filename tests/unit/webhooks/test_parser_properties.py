@@ -16,9 +16,11 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from orchestrator import repos
+from orchestrator.models import Event
 from orchestrator.settings import Settings
 from orchestrator.webhooks import github, gitlab, intake
 from orchestrator.webhooks.events import MalformedPayload
@@ -268,5 +270,10 @@ def test_a_signed_delivery_with_any_text_or_number_is_stored_or_refused(
         github.SIGNATURE_HEADER: github.sign(SECRET, body),
     }
     outcome = intake.receive_github(registered, headers, body)
+    stored = registered.scalars(select(Event)).all()
     registered.rollback()
     assert outcome.status in ANSWERS, outcome
+    for row in stored:  # what PostgreSQL must take too: no NUL, no lone surrogate
+        for text in (row.ref, row.pusher, row.delivery_id):
+            assert "\x00" not in text
+            text.encode()
