@@ -14,6 +14,7 @@ from pathlib import Path
 import git
 
 from orchestrator.secrets.masking import Masker, redact_url, url_secrets
+from orchestrator.vcs import tree
 
 ZERO_SHA = "0" * 40
 
@@ -233,14 +234,14 @@ class Mirror:
             message = self._mask(_git_message(exc))
             raise VcsError(f"resolving {revision!r} in {self.shown_url}: {message}") from None
 
-    def export(self, sha: str, destination: Path) -> None:
-        """Write the tree of `sha` into `destination` (no .git)."""
+    def export(self, sha: str, destination: Path) -> list[str]:
+        """Write the tree of `sha` into `destination` (no .git); returns the links left out
+        because they lead outside it (vcs/tree.py)."""
         buffer = io.BytesIO()
         self._repo().archive(buffer, treeish=sha, format="tar")
         buffer.seek(0)
-        destination.mkdir(parents=True, exist_ok=True)
         with tarfile.open(fileobj=buffer) as archive:
-            archive.extractall(destination, filter="data")
+            return tree.extract(archive, destination)
 
 
 def _git_message(exc: git.GitCommandError) -> str:

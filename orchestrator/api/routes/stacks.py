@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from orchestrator import statestore
+from orchestrator import repos, statestore
 from orchestrator.api.deps import PrincipalDep, SessionDep, require, settle
 from orchestrator.api.views import stack_view
 from orchestrator.artifacts.store import open_store
@@ -23,10 +23,11 @@ from orchestrator.auth import audit, authenticate
 from orchestrator.db import session_scope
 from orchestrator.drift import schedule
 from orchestrator.drift import service as drift
-from orchestrator.models import Run, Stack, utcnow
+from orchestrator.models import Run, Stack, StateLock, utcnow
 from orchestrator.runs import actions
 from orchestrator.runs.queue import ring
 from orchestrator.runs.state import RunState
+from orchestrator.runs.trust import redact_state
 
 router = APIRouter(prefix="/api/v1/stacks", tags=["stacks"])
 STATE = "/{stack_id:path}/state"
@@ -79,12 +80,15 @@ def _writer(session: Session, stack_id: str, authorization: str | None) -> Run:
 def get_state(
     stack_id: str, session: SessionDep, authorization: Annotated[str | None, Header()] = None
 ) -> Response:
-    _state_caller(session, stack_id, authorization, writing=False)
+    _actor, run = _state_caller(session, stack_id, authorization, writing=False)
     stack = _stack(session, stack_id)
     version = statestore.latest(session, stack.id)
     if version is None:
         return Response(status_code=404)
-    return Response(version.content, media_type="application/json")
+    content = version.content
+    if run is not None and not repos.run_is_trusted(session, run):
+        content = redact_state(content)
+    return Response(content, media_type="application/json")
 
 
 @router.post(STATE)
@@ -139,11 +143,16 @@ def _lock_info(raw: bytes) -> dict[str, Any]:
 
 
 def _lock_state(stack_id: str, method: str, raw: bytes, authorization: str | None) -> Response:
-    """LOCK and UNLOCK by a live run of the stack; a lock is only ever released by its holder
-    (statestore.holder_refusal) or by an admin's POST /stacks/{id}/unlock."""
+    """LOCK and UNLOCK by the applying run of the stack (a plan never locks, so a proposed run
+    cannot hold the state against an apply); a lock is only ever released by its holder
+    (statestore.holder_refusal) or by an admin's POST /stacks/{id}/unlock. Any other live
+    run meets a held lock as a 423 "locked by run N"."""
     with session_scope() as session:
         run = _writer(session, stack_id, authorization)
         info = _lock_info(raw)
+        held = session.get(StateLock, run.stack_id)
+        if run.state != RunState.APPLYING and (held is None or held.run_id == run.id):
+            raise HTTPException(403, f"only an applying run locks the state of {stack_id!r}")
         if method == "LOCK":
             result = statestore.lock(session, run.stack_id, info, run.id)
             refusal = result if isinstance(result, statestore.StateRefusal) else None
