@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 
 from orchestrator.graph.build import Graph
 from orchestrator.graph.globs import watch_pattern
@@ -16,6 +16,19 @@ def owner(path: str, stack_paths: Collection[str]) -> str | None:
         if folder in stack_paths:
             return folder
     return "." if "." in stack_paths else None
+
+
+def _through_links(changed: list[str], link_ends: Mapping[str, str]) -> dict[str, str]:
+    """{path: how to name the change}: every changed path, and every path that shows it
+    through a link inside the repository (`app/terraform.tfvars`, a link, changes when
+    `shared/app.tfvars` does)."""
+    seen_as = {path: path for path in changed}
+    for link, end in sorted(link_ends.items()):
+        for path in changed:
+            if path == end or (end and path.startswith(end + "/")) or not end:
+                shown = link + path[len(end) :] if end else f"{link}/{path}"
+                seen_as.setdefault(shown, f"{path} (seen at {shown} through a link)")
+    return seen_as
 
 
 def _first_changed_under(changed: list[str]) -> dict[str, str]:
@@ -32,13 +45,14 @@ def _first_changed_under(changed: list[str]) -> dict[str, str]:
 def affected(graph: Graph, changed: Iterable[str]) -> dict[str, str]:
     """{stack path: why it runs}: own changes, local modules, watch globs, broken files,
     then everything downstream through data edges. Never upstream."""
-    changed = sorted(set(changed))
+    seen_as = _through_links(sorted(set(changed)), graph.link_ends)
+    changed = sorted(seen_as)
     reasons: dict[str, str] = {}
     first_under = _first_changed_under(changed)
     for path in changed:
         stack = owner(path, graph.stacks)
         if stack is not None:
-            reasons.setdefault(stack, f"changed: {path}")
+            reasons.setdefault(stack, f"changed: {seen_as[path]}")
     for stack_path, node in sorted(graph.stacks.items()):
         if stack_path in reasons:
             continue

@@ -16,7 +16,7 @@ from orchestrator.graph.cycles import find_cycles
 from orchestrator.graph.evaluate import REPO_ROOT, Argument, Scope, Unresolved
 from orchestrator.graph.facts import STACK_FILE, Facts
 from orchestrator.handoff.spec import HandoffSpec, parse_handoff
-from orchestrator.vcs.links import LinkProblem
+from orchestrator.vcs.links import Links
 
 IDENTITY_FIELDS: dict[str, tuple[str, ...]] = {
     "s3": ("bucket", "key"),
@@ -115,6 +115,7 @@ class Graph:
     edges: list[Edge]
     unresolved: list[dict[str, Any]]
     errors: list[dict[str, Any]]
+    link_ends: dict[str, str] = field(default_factory=dict)  # a link inside → where it ends
     _upstreams: dict[str, set[str]] | None = field(default=None, repr=False, compare=False)
 
     def to_json(self) -> dict[str, Any]:
@@ -202,14 +203,18 @@ class _Analysis:
 
 # Keyed by the identity of the facts objects of the stack's own folder: the entry holds those
 # objects, so their ids cannot be reused while it lives.
-_MEMO: OrderedDict[tuple[str, bool, tuple[int, ...]], _Analysis] = OrderedDict()
+_MEMO: OrderedDict[tuple[str, bool, tuple[int, ...], int], _Analysis] = OrderedDict()
 _MEMO_SIZE = 50_000
 
 
 class _Builder:
-    def __init__(self, facts: Mapping[str, Facts], links: Mapping[str, LinkProblem]) -> None:
+    def __init__(self, facts: Mapping[str, Facts], links: Links) -> None:
         self.facts = facts
-        self.links = links
+        self.links = links.problems
+        self.folder_links = links.folders
+        self.link_ends = {**links.files, **links.folders}
+        # Module folders are followed through folder links: an analysis depends on them too.
+        self.links_key = hash(tuple(sorted(links.folders.items())))
         self.by_dir: dict[str, dict[str, Facts]] = {}
         self.unread_by_dir: dict[str, list[str]] = {}
         for path, file_facts in sorted(facts.items()):
@@ -260,7 +265,7 @@ class _Builder:
                 self._connect(path, ref)
             self._declared_edges(self.stacks[path])
         self._check_cycles()
-        return Graph(self.stacks, self.edges, self.unresolved, self.errors)
+        return Graph(self.stacks, self.edges, self.unresolved, self.errors, self.link_ends)
 
     def _block_errors(self, node: StackNode) -> None:
         """Errors of the stack block's drift, hand-off and AWS settings, against stackrun.hcl."""
@@ -277,7 +282,12 @@ class _Builder:
     def _analysis(self, directory: str, is_module_source: bool) -> _Analysis | None:
         """What one stack says on its own (node, backend, remote-state references); reused
         from an earlier build while none of the folders it read has changed."""
-        memo_key = (directory, is_module_source, tuple(map(id, self.fingerprints[directory])))
+        memo_key = (
+            directory,
+            is_module_source,
+            tuple(map(id, self.fingerprints[directory])),
+            self.links_key,
+        )
         cached = _MEMO.get(memo_key)
         if cached is not None and self._unchanged(cached.fingerprint):
             _MEMO.move_to_end(memo_key)
@@ -307,6 +317,17 @@ class _Builder:
     def _tf_facts(self, directory: str) -> list[tuple[str, Facts]]:
         return self.tf_by_dir.get(directory, [])
 
+    def _through_links(self, folder: str) -> str:
+        """A folder path with a folder link on its way replaced by where the link ends."""
+        if not self.folder_links:
+            return folder
+        parts = folder.split("/")
+        for cut in range(len(parts), 0, -1):
+            end = self.folder_links.get("/".join(parts[:cut]))
+            if end is not None:
+                return _join(end or ".", "/".join(parts[cut:]) or ".")
+        return folder
+
     def _module_source_dirs(self) -> set[str]:
         sources: set[str] = set()
         for directory in self.by_dir:
@@ -314,7 +335,7 @@ class _Builder:
                 for module in file_facts.get("modules") or []:
                     source = module.get("source")
                     if _is_local(source):
-                        sources.add(_join(directory, str(source)))
+                        sources.add(self._through_links(_join(directory, str(source))))
         return sources
 
     def _stack_node(self, directory: str, is_module_source: bool) -> StackNode | None:
@@ -463,7 +484,7 @@ class _Builder:
                     source = module.get("source")
                     if not _is_local(source):
                         continue
-                    target = _join(directory, str(source))
+                    target = self._through_links(_join(directory, str(source)))
                     targets.add(target)
                     if target in chain or target not in self.by_dir:
                         continue
@@ -597,10 +618,9 @@ class _Builder:
             self.errors.append({"kind": "cycle", "file": None, "line": None, "message": message})
 
 
-def build(facts: Mapping[str, Facts], links: Mapping[str, LinkProblem] | None = None) -> Graph:
-    """The graph of a tree given as {path: facts of that file} and the links of the tree that
-    leave it (vcs/links.py)."""
-    return _Builder(facts, links or {}).build()
+def build(facts: Mapping[str, Facts], links: Links | None = None) -> Graph:
+    """The graph of a tree given as {path: facts of that file} and its links (vcs/links.py)."""
+    return _Builder(facts, links or Links({}, {}, {}, {})).build()
 
 
 def _is_local(source: Any) -> bool:

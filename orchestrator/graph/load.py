@@ -59,7 +59,7 @@ def _graph(
     with _no_cycle_collection():
         facts = collect(blobs, read, cache, by_path, limits)
         facts.update(_dangling(resolved))
-        return build(facts, resolved.problems)
+        return build(facts, resolved)
 
 
 def _dangling(resolved: links.Links) -> dict[str, Facts]:
@@ -71,6 +71,7 @@ def _dangling(resolved: links.Links) -> dict[str, Facts]:
                 "file": path,
                 "line": None,
                 "message": f"a link to {end}, which does not exist at this commit",
+                "kind": "link",
             }
         }
         for path, end in resolved.dangling.items()
