@@ -22,6 +22,7 @@ BOUNDED = settings(
     max_examples=150,
     deadline=None,
     derandomize=True,
+    database=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
 
@@ -109,7 +110,7 @@ def test_the_scanner_gives_exact_blocks_or_a_scan_error(text: str) -> None:
         previous_end = block.end
 
 
-@settings(max_examples=60, deadline=None, derandomize=True)
+@settings(max_examples=60, deadline=None, derandomize=True, database=None)
 @given(
     hcl_text, st.sampled_from(["s/main.tf", "s/stackrun.hcl", "s/terraform.tfvars", "s/a.tf.json"])
 )
