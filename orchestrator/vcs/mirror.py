@@ -145,15 +145,8 @@ class Mirror:
         """{blob id: size in bytes}, without reading the contents (`git cat-file --batch-check`)."""
         if not blob_ids:
             return {}
-        completed = subprocess.run(
-            ["git", "cat-file", "--batch-check"],
-            cwd=self.path,
-            input="\n".join(blob_ids).encode() + b"\n",
-            capture_output=True,
-            check=True,
-        )
         sizes: dict[str, int] = {}
-        for line in completed.stdout.decode().splitlines():
+        for line in self._cat_file("--batch-check", blob_ids).decode().splitlines():
             fields = line.split(" ")
             if len(fields) == 3 and fields[1] == "blob":
                 sizes[fields[0]] = int(fields[2])
@@ -178,6 +171,17 @@ class Mirror:
             changes[path] = None if deleted else (new_mode, new_blob)
         return changes
 
+    def _cat_file(self, mode: str, blob_ids: list[str]) -> bytes:
+        """One `git cat-file --batch[-check]` over many objects."""
+        completed = subprocess.run(
+            ["git", "cat-file", mode],
+            cwd=self.path,
+            input="\n".join(blob_ids).encode() + b"\n",
+            capture_output=True,
+            check=True,
+        )
+        return completed.stdout
+
     def parents(self, sha: str) -> list[str]:
         output = self._repo().git.rev_parse(f"{sha}^@")
         return [line.strip() for line in str(output).splitlines() if line.strip()]
@@ -186,14 +190,7 @@ class Mirror:
         """Contents of many blobs through one `git cat-file --batch`."""
         if not blob_ids:
             return {}
-        completed = subprocess.run(
-            ["git", "cat-file", "--batch"],
-            cwd=self.path,
-            input="\n".join(blob_ids).encode() + b"\n",
-            capture_output=True,
-            check=True,
-        )
-        data = completed.stdout
+        data = self._cat_file("--batch", blob_ids)
         contents: dict[str, bytes] = {}
         position = 0
         for blob in blob_ids:
