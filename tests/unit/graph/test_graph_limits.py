@@ -12,6 +12,7 @@ import pytest
 
 from orchestrator.graph import hcl
 from orchestrator.graph.affected import affected
+from orchestrator.graph.build import MAX_MODULE_INSTANCES
 from orchestrator.graph.cache import MemoryCache, blob_id, cache_key, collect
 from orchestrator.graph.limits import GraphLimits, over_limits
 from orchestrator.graph.load import graph_of_directory
@@ -125,3 +126,22 @@ def test_the_per_commit_total_blocks_the_files_after_it_in_path_order(tmp_path: 
     blocked = sorted(p for p, node in graph.stacks.items() if node.blockers)
     assert blocked == ["s3", "s4"]
     assert "STACKRUN_GRAPH_MAX_TOTAL_BYTES" in graph.stacks["s3"].blockers[0]
+
+
+def test_a_module_tree_that_fans_out_past_the_limit_blocks_only_its_stack(
+    tmp_path: Path,
+) -> None:
+    """Each level calls the next ten times: 10**5 module instances written in 60 lines."""
+    files = {
+        "fan/main.tf": BACKEND % "fan" + 'module "m" {\n  source = "../modules/m0"\n}\n',
+        "calm/main.tf": BACKEND % "calm" + 'module "m" {\n  source = "../modules/m4"\n}\n',
+    }
+    for level in range(5):
+        calls = "".join(f'module "c{n}" {{\n  source = "../m{level + 1}"\n}}\n' for n in range(10))
+        files[f"modules/m{level}/main.tf"] = calls if level < 4 else 'resource "a" "b" {}\n'
+    graph = graph_of_directory(_write(tmp_path, files), MemoryCache(), ROOMY)
+    assert graph.stacks["fan"].blockers == [
+        f"fan: its local module calls make more than {MAX_MODULE_INSTANCES} module instances; "
+        "the graph stopped there"
+    ]
+    assert graph.stacks["calm"].blockers == []
