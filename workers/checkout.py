@@ -9,6 +9,8 @@ import stat
 from pathlib import Path
 from urllib.parse import quote
 
+from orchestrator.db import session_scope
+from orchestrator.graph import gate
 from orchestrator.models import Repository, Run, Stack
 from orchestrator.repos import mirror_for
 from orchestrator.settings import Settings
@@ -22,17 +24,24 @@ def workspace_for(settings: Settings, run_id: int, phase: str) -> Path:
 
 
 def checkout(
-    settings: Settings, repository: Repository, run: Run, phase: str
-) -> tuple[Path, list[str]]:
-    """Export the run's commit into a fresh workspace; returns its root and the links left out
-    because they lead outside the repository."""
+    settings: Settings, repository: Repository, run: Run, phase: str, stack_path: str
+) -> Path:
+    """Export the run's commit; return the workspace's root. ValueError, before anything is
+    written, when the graph at the commit blocks the stack (a link that leaves the repository,
+    a file over a graph limit); a link that leaves the repository is never written."""
     root = workspace_for(settings, run.id, phase)
     if root.exists():
         shutil.rmtree(root)
     mirror = mirror_for(repository)
     mirror.ensure_commit(run.commit_sha)
-    left_out = mirror.export(run.commit_sha, root)
-    return root, left_out
+    with session_scope() as session:
+        blockers = gate.blockers_at(session, mirror, run.commit_sha, stack_path)
+    if blockers:
+        raise ValueError(
+            f"stack {stack_path} cannot run at commit {run.commit_sha[:12]}: " + "; ".join(blockers)
+        )
+    mirror.export(run.commit_sha, root)
+    return root
 
 
 def stack_dir(root: Path, stack: Stack) -> Path:

@@ -70,9 +70,7 @@ def _prepare(
     runlog: RunLog,
 ) -> Prepared:
     """The run's workspace and its terraform, with what an untrusted run was not given."""
-    root, left_out = checkout.checkout(settings, repository, run, phase)
-    for link in left_out:
-        runlog(f"stackrun: {link} leads outside the repository; it is left out of the workspace")
+    root = checkout.checkout(settings, repository, run, phase, stack.path)
     directory = checkout.stack_dir(root, stack)
     if not directory.is_dir():
         raise VcsError(f"stack directory {stack.path} does not exist at commit {run.commit_sha}")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import tarfile
+from collections.abc import Collection
 from pathlib import Path, PurePosixPath
 
 
@@ -19,24 +20,26 @@ def _safe_name(name: str) -> bool:
     return bool(parts) and not PurePosixPath(name).is_absolute() and ".." not in parts
 
 
-def extract(archive: tarfile.TarFile, destination: Path) -> list[str]:
-    """Extract `archive` (a `git archive` tar) into `destination`; returns the links left out
-    because they lead outside it (`"path -> target"`), which the caller reports."""
+def extract(
+    archive: tarfile.TarFile, destination: Path, skip: Collection[str] = ()
+) -> list[tuple[str, str]]:
+    """Extract `archive` (a `git archive` tar) into `destination`, but for the links named in
+    `skip`; returns the other links left out because they lead outside it (path, target)."""
     destination.mkdir(parents=True, exist_ok=True)
     root = os.path.realpath(destination)
     members = archive.getmembers()
     plain = [m for m in members if m.isfile() or m.isdir()]
     archive.extractall(destination, members=plain, filter="data")
-    left_out = [f"{m.name} (not a file, directory or link)" for m in members if _odd(m)]
+    left_out = [(m.name, "(not a file, directory or link)") for m in members if _odd(m)]
     made: list[tuple[str, str, Path]] = []
-    for member in (m for m in members if m.issym()):
+    for member in (m for m in members if m.issym() and m.name not in skip):
         link = destination / member.name
         parent = os.path.normpath(link.parent)
         if not _safe_name(member.name) or os.path.realpath(parent) != parent:
-            left_out.append(f"{member.name} -> {member.linkname}")
+            left_out.append((member.name, member.linkname))
             continue
         if not _inside(parent, root) or os.path.lexists(link):
-            left_out.append(f"{member.name} -> {member.linkname}")
+            left_out.append((member.name, member.linkname))
             continue
         os.makedirs(parent, exist_ok=True)
         os.symlink(member.linkname, link)
@@ -48,16 +51,16 @@ def _odd(member: tarfile.TarInfo) -> bool:
     return not (member.isfile() or member.isdir() or member.issym())
 
 
-def _drop_escaping(made: list[tuple[str, str, Path]], root: str) -> list[str]:
+def _drop_escaping(made: list[tuple[str, str, Path]], root: str) -> list[tuple[str, str]]:
     """Remove every link that resolves (through any chain of links) outside `root`, until
     none does: removing one can only make others dangle, never escape."""
-    dropped: list[str] = []
+    dropped: list[tuple[str, str]] = []
     changed = True
     while changed:
         changed = False
         for name, target, link in made:
             if os.path.islink(link) and not _inside(os.path.realpath(link), root):
                 link.unlink()
-                dropped.append(f"{name} -> {target}")
+                dropped.append((name, target))
                 changed = True
     return dropped

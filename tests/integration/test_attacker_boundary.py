@@ -154,7 +154,8 @@ def test_a_stored_url_the_rule_refuses_fails_the_push_with_the_rule(
     deployment: Deployment, platform: GitPlatform, tmp_path: Path
 ) -> None:
     """A repository registered before the rule with `ext::`: its push fails as an event with
-    the rule, its graph answers 502 with the rule; git never runs the command."""
+    the rule and computes no graph (the graph API, which never fetches, has none to serve);
+    git never runs the command."""
     legacy = GitPlatform(tmp_path / "legacy", name="acme/legacy")
     repository = deployment.register(legacy, SECRET)
     marker = tmp_path / "pwned"
@@ -178,7 +179,7 @@ def test_a_stored_url_the_rule_refuses_fails_the_push_with_the_rule(
     assert "remote helper" in event["detail"] and "gave up" not in event["detail"]
     with deployment.client() as api:
         graph = api.get(f"/api/v1/repositories/{repository['id']}/graph")
-    assert graph.status_code == 502 and "remote helper" in graph.json()["detail"]
+    assert graph.status_code == 409 and "no push to its tracked branch" in graph.json()["detail"]
     assert not marker.exists()
 
 
