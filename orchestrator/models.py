@@ -257,6 +257,19 @@ class ParseCacheEntry(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class GraphSnapshot(Base):
+    """The stack graph computed by the last processed push of a repository's tracked branch:
+    what GET /api/v1/repositories/{id}/graph serves (a viewer never makes stackrun parse)."""
+
+    __tablename__ = "graph_snapshots"
+
+    repository_id: Mapped[int] = mapped_column(ForeignKey("repositories.id"), primary_key=True)
+    commit_sha: Mapped[str] = mapped_column(String(40))
+    event_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    graph: Mapped[dict[str, Any]] = mapped_column(JSON)
+    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class StackOutputs(Base):
     """The outputs of a stack's last apply; sensitive values only encrypted, never served."""
 

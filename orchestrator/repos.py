@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from orchestrator.models import Repository, Run, Stack
-from orchestrator.runs.trust import RepositoryTrust
+from orchestrator.runs.trust import RepositoryTrust, run_trust
 from orchestrator.runs.trust import logs_role as trust_logs_role
 from orchestrator.secrets.crypto import decrypt, encrypt
 from orchestrator.settings import get_settings
@@ -55,6 +55,14 @@ def trust_settings(repository: Repository) -> RepositoryTrust:
         repository.trusted_authors,
         repository.proposed_logs_public,
     )
+
+
+def run_is_trusted(session: Session, run: Run) -> bool:
+    """Whether `run` may see secrets (runs/trust.py), by its repository's trust settings."""
+    stack = session.get(Stack, run.stack_id)
+    repository = session.get(Repository, stack.repository_id) if stack is not None else None
+    settings = trust_settings(repository) if repository is not None else RepositoryTrust()
+    return run_trust(run.kind, run.triggered_by, settings).trusted
 
 
 def logs_role(session: Session, run: Run) -> str:

@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     argocd_token: SecretStr | None = None
     handoff_poll_seconds: float = 2.0
     allow_local_repositories: bool = False
+    # What one graph build reads (DESIGN §3, "Limits"); the largest real repositories we know
+    # (govuk-aws: 306 files, 1.4 MiB, the biggest 95 KiB) fit many times over.
+    graph_max_file_bytes: int = Field(default=4 * 1024 * 1024, ge=1)
+    graph_max_total_bytes: int = Field(default=64 * 1024 * 1024, ge=1)
+    graph_time_budget_seconds: float = Field(default=120.0, gt=0)
 
     @property
     def resolved_database_url(self) -> str:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import stat
 from pathlib import Path
 from urllib.parse import quote
 
+from orchestrator.db import session_scope
+from orchestrator.graph import gate
 from orchestrator.models import Repository, Run, Stack
 from orchestrator.repos import mirror_for
 from orchestrator.settings import Settings
@@ -20,13 +23,23 @@ def workspace_for(settings: Settings, run_id: int, phase: str) -> Path:
     return settings.workspaces_dir / f"run-{run_id}-{phase}"
 
 
-def checkout(settings: Settings, repository: Repository, run: Run, phase: str) -> Path:
-    """Export the run's commit; return the stack's directory inside the workspace."""
+def checkout(
+    settings: Settings, repository: Repository, run: Run, phase: str, stack_path: str
+) -> Path:
+    """Export the run's commit; return the workspace's root. ValueError, before anything is
+    written, when the graph at the commit blocks the stack (a link that leaves the repository,
+    a file over a graph limit); a link that leaves the repository is never written."""
     root = workspace_for(settings, run.id, phase)
     if root.exists():
         shutil.rmtree(root)
     mirror = mirror_for(repository)
     mirror.ensure_commit(run.commit_sha)
+    with session_scope() as session:
+        blockers = gate.blockers_at(session, mirror, run.commit_sha, stack_path)
+    if blockers:
+        raise ValueError(
+            f"stack {stack_path} cannot run at commit {run.commit_sha[:12]}: " + "; ".join(blockers)
+        )
     mirror.export(run.commit_sha, root)
     return root
 
@@ -43,17 +56,34 @@ def wire_managed_state(directory: Path, address: str, run_id: int) -> Path:
     """Point the stack at stackrun's http backend. The password is not written here: it goes
     in TF_HTTP_PASSWORD (terraform keeps it out of the plan file), so the plan artifact holds
     no credential and an apply in a new task uses that task's own."""
-    (directory / BACKEND_OVERRIDE).write_text('terraform {\n  backend "http" {}\n}\n')
+    write_new(directory / BACKEND_OVERRIDE, b'terraform {\n  backend "http" {}\n}\n')
     config = directory / BACKEND_CONFIG
-    fd = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(
+    write_new(
+        config,
+        (
             f'address        = "{address}"\n'
             f'lock_address   = "{address}"\n'
             f'unlock_address = "{address}"\n'
             f'username       = "run-{run_id}"\n'
-        )
+        ).encode(),
+        mode=0o600,
+    )
     return config
+
+
+def write_new(path: Path, content: bytes, mode: int = 0o644) -> None:
+    """Write a file of stackrun's own into a workspace the repository (and terraform) shaped:
+    whatever stands at `path` is removed first and the file is created, never followed, so a
+    link planted there cannot make the worker write elsewhere."""
+    if path.is_dir() and not path.is_symlink():
+        raise ValueError(
+            f"{path.name} in the workspace is a directory; stackrun writes a file there"
+        )
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(content)
 
 
 def read_result(root: Path, path: Path) -> bytes:

@@ -26,7 +26,7 @@ from orchestrator.runs import coordinator, plans, service
 from orchestrator.runs.coordinator import Doorbell, RunMoved
 from orchestrator.runs.queue import ring_all
 from orchestrator.runs.state import RunState
-from orchestrator.runs.trust import missing_secret_hint
+from orchestrator.runs.trust import missing_secret_hint, redact_state
 from orchestrator.secrets.masking import Masker
 from orchestrator.settings import Settings, get_settings
 from orchestrator.toolchain import resolve_terraform
@@ -70,12 +70,11 @@ def _prepare(
     runlog: RunLog,
 ) -> Prepared:
     """The run's workspace and its terraform, with what an untrusted run was not given."""
-    root = checkout.checkout(settings, repository, run, phase)
+    root = checkout.checkout(settings, repository, run, phase, stack.path)
     directory = checkout.stack_dir(root, stack)
     if not directory.is_dir():
         raise VcsError(f"stack directory {stack.path} does not exist at commit {run.commit_sha}")
     _check_stack_file(directory, stack)
-    _write_upstream_local_states(root, stack, runlog)
     with session_scope() as session:
         credential = service.issue_run_credential(session, run.id)
     masker.add(credential)
@@ -88,6 +87,7 @@ def _prepare(
         env["TF_HTTP_PASSWORD"] = credential
     granted = environment.assemble(settings, run, stack, credential, masker, runlog)
     env.update(granted.env)
+    _write_upstream_local_states(root, stack, runlog, granted.trusted)
     binary = resolve_terraform(settings.terraform_bin)
     confinement = confine(settings, root, directory, Path(binary), env)
     runlog(f"stackrun: {confinement.sandbox.describe()}")
@@ -105,9 +105,10 @@ def _interrupt(running: list[Terraform], runlog: RunLog, state: RunState) -> Non
         terraform.interrupt()
 
 
-def _write_upstream_local_states(root: Path, stack: Stack, runlog: RunLog) -> None:
+def _write_upstream_local_states(root: Path, stack: Stack, runlog: RunLog, trusted: bool) -> None:
     """A stack that reads a managed upstream through backend "local" finds that upstream's
-    current state at the path it names (DESIGN §3), so local-state monorepos work as written."""
+    current state at the path it names (DESIGN §3), so local-state monorepos work as written;
+    an untrusted run finds it with the sensitive values withheld."""
     for read in stack.local_state_reads or []:
         target = (root / read["path"]).resolve()
         if not target.is_relative_to(root.resolve()):
@@ -119,7 +120,7 @@ def _write_upstream_local_states(root: Path, stack: Stack, runlog: RunLog) -> No
             runlog(f"stackrun: {read['stack']} has no state yet; {read['path']} is left absent")
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(content)
+        checkout.write_new(target, content if trusted else redact_state(content))
         runlog(f"stackrun: wrote the current state of {read['stack']} to {read['path']}")
 
 
@@ -380,7 +381,7 @@ def apply_run(run_id: int) -> None:
             raise ValueError(
                 f"plan file checksum mismatch: stored {digest}, approved {run.plan_sha256}"
             )
-        (terraform.workdir / PLAN_FILE).write_bytes(plan_bytes)
+        checkout.write_new(terraform.workdir / PLAN_FILE, plan_bytes)
         with plugin_cache_lock(settings):
             terraform.run(*_init_args(terraform))
         return _apply_plan(settings, store, run_id, prepared, stack)

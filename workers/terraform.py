@@ -116,7 +116,7 @@ class Terraform:
         last: list[str] = []
         fault: Exception | None = None
         for raw in process.stdout:
-            text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+            text = _unforgeable(raw.decode("utf-8", errors="replace").rstrip("\r\n"))
             if fault is None:
                 try:
                     self.log(text)
@@ -168,6 +168,16 @@ class Terraform:
         if self.process is not None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGINT)
+
+
+STACKRUN_PREFIXES = ("stackrun:", "policy:", "state:", "$ terraform")
+
+
+def _unforgeable(line: str) -> str:
+    """A line of terraform's output that looks like one of stackrun's own (a variable's
+    error_message or a provisioner can print anything) is shown behind "| ", so an approver
+    reading the log can tell stackrun's verdicts from what the run printed."""
+    return f"| {line}" if line.startswith(STACKRUN_PREFIXES) else line
 
 
 def _timed(command: str, code: int, started: float) -> None:

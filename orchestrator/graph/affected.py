@@ -2,85 +2,74 @@
 
 from __future__ import annotations
 
-import posixpath
-import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 
 from orchestrator.graph.build import Graph
+from orchestrator.graph.globs import watch_pattern
 
 
-def owner(path: str, stack_paths: Iterable[str]) -> str | None:
-    """The deepest stack directory holding `path`."""
-    holders = [s for s in stack_paths if s == "." or path.startswith(s + "/")]
-    return max(holders, key=lambda s: -1 if s == "." else s.count("/")) if holders else None
+def owner(path: str, stack_paths: Collection[str]) -> str | None:
+    """The deepest stack directory holding `path` (its folders, nearest first)."""
+    folder = path
+    while "/" in folder:
+        folder = folder.rpartition("/")[0]
+        if folder in stack_paths:
+            return folder
+    return "." if "." in stack_paths else None
 
 
-def _under(path: str, directory: str) -> bool:
-    return directory == "." or path.startswith(directory + "/")
+def _through_links(changed: list[str], link_ends: Mapping[str, str]) -> dict[str, str]:
+    """{path: how to name the change}: every changed path, and every path that shows it
+    through a link inside the repository (`app/terraform.tfvars`, a link, changes when
+    `shared/app.tfvars` does)."""
+    seen_as = {path: path for path in changed}
+    for link, end in sorted(link_ends.items()):
+        for path in changed:
+            if path == end or (end and path.startswith(end + "/")) or not end:
+                shown = link + path[len(end) :] if end else f"{link}/{path}"
+                seen_as.setdefault(shown, f"{path} (seen at {shown} through a link)")
+    return seen_as
 
 
-def _watch_pattern(stack_path: str, glob: str) -> re.Pattern[str]:
-    """A watch glob (relative to the stack) as a regex over repository paths, with ordinary
-    glob rules: `*` and `?` stay within one folder, `**/` spans any number of folders."""
-    joined = posixpath.normpath(posixpath.join("" if stack_path == "." else stack_path, glob))
-    return re.compile(_glob_regex(joined.lstrip("/")))
-
-
-def _glob_regex(glob: str) -> str:
-    parts: list[str] = []
-    i = 0
-    while i < len(glob):
-        if glob.startswith("**/", i):
-            parts.append("(?:.*/)?")
-            i += 3
-        elif glob.startswith("**", i):
-            parts.append(".*")
-            i += 2
-        elif glob[i] == "*":
-            parts.append("[^/]*")
-            i += 1
-        elif glob[i] == "?":
-            parts.append("[^/]")
-            i += 1
-        elif glob[i] == "[":
-            end = glob.find("]", i + 1)
-            if end < 0:
-                parts.append(re.escape(glob[i]))
-                i += 1
-            else:
-                body = glob[i + 1 : end].replace("\\", "\\\\")
-                parts.append("[^" + body[1:] + "]" if body.startswith("!") else "[" + body + "]")
-                i = end + 1
-        else:
-            parts.append(re.escape(glob[i]))
-            i += 1
-    return "^" + "".join(parts) + "$"
+def _first_changed_under(changed: list[str]) -> dict[str, str]:
+    """{folder: the first changed path (in order) under it}, "." for the root."""
+    first: dict[str, str] = {".": changed[0]} if changed else {}
+    for path in changed:
+        folder = path
+        while "/" in folder:
+            folder = folder.rpartition("/")[0]
+            first.setdefault(folder, path)
+    return first
 
 
 def affected(graph: Graph, changed: Iterable[str]) -> dict[str, str]:
     """{stack path: why it runs}: own changes, local modules, watch globs, broken files,
     then everything downstream through data edges. Never upstream."""
-    changed = sorted(set(changed))
+    seen_as = _through_links(sorted(set(changed)), graph.link_ends)
+    changed = sorted(seen_as)
     reasons: dict[str, str] = {}
+    first_under = _first_changed_under(changed)
     for path in changed:
         stack = owner(path, graph.stacks)
         if stack is not None:
-            reasons.setdefault(stack, f"changed: {path}")
+            reasons.setdefault(stack, f"changed: {seen_as[path]}")
     for stack_path, node in sorted(graph.stacks.items()):
         if stack_path in reasons:
             continue
         module_hit = next(
-            ((m, p) for m in sorted(node.module_dirs) for p in changed if _under(p, m)), None
+            ((m, first_under[m]) for m in sorted(node.module_dirs) if m in first_under), None
         )
         if module_hit:
             reasons[stack_path] = f"module {module_hit[0]} changed: {module_hit[1]}"
             continue
-        patterns = [_watch_pattern(stack_path, g) for g in node.watch]
+        patterns = [watch_pattern(stack_path, g) for g in node.watch]
         watched = next((p for p in changed for g in patterns if g.match(p)), None)
         if watched:
             reasons[stack_path] = f"watched: {watched}"
         elif node.errors:
             reasons[stack_path] = f"files fail to parse: {node.errors[0]}"
+        elif node.blockers:
+            reasons[stack_path] = f"blocked: {node.blockers[0]}"
     for stack_path, upstream in graph.downstream(set(reasons)).items():
         reasons[stack_path] = f"downstream of {upstream}"
     return dict(sorted(reasons.items()))

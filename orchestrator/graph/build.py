@@ -11,9 +11,12 @@ from typing import Any
 from orchestrator.aws.role import AwsRole, parse_role
 from orchestrator.drift import schedule
 from orchestrator.drift.schedule import DriftSettings
+from orchestrator.graph import blockers
+from orchestrator.graph.cycles import find_cycles
 from orchestrator.graph.evaluate import REPO_ROOT, Argument, Scope, Unresolved
 from orchestrator.graph.facts import STACK_FILE, Facts
 from orchestrator.handoff.spec import HandoffSpec, parse_handoff
+from orchestrator.vcs.links import Links
 
 IDENTITY_FIELDS: dict[str, tuple[str, ...]] = {
     "s3": ("bucket", "key"),
@@ -22,6 +25,9 @@ IDENTITY_FIELDS: dict[str, tuple[str, ...]] = {
     "local": ("path",),
 }
 _MAX_MODULE_DEPTH = 16
+# Module calls can fan out at every level (10 calls of a module that makes 10 calls…): past
+# this many module instances in one stack the graph stops and the stack is blocked.
+MAX_MODULE_INSTANCES = 10_000
 
 
 @dataclass(frozen=True)
@@ -61,7 +67,10 @@ class StackNode:
     identity: tuple[str, ...] | None = None
     watch: list[str] = field(default_factory=list)
     module_dirs: set[str] = field(default_factory=set)
+    module_targets: set[str] = field(default_factory=set)
+    module_overflow: str | None = None
     errors: list[str] = field(default_factory=list)
+    blockers: list[str] = field(default_factory=list)
     block: dict[str, Any] = field(default_factory=dict)
     inputs: list[dict[str, str]] = field(default_factory=list)
     local_reads: list[dict[str, str]] = field(default_factory=list)
@@ -95,6 +104,8 @@ class StackNode:
             view["handoff"] = {"argocd": self.handoff.to_json()}
         if self.aws is not None:
             view["aws"] = self.aws.to_json()
+        if self.blockers:
+            view["blocked"] = list(self.blockers)
         return view
 
 
@@ -104,6 +115,7 @@ class Graph:
     edges: list[Edge]
     unresolved: list[dict[str, Any]]
     errors: list[dict[str, Any]]
+    link_ends: dict[str, str] = field(default_factory=dict)  # a link inside → where it ends
     _upstreams: dict[str, set[str]] | None = field(default=None, repr=False, compare=False)
 
     def to_json(self) -> dict[str, Any]:
@@ -191,16 +203,27 @@ class _Analysis:
 
 # Keyed by the identity of the facts objects of the stack's own folder: the entry holds those
 # objects, so their ids cannot be reused while it lives.
-_MEMO: OrderedDict[tuple[str, bool, tuple[int, ...]], _Analysis] = OrderedDict()
+_MEMO: OrderedDict[tuple[str, bool, tuple[int, ...], int], _Analysis] = OrderedDict()
 _MEMO_SIZE = 50_000
 
 
 class _Builder:
-    def __init__(self, facts: Mapping[str, Facts]) -> None:
+    def __init__(self, facts: Mapping[str, Facts], links: Links) -> None:
         self.facts = facts
+        self.links = links.problems
+        self.folder_links = links.folders
+        self.link_ends = {**links.files, **links.folders}
+        # Module folders are followed through folder links: an analysis depends on them too.
+        self.links_key = hash(tuple(sorted(links.folders.items())))
         self.by_dir: dict[str, dict[str, Facts]] = {}
+        self.unread_by_dir: dict[str, list[str]] = {}
         for path, file_facts in sorted(facts.items()):
             self.by_dir.setdefault(_directory(path), {})[path] = file_facts
+            error = file_facts.get("error") or {}
+            if error.get("kind") == "limit":
+                self.unread_by_dir.setdefault(_directory(path), []).append(
+                    f"{path}: {error['message']}"
+                )
         self.tf_by_dir: dict[str, list[tuple[str, Facts]]] = {
             directory: [
                 (path, f)
@@ -233,6 +256,8 @@ class _Builder:
         for path, node in sorted(self.stacks.items()):
             self.by_name.setdefault(node.name, []).append(path)
             self._block_errors(node)
+        self.errors.extend(blockers.link_errors(self.links))
+        blockers.record(self.stacks, self.links, self.unread_by_dir)
         self._check_duplicate_backends()
         for path in sorted(analyses):
             self.stacks[path].local_reads = []
@@ -240,7 +265,7 @@ class _Builder:
                 self._connect(path, ref)
             self._declared_edges(self.stacks[path])
         self._check_cycles()
-        return Graph(self.stacks, self.edges, self.unresolved, self.errors)
+        return Graph(self.stacks, self.edges, self.unresolved, self.errors, self.link_ends)
 
     def _block_errors(self, node: StackNode) -> None:
         """Errors of the stack block's drift, hand-off and AWS settings, against stackrun.hcl."""
@@ -257,7 +282,12 @@ class _Builder:
     def _analysis(self, directory: str, is_module_source: bool) -> _Analysis | None:
         """What one stack says on its own (node, backend, remote-state references); reused
         from an earlier build while none of the folders it read has changed."""
-        memo_key = (directory, is_module_source, tuple(map(id, self.fingerprints[directory])))
+        memo_key = (
+            directory,
+            is_module_source,
+            tuple(map(id, self.fingerprints[directory])),
+            self.links_key,
+        )
         cached = _MEMO.get(memo_key)
         if cached is not None and self._unchanged(cached.fingerprint):
             _MEMO.move_to_end(memo_key)
@@ -287,6 +317,17 @@ class _Builder:
     def _tf_facts(self, directory: str) -> list[tuple[str, Facts]]:
         return self.tf_by_dir.get(directory, [])
 
+    def _through_links(self, folder: str) -> str:
+        """A folder path with a folder link on its way replaced by where the link ends."""
+        if not self.folder_links:
+            return folder
+        parts = folder.split("/")
+        for cut in range(len(parts), 0, -1):
+            end = self.folder_links.get("/".join(parts[:cut]))
+            if end is not None:
+                return _join(end or ".", "/".join(parts[cut:]) or ".")
+        return folder
+
     def _module_source_dirs(self) -> set[str]:
         sources: set[str] = set()
         for directory in self.by_dir:
@@ -294,7 +335,7 @@ class _Builder:
                 for module in file_facts.get("modules") or []:
                     source = module.get("source")
                     if _is_local(source):
-                        sources.add(_join(directory, str(source)))
+                        sources.add(self._through_links(_join(directory, str(source))))
         return sources
 
     def _stack_node(self, directory: str, is_module_source: bool) -> StackNode | None:
@@ -303,6 +344,7 @@ class _Builder:
         block = stack_file.get("stack") if stack_file else None
         backend = next((f["backend"] for _, f in self._tf_facts(directory) if "backend" in f), None)
         broken = [f["error"] for f in files.values() if "error" in f]
+        unparsed = [e for e in broken if e.get("kind") != "limit"]
         has_terraform = any(_is_terraform(p) for p in files)
         if block is None and backend is None:
             declared = stack_file is not None and "error" in stack_file
@@ -323,7 +365,7 @@ class _Builder:
                 f"{e['file']}:{e['line']}: {e['message']}"
                 if e.get("line")
                 else f"{e['file']}: {e['message']}"
-                for e in broken
+                for e in unparsed
             ],
             block=block,
         )
@@ -408,7 +450,14 @@ class _Builder:
 
     def _remote_refs(self, stack: StackNode, root: Scope) -> list[RemoteRef]:
         refs: list[RemoteRef] = []
-        for directory, scope, via, _depth in self._module_instances(stack.path, root):
+        instances = self._module_instances(stack.path, root, stack.module_targets)
+        for count, (directory, scope, via, _depth) in enumerate(instances, start=1):
+            if count > MAX_MODULE_INSTANCES:
+                stack.module_overflow = (
+                    f"{stack.path}: its local module calls make more than "
+                    f"{MAX_MODULE_INSTANCES} module instances; the graph stopped there"
+                )
+                break
             if directory != stack.path:
                 stack.module_dirs.add(directory)
             for path, file_facts in self._tf_facts(directory):
@@ -418,14 +467,15 @@ class _Builder:
         return refs
 
     def _module_instances(
-        self, stack_path: str, root: Scope
+        self, stack_path: str, root: Scope, targets: set[str]
     ) -> Iterator[tuple[str, Scope, str | None, int]]:
-        """The stack's root module, then every local module it calls, depth first."""
-        pending: list[tuple[str, Scope, str | None, int, tuple[str, ...]]] = [
-            (stack_path, root, None, 0, (stack_path,))
-        ]
+        """The stack's root module, then every local module it calls, breadth first; the
+        folder of every local module call goes into `targets`, found or not."""
+        pending: deque[tuple[str, Scope, str | None, int, tuple[str, ...]]] = deque(
+            [(stack_path, root, None, 0, (stack_path,))]
+        )
         while pending:
-            directory, scope, via, depth, chain = pending.pop(0)
+            directory, scope, via, depth, chain = pending.popleft()
             yield directory, scope, via, depth
             if depth >= _MAX_MODULE_DEPTH:
                 continue
@@ -434,7 +484,8 @@ class _Builder:
                     source = module.get("source")
                     if not _is_local(source):
                         continue
-                    target = _join(directory, str(source))
+                    target = self._through_links(_join(directory, str(source)))
+                    targets.add(target)
                     if target in chain or target not in self.by_dir:
                         continue
                     arguments = {k: Argument(v, scope) for k, v in (module["args"] or {}).items()}
@@ -562,40 +613,14 @@ class _Builder:
         return named[0] if len(named) == 1 else None
 
     def _check_cycles(self) -> None:
-        targets: dict[str, set[str]] = {}
-        for edge in self.edges:
-            targets.setdefault(edge.upstream, set()).add(edge.downstream)
-        outgoing = {node: sorted(nexts) for node, nexts in targets.items()}
-        state: dict[str, int] = {}
-        reported: set[frozenset[str]] = set()
-
-        def visit(node: str, trail: list[str]) -> None:
-            state[node] = 1
-            for nxt in outgoing.get(node, []):
-                if state.get(nxt) == 1:
-                    cycle = [*trail[trail.index(nxt) :], nxt]
-                    if frozenset(cycle) not in reported:
-                        reported.add(frozenset(cycle))
-                        self.errors.append(
-                            {
-                                "kind": "cycle",
-                                "file": None,
-                                "line": None,
-                                "message": "cycle: " + " → ".join(cycle),
-                            }
-                        )
-                elif nxt not in state:
-                    visit(nxt, [*trail, nxt])
-            state[node] = 2
-
-        for start in sorted(outgoing):
-            if start not in state:
-                visit(start, [start])
+        for cycle in find_cycles((edge.upstream, edge.downstream) for edge in self.edges):
+            message = "cycle: " + " → ".join(cycle)
+            self.errors.append({"kind": "cycle", "file": None, "line": None, "message": message})
 
 
-def build(facts: Mapping[str, Facts]) -> Graph:
-    """The graph of a tree given as {path: facts of that file}."""
-    return _Builder(facts).build()
+def build(facts: Mapping[str, Facts], links: Links | None = None) -> Graph:
+    """The graph of a tree given as {path: facts of that file} and its links (vcs/links.py)."""
+    return _Builder(facts, links or Links({}, {}, {}, {})).build()
 
 
 def _is_local(source: Any) -> bool:

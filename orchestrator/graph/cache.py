@@ -12,7 +12,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from orchestrator.graph import hcl
 from orchestrator.graph.facts import FACTS_VERSION, Facts, extract, file_kind
+from orchestrator.graph.limits import Budget, GraphLimits, limit_error, over_limits
 from orchestrator.models import ParseCacheEntry
 
 _CHUNK = 500
@@ -92,22 +94,52 @@ def collect(
     blobs: Mapping[str, str],
     read: Callable[[list[str]], Mapping[str, bytes]],
     cache: FactsCache,
+    sizes: Mapping[str, int],
+    limits: GraphLimits,
 ) -> dict[str, Facts]:
-    """Facts of every graph-relevant path in {path: blob id}; parses only blobs not cached."""
-    wanted = {path: blob for path, blob in blobs.items() if file_kind(path) is not None}
-    keys = {path: cache_key(path, blob) for path, blob in wanted.items()}
+    """Facts of every graph-relevant path in {path: blob id}; parses only blobs not cached.
+
+    `sizes` ({path: bytes}) decides before anything is read which files are over a byte limit;
+    the time budget stops parsing, the files left get an error. Neither kind of error is
+    cached: it says nothing about a file's content."""
+    wanted = {path: blob for path, blob in sorted(blobs.items()) if file_kind(path) is not None}
+    refused = over_limits({path: sizes.get(path, 0) for path in wanted}, limits)
+    keys = {path: cache_key(path, blob) for path, blob in wanted.items() if path not in refused}
     cached = cache.get_many(sorted(set(keys.values())))
     missing = sorted({wanted[p] for p, k in keys.items() if k not in cached})
     contents = read(missing) if missing else {}
-    fresh: dict[str, Facts] = {}
-    for path, key in keys.items():
-        if key in cached or key in fresh:
-            continue
-        text = contents.get(wanted[path], b"").decode("utf-8", errors="replace")
-        fresh[key] = extract(path, text)
+    fresh, unparsed = _parse_missing(keys, wanted, contents, cached, limits)
     cache.put_many(fresh)
     every = cached | fresh
-    return {path: _located(every[key], path) for path, key in keys.items()}
+    found = {path: _located(every[key], path) for path, key in keys.items() if key in every}
+    found.update({path: limit_error(path, why) for path, why in (refused | unparsed).items()})
+    return found
+
+
+def _parse_missing(
+    keys: Mapping[str, str],
+    wanted: Mapping[str, str],
+    contents: Mapping[str, bytes],
+    cached: Mapping[str, Facts],
+    limits: GraphLimits,
+) -> tuple[dict[str, Facts], dict[str, str]]:
+    """Facts of the files not cached, in path order, until the time budget is spent."""
+    budget = Budget(limits.time_budget_seconds)
+    fresh: dict[str, Facts] = {}
+    unparsed: dict[str, str] = {}
+    with hcl.deadline(budget.deadline):
+        for path, key in keys.items():
+            if key in cached or key in fresh:
+                continue
+            if budget.spent():
+                unparsed[path] = budget.message()
+                continue
+            text = contents.get(wanted[path], b"").decode("utf-8", errors="replace")
+            try:
+                fresh[key] = extract(path, text)
+            except hcl.BudgetSpent:
+                unparsed[path] = budget.message()
+    return fresh, unparsed
 
 
 def _located(facts: Facts, path: str) -> Facts:

@@ -1,6 +1,10 @@
 """Static evaluation of the few expressions the graph needs, as far as it is certain: var.*
 from literal defaults, tfvars and module-call arguments; local.* with literal values;
-path.module. Anything else is Unresolved, with the reason."""
+path.module. Anything else is Unresolved, with the reason; evaluation never raises.
+
+Bounded: each var and local of a scope is evaluated once (a reference fan-out stays linear),
+a chain of references (across module calls too) stops at _MAX_DEPTH, a reference loop and a
+value longer than _MAX_TEXT are Unresolved."""
 
 from __future__ import annotations
 
@@ -16,7 +20,8 @@ _REFERENCE = re.compile(r"\$\{\s*(var|local)\.([A-Za-z_][A-Za-z0-9_-]*)\s*\}")
 _PATH_MODULE = re.compile(r"\$\{\s*path\.module\s*\}")
 _WHOLE = re.compile(r"^\$\{\s*(var|local)\.([A-Za-z_][A-Za-z0-9_-]*)\s*\}$")
 REPO_ROOT = "//"
-_MAX_DEPTH = 20
+_MAX_DEPTH = 64
+_MAX_TEXT = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -45,12 +50,13 @@ class Scope:
     arguments: Mapping[str, Argument] = field(default_factory=dict)
     broken_values: str | None = None
     _locals_parsed: bool = False
-    _depth: int = 0
+    _known: dict[tuple[str, str], Any] = field(default_factory=dict)
+    _resolving: set[tuple[str, str]] = field(default_factory=set)
 
-    def var(self, name: str) -> Any:
+    def var(self, name: str, depth: int = 0) -> Any:
         if name in self.arguments:
             argument = self.arguments[name]
-            return argument.scope.evaluate(argument.value)
+            return argument.scope.evaluate(argument.value, depth)
         if self.broken_values is not None:
             return Unresolved(f"var.{name}: {self.broken_values} fails to parse")
         if name in self.variable_values:
@@ -64,14 +70,14 @@ class Scope:
         body = _first(parsed.get("variable"), name)
         if "default" not in body:
             return Unresolved(f"var.{name} has no default and no value in tfvars")
-        return self.evaluate(body["default"])
+        return self.evaluate(body["default"], depth)
 
-    def local(self, name: str) -> Any:
+    def local(self, name: str, depth: int = 0) -> Any:
         if not self._locals_parsed:
             self._parse_locals()
         if name not in self.local_values:
             return Unresolved(f"local.{name} is not defined in {self.module_dir}")
-        return self.evaluate(self.local_values[name])
+        return self.evaluate(self.local_values[name], depth)
 
     def _parse_locals(self) -> None:
         self._locals_parsed = True
@@ -80,39 +86,56 @@ class Scope:
             if isinstance(parsed, hcl.HclError):
                 continue
             for values in parsed.get("locals") or []:
-                self.local_values.update(values)
+                if isinstance(values, dict):
+                    self.local_values.update(values)
 
-    def evaluate(self, value: Any) -> Any:
-        """A literal value, or Unresolved with the reason."""
-        if self._depth > _MAX_DEPTH:
+    def evaluate(self, value: Any, depth: int = 0) -> Any:
+        """A literal value, or Unresolved with the reason. `depth` counts the references
+        followed so far, through module-call arguments too."""
+        if depth > _MAX_DEPTH:
             return Unresolved("references nest too deeply (a reference loop?)")
         if not isinstance(value, str) or "${" not in value:
             return value
-        self._depth += 1
+        return self._evaluate_string(value, depth + 1)
+
+    def _resolve(self, kind: str, name: str, depth: int) -> Any:
+        """var.name or local.name, each evaluated once per scope."""
+        key = (kind, name)
+        if key in self._known:
+            return self._known[key]
+        if key in self._resolving:
+            return Unresolved(f"{kind}.{name} refers to itself (a reference loop)")
+        self._resolving.add(key)
         try:
-            return self._evaluate_string(value)
+            value = self.var(name, depth) if kind == "var" else self.local(name, depth)
         finally:
-            self._depth -= 1
+            self._resolving.discard(key)
+        self._known[key] = value
+        return value
 
-    def _resolve(self, kind: str, name: str) -> Any:
-        return self.var(name) if kind == "var" else self.local(name)
-
-    def _evaluate_string(self, value: str) -> Any:
+    def _evaluate_string(self, value: str, depth: int) -> Any:
         whole = _WHOLE.match(value)
         if whole:
-            return self._resolve(whole.group(1), whole.group(2))
+            return self._resolve(whole.group(1), whole.group(2), depth)
         text = _PATH_MODULE.sub(REPO_ROOT + self.module_dir, value)
         problems: list[str] = []
+        room = [_MAX_TEXT - len(text)]
 
         def substitute(match: re.Match[str]) -> str:
-            resolved = self._resolve(match.group(1), match.group(2))
+            if problems:
+                return match.group(0)
+            resolved = self._resolve(match.group(1), match.group(2), depth)
             if isinstance(resolved, Unresolved):
                 problems.append(resolved.reason)
                 return match.group(0)
             if isinstance(resolved, dict | list):
                 problems.append(f"{match.group(0)} is not a string")
                 return match.group(0)
-            return _as_text(resolved)
+            shown = _as_text(resolved)
+            room[0] -= len(shown)
+            if room[0] < 0:
+                problems.append(f"the value is longer than {_MAX_TEXT} characters")
+            return shown
 
         text = _REFERENCE.sub(substitute, text)
         if problems:
@@ -127,7 +150,7 @@ class Scope:
 def parse_snippet(text: str, filename: str) -> dict[str, Any] | hcl.HclError:
     """Variable and locals blocks recur unchanged from push to push: parse each text once.
     Callers must not mutate the result."""
-    return hcl.parse(text, filename)
+    return hcl.parse(text, filename, max_bytes=None)
 
 
 def _as_text(value: Any) -> str:

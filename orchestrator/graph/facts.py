@@ -35,7 +35,9 @@ def file_kind(path: str) -> str | None:
 
 
 def extract(path: str, text: str) -> Facts:
-    """The facts of one file; parse failures become an `error` entry, never an exception."""
+    """The facts of one file; parse failures become an `error` entry, never an exception
+    (but hcl.BudgetSpent when the caller's time budget runs out). The caller bounds the size
+    of `text` (graph/limits.py)."""
     kind = file_kind(path)
     if kind == "tf_json":
         return _from_json(path, text)
@@ -53,7 +55,7 @@ def extract(path: str, text: str) -> Facts:
 def _scan_failed(path: str, text: str, kind: str | None, exc: ScanError) -> Facts:
     """The scanner gave up: the parser's own error is the precise one, and when the parser
     reads the file after all, its full result is used."""
-    parsed = hcl.parse(text, path)
+    parsed = hcl.parse(text, path, max_bytes=None)
     if isinstance(parsed, hcl.HclError):
         return (
             _error(parsed)
@@ -88,7 +90,7 @@ def _parse_block(path: str, text: str, block: TopBlock) -> dict[str, Any] | hcl.
 
 @lru_cache(maxsize=50_000)
 def _parse_block_text(snippet: str) -> dict[str, Any] | hcl.HclError:
-    return hcl.parse(snippet, "block.tf")
+    return hcl.parse(snippet, "block.tf", max_bytes=None)
 
 
 def _from_tf(path: str, text: str, blocks: list[TopBlock]) -> Facts:
@@ -153,7 +155,7 @@ def _from_stack_file(path: str, text: str, blocks: list[TopBlock]) -> Facts:
 
 
 def _from_tfvars(path: str, text: str) -> Facts:
-    parsed = hcl.parse(text, path)
+    parsed = hcl.parse(text, path, max_bytes=None)
     if isinstance(parsed, hcl.HclError):
         return _error(parsed)
     return {"tfvars": dict(parsed)}

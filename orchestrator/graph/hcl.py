@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +39,35 @@ class ParseTimeout(Exception):
     """hcl2 took longer than the per-file limit."""
 
 
+class BudgetSpent(Exception):
+    """The caller's time budget (see `deadline`) ran out during a parse: it says nothing about
+    the text, so it is raised, never returned (and never cached) as an HclError."""
+
+
+_DEADLINE: ContextVar[float | None] = ContextVar("stackrun_hcl_deadline", default=None)
+
+
+@contextmanager
+def deadline(at: float) -> Iterator[None]:
+    """Parses inside stop at the `time.monotonic()` instant `at` (BudgetSpent)."""
+    token = _DEADLINE.set(at)
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
+
+
+def _limit_for(time_limit: float) -> tuple[float, bool]:
+    """The time this parse may take, and whether that is the caller's budget."""
+    at = _DEADLINE.get()
+    if at is None:
+        return time_limit, False
+    remaining = at - time.monotonic()
+    if remaining <= 0:
+        raise BudgetSpent
+    return (remaining, True) if remaining < time_limit else (time_limit, False)
+
+
 @contextmanager
 def _time_limit(seconds: float) -> Iterator[None]:
     """SIGALRM-based limit; only the main thread can take signals, elsewhere no limit."""
@@ -57,17 +88,24 @@ def _time_limit(seconds: float) -> Iterator[None]:
 
 
 def parse(
-    text: str, filename: str, time_limit: float = PARSE_TIME_LIMIT
+    text: str,
+    filename: str,
+    time_limit: float = PARSE_TIME_LIMIT,
+    max_bytes: int | None = MAX_FILE_BYTES,
 ) -> dict[str, Any] | HclError:
-    """Parse one .tf, .hcl or .tf.json file into a dict of top-level blocks."""
+    """Parse one .tf, .hcl or .tf.json file into a dict of top-level blocks. `max_bytes` None:
+    the caller has already bounded the text (the graph's own limits)."""
     if filename.endswith(".json"):
         return _parse_json(text, filename)
-    if len(text) > MAX_FILE_BYTES:
-        return HclError(filename, None, f"file is larger than {MAX_FILE_BYTES} bytes")
+    if max_bytes is not None and len(text) > max_bytes:
+        return HclError(filename, None, f"file is larger than {max_bytes} bytes")
+    limit, budgeted = _limit_for(time_limit)
     try:
-        with _time_limit(time_limit):
+        with _time_limit(limit):
             result = hcl2.loads(text, serialization_options=_OPTIONS)
     except ParseTimeout:
+        if budgeted:
+            raise BudgetSpent from None
         return HclError(filename, None, f"parsing took longer than {time_limit:g}s")
     except Exception as exc:  # hcl2 raises lark errors of many kinds
         return HclError(filename, _line_of(exc), _message_of(exc))

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from orchestrator.graph import snapshot
 from orchestrator.graph.build import Graph, StackNode
 from orchestrator.graph.cache import DatabaseCache
 from orchestrator.graph.load import process_cache
@@ -86,6 +87,8 @@ def process_push(session: Session, event_id: int) -> PushResult | None:
             f"commit {event.after_sha[:12]} is older than "
             f"commit {newer[:12]}, which already has a pipeline",
         )
+    if not proposal:
+        snapshot.save(session, repository, event.after_sha, event.id, found.graph)
     fatal = found.graph.fatal_errors()
     if fatal:
         errors = "; ".join(e["message"] for e in fatal)

@@ -9,8 +9,10 @@ output and no AWS role.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from orchestrator.runs.state import RunKind
 
@@ -99,3 +101,58 @@ def missing_secret_hint(withheld: Sequence[str]) -> str:
         "author is not trusted: a plan that needs them runs on the tracked branch, or add the "
         "author to the repository's trusted_authors"
     )
+
+
+WITHHELD = "(sensitive: withheld from an untrusted run)"
+
+
+def redact_state(content: bytes) -> bytes:
+    """A Terraform state as an untrusted run may read it: every sensitive output value and
+    every attribute Terraform marks sensitive replaced by WITHHELD (null when not a string).
+    Content that is not a state document comes back as an empty object."""
+    try:
+        state = json.loads(content)
+    except ValueError:
+        return b"{}"
+    if not isinstance(state, dict):
+        return b"{}"
+    for output in (state.get("outputs") or {}).values():
+        if isinstance(output, dict) and output.get("sensitive"):
+            output["value"] = _withheld(output.get("value"))
+    for resource in state.get("resources") or []:
+        for instance in resource.get("instances") or [] if isinstance(resource, dict) else []:
+            if isinstance(instance, dict):
+                for path in instance.get("sensitive_attributes") or []:
+                    _redact_path(instance.get("attributes"), path)
+    return json.dumps(state).encode()
+
+
+def _withheld(value: Any) -> Any:
+    return WITHHELD if isinstance(value, str) else None
+
+
+def _redact_path(node: Any, path: Any) -> None:
+    """Replace the value at a sensitive_attributes path ([{type, value}, …]) in place."""
+    if not isinstance(path, list) or not path:
+        return
+    for step in path[:-1]:
+        node = _step(node, step)
+        if node is None:
+            return
+    last = path[-1]
+    key = last.get("value") if isinstance(last, dict) else None
+    if isinstance(key, dict):
+        key = key.get("value")
+    if _step(node, last) is not None or (isinstance(node, dict) and key in node):
+        node[key] = _withheld(node[key])
+
+
+def _step(node: Any, step: Any) -> Any:
+    key = step.get("value") if isinstance(step, dict) else None
+    if isinstance(key, dict):
+        key = key.get("value")
+    if isinstance(node, dict):
+        return node.get(key)
+    if isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+        return node[key]
+    return None

@@ -14,8 +14,12 @@ from pathlib import Path
 import git
 
 from orchestrator.secrets.masking import Masker, redact_url, url_secrets
+from orchestrator.vcs import links, tree
+from orchestrator.vcs.links import LinkProblem
 
 ZERO_SHA = "0" * 40
+LINK_MODE = "120000"
+Entry = tuple[str, str]  # (git file mode, blob id)
 
 
 class VcsError(Exception):
@@ -124,21 +128,33 @@ class Mirror:
             files[path] = item.data_stream.read().decode("utf-8", errors="replace")
         return files
 
-    def tree_blobs(self, sha: str) -> dict[str, str]:
-        """{path: blob id} of every file at `sha` (one `git ls-tree`)."""
+    def tree_entries(self, sha: str) -> dict[str, Entry]:
+        """{path: (mode, blob id)} of every file and link at `sha` (one `git ls-tree`)."""
         output = self._repo().git.ls_tree("-r", "-z", "--full-tree", sha)
-        blobs: dict[str, str] = {}
+        entries: dict[str, Entry] = {}
         for entry in output.split("\0"):
             if not entry:
                 continue
             meta, _, path = entry.partition("\t")
-            _mode, kind, blob = meta.split(" ")
+            mode, kind, blob = meta.split(" ")
             if kind == "blob":
-                blobs[path] = blob
-        return blobs
+                entries[path] = (mode, blob)
+        return entries
 
-    def diff_tree(self, old: str, new: str) -> dict[str, str | None]:
-        """{path: new blob id, or None when deleted} between two commits (one git call)."""
+    def blob_sizes(self, blob_ids: list[str]) -> dict[str, int]:
+        """{blob id: size in bytes}, without reading the contents (`git cat-file --batch-check`)."""
+        if not blob_ids:
+            return {}
+        sizes: dict[str, int] = {}
+        for line in self._cat_file("--batch-check", blob_ids).decode().splitlines():
+            fields = line.split(" ")
+            if len(fields) == 3 and fields[1] == "blob":
+                sizes[fields[0]] = int(fields[2])
+        return sizes
+
+    def diff_tree(self, old: str, new: str) -> dict[str, Entry | None]:
+        """{path: new (mode, blob id), or None when deleted} between two commits (one git
+        call)."""
         completed = subprocess.run(
             ["git", "diff-tree", "-r", "-z", "--no-renames", old, new],
             cwd=self.path,
@@ -146,14 +162,25 @@ class Mirror:
             check=True,
         )
         fields = completed.stdout.decode("utf-8", errors="surrogateescape").split("\0")
-        changes: dict[str, str | None] = {}
+        changes: dict[str, Entry | None] = {}
         for meta, path in zip(fields[0::2], fields[1::2], strict=False):
             if not meta.startswith(":"):
                 continue
             _old_mode, new_mode, _old_blob, new_blob, status = meta[1:].split(" ")
             deleted = status.startswith("D") or new_mode.startswith("16")
-            changes[path] = None if deleted else new_blob
+            changes[path] = None if deleted else (new_mode, new_blob)
         return changes
+
+    def _cat_file(self, mode: str, blob_ids: list[str]) -> bytes:
+        """One `git cat-file --batch[-check]` over many objects."""
+        completed = subprocess.run(
+            ["git", "cat-file", mode],
+            cwd=self.path,
+            input="\n".join(blob_ids).encode() + b"\n",
+            capture_output=True,
+            check=True,
+        )
+        return completed.stdout
 
     def parents(self, sha: str) -> list[str]:
         output = self._repo().git.rev_parse(f"{sha}^@")
@@ -163,14 +190,7 @@ class Mirror:
         """Contents of many blobs through one `git cat-file --batch`."""
         if not blob_ids:
             return {}
-        completed = subprocess.run(
-            ["git", "cat-file", "--batch"],
-            cwd=self.path,
-            input="\n".join(blob_ids).encode() + b"\n",
-            capture_output=True,
-            check=True,
-        )
-        data = completed.stdout
+        data = self._cat_file("--batch", blob_ids)
         contents: dict[str, bytes] = {}
         position = 0
         for blob in blob_ids:
@@ -233,14 +253,25 @@ class Mirror:
             message = self._mask(_git_message(exc))
             raise VcsError(f"resolving {revision!r} in {self.shown_url}: {message}") from None
 
-    def export(self, sha: str, destination: Path) -> None:
-        """Write the tree of `sha` into `destination` (no .git)."""
+    def export(self, sha: str, destination: Path) -> tuple[LinkProblem, ...]:
+        """Write the tree of `sha` into `destination` (no .git). A link that leaves the tree
+        (or loops), judged against the whole tree (vcs/links.py), is not written and is
+        returned; links inside it are written as links, last, and each checked again on disk
+        (vcs/tree.py), so no link can make anything land outside `destination`."""
         buffer = io.BytesIO()
         self._repo().archive(buffer, treeish=sha, format="tar")
         buffer.seek(0)
-        destination.mkdir(parents=True, exist_ok=True)
         with tarfile.open(fileobj=buffer) as archive:
-            archive.extractall(destination, filter="data")
+            members = archive.getmembers()
+            resolved = links.resolve(
+                [m.name for m in members if m.isfile()],
+                {m.name: m.linkname for m in members if m.issym()},
+            )
+            left_out = tree.extract(archive, destination, skip=set(resolved.problems))
+        problems = dict(resolved.problems)
+        for path, target in left_out:
+            problems.setdefault(path, LinkProblem(path, target, "leads outside the repository"))
+        return tuple(problems[p] for p in sorted(problems))
 
 
 def _git_message(exc: git.GitCommandError) -> str:

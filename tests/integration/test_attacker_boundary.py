@@ -154,7 +154,8 @@ def test_a_stored_url_the_rule_refuses_fails_the_push_with_the_rule(
     deployment: Deployment, platform: GitPlatform, tmp_path: Path
 ) -> None:
     """A repository registered before the rule with `ext::`: its push fails as an event with
-    the rule, its graph answers 502 with the rule; git never runs the command."""
+    the rule and computes no graph (the graph API, which never fetches, has none to serve);
+    git never runs the command."""
     legacy = GitPlatform(tmp_path / "legacy", name="acme/legacy")
     repository = deployment.register(legacy, SECRET)
     marker = tmp_path / "pwned"
@@ -178,7 +179,7 @@ def test_a_stored_url_the_rule_refuses_fails_the_push_with_the_rule(
     assert "remote helper" in event["detail"] and "gave up" not in event["detail"]
     with deployment.client() as api:
         graph = api.get(f"/api/v1/repositories/{repository['id']}/graph")
-    assert graph.status_code == 502 and "remote helper" in graph.json()["detail"]
+    assert graph.status_code == 409 and "no push to its tracked branch" in graph.json()["detail"]
     assert not marker.exists()
 
 
@@ -274,20 +275,32 @@ def _stop(deployment: Deployment, *run_ids: int) -> None:
             api.post(f"/api/v1/runs/{run_id}/stop")
 
 
+APPLYING_FOR_A_MINUTE = """\
+resource "null_resource" "slow" {
+  provisioner "local-exec" {
+    command = "sleep 60"
+  }
+}
+"""
+
+
 def test_a_live_runs_credential_cannot_break_another_holders_lock(
     deployment: Deployment, platform: GitPlatform, tmp_path: Path
 ) -> None:
-    """The holder: tracked run of stack hang. The attacker: a proposed run of the same stack
-    from a branch they pushed, using its own (valid, live) state credential."""
+    """The holder: the tracked autodeploy run of stack hang, applying, whose terraform holds
+    the state lock. The attacker: a proposed run of the same stack from a branch they pushed,
+    kept planning, using its own (valid, live) run credential."""
     with _silent_server() as port:
         hang = {
-            "hang/stackrun.hcl": "stack {}\n",
-            "hang/main.tf": HANGING.replace("PORT", str(port)),
+            "hang/stackrun.hcl": "stack {\n  autodeploy = true\n}\n",
+            "hang/main.tf": APPLYING_FOR_A_MINUTE,
         }
         before, after = platform.commit(hang)
         assert deployment.webhook(platform.push_body(before, after), SECRET).status_code == 202
         holder = int(deployment.wait(lambda: _run_at(deployment, after), "the holder run"))
-        sha = platform.commit_on("feature/steal", {"hang/steal.tf": "# mine\n"})
+        deployment.wait_run_state(holder, {"APPLYING"})
+        steal = {"hang/steal.tf": HANGING.replace("PORT", str(port))}
+        sha = platform.commit_on("feature/steal", steal)
         push = json.loads(platform.push_body(after, sha))
         push["ref"] = "refs/heads/feature/steal"
         assert deployment.webhook(json.dumps(push).encode(), SECRET).status_code == 202
@@ -295,7 +308,7 @@ def test_a_live_runs_credential_cannot_break_another_holders_lock(
         try:
             _break_attempts(deployment, holder, attacker, tmp_path)
         finally:
-            _stop(deployment, holder, attacker)
+            _stop(deployment, attacker)
 
 
 def _run_at(deployment: Deployment, sha: str) -> int | None:
@@ -305,13 +318,17 @@ def _run_at(deployment: Deployment, sha: str) -> int | None:
 
 def _break_attempts(deployment: Deployment, holder: int, attacker: int, tmp_path: Path) -> None:
     url = f"{deployment.url}/api/v1/stacks/acme/platform/hang/state"
-    mine, theirs = _credential(deployment, holder), _credential(deployment, attacker)
-    assert _state_call(url, "LOCK", holder, mine, HOLDER_LOCK).status_code == 200
+    theirs = _credential(deployment, attacker)
     locked = {"ID": f"locked by run {holder}"}
+    grab = {"ID": "attacker-lock", "Who": "mallory"}
+    deployment.wait(
+        lambda: _state_call(url, "LOCK", attacker, theirs, grab).status_code == 423,
+        "the holder's terraform to hold the state lock",
+    )
     for method, info in (
-        ("LOCK", {"ID": "attacker-lock", "Who": "mallory"}),
-        ("UNLOCK", {"ID": HOLDER_LOCK["ID"]}),
-        ("LOCK", dict(HOLDER_LOCK)),
+        ("LOCK", grab),
+        ("UNLOCK", {"ID": "a-guessed-lock-id"}),
+        ("LOCK", {"ID": "a-guessed-lock-id"}),
         ("UNLOCK", {"ID": "attacker-lock"}),
     ):
         answer = _state_call(url, method, attacker, theirs, info)
@@ -320,12 +337,10 @@ def _break_attempts(deployment: Deployment, holder: int, attacker: int, tmp_path
     printed = _terraform_locking(url, attacker, theirs, tmp_path / "tf", deployment.env)
     assert "Error acquiring the state lock" in printed, printed
     assert f"HTTP remote state already locked: ID=locked by run {holder}" in printed, printed
-    for secret in (HOLDER_LOCK["ID"], HOLDER_LOCK["Who"], mine):
-        assert secret not in printed
-    # The holder's lock is intact: still the holder's, and its own ID still releases it.
-    assert _state_call(url, "UNLOCK", holder, mine, HOLDER_LOCK).status_code == 200
-    assert _state_call(url, "LOCK", attacker, theirs, {"ID": "attacker-lock"}).status_code == 200
-    assert _state_call(url, "UNLOCK", attacker, theirs, {"ID": "attacker-lock"}).status_code == 200
+    assert "Who" not in printed.split("already locked")[-1].split("\n")[0]
+    # The holder's lock is intact: still held, and the holder's apply goes on.
+    assert _state_call(url, "LOCK", attacker, theirs, grab).status_code == 423
+    assert deployment.run(holder)["state"] == "APPLYING"
 
 
 def test_a_badly_signed_or_unsigned_delivery_never_tells_whether_a_repository_exists(

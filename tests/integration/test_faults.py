@@ -9,9 +9,11 @@ import os
 import signal
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import redis
 
@@ -24,6 +26,7 @@ from tests.integration.harness import (
     start_services,
 )
 from tests.support.apply_counter import ApplyCounter
+from tests.support.moto_server import moto_server
 
 pytestmark = pytest.mark.integration
 
@@ -305,3 +308,95 @@ def test_a_worker_stalled_past_its_lease_is_fenced_and_its_state_is_recoverable(
     assert not after_recovery["state_recovery"]["needed"]
     assert counter.count("db") == 1
     assert_invariants(supervised, counter)
+
+
+def test_the_artifact_store_failing_during_a_plan_fails_the_run_and_applies_nothing(
+    tmp_path: Path, tf_cli_config: Path, postgres_url: str, redis_url: str, counter: ApplyCounter
+) -> None:
+    """moto's S3 forgets the bucket while the plan runs (every write fails from then on): the
+    run fails with the store's reason once terraform has exited, and no plan that was not
+    stored whole is ever applied."""
+    with moto_server(tmp_path / "moto.log") as moto:
+        moto.client("s3").create_bucket(
+            Bucket="faults", CreateBucketConfiguration={"LocationConstraint": moto.region}
+        )
+        env = {k: v for k, v in moto.env().items() if k != "AWS_ENDPOINT_URL"}
+        env.update(
+            {"STACKRUN_ARTIFACTS_URL": "s3://faults/runs", "STACKRUN_S3_ENDPOINT_URL": moto.url}
+        )
+        deployment = start_services(
+            tmp_path / "stackrun", tf_cli_config, postgres_url, redis_url, extra_env=env
+        )
+        try:
+            platform = GitPlatform(tmp_path / "git")
+            deployment.register(platform, SECRET)
+            files = _autodeploy("net", SLOW_PLAN + _counted(counter, "net"))
+            before, after = platform.commit(files)
+            assert deployment.webhook(platform.push_body(before, after), SECRET).status_code == 202
+            deployment.wait(
+                lambda: [r for r in deployment.runs() if r["state"] == "PLANNING"], "the plan"
+            )
+            moto.reset()
+            (run,) = _settled(deployment, 1)
+            assert run["state"] == "FAILED"
+            assert "NoSuchBucket" in run["failure_reason"] or "bucket" in run["failure_reason"]
+            assert counter.count("net") == 0
+            with deployment.client() as api:
+                stack = api.get("/api/v1/stacks/acme/platform/net").json()
+            assert stack["locked_by_run"] is None
+            assert_invariants(deployment, counter)
+        finally:
+            deployment.stop()
+
+
+def test_every_delivery_accepted_while_the_api_restarts_is_processed_exactly_once(
+    services: Deployment, platform: GitPlatform, tmp_path: Path
+) -> None:
+    """200 signed deliveries from 8 clients; the API is SIGKILLed and started again half-way.
+    A delivery answered 202 was stored before the answer: it is processed once. One that got
+    no answer is redelivered by its sender (as GitHub does) and processed once too."""
+    services.register(platform, SECRET)
+    before, after = platform.commit({"README.md": "no stacks here\n"})
+    body = platform.push_body(before, after)
+    deliveries = [f"burst-{n:03d}" for n in range(200)]
+    answers: dict[str, int] = {}
+
+    def send(delivery: str) -> None:
+        try:
+            answers[delivery] = services.webhook(body, SECRET, delivery=delivery).status_code
+        except httpx.HTTPError:
+            answers[delivery] = 0
+
+    def restart_api() -> None:
+        api = services.processes[0]
+        os.killpg(api.pid, signal.SIGKILL)
+        api.wait(timeout=30)
+        port = services.url.rsplit(":", 1)[1]
+        command = [sys.executable, "-m", "orchestrator.cli", "api", "--port", port]
+        services.processes[0] = spawn(command, services.env, tmp_path / "api-again.log")
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(send, deliveries[:100]))
+        restart_api()
+        list(pool.map(send, deliveries[100:]))
+    services.wait(lambda: _answers_health(services), "the API to answer again")
+    for delivery in [d for d, status in answers.items() if status != 202]:
+        assert services.webhook(body, SECRET, delivery=delivery).status_code in (200, 202)
+    assert sum(1 for s in answers.values() if s == 202) >= 100
+
+    def all_processed() -> bool:
+        with services.client() as api:
+            events = [api.get(f"/api/v1/events/{d}").json() for d in deliveries]
+        return all(e.get("status") == "processed" for e in events)
+
+    services.wait(all_processed, "every delivery to be processed", timeout=180)
+    with services.client() as api:
+        assert api.get("/api/v1/pipelines").json() == []
+    assert services.runs() == []
+
+
+def _answers_health(deployment: Deployment) -> bool:
+    try:
+        return httpx.get(f"{deployment.url}/readyz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False

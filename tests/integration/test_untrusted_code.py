@@ -261,3 +261,61 @@ def test_a_worker_without_the_master_key_applies_runs_that_need_secrets(
         assert DB_PASSWORD not in app_log and "Db-Pa55-Upstream" not in app_log
     finally:
         deployment.stop()
+
+
+OWN_STATE_PROBE = """
+locals {
+  env  = split("\\u0000", file("/proc/self/environ"))
+  cred = one([
+    for e in local.env : replace(e, "TF_HTTP_PASSWORD=", "")
+    if length(regexall("^TF_HTTP_PASSWORD=", e)) > 0
+  ])
+}
+data "terraform_remote_state" "self" {
+  backend = "http"
+  config = {
+    address  = "API/api/v1/stacks/acme/platform/app/state"
+    username = "run-RUN"
+    password = local.cred
+  }
+}
+output "own_state_pw" {
+  value = join("-", split("", data.terraform_remote_state.self.outputs.pw))
+}
+"""
+SENSITIVE_OUTPUT_TF = (
+    APP_TF
+    + """
+output "pw" {
+  value     = var.db_password
+  sensitive = true
+}
+"""
+)
+
+
+def test_an_untrusted_run_reading_its_own_state_finds_no_secret(
+    embedded: Deployment, platform: GitPlatform
+) -> None:
+    """The attack: a proposed run reads its stack's state with its own run credential (from
+    /proc/self/environ) and prints a sensitive output spelled out. The state it reads has it
+    withheld."""
+    _register(embedded, platform)
+    files = {
+        "app/stackrun.hcl": "stack {\n  autodeploy = true\n}\n",
+        "app/main.tf": SENSITIVE_OUTPUT_TF,
+    }
+    before, after = platform.commit(files)
+    _push(embedded, platform, before, after, "main")
+    embedded.wait_run_state(_run_at(embedded, after)["id"], {"FINISHED"})
+    next_run = len(embedded.runs()) + 1
+    probe = OWN_STATE_PROBE.replace("API", embedded.url).replace("RUN", str(next_run))
+    sha = platform.commit_on("feature-own-state", {"app/probe.tf": probe})
+    _push(embedded, platform, "0" * 40, sha, "feature-own-state")
+    proposed = _run_at(embedded, sha)
+    assert proposed["id"] == next_run
+    embedded.wait_run_state(proposed["id"], {"FINISHED", "FAILED"}, timeout=120)
+    log = embedded.logs_of(proposed["id"]) + str(embedded.run(proposed["id"])["failure_reason"])
+    for form in secret_forms():
+        assert form not in log, f"the secret leaked as {form!r}"
+    assert "-".join("(sensitive: withheld from an untrusted run)") in log, log

@@ -12,12 +12,10 @@ from orchestrator import repos
 from orchestrator.api.deps import Id, PrincipalDep, RequestBody, SessionDep, require
 from orchestrator.api.errors import responses
 from orchestrator.auth import audit
-from orchestrator.graph.cache import DatabaseCache
-from orchestrator.graph.load import graph_of_commit, process_cache
+from orchestrator.graph import snapshot
 from orchestrator.models import Repository
 from orchestrator.runs.trust import normal_authors
 from orchestrator.secrets.masking import redact_url
-from orchestrator.vcs.mirror import VcsError
 
 router = APIRouter(prefix="/api/v1/repositories", tags=["repositories"], responses=responses(401))
 
@@ -101,30 +99,17 @@ def list_repositories(session: SessionDep, who: PrincipalDep) -> list[dict[str, 
     return [repository_view(r) for r in session.scalars(select(Repository).order_by(Repository.id))]
 
 
-@router.get("/{repository_id}/graph", responses=responses(404, 502))
+@router.get("/{repository_id}/graph", responses=responses(404, 409))
 def repository_graph(repository_id: Id, session: SessionDep, who: PrincipalDep) -> dict[str, Any]:
-    """The stack graph at the head of the tracked branch (fetched now)."""
+    """The stack graph computed by the last processed push of the tracked branch (stored by
+    that push: answering never fetches nor parses)."""
     repository = session.get(Repository, repository_id)
     if repository is None:
         raise HTTPException(404, f"repository {repository_id} does not exist")
-    mirror = repos.mirror_for(repository)
-    try:
-        mirror.refresh()
-        head = mirror.branch_head(repository.branch)
-        if head is None:
-            raise HTTPException(
-                404, f"branch {repository.branch!r} of {repository.name!r} does not exist"
-            )
-        graph = graph_of_commit(mirror, head, DatabaseCache(session, process_cache()))
-    except VcsError as exc:
-        raise HTTPException(502, f"reading repository {repository.name!r}: {exc}") from None
-    session.commit()
-    return {
-        "repository": repository.name,
-        "branch": repository.branch,
-        "commit": head,
-        **graph.to_json(),
-    }
+    found = snapshot.view(session, repository)
+    if isinstance(found, snapshot.NoGraphYet):
+        raise HTTPException(409, found.reason)
+    return found
 
 
 @router.post("", status_code=201, responses=responses(403, 409, 422))

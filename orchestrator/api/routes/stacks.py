@@ -13,7 +13,7 @@ from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from orchestrator import securitylog, statestore
+from orchestrator import repos, securitylog, statestore
 from orchestrator.api.deps import PrincipalDep, RequestBody, SessionDep, require, settle
 from orchestrator.api.errors import error_response, responses
 from orchestrator.api.security import RUN_CREDENTIAL, TOKEN, BasicCredential
@@ -23,10 +23,11 @@ from orchestrator.auth import audit, authenticate
 from orchestrator.db import session_scope
 from orchestrator.drift import schedule
 from orchestrator.drift import service as drift
-from orchestrator.models import Run, Stack, utcnow
+from orchestrator.models import Run, Stack, StateLock, utcnow
 from orchestrator.runs import actions
 from orchestrator.runs.queue import ring
 from orchestrator.runs.state import RunState
+from orchestrator.runs.trust import redact_state
 
 router = APIRouter(prefix="/api/v1/stacks", tags=["stacks"], responses=responses(401))
 STATE = "/{stack_id:path}/state"
@@ -97,13 +98,16 @@ def get_state(
     stack_id: str, session: SessionDep, basic: RunCredentialDep, token: TokenDep
 ) -> Response:
     """The latest state version; 404 when the stack has none yet (Terraform's http backend
-    reads that as "no state")."""
-    _state_caller(session, stack_id, basic, token)
+    reads that as "no state"). An untrusted run reads it with sensitive values withheld."""
+    _actor, run = _state_caller(session, stack_id, basic, token)
     stack = _stack(session, stack_id)
     version = statestore.latest(session, stack.id)
     if version is None:
         return error_response(404, f"stack {stack.id!r} has no state yet")
-    return Response(version.content, media_type="application/json")
+    content = version.content
+    if run is not None and not repos.run_is_trusted(session, run):
+        content = redact_state(content)
+    return Response(content, media_type="application/json")
 
 
 @router.post(
@@ -125,12 +129,7 @@ def _write_state(
     with session_scope() as session:
         run = _writer(session, stack_id, basic)
         if run.state != RunState.APPLYING:
-            reason = (
-                f"only an applying run writes the state of {stack_id!r}; "
-                f"run {run.id} is {run.state}"
-            )
-            securitylog.refused(securitylog.FORBIDDEN, reason, run=run.id)
-            raise HTTPException(403, reason)
+            raise _not_applying(run, "writes")
         result = statestore.save(session, run.stack_id, body, lock_id, run.id)
         if isinstance(result, statestore.StateRefusal):
             session.rollback()
@@ -143,6 +142,15 @@ def _write_state(
             {"serial": result.serial, "sha256": result.sha256},
         )
     return Response(status_code=200)
+
+
+def _not_applying(run: Run, doing: str) -> HTTPException:
+    """The 403 for a live run acting on state outside its apply, logged as a security event."""
+    reason = (
+        f"only an applying run {doing} the state of {run.stack_id!r}; run {run.id} is {run.state}"
+    )
+    securitylog.refused(securitylog.FORBIDDEN, reason, run=run.id)
+    return HTTPException(403, reason)
 
 
 def _state_refusal(refusal: statestore.StateRefusal) -> Response:
@@ -170,11 +178,16 @@ def _lock_info(raw: bytes) -> dict[str, Any]:
 
 
 def _lock_state(stack_id: str, method: str, raw: bytes, basic: BasicCredential | None) -> Response:
-    """LOCK and UNLOCK by a live run of the stack; a lock is only ever released by its holder
-    (statestore.holder_refusal) or by an admin's POST /stacks/{id}/unlock."""
+    """LOCK and UNLOCK by the applying run of the stack (a plan never locks, so a proposed run
+    cannot hold the state against an apply); a lock is only ever released by its holder
+    (statestore.holder_refusal) or by an admin's POST /stacks/{id}/unlock. Any other live
+    run meets a held lock as a 423 "locked by run N"."""
     with session_scope() as session:
         run = _writer(session, stack_id, basic)
         info = _lock_info(raw)
+        held = session.get(StateLock, run.stack_id)
+        if run.state != RunState.APPLYING and (held is None or held.run_id == run.id):
+            raise _not_applying(run, "locks")
         if method == "LOCK":
             result = statestore.lock(session, run.stack_id, info, run.id)
             refusal = result if isinstance(result, statestore.StateRefusal) else None

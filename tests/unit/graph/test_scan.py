@@ -74,3 +74,47 @@ def test_broken_files_raise_with_the_line(text: str, message: str, line: int) ->
     with pytest.raises(ScanError, match=re.escape(message)) as failure:
         top_blocks(text)
     assert failure.value.line == line
+
+
+def _naive_line(text: str, index: int) -> int:
+    return text.count("\n", 0, index) + 1
+
+
+def test_line_numbers_of_many_blocks_match_a_count_from_the_start() -> None:
+    """Lines are counted forward from block to block; every one must still be exact."""
+    pieces = []
+    for n in range(300):
+        pieces.append(f'resource "a" "r{n}" {{\n  x = "{"}" * (n % 3)}"\n}}\n')
+        pieces.append("\n" * (n % 4) + f"# comment {n}\n")
+        pieces.append(f"locals {{ v{n} = <<EOT\n  {n}\n  }}\nEOT\n}}\n")
+    text = "".join(pieces)
+    blocks = top_blocks(text)
+    assert len(blocks) == 600
+    assert [b.line for b in blocks] == [_naive_line(text, b.start) for b in blocks]
+
+
+def test_escaped_template_sequences_are_literal_text() -> None:
+    text = 'locals {\n  a = "$${not"\n  b = "%%{ nor"\n}\nmodule "m" {}\n'
+    assert [(b.type, b.line) for b in top_blocks(text)] == [("locals", 1), ("module", 5)]
+
+
+def test_a_heredoc_in_a_crlf_file_ends_at_its_marker() -> None:
+    text = 'locals {\r\n  a = <<EOT\r\n  }\r\nEOT\r\n}\r\nmodule "m" {}\r\n'
+    assert [b.type for b in top_blocks(text)] == ["locals", "module"]
+
+
+def test_deep_nesting_is_scanned_without_recursion() -> None:
+    """Thousands of nested templates and brackets: a result or a ScanError, never a
+    RecursionError."""
+    depth = 20_000
+    nested = "locals {\n  a = " + '"${' * depth + "1" + '}"' * depth + "\n}\n"
+    assert [b.type for b in top_blocks(nested)] == ["locals"]
+    brackets = "locals {\n  a = " + "[" * depth + "]" * (depth - 1) + "\n}\n"
+    with pytest.raises(ScanError, match=re.escape("unexpected '}'")):
+        top_blocks(brackets)
+
+
+def test_an_unterminated_label_does_not_run_across_lines() -> None:
+    with pytest.raises(ScanError, match="expected a block or an attribute") as failure:
+        top_blocks('module "open {\n}\n"\n')
+    assert failure.value.line == 1

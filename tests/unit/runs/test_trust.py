@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from orchestrator.runs.trust import (
+    WITHHELD,
     RepositoryTrust,
     author_of,
     fork_refusal,
     logs_role,
     normal_authors,
+    redact_state,
     run_trust,
 )
 
@@ -61,3 +65,39 @@ def test_proposed_logs_are_for_approvers_unless_opened() -> None:
 
 def test_trusted_authors_are_trimmed_deduplicated_and_sorted() -> None:
     assert normal_authors([" bob", "alice", "bob", "  "]) == ("alice", "bob")
+
+
+def test_an_untrusted_run_reads_state_without_sensitive_outputs_or_attributes() -> None:
+    state = {
+        "version": 4,
+        "outputs": {
+            "pw": {"value": "Hunter2", "type": "string", "sensitive": True},
+            "conf": {"value": {"k": "v"}, "type": ["map", "string"], "sensitive": True},
+            "id": {"value": "vpc-1", "type": "string"},
+        },
+        "resources": [
+            {
+                "type": "aws_db_instance",
+                "instances": [
+                    {
+                        "attributes": {"password": "Hunter2", "tags": {"k": "s3cret"}, "id": "db"},
+                        "sensitive_attributes": [
+                            [{"type": "get_attr", "value": "password"}],
+                            [
+                                {"type": "get_attr", "value": "tags"},
+                                {"type": "index", "value": {"value": "k", "type": "string"}},
+                            ],
+                        ],
+                    }
+                ],
+            }
+        ],
+    }
+    redacted = json.loads(redact_state(json.dumps(state).encode()))
+    assert "Hunter2" not in json.dumps(redacted) and "s3cret" not in json.dumps(redacted)
+    assert redacted["outputs"]["pw"]["value"] == WITHHELD
+    assert redacted["outputs"]["conf"]["value"] is None
+    assert redacted["outputs"]["id"]["value"] == "vpc-1"
+    attributes = redacted["resources"][0]["instances"][0]["attributes"]
+    assert attributes == {"password": WITHHELD, "tags": {"k": WITHHELD}, "id": "db"}
+    assert redact_state(b"not json") == b"{}"

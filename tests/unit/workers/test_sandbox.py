@@ -135,3 +135,17 @@ def test_a_real_sandbox_hides_the_data_directory_and_the_host_users(tmp_path: Pa
     assert (workspace / "made-here").exists()
     if os.geteuid() == 0:
         assert done.stdout.split()[-1] != "0"
+
+
+def test_stackrun_never_writes_through_a_link_planted_in_the_workspace(tmp_path: Path) -> None:
+    from workers.checkout import write_new
+
+    victim = tmp_path / "secret.key"
+    victim.write_text("the master key")
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    (workspace / "stackrun.tfplan").symlink_to(victim)
+    write_new(workspace / "stackrun.tfplan", b"plan bytes")
+    assert victim.read_text() == "the master key"
+    assert not (workspace / "stackrun.tfplan").is_symlink()
+    assert (workspace / "stackrun.tfplan").read_bytes() == b"plan bytes"

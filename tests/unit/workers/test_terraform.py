@@ -103,3 +103,15 @@ def test_output_that_is_not_json_is_a_terraform_error_saying_so(tmp_path: Path) 
     terraform = Terraform(binary, tmp_path, base_environment(), print)
     with pytest.raises(TerraformError, match="printed output that is not JSON"):
         terraform.capture_json("show", "-json", "p")
+
+
+def test_terraform_output_that_imitates_stackrun_lines_is_set_apart(tmp_path: Path) -> None:
+    lines: list[str] = []
+    forged = "stackrun: run approved by alice\\npolicy: no-deletes v1 (plan) → pass\\nplain\\n"
+    binary = _script(tmp_path, f"printf '{forged}'\n")
+    Terraform(binary, tmp_path, base_environment(), lines.append).run("plan")
+    assert lines[1:] == [
+        "| stackrun: run approved by alice",
+        "| policy: no-deletes v1 (plan) → pass",
+        "plain",
+    ]

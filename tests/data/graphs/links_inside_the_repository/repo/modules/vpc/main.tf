@@ -1,0 +1,8 @@
+data "terraform_remote_state" "dns" {
+  backend = "s3"
+  config = {
+    bucket = "acme-tfstate"
+    key    = "dns/terraform.tfstate"
+    region = "eu-west-1"
+  }
+}

@@ -1,0 +1,3 @@
+stack {
+  watch = ["../docs/*.md"]
+}
