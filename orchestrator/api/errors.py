@@ -7,6 +7,7 @@ exception: their shape is Terraform's http backend protocol."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -16,8 +17,11 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
+
+log = logging.getLogger(__name__)
 
 
 class FieldError(BaseModel):
@@ -100,7 +104,20 @@ async def refused(request: Request, exc: Exception) -> Response:
 
 
 async def internal_error(request: Request, exc: Exception) -> Response:
-    """An unexpected failure: the shape stays, the traceback goes to the server log only."""
+    """An unexpected failure: the shape stays, the traceback goes to the server log only. A
+    database that does not answer is a 503 to retry, not a fault of the request."""
+    if isinstance(exc, OperationalError):
+        log.warning(
+            "database unreachable serving %s %s: %s",
+            request.method,
+            request.url.path,
+            type(exc.orig).__name__ if exc.orig is not None else "OperationalError",
+        )
+        return error_response(
+            503,
+            "the database does not answer; nothing was changed, try again shortly",
+            headers={"Retry-After": "5"},
+        )
     return error_response(
         500, f"internal error serving {request.method} {request.url.path}; see the server log"
     )
