@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -27,6 +28,8 @@ from tests.integration.harness import (
 )
 from tests.support.apply_counter import ApplyCounter
 from tests.support.moto_server import moto_server
+from tests.support.private_postgres import available as private_postgres_available
+from tests.support.private_postgres import private_postgres
 
 pytestmark = pytest.mark.integration
 
@@ -400,3 +403,120 @@ def _answers_health(deployment: Deployment) -> bool:
         return httpx.get(f"{deployment.url}/readyz", timeout=2).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def test_postgresql_restarted_mid_pipeline_loses_and_duplicates_nothing(
+    tmp_path: Path, tf_cli_config: Path, counter: ApplyCounter
+) -> None:
+    """A PostgreSQL of the test's own is stopped while `net` applies and started again 4 s
+    later: meanwhile the API answers 503; then the pipeline completes, each stack applied once."""
+    why_not = private_postgres_available()
+    if why_not is not None:
+        if os.environ.get("CI"):
+            pytest.fail(why_not)
+        pytest.skip(why_not)
+    settings = {"STACKRUN_LEASE_SECONDS": str(LEASE_SECONDS * 3), "STACKRUN_REAP_SECONDS": "2"}
+    with private_postgres() as postgres:
+        deployment = start_services(
+            tmp_path / "stackrun",
+            tf_cli_config,
+            postgres.url,
+            flushed_redis(),
+            beat=True,
+            extra_env=settings,
+        )
+        try:
+            platform = GitPlatform(tmp_path / "git")
+            deployment.register(platform, SECRET)
+            files = _autodeploy("net", _counted(counter, "net", then="sleep 8"))
+            files.update(_autodeploy("app", _counted(counter, "app")))
+            files["app/stackrun.hcl"] = (
+                'stack {\n  autodeploy = true\n  depends_on = ["../net"]\n}\n'
+            )
+            before, after = platform.commit(files)
+            assert deployment.webhook(platform.push_body(before, after), SECRET).status_code == 202
+            deployment.wait(lambda: counter.count("net") == 1, "net to be applying")
+            postgres.stop()
+            try:
+                down = httpx.get(f"{deployment.url}/readyz", timeout=10)
+                listed = httpx.get(
+                    f"{deployment.url}/api/v1/runs",
+                    headers={"Authorization": f"Bearer {deployment.token('admin')}"},
+                    timeout=10,
+                )
+            finally:
+                time.sleep(4)
+                postgres.start()
+            assert down.status_code == 503
+            assert listed.status_code == 503, listed.text
+            runs = _settled(deployment, 2)
+            assert {r["stack"]: r["state"] for r in runs} == {
+                "acme/platform/net": "FINISHED",
+                "acme/platform/app": "FINISHED",
+            }, [(r["stack"], r["state"], r["failure_reason"]) for r in runs]
+            assert counter.counts() == {"net": 1, "app": 1}
+            assert_invariants(deployment, counter)
+        finally:
+            deployment.stop()
+
+
+def test_two_beats_at_once_start_one_drift_run_per_slot_and_reap_once(
+    tmp_path: Path, tf_cli_config: Path, postgres_url: str, redis_url: str, counter: ApplyCounter
+) -> None:
+    """Two beat processes tick drift every 2 s and reap every 2 s: each minute's slot starts
+    one drift run, and a lost apply is failed once."""
+    settings = {
+        "STACKRUN_LEASE_SECONDS": str(LEASE_SECONDS),
+        "STACKRUN_REAP_SECONDS": "2",
+        "STACKRUN_DRIFT_TICK_SECONDS": "2",
+        "STACKRUN_DRIFT_SPREAD_SECONDS": "1",
+    }
+    deployment = start_services(
+        tmp_path / "stackrun",
+        tf_cli_config,
+        postgres_url,
+        redis_url,
+        beat=True,
+        extra_env=settings,
+    )
+    try:
+        second = {**deployment.env, "STACKRUN_DATA_DIR": str(tmp_path / "second-beat")}
+        log = tmp_path / "second-beat.log"
+        deployment.processes.append(
+            spawn([sys.executable, "-m", "orchestrator.cli", "beat"], second, log)
+        )
+        deployment.logs.append(log)
+        platform = GitPlatform(tmp_path / "git")
+        deployment.register(platform, SECRET)
+        drifting = {
+            "web/stackrun.hcl": (
+                "stack {\n  autodeploy = true\n"
+                '  drift_detection {\n    schedule = "* * * * *"\n  }\n}\n'
+            ),
+            "web/main.tf": 'resource "null_resource" "web" {}\n',
+            **_autodeploy("db", _counted(counter, "db", then="sleep 30")),
+        }
+        before, after = platform.commit(drifting)
+        assert deployment.webhook(platform.push_body(before, after), SECRET).status_code == 202
+        deployment.wait(lambda: counter.count("db") == 1, "db to be applying")
+        _replace_worker(deployment, tmp_path, "worker-after-two-beats")
+        (db,) = deployment.runs(stack="acme/platform/db")
+        failed = deployment.wait_run_state(db["id"], {"FAILED"}, timeout=4 * LEASE_SECONDS + 30)
+        assert failed["failure_reason"] == "worker_lost"
+        history = deployment.run(db["id"])["history"]
+        assert sum(1 for h in history if h["to"] == "FAILED") == 1, history
+
+        def drift_runs() -> list[dict[str, Any]] | None:
+            runs = [r for r in deployment.runs(stack="acme/platform/web") if r["kind"] == "DRIFT"]
+            return runs or None
+
+        first = deployment.wait(drift_runs, "a scheduled drift run", timeout=130)
+        slot_started = {r["created_at"][:16] for r in first}
+        time.sleep(6)
+        again = [r for r in deployment.runs(stack="acme/platform/web") if r["kind"] == "DRIFT"]
+        per_minute = [r["created_at"][:16] for r in again]
+        assert len(per_minute) == len(set(per_minute)), again
+        assert slot_started <= set(per_minute)
+        assert counter.count("db") == 1
+    finally:
+        deployment.stop()
