@@ -32,6 +32,7 @@ def _free_port() -> int:
 class MotoServer:
     url: str
     region: str = REGION
+    pid: int = 0  # the server's process (its own group): a test may take it down
 
     def client(self, service: str, **credentials: str) -> Any:
         """A boto3 client of `service` talking to this server."""
@@ -73,7 +74,7 @@ def moto_server(log: Path) -> Iterator[MotoServer]:
             env=env,
             start_new_session=True,
         )
-    server = MotoServer(f"http://127.0.0.1:{port}")
+    server = MotoServer(f"http://127.0.0.1:{port}", pid=process.pid)
     try:
         _wait_ready(server, process, log)
         yield server
