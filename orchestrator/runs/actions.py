@@ -194,6 +194,14 @@ def _wake(session: Session, run: Run) -> tuple[Doorbell, ...]:
     return (coordinator.plan_bell(session, run),)
 
 
+def _wake_next(session: Session, stack_id: str) -> tuple[Doorbell, ...]:
+    """The bell of the oldest run waiting for a stack that was just freed, if any."""
+    waiting = session.scalars(
+        select(Run).where(Run.stack_id == stack_id, Run.state == RunState.QUEUED).order_by(Run.id)
+    ).first()
+    return _wake(session, waiting) if waiting is not None else ()
+
+
 def unlock(session: Session, stack_id: str, who: Principal) -> Done | Refusal:
     """Free a stack whose lock outlived its run (worker_lost): admin only, audited."""
     refused = _allowed(who, "admin", "unlocking a stack")
@@ -223,10 +231,7 @@ def unlock(session: Session, stack_id: str, who: Principal) -> Done | Refusal:
     if state_lock is not None:
         session.delete(state_lock)
     audit(session, who.name, "stack.unlock", f"stack:{stack_id}", {"was_locked_by": previous})
-    waiting = session.scalars(
-        select(Run).where(Run.stack_id == stack_id, Run.state == RunState.QUEUED).order_by(Run.id)
-    ).first()
-    bells = _wake(session, waiting) if waiting is not None else ()
+    bells = _wake_next(session, stack_id)
     return Done(previous or 0, RunState.FINISHED, bells)
 
 
@@ -287,8 +292,5 @@ def recover_state(
         f"stack:{stack_id}",
         {"artifact": key, "run": run_id, "serial": saved.serial, "was_locked_by": previous},
     )
-    waiting = session.scalars(
-        select(Run).where(Run.stack_id == stack_id, Run.state == RunState.QUEUED).order_by(Run.id)
-    ).first()
-    bells = _wake(session, waiting) if waiting is not None else ()
+    bells = _wake_next(session, stack_id)
     return Done(run_id or 0, RunState.FAILED, bells)

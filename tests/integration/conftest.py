@@ -95,6 +95,21 @@ def shared_services(
         deployment.stop()
 
 
+@contextmanager
+def reaping_deployment(
+    data_dir: Path, tf_cli_config: Path, lease_seconds: int
+) -> Iterator[Deployment]:
+    """API, one worker and beat (the reaper every second) on a fresh PostgreSQL database and
+    Redis, with short leases: for tests that lose a worker on purpose."""
+    settings = {"STACKRUN_LEASE_SECONDS": str(lease_seconds), "STACKRUN_REAP_SECONDS": "1"}
+    with fresh_postgres_database() as url:
+        running = start_services(
+            data_dir, tf_cli_config, url, flushed_redis(), beat=True, extra_env=settings
+        )
+        yield running
+        running.stop()
+
+
 @pytest.fixture
 def embedded(tmp_path: Path, tf_cli_config: Path) -> Iterator[Deployment]:
     deployment = start_embedded(tmp_path / "stackrun", tf_cli_config)

@@ -18,7 +18,7 @@ import httpx
 import pytest
 import redis
 
-from tests.integration.conftest import flushed_redis, fresh_postgres_database
+from tests.integration.conftest import flushed_redis, reaping_deployment
 from tests.integration.harness import (
     TERMINAL,
     Deployment,
@@ -132,19 +132,9 @@ LEASE_SECONDS = 6
 
 @pytest.fixture
 def supervised(tmp_path: Path, tf_cli_config: Path) -> Iterator[Deployment]:
-    """API, one worker and beat (the reaper every 2 s) on PostgreSQL and Redis, short leases."""
-    settings = {"STACKRUN_LEASE_SECONDS": str(LEASE_SECONDS), "STACKRUN_REAP_SECONDS": "2"}
-    with fresh_postgres_database() as url:
-        running = start_services(
-            tmp_path / "stackrun",
-            tf_cli_config,
-            url,
-            flushed_redis(),
-            beat=True,
-            extra_env=settings,
-        )
+    """API, one worker and beat (the reaper every second) on PostgreSQL and Redis."""
+    with reaping_deployment(tmp_path / "stackrun", tf_cli_config, LEASE_SECONDS) as running:
         yield running
-        running.stop()
 
 
 def _replace_worker(deployment: Deployment, tmp_path: Path, name: str) -> None:

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import flushed_redis, fresh_postgres_database
-from tests.integration.harness import Deployment, GitPlatform, spawn, start_services
+from tests.integration.conftest import reaping_deployment
+from tests.integration.harness import Deployment, GitPlatform, spawn
 from tests.support.apply_counter import ApplyCounter
 
 pytestmark = pytest.mark.integration
@@ -26,18 +26,8 @@ LEASE_SECONDS = 8
 
 @pytest.fixture
 def deployment(tmp_path: Path, tf_cli_config: Path) -> Iterator[Deployment]:
-    settings = {"STACKRUN_LEASE_SECONDS": str(LEASE_SECONDS), "STACKRUN_REAP_SECONDS": "1"}
-    with fresh_postgres_database() as url:
-        running = start_services(
-            tmp_path / "stackrun",
-            tf_cli_config,
-            url,
-            flushed_redis(),
-            beat=True,
-            extra_env=settings,
-        )
+    with reaping_deployment(tmp_path / "stackrun", tf_cli_config, LEASE_SECONDS) as running:
         yield running
-        running.stop()
 
 
 @pytest.fixture
