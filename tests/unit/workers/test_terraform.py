@@ -60,6 +60,20 @@ def test_run_log_masks_secrets_before_they_reach_the_artifact(tmp_path: Path) ->
     assert store.get(log_key(7)).decode() == "password = ***\nlater: *** and ***\n"
 
 
+def test_run_log_stops_at_its_limit_with_one_line_saying_so(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path)
+    log = RunLog(store, 8, Masker(), limit=2 * 1024 * 1024)
+    for _ in range(3000):
+        log("x" * 1000)
+    log.close()
+    text = store.get(log_key(8)).decode()
+    assert len(text) < 2 * 1024 * 1024 + 200
+    assert text.endswith(
+        "stackrun: the log reached 2 MiB; later lines are dropped (the run goes on)\n"
+    )
+    assert text.count("the log reached") == 1
+
+
 def _script(tmp_path: Path, body: str) -> str:
     """A stand-in for the terraform binary: a shell script whose behaviour the test sets."""
     script = tmp_path / "fake-terraform"
