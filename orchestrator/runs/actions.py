@@ -202,14 +202,22 @@ def _wake_next(session: Session, stack_id: str) -> tuple[Doorbell, ...]:
     return _wake(session, waiting) if waiting is not None else ()
 
 
-def unlock(session: Session, stack_id: str, who: Principal) -> Done | Refusal:
-    """Free a stack whose lock outlived its run (worker_lost): admin only, audited."""
-    refused = _allowed(who, "admin", "unlocking a stack")
+def _admin_stack(session: Session, stack_id: str, who: Principal, doing: str) -> Stack | Refusal:
+    """The stack, locked for update, when `who` is an admin; the refusal otherwise."""
+    refused = _allowed(who, "admin", doing)
     if refused:
         return refused
     stack = session.get(Stack, stack_id, with_for_update=True)
     if stack is None:
         return Refusal(404, f"stack {stack_id!r} does not exist")
+    return stack
+
+
+def unlock(session: Session, stack_id: str, who: Principal) -> Done | Refusal:
+    """Free a stack whose lock outlived its run (worker_lost): admin only, audited."""
+    stack = _admin_stack(session, stack_id, who, "unlocking a stack")
+    if isinstance(stack, Refusal):
+        return stack
     if stack.state_recovery_artifact and stack.managed_state:
         return Refusal(
             409,
@@ -261,12 +269,9 @@ def recover_state(
 ) -> Done | Refusal:
     """Push the state an apply could not save (its errored.tfstate artifact) as the stack's
     new managed state version, then free the stack: admin only, audited."""
-    refused = _allowed(who, "admin", "recovering a stack's state")
-    if refused:
-        return refused
-    stack = session.get(Stack, stack_id, with_for_update=True)
-    if stack is None:
-        return Refusal(404, f"stack {stack_id!r} does not exist")
+    stack = _admin_stack(session, stack_id, who, "recovering a stack's state")
+    if isinstance(stack, Refusal):
+        return stack
     key, run_id = stack.state_recovery_artifact, stack.state_recovery_run_id
     if key is None:
         return Refusal(409, f"stack {stack_id!r} has no state waiting to be recovered")
