@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from orchestrator.db import session_scope
 from orchestrator.models import Run
-from orchestrator.runs.state import RunState
+from orchestrator.runstate import RunState
 
 DURATION_BUCKETS = (1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 900.0, 1800.0, 3600.0)
 RECENT_RUNS = 1000

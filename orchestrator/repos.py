@@ -10,10 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from orchestrator.models import Repository, Run, Stack
-from orchestrator.runs.trust import RepositoryTrust, run_trust
-from orchestrator.runs.trust import logs_role as trust_logs_role
 from orchestrator.secrets.crypto import decrypt, encrypt
 from orchestrator.settings import get_settings
+from orchestrator.trust import RepositoryTrust, run_trust
+from orchestrator.trust import logs_role as trust_logs_role
 from orchestrator.vcs import urls
 from orchestrator.vcs.mirror import Mirror
 
@@ -48,7 +48,7 @@ def vcs_token(repository: Repository) -> str | None:
 
 
 def trust_settings(repository: Repository) -> RepositoryTrust:
-    """What the repository trusts proposed runs with (runs/trust.py)."""
+    """What the repository trusts proposed runs with (orchestrator/trust.py)."""
     return RepositoryTrust.of(
         repository.proposed_secrets,
         repository.plan_fork_prs,
@@ -58,7 +58,7 @@ def trust_settings(repository: Repository) -> RepositoryTrust:
 
 
 def run_is_trusted(session: Session, run: Run) -> bool:
-    """Whether `run` may see secrets (runs/trust.py), by its repository's trust settings."""
+    """Whether `run` may see secrets (orchestrator/trust.py), by its repository's trust settings."""
     stack = session.get(Stack, run.stack_id)
     repository = session.get(Repository, stack.repository_id) if stack is not None else None
     settings = trust_settings(repository) if repository is not None else RepositoryTrust()

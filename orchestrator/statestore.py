@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from orchestrator.models import MAX_INTEGER, Run, StateLock, StateVersion
-from orchestrator.runs.state import RunState, is_terminal
+from orchestrator.runstate import RunState, is_terminal
 
 
 @dataclass(frozen=True)

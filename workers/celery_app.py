@@ -7,12 +7,14 @@ from typing import Any
 from celery import Celery
 from celery.signals import worker_init
 
+from orchestrator import subscribers
 from orchestrator.graph import hcl
 from orchestrator.runs.queue import celery_config
 from orchestrator.settings import get_settings
 
 
 def create_app() -> Celery:
+    subscribers.install()
     app = Celery("stackrun", include=["workers.tasks"])
     config = celery_config(get_settings())
     app.conf.update(config)

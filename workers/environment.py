@@ -1,6 +1,6 @@
 """A run's environment for Terraform: variables and upstream inputs from the API (read with
 the run's own credential, so this worker never decrypts them), and the stack's AWS role
-assumed for the run, as far as the run is trusted (orchestrator/runs/trust.py)."""
+assumed for the run, as far as the run is trusted (orchestrator/trust.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from orchestrator.aws.role import AwsRole
 from orchestrator.db import session_scope
 from orchestrator.models import Run, Stack
 from orchestrator.runs import service
-from orchestrator.runs.state import RunKind
+from orchestrator.runstate import RunKind
 from orchestrator.secrets.masking import Masker
 from orchestrator.settings import Settings
 from workers import api_client

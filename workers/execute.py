@@ -22,14 +22,14 @@ from orchestrator.graph import hcl
 from orchestrator.graph.facts import STACK_FILE
 from orchestrator.models import Repository, Run, Stack
 from orchestrator.policy import gates
-from orchestrator.runs import coordinator, plans, service
-from orchestrator.runs.coordinator import Doorbell, RunMoved
-from orchestrator.runs.queue import ring_all
-from orchestrator.runs.state import RunState
-from orchestrator.runs.trust import missing_secret_hint, redact_state
+from orchestrator.runs import claims, outcomes, plans, service
+from orchestrator.runs.claims import RunMoved
+from orchestrator.runs.queue import Doorbell, ring_all
+from orchestrator.runstate import RunState
 from orchestrator.secrets.masking import Masker
 from orchestrator.settings import Settings, get_settings
 from orchestrator.toolchain import resolve_terraform
+from orchestrator.trust import missing_secret_hint, redact_state
 from orchestrator.vcs.mirror import VcsError
 from workers import api_client, checkout, environment
 from workers.runtime import Lease, RunLog, plugin_cache, plugin_cache_lock
@@ -146,7 +146,7 @@ def _guarded(run_id: int, body: Callable[[], list[Doorbell]], runlog: RunLog) ->
         reason = runlog.masker(str(exc))
         runlog(f"stackrun: run failed: {reason}")
         with session_scope() as session:
-            bells = coordinator.state_not_saved(session, run_id, reason, exc.key)
+            bells = outcomes.state_not_saved(session, run_id, reason, exc.key)
     except (
         TerraformError,
         VcsError,
@@ -158,24 +158,24 @@ def _guarded(run_id: int, body: Callable[[], list[Doorbell]], runlog: RunLog) ->
         reason = runlog.masker(str(exc))
         runlog(f"stackrun: run failed: {reason}")
         with session_scope() as session:
-            bells = coordinator.fail(session, run_id, reason)
+            bells = outcomes.fail(session, run_id, reason)
     except Exception as exc:
         reason = runlog.masker(f"internal error: {type(exc).__name__}: {exc}")
         log.exception("run=%s procedure crashed", run_id)
         with session_scope() as session:
-            bells = coordinator.fail(session, run_id, reason)
+            bells = outcomes.fail(session, run_id, reason)
     ring_all(bells)
 
 
 def plan_run(run_id: int) -> None:
     settings = get_settings()
     with session_scope() as session:
-        skipped = coordinator.skip_if_inputs_unchanged(session, run_id)
+        skipped = claims.skip_if_inputs_unchanged(session, run_id)
     if skipped is not None:
         ring_all(skipped)
         return
     with session_scope() as session:
-        claimed = coordinator.claim_for_plan(session, run_id, settings.lease_seconds)
+        claimed = claims.claim_for_plan(session, run_id, settings.lease_seconds)
     if claimed is None:
         log.info("run=%s task=plan_run noop: not claimable", run_id)
         return
@@ -193,11 +193,11 @@ def plan_run(run_id: int) -> None:
         root, terraform = prepared.root, prepared.terraform
         running.append(terraform)
         with session_scope() as session:
-            coordinator.move(session, run_id, RunState.INITIALIZING, RunState.PREPARING, "init")
+            claims.move(session, run_id, RunState.INITIALIZING, RunState.PREPARING, "init")
         with plugin_cache_lock(settings):
             terraform.run(*_init_args(terraform))
         with session_scope() as session:
-            coordinator.move(session, run_id, RunState.PLANNING, RunState.INITIALIZING, "plan")
+            claims.move(session, run_id, RunState.PLANNING, RunState.INITIALIZING, "plan")
         _plan(terraform, stack, prepared.withheld)
         plan_json = terraform.capture_json("show", "-json", PLAN_FILE)
         plan_bytes = checkout.read_result(root, terraform.workdir / PLAN_FILE)
@@ -216,8 +216,8 @@ def plan_run(run_id: int) -> None:
                     plan_summary=summary,
                     resource_changes=plans.resource_changes(plan_json),
                 )
-                return coordinator.fail(session, run_id, gate.denied_reason)
-            bells = coordinator.plan_done(
+                return outcomes.fail(session, run_id, gate.denied_reason)
+            bells = outcomes.plan_done(
                 session,
                 run_id,
                 summary,
@@ -328,7 +328,7 @@ def _apply_plan(
     applied_outputs = managed if managed is not None else terraform.capture_json("output", "-json")
     api_client.store_outputs(settings, run_id, prepared.credential, applied_outputs)
     with session_scope() as session:
-        return coordinator.apply_done(session, run_id)
+        return outcomes.apply_done(session, run_id)
 
 
 def _apply_now(
@@ -348,7 +348,7 @@ def _apply_now(
         return bells
     others = [b for b in bells if b not in own]
     with session_scope() as session:
-        claimed = coordinator.claim_for_apply(session, run_id, settings.lease_seconds)
+        claimed = claims.claim_for_apply(session, run_id, settings.lease_seconds)
     if claimed is None or claimed.plan_sha256 != digest:
         return others
     runlog(f"stackrun: autodeploy: applying plan sha256={digest} in the planning workspace")
@@ -358,7 +358,7 @@ def _apply_now(
 def apply_run(run_id: int) -> None:
     settings = get_settings()
     with session_scope() as session:
-        claimed = coordinator.claim_for_apply(session, run_id, settings.lease_seconds)
+        claimed = claims.claim_for_apply(session, run_id, settings.lease_seconds)
     if claimed is None:
         log.info("run=%s task=apply_run noop: not claimable", run_id)
         return

@@ -17,8 +17,8 @@ from sqlalchemy import select
 from orchestrator.artifacts.store import ArtifactStore, log_key
 from orchestrator.db import session_scope
 from orchestrator.models import Run
-from orchestrator.runs import coordinator, service
-from orchestrator.runs.state import RunState, is_terminal
+from orchestrator.runs import claims, service
+from orchestrator.runstate import RunState, is_terminal
 from orchestrator.secrets.masking import Masker
 from orchestrator.settings import Settings
 
@@ -106,7 +106,7 @@ class Lease:
                 with session_scope() as session:
                     state = session.scalar(select(Run.state).where(Run.id == self.run_id))
                     if time.monotonic() - renewed >= self.seconds / 3:
-                        service.renew_lease(session, self.run_id, coordinator.WORKER, self.seconds)
+                        service.renew_lease(session, self.run_id, claims.WORKER, self.seconds)
                         renewed = time.monotonic()
             except Exception as exc:
                 log.warning("run=%s renewing the lease failed, will retry: %s", self.run_id, exc)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import logging
 
+from orchestrator import upkeep
 from orchestrator.db import session_scope
 from orchestrator.drift import service as drift
 from orchestrator.handoff import service as handoff
 from orchestrator.models import utcnow
 from orchestrator.notifications import service as notifications
 from orchestrator.reports import service as reports
-from orchestrator.runs import coordinator, pushes
-from orchestrator.runs.coordinator import Doorbell
-from orchestrator.runs.queue import ring_all
+from orchestrator.runs import advance, pushes
+from orchestrator.runs.queue import Doorbell, ring_all
 from orchestrator.settings import get_settings
 from workers import execute
 from workers.celery_app import app
@@ -28,19 +28,7 @@ def process_push(event_id: int) -> None:
         log.info("event=%s task=process_push noop: already claimed", event_id)
         return
     with session_scope() as session:
-        result = pushes.process_push(session, event_id)
-        bells: list[Doorbell] = []
-        if result is not None and result.closed_review is not None:
-            bells = coordinator.end_proposals(
-                session,
-                result.repository_id,
-                result.closed_review,
-                f"pull request #{result.closed_review} closed",
-            )
-        if result is not None and result.pipeline_id is not None:
-            bells = coordinator.supersede(session, list(result.run_ids))
-            bells += coordinator.supersede_proposals(session, result.pipeline_id)
-            bells += coordinator.advance_pipeline(session, result.pipeline_id)
+        bells = pushes.handle(session, event_id)
     ring_all(bells)
 
 
@@ -57,7 +45,7 @@ def apply_run(run_id: int) -> None:
 @app.task(name="stackrun.advance_pipeline")
 def advance_pipeline(pipeline_id: int) -> None:
     with session_scope() as session:
-        bells = coordinator.advance_pipeline(session, pipeline_id)
+        bells = advance.advance_pipeline(session, pipeline_id)
     ring_all(bells)
 
 
@@ -95,5 +83,5 @@ def deliver_reports() -> None:
 def reap() -> None:
     """Fail lost applies and re-ring runs whose doorbell went unanswered."""
     with session_scope() as session:
-        bells = coordinator.reap(session)
+        bells = upkeep.reap(session)
     ring_all(bells)

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from orchestrator import securitylog
+from orchestrator import securitylog, subscribers
 from orchestrator.api import errors
 from orchestrator.api.routes import (
     admin,
@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 
 def create_app() -> FastAPI:
+    subscribers.install()
     app = FastAPI(
         title="stackrun",
         version="0.1.0",

@@ -11,10 +11,10 @@ from orchestrator.auth import Principal, audit
 from orchestrator.models import Event, Run, RunReview, Stack, Token
 from orchestrator.policy import decide, engine, inputs
 from orchestrator.policy import store as policies
-from orchestrator.runs import coordinator, service
+from orchestrator.runs import advance, service
 from orchestrator.runs.actions import Done, Refusal
-from orchestrator.runs.coordinator import Doorbell
-from orchestrator.runs.state import Allowed, RunState
+from orchestrator.runs.queue import apply_bell
+from orchestrator.runstate import Allowed, RunState
 from orchestrator.settings import get_settings
 from orchestrator.webhooks import github
 
@@ -131,6 +131,5 @@ def _apply_verdict(
     if not isinstance(decision, Allowed):
         return Refusal(409, decision.reason)
     if target == RunState.CONFIRMED:
-        queue = coordinator.queue_for(session, run)
-        return Done(run.id, target, (Doorbell("apply_run", run.id, queue),))
-    return Done(run.id, target, tuple(coordinator.finished(session, run)))
+        return Done(run.id, target, (apply_bell(session, run),))
+    return Done(run.id, target, tuple(advance.finished(session, run)))

@@ -17,7 +17,7 @@ from orchestrator.models import DriftCheck, Repository, Run, Stack, StackOutputs
 from orchestrator.notifications import messages
 from orchestrator.notifications import service as notifications
 from orchestrator.runs import service
-from orchestrator.runs.state import RunKind, RunState
+from orchestrator.runstate import RunKind, RunState
 
 log = logging.getLogger(__name__)
 

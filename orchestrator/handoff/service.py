@@ -22,7 +22,7 @@ from orchestrator.handoff.spec import HandoffSpec, bridge_from_outputs
 from orchestrator.models import Handoff, Pipeline, Repository, Run, Stack, utcnow
 from orchestrator.notifications import service as notifications
 from orchestrator.runs import outputs
-from orchestrator.runs.state import RunKind, RunState
+from orchestrator.runstate import RunKind, RunState
 from orchestrator.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from orchestrator.models import Run, Stack
 from orchestrator.policy import decide, engine, inputs
 from orchestrator.policy import store as policies
 from orchestrator.runs import plans
-from orchestrator.runs.state import APPLYING_KINDS, RunKind
+from orchestrator.runstate import APPLYING_KINDS, RunKind
 from orchestrator.settings import get_settings
 
 

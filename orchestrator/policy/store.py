@@ -25,7 +25,7 @@ from orchestrator.policy import engine
 from orchestrator.policy.decide import Attached, PolicyResult
 from orchestrator.policy.inputs import Review, RunFacts
 from orchestrator.repos import trust_settings
-from orchestrator.runs.trust import run_trust
+from orchestrator.trust import run_trust
 
 TYPES = ("plan", "approval", "trigger")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")

@@ -40,7 +40,7 @@ from orchestrator.reports.client import (
     client_for,
 )
 from orchestrator.reports.due import mark_due
-from orchestrator.runs.state import RunKind
+from orchestrator.runstate import RunKind
 from orchestrator.secrets.masking import Masker
 from orchestrator.settings import Settings
 

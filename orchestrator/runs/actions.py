@@ -6,21 +6,25 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from orchestrator import statestore
 from orchestrator.auth import Principal, audit
-from orchestrator.handoff import service as handoff
 from orchestrator.models import Repository, Run, Stack, StateLock
 from orchestrator.repos import mirror_for
-from orchestrator.runs import coordinator, reach, service
-from orchestrator.runs.coordinator import Doorbell
-from orchestrator.runs.state import TERMINAL, Allowed, RunKind, RunState
+from orchestrator.runs import advance, locks, reach, service
+from orchestrator.runs.queue import Doorbell, plan_bell
+from orchestrator.runstate import (
+    PLANNING_PHASE,
+    RETRYABLE,
+    SUPERSEDABLE,
+    TERMINAL,
+    Allowed,
+    RunKind,
+    RunState,
+    in_order,
+)
 from orchestrator.vcs.mirror import Mirror
-
-STOPPABLE = (RunState.PREPARING, RunState.INITIALIZING, RunState.PLANNING)
-RETRYABLE = (RunState.FAILED, RunState.STOPPED, RunState.CANCELED, RunState.SKIPPED)
 
 
 @dataclass(frozen=True)
@@ -73,7 +77,7 @@ def _end(
     if not isinstance(decision, Allowed):
         return Refusal(409, decision.reason)
     audit(session, who.name, f"run.{action}", f"run:{run_id}", {"comment": comment})
-    return Done(run_id, target, tuple(coordinator.finished(session, run)))
+    return Done(run_id, target, tuple(advance.finished(session, run)))
 
 
 def cancel(session: Session, run_id: int, who: Principal, comment: str = "") -> Done | Refusal:
@@ -86,7 +90,7 @@ def discard(session: Session, run_id: int, who: Principal, comment: str = "") ->
         run_id,
         who,
         RunState.DISCARDED,
-        (RunState.QUEUED, RunState.UNCONFIRMED),
+        in_order(SUPERSEDABLE),
         "discard",
         comment,
     )
@@ -94,7 +98,7 @@ def discard(session: Session, run_id: int, who: Principal, comment: str = "") ->
 
 def stop(session: Session, run_id: int, who: Principal, comment: str = "") -> Done | Refusal:
     """The worker sees STOPPED within a second and sends terraform SIGINT."""
-    return _end(session, run_id, who, RunState.STOPPED, STOPPABLE, "stop", comment)
+    return _end(session, run_id, who, RunState.STOPPED, in_order(PLANNING_PHASE), "stop", comment)
 
 
 def retry(session: Session, run_id: int, who: Principal) -> Done | Refusal:
@@ -116,20 +120,8 @@ def retry(session: Session, run_id: int, who: Principal) -> Done | Refusal:
         placed = _on_tracked_branch(session, run.stack_id, run.commit_sha)
         if isinstance(placed, Refusal):
             return Refusal(placed.status, f"retrying run {run_id}: {placed.reason}")
-    new = service.create_run(
-        session,
-        service.NewRun(
-            stack_id=run.stack_id,
-            kind=RunKind(run.kind),
-            commit_sha=run.commit_sha,
-            branch=run.branch,
-            triggered_by=f"retry:{who.name}",
-            commit_message=run.commit_message,
-            commit_author=run.commit_author,
-            trigger_reason=f"retry of run {run.id}",
-        ),
-        dedupe=False,
-    )
+    again = service.again(run, f"retry:{who.name}", f"retry of run {run.id}", in_pipeline=False)
+    new = service.create_run(session, again, dedupe=False)
     assert new is not None
     audit(session, who.name, "run.retry", f"run:{run_id}", {"new_run": new.id})
     return Done(new.id, RunState.QUEUED, _wake(session, new))
@@ -191,15 +183,7 @@ def _on_tracked_branch(
 
 
 def _wake(session: Session, run: Run) -> tuple[Doorbell, ...]:
-    return (coordinator.plan_bell(session, run),)
-
-
-def _wake_next(session: Session, stack_id: str) -> tuple[Doorbell, ...]:
-    """The bell of the oldest run waiting for a stack that was just freed, if any."""
-    waiting = session.scalars(
-        select(Run).where(Run.stack_id == stack_id, Run.state == RunState.QUEUED).order_by(Run.id)
-    ).first()
-    return _wake(session, waiting) if waiting is not None else ()
+    return (plan_bell(session, run),)
 
 
 def _admin_stack(session: Session, stack_id: str, who: Principal, doing: str) -> Stack | Refusal:
@@ -239,29 +223,8 @@ def unlock(session: Session, stack_id: str, who: Principal) -> Done | Refusal:
     if state_lock is not None:
         session.delete(state_lock)
     audit(session, who.name, "stack.unlock", f"stack:{stack_id}", {"was_locked_by": previous})
-    bells = _wake_next(session, stack_id)
+    bells = tuple(locks.wake_next(session, stack_id))
     return Done(previous or 0, RunState.FINISHED, bells)
-
-
-def retry_handoff(session: Session, pipeline_id: int, who: Principal) -> Done | Refusal:
-    """A new hand-off attempt for a pipeline: admin only, audited. Done carries its run."""
-    refused = _allowed(who, "admin", "retrying a hand-off")
-    if refused:
-        return refused
-    started = handoff.retry(session, pipeline_id, who.name)
-    if isinstance(started, handoff.Refused):
-        return Refusal(started.status, started.reason)
-    audit(
-        session,
-        who.name,
-        "handoff.retry",
-        f"pipeline:{pipeline_id}",
-        {"handoff": started.id, "run": started.run_id},
-    )
-    run = session.get(Run, started.run_id)
-    assert run is not None
-    bell = Doorbell("handoff", started.id, coordinator.queue_for(session, run))
-    return Done(started.run_id, RunState(run.state), (bell,))
 
 
 def recover_state(
@@ -297,5 +260,5 @@ def recover_state(
         f"stack:{stack_id}",
         {"artifact": key, "run": run_id, "serial": saved.serial, "was_locked_by": previous},
     )
-    bells = _wake_next(session, stack_id)
+    bells = tuple(locks.wake_next(session, stack_id))
     return Done(run_id or 0, RunState.FAILED, bells)

@@ -1,5 +1,5 @@
 """What a run's Terraform gets from stackrun's secrets: variables and upstream inputs, as far
-as the run is trusted (runs/trust.py). Read by the API for the run's own credential, so a
+as the run is trusted (orchestrator/trust.py). Read by the API for the run's own credential, so a
 worker never holds the master key (docs/SECURITY.md)."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from orchestrator.models import Repository, Run, Stack
 from orchestrator.repos import trust_settings
 from orchestrator.runs import outputs
-from orchestrator.runs.trust import run_trust
 from orchestrator.settings import Settings
+from orchestrator.trust import run_trust
 from orchestrator.variables import service as variables
 
 

@@ -5,11 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from orchestrator.runs.state import RunState
-
-_BLOCKING = frozenset(
-    {RunState.FAILED, RunState.DISCARDED, RunState.STOPPED, RunState.SKIPPED, RunState.CANCELED}
-)
+from orchestrator.runstate import BLOCKING, RunState
 
 
 @dataclass(frozen=True)
@@ -26,7 +22,7 @@ def advance(states: Mapping[int, RunState], upstreams: Mapping[int, Sequence[int
         if state != RunState.QUEUED:
             continue
         ups = [u for u in upstreams.get(run_id, ()) if u in states]
-        blocked = [u for u in ups if states[u] in _BLOCKING]
+        blocked = [u for u in ups if states[u] in BLOCKING]
         if blocked:
             skipped.append((run_id, f"upstream run {blocked[0]} ended {states[blocked[0]]}"))
         elif all(states[u] == RunState.FINISHED for u in ups):

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from orchestrator.graph import snapshot
-from orchestrator.graph.build import Graph, StackNode
+from orchestrator.graph.build import Graph
 from orchestrator.graph.cache import DatabaseCache
 from orchestrator.graph.load import process_cache
 from orchestrator.graph.push import PushImpact, impact
@@ -18,10 +18,11 @@ from orchestrator.models import Event, Pipeline, Repository, Run, Stack, utcnow
 from orchestrator.policy import gates
 from orchestrator.policy.decide import Verdict
 from orchestrator.policy.inputs import RunFacts
-from orchestrator.reports.due import mark_due
 from orchestrator.repos import mirror_for
-from orchestrator.runs import service
-from orchestrator.runs.state import RunKind
+from orchestrator.runs import advance, events, service, supersede
+from orchestrator.runs.queue import Doorbell
+from orchestrator.runstate import RunKind
+from orchestrator.stacks.service import known_stacks, upsert_stacks
 from orchestrator.vcs.mirror import ZERO_SHA, Mirror, VcsError
 
 log = logging.getLogger(__name__)
@@ -36,8 +37,15 @@ class PushResult:
     repository_id: int = 0
 
 
-def stack_id_for(repository: Repository, path: str) -> str:
-    return repository.name if path == "." else f"{repository.name}/{path}"
+@dataclass(frozen=True)
+class _Commit:
+    sha: str
+    message: str
+    author: str
+    triggered_by: str
+    branch: str
+    kind: RunKind
+    pr_number: int | None
 
 
 def claim_event(session: Session, event_id: int) -> bool:
@@ -48,6 +56,22 @@ def claim_event(session: Session, event_id: int) -> bool:
         .values(status="processing", attempts=Event.attempts + 1)
     )
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def handle(session: Session, event_id: int) -> list[Doorbell]:
+    """Process a claimed push and carry on from it: a closed review ends its proposals; a new
+    pipeline supersedes older work and starts. The doorbells to ring after the commit."""
+    result = process_push(session, event_id)
+    if result is None:
+        return []
+    if result.closed_review is not None:
+        reason = f"pull request #{result.closed_review} closed"
+        return supersede.end_proposals(session, result.repository_id, result.closed_review, reason)
+    if result.pipeline_id is None:
+        return []
+    bells = supersede.supersede(session, list(result.run_ids))
+    bells += supersede.supersede_proposals(session, result.pipeline_id)
+    return bells + advance.advance_pipeline(session, result.pipeline_id)
 
 
 def process_push(session: Session, event_id: int) -> PushResult | None:
@@ -70,6 +94,24 @@ def process_push(session: Session, event_id: int) -> PushResult | None:
         adopted = _already_proposed(session, event, repository)
         if adopted is not None:
             return adopted
+    read = _read_commit(session, event, repository, branch, proposal)
+    if isinstance(read, PushResult):
+        return read
+    found, commit = read
+    if proposal:
+        stacks = known_stacks(session, repository, found.graph)
+    else:
+        stacks = upsert_stacks(session, repository, found.graph)
+    if not found.reasons:
+        return _finish_event(event, "processed", "no stack is affected")
+    return _start_pipeline(session, event, repository, stacks, found, commit)
+
+
+def _read_commit(
+    session: Session, event: Event, repository: Repository, branch: str, proposal: bool
+) -> tuple[PushImpact, _Commit] | PushResult:
+    """The pushed commit, its graph and what it affects; the event's end when it is unreadable,
+    older than a commit already planned, or its graph is broken."""
     mirror = mirror_for(repository)
     doing = f"reading commit {event.after_sha[:12]} of repository {repository.name}"
     try:
@@ -93,38 +135,40 @@ def process_push(session: Session, event_id: int) -> PushResult | None:
     if fatal:
         errors = "; ".join(e["message"] for e in fatal)
         return _finish_event(event, "failed", f"stack graph of {event.after_sha[:12]}: {errors}")
-    if proposal:
-        stacks = _known_stacks(session, repository, found.graph)
-    else:
-        stacks = upsert_stacks(session, repository, found.graph)
-    if not found.reasons:
-        return _finish_event(event, "processed", "no stack is affected")
+    triggered_by = f"{event.event_type}:{event.pusher or 'unknown'}"[:200]
     kind = RunKind.PROPOSED if proposal else RunKind.TRACKED
+    commit = _Commit(
+        event.after_sha, message, author[:200], triggered_by, branch, kind, event.pr_number
+    )
+    return found, commit
+
+
+def _start_pipeline(
+    session: Session,
+    event: Event,
+    repository: Repository,
+    stacks: dict[str, Stack],
+    found: PushImpact,
+    commit: _Commit,
+) -> PushResult:
+    """A pipeline of the affected stacks, each run as the trigger policies say."""
+    reports = commit.kind == RunKind.PROPOSED and bool(repository.vcs_token_enc)
     pipeline = Pipeline(
         repository_id=repository.id,
         event_id=event.id,
-        commit_sha=event.after_sha,
-        branch=branch,
-        kind=kind,
+        commit_sha=commit.sha,
+        branch=commit.branch,
+        kind=commit.kind,
         pr_number=event.pr_number,
-        report_state="pending" if proposal and repository.vcs_token_enc else None,
-        report_due_at=utcnow() if proposal and repository.vcs_token_enc else None,
+        report_state="pending" if reports else None,
+        report_due_at=utcnow() if reports else None,
     )
     session.add(pipeline)
     session.flush()
-    commit = _Commit(
-        event.after_sha,
-        message,
-        author[:200],
-        f"{event.event_type}:{event.pusher or 'unknown'}"[:200],
-        branch,
-        kind,
-        event.pr_number,
-    )
     triggers = _trigger_verdicts(session, repository, stacks, found, commit)
     run_ids = _create_runs(session, pipeline, stacks, found, commit, triggers)
     ignored = sorted(p for p, v in triggers.items() if v.decision == "ignore")
-    detail = f"pipeline {pipeline.id}: {len(run_ids)} {kind.lower()} runs"
+    detail = f"pipeline {pipeline.id}: {len(run_ids)} {commit.kind.lower()} runs"
     detail += f" (diff base: {found.base_reason})"
     if ignored:
         detail += f"; ignored by trigger policies: {', '.join(ignored)}"
@@ -176,27 +220,10 @@ def _already_proposed(session: Session, event: Event, repository: Repository) ->
         if repository.vcs_token_enc:
             existing.report_state = existing.report_state or "pending"
             session.flush()
-            mark_due(session, existing.id)
+            events.publish(session, events.PipelineChanged(existing.id))
         detail += f"; now reported on pull request #{event.pr_number}"
     _finish_event(event, "processed", detail)
     return PushResult(existing.id, (), detail)
-
-
-def _known_stacks(session: Session, repository: Repository, graph: Graph) -> dict[str, Stack]:
-    """A proposal's stacks as the tracked branch knows them; a stack the proposal adds is
-    created hidden (`deleted`, never autodeployed) and otherwise left alone: the tracked
-    branch owns the stack table."""
-    stacks: dict[str, Stack] = {}
-    for path, node in graph.stacks.items():
-        stack = session.get(Stack, stack_id_for(repository, path))
-        if stack is None:
-            stack = _new_stack(session, repository, path)
-            _describe(stack, repository, graph, path, node)
-            stack.autodeploy = False
-            stack.deleted = True
-        stacks[path] = stack
-    session.flush()
-    return stacks
 
 
 def _newer_planned_commit(
@@ -213,65 +240,6 @@ def _newer_planned_commit(
     if latest and latest != sha and mirror.is_ancestor(sha, latest):
         return latest
     return None
-
-
-@dataclass(frozen=True)
-class _Commit:
-    sha: str
-    message: str
-    author: str
-    triggered_by: str
-    branch: str
-    kind: RunKind
-    pr_number: int | None
-
-
-def upsert_stacks(session: Session, repository: Repository, graph: Graph) -> dict[str, Stack]:
-    """Make the stack table match the graph at the pushed commit; vanished stacks are marked
-    deleted (a deleted stack never triggers a destroy)."""
-    stacks: dict[str, Stack] = {}
-    for path, node in graph.stacks.items():
-        stack = session.get(Stack, stack_id_for(repository, path))
-        if stack is None:
-            stack = _new_stack(session, repository, path)
-        _describe(stack, repository, graph, path, node)
-        stack.deleted = False
-        stacks[path] = stack
-    known = select(Stack).where(Stack.repository_id == repository.id, Stack.deleted.is_(False))
-    for stack in session.scalars(known):
-        if stack.path not in stacks:
-            stack.deleted = True
-    session.flush()
-    return stacks
-
-
-def _new_stack(session: Session, repository: Repository, path: str) -> Stack:
-    stack = Stack(id=stack_id_for(repository, path), repository_id=repository.id, path=path)
-    session.add(stack)
-    return stack
-
-
-def _describe(
-    stack: Stack, repository: Repository, graph: Graph, path: str, node: StackNode
-) -> None:
-    """The stack's settings as its stack block and the graph at the commit say."""
-    stack.name = node.name
-    stack.labels = list(node.labels)
-    stack.autodeploy = node.autodeploy
-    stack.managed_state = node.managed_state
-    stack.backend_type = node.backend_type
-    stack.worker_pool = node.worker_pool
-    stack.depends_on = sorted(graph.upstreams_of(path))
-    stack.inputs = [{**i, "stack": stack_id_for(repository, i["stack"])} for i in node.inputs]
-    stack.trigger_always = node.trigger_always
-    stack.drift_schedules = list(node.drift.schedules) if node.drift else []
-    stack.drift_reconcile = bool(node.drift and node.drift.reconcile)
-    stack.handoff = node.handoff.to_json() if node.handoff else None
-    stack.aws = node.aws.to_json() if node.aws else None
-    stack.local_state_reads = [
-        {"path": r["path"], "stack": stack_id_for(repository, r["stack"])} for r in node.local_reads
-    ]
-    stack.updated_at = utcnow()
 
 
 def _trigger_verdicts(

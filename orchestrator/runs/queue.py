@@ -4,18 +4,51 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from celery import Celery
+from sqlalchemy.orm import Session
 
-from orchestrator.runs.coordinator import PROPOSED_PRIORITY, Doorbell
+from orchestrator.models import Run, Stack
+from orchestrator.runstate import RunKind
 from orchestrator.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 TASK_PREFIX = "stackrun."
 DEFAULT_QUEUE = "default"
 LONGEST_APPLY_SECONDS = 6 * 3600
+PROPOSED_PRIORITY = 6
+"""Redis serves priority 0 (every other doorbell) before this: a tracked run waiting for a
+worker goes before proposals that were queued earlier."""
+
+
+@dataclass(frozen=True)
+class Doorbell:
+    """A task to ring once the transaction that decided it has committed."""
+
+    task: str
+    target_id: int
+    queue: str = DEFAULT_QUEUE
+    delay: float = 0.0
+    priority: int = 0
+
+
+def queue_for(session: Session, run: Run) -> str:
+    """The queue of the worker pool of the run's stack."""
+    stack = session.get(Stack, run.stack_id)
+    return stack.worker_pool if stack else DEFAULT_QUEUE
+
+
+def plan_bell(session: Session, run: Run) -> Doorbell:
+    """The doorbell that makes a worker plan `run`, on its pool's queue."""
+    priority = PROPOSED_PRIORITY if run.kind == RunKind.PROPOSED else 0
+    return Doorbell("plan_run", run.id, queue_for(session, run), priority=priority)
+
+
+def apply_bell(session: Session, run: Run) -> Doorbell:
+    return Doorbell("apply_run", run.id, queue_for(session, run))
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:

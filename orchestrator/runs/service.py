@@ -9,16 +9,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, or_, select, update
+from sqlalchemy import Table, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from orchestrator.db import insert_many
-from orchestrator.models import Run, RunTransition, Stack, utcnow
-from orchestrator.notifications import messages
-from orchestrator.notifications import service as notifications
-from orchestrator.reports import due as reports_due
-from orchestrator.runs.state import Allowed, Decision, Refused, RunKind, RunState, decide
+from orchestrator.models import Run, RunTransition, utcnow
+from orchestrator.runs import events
+from orchestrator.runstate import TERMINAL, Allowed, Decision, Refused, RunKind, RunState, decide
 
 
 @dataclass(frozen=True)
@@ -34,6 +32,23 @@ class NewRun:
     upstream_run_ids: tuple[int, ...] = ()
     trigger_reason: str = ""
     pr_number: int | None = None
+
+
+def again(run: Run, triggered_by: str, trigger_reason: str, in_pipeline: bool) -> NewRun:
+    """A new run of the same stack, kind and commit as `run` (a retry, a second attempt):
+    `in_pipeline` keeps its pipeline and upstreams, so the pipeline waits for the copy."""
+    return NewRun(
+        stack_id=run.stack_id,
+        kind=RunKind(run.kind),
+        commit_sha=run.commit_sha,
+        branch=run.branch,
+        triggered_by=triggered_by,
+        pipeline_id=run.pipeline_id if in_pipeline else None,
+        commit_message=run.commit_message,
+        commit_author=run.commit_author,
+        upstream_run_ids=tuple(run.upstream_run_ids or ()) if in_pipeline else (),
+        trigger_reason=trigger_reason,
+    )
 
 
 def dedupe_key(stack_id: str, commit_sha: str, kind: RunKind) -> str:
@@ -140,14 +155,7 @@ def transition(
         return decision
     now = utcnow()
     values: dict[str, Any] = {"state": target, "updated_at": now, **fields}
-    if target in {
-        RunState.FINISHED,
-        RunState.FAILED,
-        RunState.DISCARDED,
-        RunState.CANCELED,
-        RunState.SKIPPED,
-        RunState.STOPPED,
-    }:
+    if target in TERMINAL:
         values["finished_at"] = now
         values.setdefault("lease_owner", None)
         values.setdefault("lease_expires_at", None)
@@ -161,11 +169,8 @@ def transition(
     )
     session.flush()
     session.refresh(run)
-    if messages.run_event(run.state, run.kind) is not None:
-        stack = session.get(Stack, run.stack_id)
-        notifications.run_changed(session, run, stack.repository_id if stack else None)
-    if run.kind == RunKind.PROPOSED and run.pipeline_id is not None:
-        reports_due.mark_due(session, run.pipeline_id)
+    if events.publish(session, events.RunChanged(run, source, target)):
+        raise RuntimeError("a RunChanged subscriber records in the transaction; it never rings")
     return Allowed(source, target)
 
 
@@ -174,27 +179,6 @@ def update_run_fields(session: Session, run_id: int, **fields: Any) -> None:
     if "state" in fields:
         raise ValueError("state changes go through transition()")
     session.execute(update(Run).where(Run.id == run_id).values(updated_at=utcnow(), **fields))
-
-
-def acquire_stack_lock(session: Session, stack_id: str, run_id: int) -> bool:
-    """Take the per-stack lock for a state-changing run; True if this run holds it."""
-    result = session.execute(
-        update(Stack)
-        .where(
-            Stack.id == stack_id,
-            or_(Stack.locked_by_run_id.is_(None), Stack.locked_by_run_id == run_id),
-        )
-        .values(locked_by_run_id=run_id)
-    )
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
-
-
-def release_stack_lock(session: Session, stack_id: str, run_id: int) -> None:
-    session.execute(
-        update(Stack)
-        .where(Stack.id == stack_id, Stack.locked_by_run_id == run_id)
-        .values(locked_by_run_id=None)
-    )
 
 
 def renew_lease(session: Session, run_id: int, owner: str, seconds: int) -> datetime:
@@ -221,13 +205,3 @@ def issue_run_credential(session: Session, run_id: int) -> str:
         )
     )
     return credential
-
-
-def queued_runs_of_stack(session: Session, stack_id: str) -> list[Run]:
-    return list(
-        session.scalars(
-            select(Run)
-            .where(Run.stack_id == stack_id, Run.state == RunState.QUEUED)
-            .order_by(Run.id)
-        )
-    )

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from orchestrator import securitylog
 from orchestrator.models import Event, Repository
 from orchestrator.repos import trust_settings, webhook_secret
-from orchestrator.runs.trust import fork_refusal
+from orchestrator.trust import fork_refusal
 from orchestrator.vcs.mirror import ZERO_SHA
 from orchestrator.webhooks import github, gitlab
 from orchestrator.webhooks.events import MalformedPayload, PushEvent, RepoRef, ReviewEvent

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from orchestrator.drift import service as drift
 from orchestrator.models import DriftCheck, Run, Stack
-from orchestrator.runs.state import RunKind
+from orchestrator.runstate import RunKind
 from tests.integration.conftest import flushed_redis, fresh_postgres_database
 from tests.integration.harness import Deployment, GitPlatform, start_services
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator.runs import queue
-from orchestrator.runs.coordinator import PROPOSED_PRIORITY
+from orchestrator.runs.queue import PROPOSED_PRIORITY
 from orchestrator.settings import get_settings
 from tests.integration.conftest import flushed_redis
 

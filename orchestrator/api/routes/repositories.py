@@ -14,8 +14,8 @@ from orchestrator.api.errors import responses
 from orchestrator.auth import audit
 from orchestrator.graph import snapshot
 from orchestrator.models import Repository
-from orchestrator.runs.trust import normal_authors
 from orchestrator.secrets.masking import redact_url
+from orchestrator.trust import normal_authors
 
 router = APIRouter(prefix="/api/v1/repositories", tags=["repositories"], responses=responses(401))
 

@@ -14,7 +14,7 @@ from orchestrator.api.errors import responses
 from orchestrator.api.security import RUN_CREDENTIAL, BasicCredential
 from orchestrator.models import Run
 from orchestrator.runs import environment, outputs
-from orchestrator.runs.state import RunState
+from orchestrator.runstate import RunState
 from orchestrator.settings import get_settings
 from orchestrator.variables.service import VariableUnreadable
 

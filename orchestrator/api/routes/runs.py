@@ -28,6 +28,7 @@ from orchestrator.api.views import event_view, pipeline_view, run_view
 from orchestrator.approvals import service as approvals
 from orchestrator.artifacts.store import log_key, open_store
 from orchestrator.auth import Principal
+from orchestrator.handoff import actions as handoff_actions
 from orchestrator.handoff import service as handoff
 from orchestrator.models import Event, Pipeline, Run
 from orchestrator.runs import actions
@@ -154,7 +155,7 @@ def get_pipeline(pipeline_id: Id, session: SessionDep, who: PrincipalDep) -> dic
 )
 def retry_handoff(pipeline_id: Id, session: SessionDep, who: PrincipalDep) -> dict[str, Any]:
     """Hand the pipeline's cluster off again (admin): a new pending attempt."""
-    settle(session, actions.retry_handoff(session, pipeline_id, who), who)
+    settle(session, handoff_actions.retry_handoff(session, pipeline_id, who), who)
     return {"pipeline": pipeline_id, "handoffs": handoff.views(session, pipeline_id)}
 
 

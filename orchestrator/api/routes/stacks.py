@@ -26,8 +26,8 @@ from orchestrator.drift import service as drift
 from orchestrator.models import Run, Stack, StateLock, utcnow
 from orchestrator.runs import actions
 from orchestrator.runs.queue import ring
-from orchestrator.runs.state import RunState
-from orchestrator.runs.trust import redact_state
+from orchestrator.runstate import RunState
+from orchestrator.trust import redact_state
 
 router = APIRouter(prefix="/api/v1/stacks", tags=["stacks"], responses=responses(401))
 STATE = "/{stack_id:path}/state"

@@ -11,7 +11,7 @@ from orchestrator.approvals import service as approvals
 from orchestrator.auth import Principal
 from orchestrator.models import Event, Repository, Run, Stack, Token
 from orchestrator.runs.actions import Done, Refusal
-from orchestrator.runs.state import RunState
+from orchestrator.runstate import RunState
 from tests.unit.rows import add_stack
 
 SHA = "3a1937f0c2b4" + "0" * 28

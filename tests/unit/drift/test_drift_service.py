@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from orchestrator.drift import service as drift
 from orchestrator.models import DriftCheck, Run, Stack, StackOutputs
-from orchestrator.runs import coordinator, service
-from orchestrator.runs.state import RunKind, RunState
+from orchestrator.runs import claims, outcomes, service
+from orchestrator.runstate import RunKind, RunState
 from tests.unit.rows import add_stack
 
 TICK = datetime(2026, 11, 28, 12, 0, 30, tzinfo=UTC)
@@ -63,9 +63,9 @@ def test_a_stack_never_applied_is_skipped_with_the_reason(db: Session) -> None:
 
 
 def _planning(db: Session, run_id: int) -> None:
-    assert coordinator.claim_for_plan(db, run_id, lease_seconds=60) is not None
-    coordinator.move(db, run_id, RunState.INITIALIZING, RunState.PREPARING, "init")
-    coordinator.move(db, run_id, RunState.PLANNING, RunState.INITIALIZING, "plan")
+    assert claims.claim_for_plan(db, run_id, lease_seconds=60) is not None
+    claims.move(db, run_id, RunState.INITIALIZING, RunState.PREPARING, "init")
+    claims.move(db, run_id, RunState.PLANNING, RunState.INITIALIZING, "plan")
 
 
 def test_a_drifted_plan_is_recorded_and_with_reconcile_a_tracked_run_follows(db: Session) -> None:
@@ -73,7 +73,7 @@ def test_a_drifted_plan_is_recorded_and_with_reconcile_a_tracked_run_follows(db:
     (started,) = drift.tick(db, TICK, spread_seconds=45)
     _planning(db, started.run_id)
     changes = [{"address": "null_resource.x", "type": "null_resource", "actions": ["create"]}]
-    bells = coordinator.plan_done(
+    bells = outcomes.plan_done(
         db, started.run_id, {"add": 1, "change": 0, "destroy": 0}, changes, "f" * 64
     )
     db.refresh(stack)
@@ -94,7 +94,7 @@ def test_a_clean_plan_records_no_drift_and_starts_nothing(db: Session) -> None:
     (started,) = drift.tick(db, TICK, spread_seconds=45)
     _planning(db, started.run_id)
     zero = {"add": 0, "change": 0, "destroy": 0}
-    assert coordinator.plan_done(db, started.run_id, zero, [], "f" * 64) == []
+    assert outcomes.plan_done(db, started.run_id, zero, [], "f" * 64) == []
     db.refresh(stack)
     assert stack.drift_status == "no_drift"
 
@@ -118,9 +118,9 @@ def test_a_drift_run_waits_while_a_tracked_run_of_its_stack_is_queued(db: Sessio
     _stack(db)
     (started,) = drift.tick(db, TICK, spread_seconds=45)
     tracked = _tracked(db)
-    assert coordinator.claim_for_plan(db, started.run_id, lease_seconds=60) is None
+    assert claims.claim_for_plan(db, started.run_id, lease_seconds=60) is None
     assert db.get(Run, started.run_id).state == RunState.QUEUED  # type: ignore[union-attr]
-    assert coordinator.claim_for_plan(db, tracked, lease_seconds=60) is not None
+    assert claims.claim_for_plan(db, tracked, lease_seconds=60) is not None
 
 
 def test_a_drift_run_is_skipped_while_an_apply_holds_the_stack(db: Session) -> None:
@@ -128,9 +128,9 @@ def test_a_drift_run_is_skipped_while_an_apply_holds_the_stack(db: Session) -> N
     (started,) = drift.tick(db, TICK, spread_seconds=45)
     tracked = _tracked(db)
     _planning(db, tracked)
-    coordinator.plan_done(db, tracked, {"add": 1, "change": 0, "destroy": 0}, [], "f" * 64)
+    outcomes.plan_done(db, tracked, {"add": 1, "change": 0, "destroy": 0}, [], "f" * 64)
     service.transition(db, tracked, RunState.CONFIRMED, actor="t")
-    assert coordinator.claim_for_plan(db, started.run_id, lease_seconds=60) is None
+    assert claims.claim_for_plan(db, started.run_id, lease_seconds=60) is None
     run = db.get(Run, started.run_id)
     assert run is not None and run.state == RunState.SKIPPED
     check = db.scalar(select(DriftCheck))

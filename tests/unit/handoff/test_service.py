@@ -1,5 +1,5 @@
 """The hand-off service on an in-memory database: when a pipeline starts its hand-off (through
-the coordinator), retries, claims, the reaper, the work itself against a real GitOps repository
+the run events), retries, claims, the reaper, the work itself against a real GitOps repository
 (a bare repo reached over file://, no mocks) and the recorded outcome."""
 
 from __future__ import annotations
@@ -13,8 +13,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from orchestrator import upkeep
 from orchestrator.auth import Principal
+from orchestrator.handoff import actions as handoff_actions
 from orchestrator.handoff import service as handoff
+from orchestrator.handoff import trigger
 from orchestrator.handoff.spec import HandoffSpec, RootSpec
 from orchestrator.models import (
     AuditEntry,
@@ -27,9 +30,9 @@ from orchestrator.models import (
     utcnow,
 )
 from orchestrator.notifications import service as notifications
-from orchestrator.runs import actions, coordinator, outputs, service
-from orchestrator.runs.coordinator import Doorbell
-from orchestrator.runs.state import RunKind, RunState
+from orchestrator.runs import actions, advance, claims, outcomes, outputs, service
+from orchestrator.runs.queue import Doorbell
+from orchestrator.runstate import RunKind, RunState
 from orchestrator.settings import Settings, get_settings
 from tests.unit.rows import add_stack
 
@@ -109,21 +112,21 @@ def _run(
 
 
 def _to_planning(db: Session, run_id: int) -> None:
-    assert coordinator.claim_for_plan(db, run_id, lease_seconds=60) is not None
-    coordinator.move(db, run_id, RunState.INITIALIZING, RunState.PREPARING, "init")
-    coordinator.move(db, run_id, RunState.PLANNING, RunState.INITIALIZING, "plan")
+    assert claims.claim_for_plan(db, run_id, lease_seconds=60) is not None
+    claims.move(db, run_id, RunState.INITIALIZING, RunState.PREPARING, "init")
+    claims.move(db, run_id, RunState.PLANNING, RunState.INITIALIZING, "plan")
 
 
 def _apply(db: Session, run_id: int, terraform_outputs: dict[str, Any] | None = None) -> list[Any]:
     """Plan one addition, autodeploy, apply: the bells of the run becoming FINISHED."""
     _to_planning(db, run_id)
     one = {"add": 1, "change": 0, "destroy": 0}
-    bells = coordinator.plan_done(db, run_id, one, [], "f" * 64)
+    bells = outcomes.plan_done(db, run_id, one, [], "f" * 64)
     assert [b.task for b in bells] == ["apply_run"]
-    run = coordinator.claim_for_apply(db, run_id, lease_seconds=60)
+    run = claims.claim_for_apply(db, run_id, lease_seconds=60)
     assert run is not None
     outputs.store(db, run, terraform_outputs or {})
-    return coordinator.apply_done(db, run_id)
+    return outcomes.apply_done(db, run_id)
 
 
 def _bridge_outputs() -> dict[str, Any]:
@@ -188,8 +191,8 @@ def test_a_pipeline_finishing_again_starts_no_second_handoff(db: Session) -> Non
     assert len(_handoffs(db, pipeline_id)) == 1
     run = db.get(Run, bootstrap)
     assert run is not None
-    assert _handoff_bells(coordinator.finished(db, run)) == []
-    assert coordinator._handoff_when_complete(db, pipeline_id) == []
+    assert _handoff_bells(advance.finished(db, run)) == []
+    assert trigger.when_complete(db, pipeline_id) == []
     assert len(_handoffs(db, pipeline_id)) == 1
 
 
@@ -205,7 +208,7 @@ def test_no_handoff_while_another_run_of_the_pipeline_is_not_finished(db: Sessio
 
     assert _handoff_bells(_apply(db, bootstrap, _bridge_outputs())) == []
     assert _state(db, bootstrap) == RunState.FINISHED and _state(db, dns) == RunState.QUEUED
-    assert coordinator._handoff_when_complete(db, pipeline_id) == []
+    assert trigger.when_complete(db, pipeline_id) == []
     assert _handoffs(db) == []
 
     bells = _apply(db, dns)
@@ -222,11 +225,11 @@ def test_no_handoff_when_an_upstream_failed_and_the_bootstrap_run_was_skipped(
     bootstrap = _run(db, BOOTSTRAP, pipeline_id, upstreams=(network,))
     _to_planning(db, network)
 
-    bells = coordinator.fail(db, network, "terraform plan failed")
+    bells = outcomes.fail(db, network, "terraform plan failed")
 
     assert _state(db, bootstrap) == RunState.SKIPPED
     assert _handoff_bells(bells) == []
-    assert coordinator._handoff_when_complete(db, pipeline_id) == []
+    assert trigger.when_complete(db, pipeline_id) == []
     assert _handoffs(db) == []
 
 
@@ -257,7 +260,7 @@ def test_a_sibling_skipped_because_its_inputs_are_unchanged_counts_as_finished(
     assert _handoff_bells(_apply(db, bootstrap, _bridge_outputs())) == []
     assert _handoffs(db) == []
 
-    bells = coordinator.skip_if_inputs_unchanged(db, dns)
+    bells = claims.skip_if_inputs_unchanged(db, dns)
 
     assert bells is not None
     assert _state(db, dns) == RunState.SKIPPED
@@ -279,7 +282,7 @@ def test_a_sibling_skipped_for_another_reason_blocks_the_handoff(db: Session) ->
     service.transition(db, dns, RunState.SKIPPED, actor="pipeline", reason="ignored by policy")
     run = db.get(Run, dns)
     assert run is not None
-    assert _handoff_bells(coordinator.finished(db, run)) == []
+    assert _handoff_bells(advance.finished(db, run)) == []
     assert _handoffs(db) == []
 
 
@@ -292,7 +295,7 @@ def test_a_pipeline_without_a_handoff_stack_creates_no_handoff(db: Session) -> N
     bells = _apply(db, bootstrap, _bridge_outputs())
     assert _state(db, bootstrap) == RunState.FINISHED
     assert _handoff_bells(bells) == []
-    assert coordinator._handoff_when_complete(db, pipeline_id) == []
+    assert trigger.when_complete(db, pipeline_id) == []
     assert _handoffs(db) == []
 
 
@@ -304,9 +307,9 @@ def _bootstrap_planned_twice(db: Session) -> tuple[int, int, int]:
     network = _run(db, NETWORK, pipeline_id)
     lost = _run(db, BOOTSTRAP, pipeline_id, upstreams=(network,))
     _apply(db, network)
-    assert coordinator.claim_for_plan(db, lost, lease_seconds=60) is not None
+    assert claims.claim_for_plan(db, lost, lease_seconds=60) is not None
     service.renew_lease(db, lost, "w", -5)
-    bells = coordinator.reap(db)
+    bells = upkeep.reap(db)
     (second,) = {b.target_id for b in bells if b.task == "plan_run"}
     assert _state(db, lost) == RunState.FAILED
     _apply(db, second, _bridge_outputs())
@@ -339,9 +342,9 @@ def test_an_upstream_planned_again_after_a_lost_worker_does_not_block_the_handof
     pipeline_id = _pipeline(db)
     lost = _run(db, NETWORK, pipeline_id)
     bootstrap = _run(db, BOOTSTRAP, pipeline_id, upstreams=(lost,))
-    assert coordinator.claim_for_plan(db, lost, lease_seconds=60) is not None
+    assert claims.claim_for_plan(db, lost, lease_seconds=60) is not None
     service.renew_lease(db, lost, "w", -5)
-    (second,) = {b.target_id for b in coordinator.reap(db) if b.task == "plan_run"}
+    (second,) = {b.target_id for b in upkeep.reap(db) if b.task == "plan_run"}
     _apply(db, second)
     _apply(db, bootstrap, _bridge_outputs())
     assert _state(db, lost) == RunState.FAILED
@@ -391,7 +394,7 @@ def test_retrying_a_pipeline_whose_bootstrap_run_did_not_finish_is_409(db: Sessi
     network = _run(db, NETWORK, pipeline_id)
     _run(db, BOOTSTRAP, pipeline_id, upstreams=(network,))
     _to_planning(db, network)
-    coordinator.fail(db, network, "boom")
+    outcomes.fail(db, network, "boom")
     refused = handoff.retry(db, pipeline_id, "ana")
     assert isinstance(refused, handoff.Refused) and refused.status == 409
     assert RunState.SKIPPED in refused.reason
@@ -428,7 +431,7 @@ def test_retrying_a_handoff_needs_an_admin(db: Session, role: str) -> None:
     _stacks(db)
     pipeline_id, _ = _completed(db)
     _fail_all(db)
-    refused = actions.retry_handoff(db, pipeline_id, Principal("someone", role))
+    refused = handoff_actions.retry_handoff(db, pipeline_id, Principal("someone", role))
     assert isinstance(refused, actions.Refusal) and refused.status == 403
     assert len(_handoffs(db)) == 1
     assert db.scalar(select(func.count()).select_from(AuditEntry)) == 0
@@ -438,7 +441,7 @@ def test_an_admin_retrying_a_handoff_rings_it_and_is_audited(db: Session) -> Non
     _stacks(db)
     pipeline_id, bootstrap = _completed(db)
     _fail_all(db)
-    done = actions.retry_handoff(db, pipeline_id, Principal("root", "admin"))
+    done = handoff_actions.retry_handoff(db, pipeline_id, Principal("root", "admin"))
     assert isinstance(done, actions.Done)
     new = _handoffs(db)[-1]
     assert new.triggered_by == "root" and new.status == handoff.PENDING
@@ -452,7 +455,7 @@ def test_an_admin_retrying_a_handoff_rings_it_and_is_audited(db: Session) -> Non
 def test_a_refused_admin_retry_is_passed_on_and_not_audited(db: Session) -> None:
     _stacks(db)
     pipeline_id, _ = _completed(db)
-    refused = actions.retry_handoff(db, pipeline_id, Principal("root", "admin"))
+    refused = handoff_actions.retry_handoff(db, pipeline_id, Principal("root", "admin"))
     assert isinstance(refused, actions.Refusal) and refused.status == 409
     assert db.scalar(select(func.count()).select_from(AuditEntry)) == 0
 
@@ -535,13 +538,13 @@ def test_the_reaper_rings_an_unclaimed_handoff_again_on_its_stacks_pool(db: Sess
     assert [row.status for row in _handoffs(db)] == [handoff.PENDING, handoff.PENDING]
 
 
-def test_the_coordinators_reaper_rings_unclaimed_handoffs(db: Session) -> None:
+def test_the_reapers_round_rings_unclaimed_handoffs(db: Session) -> None:
     _stacks(db)
     _completed(db)
     (row,) = _handoffs(db)
     row.created_at = utcnow() - timedelta(minutes=5)
     db.flush()
-    assert Doorbell("handoff", row.id, POOL) in coordinator.reap(db)
+    assert Doorbell("handoff", row.id, POOL) in upkeep.reap(db)
 
 
 # --- execute: the work against a real GitOps repository -------------------------------------

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from orchestrator.models import NotificationDelivery, NotificationTarget
 from orchestrator.notifications import messages, service
 from orchestrator.runs import service as runs
-from orchestrator.runs.state import RunKind, RunState
+from orchestrator.runstate import RunKind, RunState
 from orchestrator.settings import get_settings
 from tests.unit.rows import add_stack
 

@@ -19,7 +19,7 @@ from orchestrator.policy import gates
 from orchestrator.policy import store as policies
 from orchestrator.policy.store import PolicyDraft
 from orchestrator.runs import service
-from orchestrator.runs.state import RunKind
+from orchestrator.runstate import RunKind
 from orchestrator.settings import get_settings
 from tests.unit.rows import add_stack
 

@@ -19,7 +19,7 @@ from orchestrator.reports.render import (
     status_context,
     status_description,
 )
-from orchestrator.runs.state import RunState
+from orchestrator.runstate import RunState
 
 MARKER = "<!-- stackrun:pipeline -->"
 HEADER = CommentHeader(

@@ -30,7 +30,7 @@ from orchestrator.models import (
 from orchestrator.reports import service as reports
 from orchestrator.reports.due import mark_due
 from orchestrator.runs import service as runs
-from orchestrator.runs.state import Allowed, RunKind, RunState
+from orchestrator.runstate import Allowed, RunKind, RunState
 from orchestrator.settings import Settings, get_settings
 from tests.support.vcs_api import Recorded, VcsApi
 from tests.unit.rows import add_stack

@@ -8,8 +8,8 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from orchestrator.models import Stack
-from orchestrator.runs import coordinator, service
-from orchestrator.runs.state import RunKind, RunState
+from orchestrator.runs import claims, outcomes, reaper, service
+from orchestrator.runstate import RunKind, RunState
 from tests.unit.rows import add_stack
 
 
@@ -36,7 +36,7 @@ def _run(db: Session, sha: str = "a" * 40, upstreams: tuple[int, ...] = ()) -> i
 def test_claim_takes_the_stack_lock_and_moves_to_preparing(db: Session) -> None:
     stack = _stack(db)
     run_id = _run(db)
-    claimed = coordinator.claim_for_plan(db, run_id, lease_seconds=60)
+    claimed = claims.claim_for_plan(db, run_id, lease_seconds=60)
     assert claimed is not None and claimed.state == RunState.PREPARING
     db.refresh(stack)
     assert stack.locked_by_run_id == run_id
@@ -56,7 +56,7 @@ def test_a_claim_that_loses_the_race_gives_the_stack_lock_back(db: Session) -> N
     engine = db.get_bind()
     event.listen(engine, "before_cursor_execute", discard_first)
     try:
-        assert coordinator.claim_for_plan(db, run_id, lease_seconds=60) is None
+        assert claims.claim_for_plan(db, run_id, lease_seconds=60) is None
     finally:
         event.remove(engine, "before_cursor_execute", discard_first)
     assert fired
@@ -68,18 +68,18 @@ def test_a_newer_run_waits_while_an_older_one_of_the_stack_is_queued(db: Session
     _stack(db)
     older = _run(db, "a" * 40, upstreams=(999,))
     newer = _run(db, "b" * 40)
-    assert coordinator.claim_for_plan(db, newer, lease_seconds=60) is None
-    assert coordinator.claim_for_plan(db, older, lease_seconds=60) is None
+    assert claims.claim_for_plan(db, newer, lease_seconds=60) is None
+    assert claims.claim_for_plan(db, older, lease_seconds=60) is None
 
 
 def test_output_only_changes_still_need_an_apply(db: Session) -> None:
     _stack(db)
     run_id = _run(db)
-    assert coordinator.claim_for_plan(db, run_id, lease_seconds=60) is not None
-    coordinator.move(db, run_id, RunState.INITIALIZING, RunState.PREPARING, "init")
-    coordinator.move(db, run_id, RunState.PLANNING, RunState.INITIALIZING, "plan")
+    assert claims.claim_for_plan(db, run_id, lease_seconds=60) is not None
+    claims.move(db, run_id, RunState.INITIALIZING, RunState.PREPARING, "init")
+    claims.move(db, run_id, RunState.PLANNING, RunState.INITIALIZING, "plan")
     zero = {"add": 0, "change": 0, "destroy": 0}
-    coordinator.plan_done(db, run_id, zero, [], "f" * 64, outputs=["vpc_id"])
+    outcomes.plan_done(db, run_id, zero, [], "f" * 64, outputs=["vpc_id"])
     assert service.transition(db, run_id, RunState.CONFIRMED, actor="t").source == (
         RunState.UNCONFIRMED
     )
@@ -89,11 +89,11 @@ def _planned(db: Session, needs_human: bool, approved: bool) -> tuple[int, list[
     """An autodeploy stack's run whose plan adds one resource, with the policies' say."""
     _stack(db, autodeploy=True)
     run_id = _run(db)
-    assert coordinator.claim_for_plan(db, run_id, lease_seconds=60) is not None
-    coordinator.move(db, run_id, RunState.INITIALIZING, RunState.PREPARING, "init")
-    coordinator.move(db, run_id, RunState.PLANNING, RunState.INITIALIZING, "plan")
+    assert claims.claim_for_plan(db, run_id, lease_seconds=60) is not None
+    claims.move(db, run_id, RunState.INITIALIZING, RunState.PREPARING, "init")
+    claims.move(db, run_id, RunState.PLANNING, RunState.INITIALIZING, "plan")
     one = {"add": 1, "change": 0, "destroy": 0}
-    bells = coordinator.plan_done(
+    bells = outcomes.plan_done(
         db, run_id, one, [], "f" * 64, needs_human=needs_human, approved=approved
     )
     return run_id, bells
@@ -156,9 +156,9 @@ def test_a_plan_whose_worker_was_lost_fails_and_is_planned_once_more(db: Session
         ),
     )
     assert downstream is not None
-    assert coordinator.claim_for_plan(db, lost.id, lease_seconds=60) is not None
+    assert claims.claim_for_plan(db, lost.id, lease_seconds=60) is not None
     service.renew_lease(db, lost.id, "w", -5)
-    bells = coordinator.reap(db)
+    bells = reaper.reap(db)
     db.refresh(lost)
     assert lost.state == RunState.FAILED and lost.failure_reason == "worker_lost"
     retry = db.get(Run, max(b.target_id for b in bells if b.task == "plan_run"))
@@ -166,11 +166,11 @@ def test_a_plan_whose_worker_was_lost_fails_and_is_planned_once_more(db: Session
     db.refresh(downstream)
     assert downstream.upstream_run_ids == [retry.id]
     assert downstream.state == RunState.QUEUED
-    assert coordinator.claim_for_plan(db, retry.id, lease_seconds=60) is not None
+    assert claims.claim_for_plan(db, retry.id, lease_seconds=60) is not None
     db.refresh(retry)
     assert retry.plan_attempts == 2
     service.renew_lease(db, retry.id, "w", -5)
-    coordinator.reap(db)
+    reaper.reap(db)
     assert db.get(Run, retry.id + 1) is None, "no third attempt"
 
 
@@ -185,7 +185,7 @@ def test_the_reaper_rings_a_stale_queued_run_only_when_it_could_start(db: Sessio
     blocked = _run(db, "a" * 40, upstreams=(999,))
     free = _run(db, "b" * 40)
     db.execute(update(Run).values(updated_at=utcnow() - timedelta(minutes=5)))
-    rung = {b.target_id for b in coordinator.reap(db) if b.task == "plan_run"}
+    rung = {b.target_id for b in reaper.reap(db) if b.task == "plan_run"}
     assert free in rung
     assert blocked not in rung
 
@@ -223,16 +223,16 @@ def test_a_lost_apply_ends_its_pipeline_and_keeps_its_stack_locked(db: Session) 
     db.flush()
     lost = _pipeline_run(db, "acme/p/vpc", pipeline.id, ())
     boot = _pipeline_run(db, "acme/p/boot", pipeline.id, (lost,))
-    assert coordinator.claim_for_plan(db, lost, lease_seconds=60) is not None
-    coordinator.move(db, lost, RunState.INITIALIZING, RunState.PREPARING, "init")
-    coordinator.move(db, lost, RunState.PLANNING, RunState.INITIALIZING, "plan")
-    coordinator.plan_done(db, lost, {"add": 1, "change": 0, "destroy": 0}, [], "f" * 64)
-    assert coordinator.claim_for_apply(db, lost, lease_seconds=60) is not None
+    assert claims.claim_for_plan(db, lost, lease_seconds=60) is not None
+    claims.move(db, lost, RunState.INITIALIZING, RunState.PREPARING, "init")
+    claims.move(db, lost, RunState.PLANNING, RunState.INITIALIZING, "plan")
+    outcomes.plan_done(db, lost, {"add": 1, "change": 0, "destroy": 0}, [], "f" * 64)
+    assert claims.claim_for_apply(db, lost, lease_seconds=60) is not None
     db.add(StateLock(stack_id="acme/p/vpc", lock_id="tf-lock", info={}, run_id=lost))
     waiting = _run(db, "b" * 40)
     service.renew_lease(db, lost, "w", -5)
 
-    bells = coordinator.reap(db)
+    bells = reaper.reap(db)
 
     run = db.get(Run, lost, populate_existing=True)
     assert run is not None and run.state == RunState.FAILED

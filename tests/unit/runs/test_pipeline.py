@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from orchestrator.runs.pipeline import Advance, advance, is_eligible
-from orchestrator.runs.state import RunState
+from orchestrator.runstate import RunState
 
 S = RunState
 BLOCKING = [S.FAILED, S.DISCARDED, S.STOPPED, S.SKIPPED, S.CANCELED]

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from orchestrator.models import Pipeline, Run, RunTransition, utcnow
 from orchestrator.reports.due import mark_due
-from orchestrator.runs import coordinator, service
-from orchestrator.runs.state import Allowed, RunKind, RunState
+from orchestrator.runs import queue, service, supersede
+from orchestrator.runstate import Allowed, RunKind, RunState
 from tests.unit.rows import add_stack
 
 OLD, NEW = "a" * 40, "b" * 40
@@ -81,7 +81,7 @@ def test_a_newer_head_discards_queued_and_stops_running_proposed_runs(db: Sessio
     _move(db, done, RunState.PREPARING, RunState.INITIALIZING, RunState.PLANNING)
     _move(db, done, RunState.FINISHED)
     new = _pipeline(db, NEW)
-    coordinator.supersede_proposals(db, new.id)
+    supersede.supersede_proposals(db, new.id)
     for run in (queued, planning, done):
         db.refresh(run)
     assert (queued.state, planning.state, done.state) == ("DISCARDED", "STOPPED", "FINISHED")
@@ -97,7 +97,7 @@ def test_proposals_of_other_branches_and_pull_requests_are_left_alone(db: Sessio
     other_pr = _run(db, _pipeline(db, OLD, branch="feature/z", pr=6))
     tracked = _run(db, _pipeline(db, OLD, branch="feature/x", kind=RunKind.TRACKED))
     new = _pipeline(db, NEW, branch="feature/x", pr=5)
-    assert coordinator.supersede_proposals(db, new.id) == []
+    assert supersede.supersede_proposals(db, new.id) == []
     for run in (other_branch, other_pr, tracked):
         db.refresh(run)
         assert run.state == RunState.QUEUED
@@ -106,7 +106,7 @@ def test_proposals_of_other_branches_and_pull_requests_are_left_alone(db: Sessio
 def test_the_same_pull_request_from_a_renamed_branch_is_still_superseded(db: Session) -> None:
     add_stack(db)
     old_run = _run(db, _pipeline(db, OLD, branch="feature/old-name", pr=5))
-    coordinator.supersede_proposals(db, _pipeline(db, NEW, branch="feature/new-name", pr=5).id)
+    supersede.supersede_proposals(db, _pipeline(db, NEW, branch="feature/new-name", pr=5).id)
     db.refresh(old_run)
     assert old_run.state == RunState.DISCARDED
 
@@ -117,7 +117,7 @@ def test_a_closed_pull_request_ends_its_pending_runs_and_says_so(db: Session) ->
     waiting, running = _run(db, mine), _run(db, mine)
     _move(db, running, RunState.PREPARING)
     other = _run(db, _pipeline(db, NEW, branch="feature/other", pr=10))
-    coordinator.end_proposals(db, 1, 9, "pull request #9 closed")
+    supersede.end_proposals(db, 1, 9, "pull request #9 closed")
     for run in (waiting, running, other):
         db.refresh(run)
     assert (waiting.state, running.state, other.state) == ("DISCARDED", "STOPPED", "QUEUED")
@@ -129,8 +129,8 @@ def test_a_proposed_plan_rings_at_a_lower_priority_than_a_tracked_one(db: Sessio
     add_stack(db)
     proposed = _run(db, _pipeline(db, OLD))
     tracked = _run(db, _pipeline(db, NEW, kind=RunKind.TRACKED), kind=RunKind.TRACKED)
-    assert coordinator.plan_bell(db, tracked).priority == 0
-    assert coordinator.plan_bell(db, proposed).priority == coordinator.PROPOSED_PRIORITY > 0
+    assert queue.plan_bell(db, tracked).priority == 0
+    assert queue.plan_bell(db, proposed).priority == queue.PROPOSED_PRIORITY > 0
 
 
 def test_a_proposed_runs_transition_makes_its_pipelines_report_due(db: Session) -> None:

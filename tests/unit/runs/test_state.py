@@ -1,4 +1,4 @@
-"""The run state machine (orchestrator/runs/state.py) against DESIGN §4, edge by edge."""
+"""The run state machine (orchestrator/runstate.py) against DESIGN §4, edge by edge."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from orchestrator.runs.state import (
+from orchestrator.runstate import (
     TERMINAL,
     Allowed,
     Refused,

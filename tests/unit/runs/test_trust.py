@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from orchestrator.runs.trust import (
+from orchestrator.trust import (
     WITHHELD,
     RepositoryTrust,
     author_of,

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from orchestrator.runs.state import RunKind
+from orchestrator.runstate import RunKind
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,30 @@ TERMINAL: frozenset[RunState] = frozenset(
 )
 
 APPLYING_KINDS: frozenset[RunKind] = frozenset({RunKind.TRACKED, RunKind.DESTROY})
+"""The kinds that change infrastructure: they take the stack lock and start oldest first."""
+
+PLANNING_PHASE: frozenset[RunState] = frozenset({S.PREPARING, S.INITIALIZING, S.PLANNING})
+"""A worker holds the run under a lease and nothing has changed yet: it may be stopped."""
+
+STATE_MOVING: frozenset[RunState] = frozenset({S.CONFIRMED, S.APPLYING})
+"""The stack's state is about to change or changing: drift checks of it are skipped."""
+
+AWAITING_WORKER: frozenset[RunState] = frozenset({S.QUEUED, S.CONFIRMED})
+"""A doorbell was rung for the run; the reaper rings again when nobody answered."""
+
+SUPERSEDABLE: frozenset[RunState] = frozenset({S.QUEUED, S.UNCONFIRMED})
+"""Not started, or planned and waiting for a human: a newer commit discards it."""
+
+ENDABLE_PROPOSAL: frozenset[RunState] = frozenset({S.QUEUED}) | PLANNING_PHASE
+"""What a closed or superseded proposal ends: DISCARDED when queued, else STOPPED."""
+
+RETRYABLE: frozenset[RunState] = frozenset({S.FAILED, S.STOPPED, S.CANCELED, S.SKIPPED})
+
+BLOCKING: frozenset[RunState] = TERMINAL - {S.FINISHED}
+"""Ends that stop a pipeline's downstream runs (they are SKIPPED)."""
+
+PLANNED: frozenset[RunState] = frozenset({S.FINISHED, S.FAILED})
+"""The ends of a proposed run that report a plan back to the VCS."""
 
 _EDGES: dict[RunState, frozenset[RunState]] = {
     S.QUEUED: frozenset({S.PREPARING, S.DISCARDED, S.SKIPPED, S.CANCELED}),
@@ -87,3 +111,8 @@ def decide(source: RunState, target: RunState, kind: RunKind) -> Decision:
 
 def allowed_targets(source: RunState, kind: RunKind) -> frozenset[RunState]:
     return frozenset(t for t in RunState if isinstance(decide(source, t, kind), Allowed))
+
+
+def in_order(states: frozenset[RunState]) -> tuple[RunState, ...]:
+    """`states` in the machine's order (QUEUED first), for messages that list them."""
+    return tuple(state for state in RunState if state in states)
