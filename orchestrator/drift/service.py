@@ -97,23 +97,37 @@ def start_checks(
     applied = [row for row in facts if row.commit_sha is not None]
     never = [row.id for row in facts if row.commit_sha is None]
     now = utcnow()
-    run_ids = service.create_runs(
-        session,
-        [
-            service.NewRun(
-                stack_id=row.id,
-                kind=RunKind.DRIFT,
-                commit_sha=row.commit_sha,
-                branch=row.branch,
-                triggered_by="drift",
-                trigger_reason=f"drift check ({why(due[row.id])}) of the last applied commit",
-            )
-            for row in applied
-        ],
+    runs = [_drift_run(row.id, row.commit_sha, row.branch, why(due[row.id])) for row in applied]
+    run_ids = service.create_runs(session, runs)
+    started = {row.id: run_id for row, run_id in zip(applied, run_ids, strict=True)}
+    _mark_started(session, claimed, due, started, never, now)
+    return [(row.id, started[row.id], row.worker_pool) for row in applied]
+
+
+def _drift_run(stack_id: str, commit_sha: str, branch: str, why: str) -> service.NewRun:
+    """A drift check's run: a plan of the stack's last applied commit."""
+    return service.NewRun(
+        stack_id=stack_id,
+        kind=RunKind.DRIFT,
+        commit_sha=commit_sha,
+        branch=branch,
+        triggered_by="drift",
+        trigger_reason=f"drift check ({why}) of the last applied commit",
     )
+
+
+def _mark_started(
+    session: Session,
+    claimed: dict[str, int],
+    due: dict[str, datetime],
+    started: dict[str, int],
+    never: list[str],
+    now: datetime,
+) -> None:
+    """The claimed checks get their run (or are skipped: never applied); their stacks, the
+    slot they are at."""
     checks: list[dict[str, Any]] = [
-        {"id": claimed[row.id], "run_id": run_id}
-        for row, run_id in zip(applied, run_ids, strict=True)
+        {"id": claimed[stack_id], "run_id": run_id} for stack_id, run_id in started.items()
     ]
     checks += [
         {
@@ -131,7 +145,6 @@ def start_checks(
         for stack_id in claimed
     ]
     _update_each(session, Stack, stacks)
-    return [(row.id, run_id, row.worker_pool) for row, run_id in zip(applied, run_ids, strict=True)]
 
 
 def _update_each(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:

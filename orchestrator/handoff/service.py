@@ -7,13 +7,14 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from orchestrator import outbox
 from orchestrator.db import session_scope
 from orchestrator.handoff import gitops
 from orchestrator.handoff.argocd_api import ArgoCDClient, ArgoCDError
@@ -180,12 +181,9 @@ class Outcome:
 def claim(session: Session, handoff_id: int) -> Job | None:
     """Start a pending hand-off (compare-and-set on started_at); None when it is not pending
     or another worker started it (a redelivered task does nothing)."""
-    started = session.execute(
-        update(Handoff)
-        .where(Handoff.id == handoff_id, Handoff.status == PENDING, Handoff.started_at.is_(None))
-        .values(started_at=utcnow(), message="in progress")
-    )
-    if getattr(started, "rowcount", 0) != 1:
+    pending = (Handoff.id == handoff_id, Handoff.status == PENDING, Handoff.started_at.is_(None))
+    started = {"started_at": utcnow(), "message": "in progress"}
+    if not outbox.take(session, Handoff, pending, started):
         return None
     row = session.get(Handoff, handoff_id, populate_existing=True)
     assert row is not None
@@ -211,18 +209,20 @@ def claim(session: Session, handoff_id: int) -> Job | None:
 
 def perform(handoff_id: int, settings: Settings) -> None:
     """The `handoff` task: claim, do the work outside any transaction, record the outcome."""
-    with session_scope() as session:
+
+    def claimed(session: Session) -> list[Job]:
         job = claim(session, handoff_id)
-    if job is None:
+        return [] if job is None else [job]
+
+    def attempt(job: Job) -> Outcome:
+        try:
+            return execute(job, settings)
+        except Exception as exc:
+            log.exception("handoff=%s failed unexpectedly", handoff_id)
+            return Outcome(FAILED, f"hand-off failed unexpectedly: {type(exc).__name__}: {exc}")
+
+    if not outbox.deliver(session_scope, claimed, attempt, finish):
         log.info("handoff=%s noop: not pending or already started", handoff_id)
-        return
-    try:
-        outcome = execute(job, settings)
-    except Exception as exc:
-        log.exception("handoff=%s failed unexpectedly", handoff_id)
-        outcome = Outcome(FAILED, f"hand-off failed unexpectedly: {type(exc).__name__}: {exc}")
-    with session_scope() as session:
-        finish(session, job, outcome)
 
 
 def reap(
@@ -234,7 +234,7 @@ def reap(
         select(Handoff).where(
             Handoff.status == PENDING,
             Handoff.started_at.is_not(None),
-            Handoff.started_at < now - timedelta(seconds=lost_after),
+            outbox.older_than(Handoff.started_at, now, lost_after),
         )
     )
     for row in lost:
@@ -248,7 +248,7 @@ def reap(
             unclaimed.where(
                 Handoff.status == PENDING,
                 Handoff.started_at.is_(None),
-                Handoff.created_at < now - timedelta(seconds=unclaimed_after),
+                outbox.older_than(Handoff.created_at, now, unclaimed_after),
             )
         )
     ]

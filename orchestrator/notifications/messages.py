@@ -1,5 +1,5 @@
-"""Outgoing notifications: event names, bodies with a Slack-compatible `text`, signatures,
-retry timing. Pure."""
+"""Outgoing notifications: event names, bodies with a Slack-compatible `text`, signatures.
+Pure; when a failed one is tried again is the outbox's (`orchestrator/outbox.py`)."""
 
 from __future__ import annotations
 
@@ -57,8 +57,3 @@ def body(event: str, delivery_id: int, at: str, text: str, detail: Mapping[str, 
 
 def signature(secret: str, payload: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), payload, hashlib.sha256).hexdigest()
-
-
-def backoff_seconds(attempts: int, base: float, cap: float = 300.0) -> float:
-    """Wait before attempt `attempts + 1`: base, 2 x base, 4 x base… up to `cap`."""
-    return float(min(cap, base * 2 ** max(0, attempts - 1)))

@@ -7,14 +7,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlparse
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from orchestrator import outbox
 from orchestrator.models import NotificationDelivery, NotificationTarget, Run, utcnow
 from orchestrator.notifications import messages
 from orchestrator.secrets.crypto import decrypt, encrypt
@@ -129,38 +130,25 @@ class Outgoing:
 
 
 CLAIM_SECONDS = 60.0
+DELIVERIES = outbox.Queue(
+    NotificationDelivery,
+    NotificationDelivery.next_attempt_at,
+    CLAIM_SECONDS,
+    order_by=NotificationDelivery.id,
+    ready=(NotificationDelivery.status.in_(("pending", "sending")),),
+    attempts=NotificationDelivery.attempts,
+    claimed={"status": "sending"},
+)
 
 
 def claim_due(session: Session, now: datetime, limit: int = 100) -> list[Outgoing]:
     """Deliveries whose time has come, marked `sending` by compare-and-set (two beats never
-    send one delivery at once); a send that never reported back is due again after
-    CLAIM_SECONDS."""
-    due = session.scalars(
-        select(NotificationDelivery)
-        .where(
-            NotificationDelivery.status.in_(("pending", "sending")),
-            NotificationDelivery.next_attempt_at <= now,
-        )
-        .order_by(NotificationDelivery.id)
-        .limit(limit)
-    ).all()
+    send one delivery at once), an attempt counted; a send that never reported back is due
+    again after CLAIM_SECONDS."""
     outgoing: list[Outgoing] = []
-    for delivery in due:
-        claimed = session.execute(
-            update(NotificationDelivery)
-            .where(
-                NotificationDelivery.id == delivery.id,
-                NotificationDelivery.attempts == delivery.attempts,
-            )
-            .values(
-                status="sending",
-                attempts=delivery.attempts + 1,
-                next_attempt_at=now + timedelta(seconds=CLAIM_SECONDS),
-            )
-        )
-        if claimed.rowcount != 1:  # type: ignore[attr-defined]
-            continue
-        item = _outgoing(session, delivery)
+    for delivery_id in outbox.claim_due(session, DELIVERIES, now, limit):
+        delivery = session.get(NotificationDelivery, delivery_id, populate_existing=True)
+        item = _outgoing(session, delivery) if delivery is not None else None
         if item is not None:
             outgoing.append(item)
     return outgoing
@@ -218,33 +206,37 @@ def record(
         delivery.status, delivery.delivered_at, delivery.last_error = "delivered", now, ""
         return
     delivery.last_error = error
-    if delivery.attempts < max_attempts:
-        delivery.status = "pending"
-        wait = messages.backoff_seconds(delivery.attempts, backoff)
-        delivery.next_attempt_at = now + timedelta(seconds=wait)
+    next_attempt = outbox.Retry(backoff, max_attempts).next_attempt(delivery.attempts, now)
+    if next_attempt is not None:
+        delivery.status, delivery.next_attempt_at = "pending", next_attempt
         return
     delivery.status = "failed"
+    _disable(session, delivery, error)
+
+
+def _disable(session: Session, delivery: NotificationDelivery, error: str) -> None:
+    """A delivery failed every attempt: its target gets nothing more until re-created."""
     target = session.get(NotificationTarget, delivery.target_id)
-    if target is not None:
-        target.failed_deliveries += 1
-        target.enabled = False
-        target.disabled_reason = (
-            f"delivery {delivery.id} ({delivery.event}) failed {delivery.attempts} times, "
-            f"last: {error}"
-        )
-        log.warning("notification target=%s disabled: %s", target.id, target.disabled_reason)
+    if target is None:
+        return
+    target.failed_deliveries += 1
+    target.enabled = False
+    target.disabled_reason = (
+        f"delivery {delivery.id} ({delivery.event}) failed {delivery.attempts} times, last: {error}"
+    )
+    log.warning("notification target=%s disabled: %s", target.id, target.disabled_reason)
 
 
 def deliver_due(
     session_factory: Any, backoff: float, max_attempts: int, now: datetime | None = None
 ) -> int:
     """Claim, send (outside any transaction), record. The number sent successfully."""
-    with session_factory() as session:
-        outgoing = claim_due(session, now or utcnow())
-    sent = 0
-    for item in outgoing:
-        error = send(item)
-        sent += error is None
-        with session_factory() as session:
-            record(session, item.delivery_id, error, utcnow(), backoff, max_attempts)
-    return sent
+
+    def record_one(session: Session, item: Outgoing, error: str | None) -> None:
+        record(session, item.delivery_id, error, utcnow(), backoff, max_attempts)
+
+    def claim(session: Session) -> list[Outgoing]:
+        return claim_due(session, now or utcnow())
+
+    errors = outbox.deliver(session_factory, claim, send, record_one)
+    return sum(error is None for error in errors)

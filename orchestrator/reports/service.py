@@ -9,97 +9,30 @@ the pipeline; it never touches the runs."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import cast
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from orchestrator import repos
-from orchestrator.artifacts.store import ArtifactStore, log_key, open_store
-from orchestrator.models import (
-    Pipeline,
-    PolicyEvaluation,
-    Repository,
-    ReviewComment,
-    Run,
-    Stack,
-    utcnow,
-)
-from orchestrator.notifications.messages import backoff_seconds
-from orchestrator.reports import render
-from orchestrator.reports.client import (
-    CommitState,
-    ReportFailed,
-    VcsClient,
-    VcsTarget,
-    client_for,
-)
+from orchestrator import outbox
+from orchestrator.artifacts.store import open_store
+from orchestrator.models import Pipeline, Run, utcnow
+from orchestrator.outbox import SessionFactory
+from orchestrator.reports.client import ReportFailed, VcsClient, client_for
+from orchestrator.reports.comment import CLAIM_SECONDS, CommentBusy, send_comment
 from orchestrator.reports.due import mark_due
-from orchestrator.runstate import RunKind
-from orchestrator.secrets.masking import Masker
+from orchestrator.reports.picture import Picture, newest_proposal, owns_comment, take_picture
 from orchestrator.settings import Settings
 
 log = logging.getLogger(__name__)
-CLAIM_SECONDS = 120.0
-PLANNED_STATES = ("FINISHED", "FAILED")
-
-SessionFactory = Callable[[], AbstractContextManager[Session]]
-
-
-@dataclass(frozen=True)
-class StatusToSend:
-    run_id: int
-    sha: str
-    context: str
-    state: CommitState
-    description: str
-    url: str
-
-    @property
-    def key(self) -> str:
-        """What was last reported for the run, so an unchanged status is not sent again."""
-        return f"{self.state}|{self.description}"[:300]
-
-
-@dataclass
-class Picture:
-    """What one delivery sends, read from the database in one go."""
-
-    pipeline_id: int
-    repository_id: int
-    seq: int
-    target: VcsTarget
-    statuses: list[StatusToSend] = field(default_factory=list)
-    pr_number: int | None = None
-    comment_id: str | None = None
-    comment: str | None = None
+REPORTS = outbox.Queue(Pipeline, Pipeline.report_due_at, CLAIM_SECONDS)
 
 
 def claim_due(session: Session, now: datetime, limit: int = 20) -> list[int]:
     """Pipelines whose report is due, pushed CLAIM_SECONDS ahead by compare-and-set so two
-    beats never send the same report at once."""
-    due = session.scalars(
-        select(Pipeline.id)
-        .where(Pipeline.report_due_at.is_not(None), Pipeline.report_due_at <= now)
-        .order_by(Pipeline.report_due_at)
-        .limit(limit)
-    ).all()
-    claimed: list[int] = []
-    for pipeline_id in due:
-        result = session.execute(
-            update(Pipeline)
-            .where(Pipeline.id == pipeline_id, Pipeline.report_due_at <= now)
-            .values(report_due_at=now + timedelta(seconds=CLAIM_SECONDS))
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount == 1:  # type: ignore[attr-defined]
-            claimed.append(pipeline_id)
-    return claimed
+    beats never send the same report at once; the longest due first."""
+    return outbox.claim_due(session, REPORTS, now, limit)
 
 
 def deliver_due(session_factory: SessionFactory, settings: Settings) -> int:
@@ -117,170 +50,47 @@ def deliver_due(session_factory: SessionFactory, settings: Settings) -> int:
     return delivered
 
 
+@dataclass(frozen=True)
+class Sent:
+    """What one delivery got through: the statuses sent ({run id: key}), then the comment,
+    or why it stopped (another delivery creating the comment, or the VCS refusing)."""
+
+    statuses: dict[int, str] = field(default_factory=dict)
+    comment_id: str | None = None
+    busy: bool = False
+    failed: ReportFailed | None = None
+
+
 def deliver(session_factory: SessionFactory, pipeline_id: int, settings: Settings) -> bool:
-    with session_factory() as session:
-        picture = take_picture(session, pipeline_id, settings, open_store(settings))
-    if picture is None:
-        return True
-    sent: dict[int, str] = {}
+    """Take the pipeline's picture, send it, record the outcome: False when the VCS failed."""
+    store = open_store(settings)
+
+    def picture(session: Session) -> list[Picture]:
+        taken = take_picture(session, pipeline_id, settings, store)
+        return [] if taken is None else [taken]
+
+    def send(picture: Picture) -> Sent:
+        return _send(session_factory, picture)
+
+    def record(session: Session, picture: Picture, sent: Sent) -> None:
+        _record(session, picture, sent, settings)
+
+    outcomes = outbox.deliver(session_factory, picture, send, record)
+    return all(sent.failed is None for sent in outcomes)
+
+
+def _send(session_factory: SessionFactory, picture: Picture) -> Sent:
+    """Statuses first, then the comment; what got through is recorded whatever stops it."""
+    statuses: dict[int, str] = {}
     try:
         client = client_for(picture.target)
-        _send_statuses(client, picture, sent)
-        comment_id = _send_comment(session_factory, client, picture)
+        _send_statuses(client, picture, statuses)
+        comment_id = send_comment(session_factory, client, picture)
     except CommentBusy:
-        with session_factory() as session:
-            _record_sent(session, sent)
-            _due_again_soon(session, picture.pipeline_id)
-        return True
+        return Sent(statuses, busy=True)
     except ReportFailed as exc:
-        with session_factory() as session:
-            _record_failure(session, picture, sent, exc, settings)
-        return False
-    with session_factory() as session:
-        _record_success(session, picture, sent, comment_id)
-    return True
-
-
-def take_picture(
-    session: Session, pipeline_id: int, settings: Settings, store: ArtifactStore
-) -> Picture | None:
-    """The statuses and comment the pipeline should show now; None when it reports nowhere."""
-    pipeline = session.get(Pipeline, pipeline_id, populate_existing=True)
-    if pipeline is None or pipeline.report_state is None:
-        return None
-    repository = session.get(Repository, pipeline.repository_id)
-    token = repos.vcs_token(repository) if repository is not None else None
-    if repository is None or token is None:
-        _stop_reporting(pipeline, "the repository has no vcs_token any more")
-        return None
-    picture = Picture(pipeline.id, repository.id, pipeline.report_seq, _target(repository, token))
-    runs = list(session.scalars(select(Run).where(Run.pipeline_id == pipeline.id).order_by(Run.id)))
-    reports = [_run_report(session, run, settings, store) for run in runs]
-    for run, report in zip(runs, reports, strict=True):
-        status = _status(run, report)
-        if run.reported_status != status.key:
-            picture.statuses.append(status)
-    if pipeline.pr_number is not None and _owns_comment(session, pipeline):
-        picture.pr_number = pipeline.pr_number
-        known = session.get(ReviewComment, (repository.id, pipeline.pr_number))
-        picture.comment_id = known.comment_id if known is not None else None
-        header = render.CommentHeader(
-            pipeline_id=pipeline.id,
-            commit_sha=pipeline.commit_sha,
-            branch=pipeline.branch,
-            pipeline_url=f"{settings.api_url}/api/v1/pipelines/{pipeline.id}",
-            note=pipeline.note,
-        )
-        picture.comment = Masker()(render.comment(header, reports))
-    return picture
-
-
-def _target(repository: Repository, token: str) -> VcsTarget:
-    return VcsTarget(
-        provider=repository.provider,
-        api_url=repository.vcs_api_url
-        or repos.default_api_url(repository.provider, repository.clone_url),
-        project=repository.vcs_project or repository.name,
-        token=token,
-    )
-
-
-def _run_report(
-    session: Session, run: Run, settings: Settings, store: ArtifactStore
-) -> render.RunReport:
-    stack = session.get(Stack, run.stack_id)
-    policy, messages = _policy_of(session, run.id)
-    # Statuses are public on the pull request and cut to 140 characters (a key cut in half
-    # no longer looks like one): mask what they are made of, before rendering.
-    mask = Masker()
-    url = f"{settings.api_url}/api/v1/runs/{run.id}"
-    return render.RunReport(
-        run_id=run.id,
-        stack=stack.name if stack is not None else run.stack_id,
-        state=run.state,
-        summary=run.plan_summary,
-        policy=policy,
-        policy_messages=tuple(mask(message) for message in messages),
-        failure_reason=mask(run.failure_reason) if run.failure_reason else None,
-        plan_text=_plan_text(run, store),
-        url=url,
-        log_url=f"{url}/logs",
-    )
-
-
-def _policy_of(session: Session, run_id: int) -> tuple[str, tuple[str, ...]]:
-    """The plan policies' combined result: deny over warn over pass, with their messages."""
-    rows = session.scalars(
-        select(PolicyEvaluation).where(
-            PolicyEvaluation.run_id == run_id, PolicyEvaluation.type == "plan"
-        )
-    ).all()
-    if not rows:
-        return "", ()
-    results = {row.result for row in rows}
-    verdict = "deny" if results & {"deny", "error"} else "warn" if "warn" in results else "pass"
-    messages = tuple(
-        f"{row.policy}: {message}"
-        for row in rows
-        if row.result in ("deny", "error", "warn")
-        for message in row.messages or []
-    )
-    return verdict, messages
-
-
-def _plan_text(run: Run, store: ArtifactStore) -> str:
-    """The human plan out of the run's (already masked) log, once the run planned."""
-    if run.state not in PLANNED_STATES or run.plan_summary is None:
-        return ""
-    try:
-        log_text = store.get(log_key(run.id)).decode("utf-8", "replace")
-    except (FileNotFoundError, KeyError, OSError) as exc:
-        log.warning("run=%s reading its log for the report failed: %s", run.id, exc)
-        return ""
-    return render.plan_text_from_log(log_text)
-
-
-def _status(run: Run, report: render.RunReport) -> StatusToSend:
-    return StatusToSend(
-        run_id=run.id,
-        sha=run.commit_sha,
-        context=render.status_context(report.stack),
-        state=cast(CommitState, render.commit_state(report)),
-        description=render.status_description(report),
-        url=report.url,
-    )
-
-
-def _owns_comment(session: Session, pipeline: Pipeline) -> bool:
-    """Only the newest proposal of a pull request writes its comment."""
-    newer = session.scalar(
-        select(Pipeline.id)
-        .where(
-            Pipeline.repository_id == pipeline.repository_id,
-            Pipeline.kind == RunKind.PROPOSED,
-            Pipeline.pr_number == pipeline.pr_number,
-            Pipeline.id > pipeline.id,
-        )
-        .limit(1)
-    )
-    return newer is None
-
-
-def _newest_writes_again(session: Session, pipeline: Pipeline) -> None:
-    """A newer proposal of the pull request appeared while this one wrote the comment: the
-    newest writes it once more, so the comment never ends on an older pipeline."""
-    newest = session.scalar(
-        select(Pipeline.id)
-        .where(
-            Pipeline.repository_id == pipeline.repository_id,
-            Pipeline.kind == RunKind.PROPOSED,
-            Pipeline.pr_number == pipeline.pr_number,
-        )
-        .order_by(Pipeline.id.desc())
-        .limit(1)
-    )
-    if newest is not None:
-        mark_due(session, newest)
+        return Sent(statuses, failed=exc)
+    return Sent(statuses, comment_id)
 
 
 def _send_statuses(client: VcsClient, picture: Picture, sent: dict[int, str]) -> None:
@@ -289,82 +99,14 @@ def _send_statuses(client: VcsClient, picture: Picture, sent: dict[int, str]) ->
         sent[status.run_id] = status.key
 
 
-class CommentBusy(Exception):
-    """Another delivery is creating this pull request's comment right now."""
-
-
-def _send_comment(
-    session_factory: SessionFactory, client: VcsClient, picture: Picture
-) -> str | None:
-    """Edit the pull request's comment, or create it when it has none (or it was deleted)."""
-    if picture.pr_number is None or picture.comment is None:
-        return None
-    key = (picture.repository_id, picture.pr_number)
-    if picture.comment_id is not None:
-        try:
-            client.update_comment(picture.pr_number, picture.comment_id, picture.comment)
-        except ReportFailed as exc:
-            if exc.status != 404:
-                raise
-            with session_factory() as session:
-                _forget_comment(session, key, picture.comment_id)
-        else:
-            return picture.comment_id
-    with session_factory() as session:
-        known = _claim_comment(session, key)
-    if known is not None:
-        client.update_comment(picture.pr_number, known, picture.comment)
-        return known
-    try:
-        created = client.create_comment(picture.pr_number, picture.comment)
-    except ReportFailed:
-        with session_factory() as session:
-            _forget_comment(session, key, None)
-        raise
-    with session_factory() as session:
-        row = session.get(ReviewComment, key)
-        assert row is not None
-        row.comment_id = created
-    return created
-
-
-def _claim_comment(session: Session, key: tuple[int, int]) -> str | None:
-    """The comment to edit (made by another delivery meanwhile), or None when this delivery
-    may create it; CommentBusy while another delivery is creating it."""
-    now = utcnow()
-    row = session.get(ReviewComment, key, with_for_update=True, populate_existing=True)
-    if row is None:
-        try:
-            with session.begin_nested():
-                session.add(ReviewComment(repository_id=key[0], pr_number=key[1], claimed_at=now))
-                session.flush()
-        except IntegrityError:
-            raise CommentBusy from None
-        return None
-    if row.comment_id is not None:
-        return row.comment_id
-    claimed_at = (
-        row.claimed_at.replace(tzinfo=now.tzinfo)
-        if row.claimed_at.tzinfo is None
-        else row.claimed_at
-    )
-    if claimed_at > now - timedelta(seconds=CLAIM_SECONDS):
-        raise CommentBusy
-    row.claimed_at = now
-    return None
-
-
-def _forget_comment(session: Session, key: tuple[int, int], comment_id: str | None) -> None:
-    """The comment is gone (deleted on the VCS) or was never made: the next delivery makes it."""
-    session.execute(
-        delete(ReviewComment).where(
-            ReviewComment.repository_id == key[0],
-            ReviewComment.pr_number == key[1],
-            ReviewComment.comment_id.is_(None)
-            if comment_id is None
-            else ReviewComment.comment_id == comment_id,
-        )
-    )
+def _record(session: Session, picture: Picture, sent: Sent, settings: Settings) -> None:
+    _record_sent(session, sent.statuses)
+    if sent.busy:
+        _due_again_soon(session, picture.pipeline_id)
+    elif sent.failed is not None:
+        _record_failure(session, picture, sent.failed, settings)
+    else:
+        _record_success(session, picture, sent.comment_id)
 
 
 def _due_again_soon(session: Session, pipeline_id: int) -> None:
@@ -380,10 +122,7 @@ def _record_sent(session: Session, sent: dict[int, str]) -> None:
         session.execute(update(Run).where(Run.id == run_id).values(reported_status=key))
 
 
-def _record_success(
-    session: Session, picture: Picture, sent: dict[int, str], comment_id: str | None
-) -> None:
-    _record_sent(session, sent)
+def _record_success(session: Session, picture: Picture, comment_id: str | None) -> None:
     pipeline = session.get(Pipeline, picture.pipeline_id, populate_existing=True)
     assert pipeline is not None
     if comment_id is not None:
@@ -393,37 +132,29 @@ def _record_success(
     pipeline.report_attempts = 0
     # A run that changed while this was sent marked the pipeline due again: send once more.
     pipeline.report_due_at = utcnow() if pipeline.report_seq != picture.seq else None
-    if comment_id is not None and not _owns_comment(session, pipeline):
+    if comment_id is not None and not owns_comment(session, pipeline):
         _newest_writes_again(session, pipeline)
     log.info(
         "pipeline=%s reported statuses=%d comment=%s",
         pipeline.id,
-        len(sent),
+        len(picture.statuses),
         comment_id or "none",
     )
 
 
 def _record_failure(
-    session: Session,
-    picture: Picture,
-    sent: dict[int, str],
-    failed: ReportFailed,
-    settings: Settings,
+    session: Session, picture: Picture, failed: ReportFailed, settings: Settings
 ) -> None:
     error = str(failed)
-    _record_sent(session, sent)
     pipeline = session.get(Pipeline, picture.pipeline_id, populate_existing=True)
     assert pipeline is not None
     pipeline.report_attempts += 1
     pipeline.report_error = error
-    if pipeline.report_attempts >= settings.report_max_attempts:
-        pipeline.report_state = "failed"
-        pipeline.report_due_at = None
-    else:
-        pipeline.report_state = "failing"
-        wait = backoff_seconds(pipeline.report_attempts, settings.report_backoff_seconds)
-        wait = max(wait, failed.retry_after or 0.0)  # a rate limit says when to come back
-        pipeline.report_due_at = utcnow() + timedelta(seconds=wait)
+    retry = outbox.Retry(settings.report_backoff_seconds, settings.report_max_attempts)
+    # A rate limit says when to come back.
+    due = retry.next_attempt(pipeline.report_attempts, utcnow(), failed.retry_after or 0.0)
+    pipeline.report_state = "failed" if due is None else "failing"
+    pipeline.report_due_at = due
     log.warning(
         "pipeline=%s reporting to the vcs failed attempt=%d state=%s: %s",
         pipeline.id,
@@ -433,10 +164,12 @@ def _record_failure(
     )
 
 
-def _stop_reporting(pipeline: Pipeline, why: str) -> None:
-    pipeline.report_state = None
-    pipeline.report_due_at = None
-    pipeline.report_error = why
+def _newest_writes_again(session: Session, pipeline: Pipeline) -> None:
+    """A newer proposal of the pull request appeared while this one wrote the comment: the
+    newest writes it once more, so the comment never ends on an older pipeline."""
+    newest = newest_proposal(session, pipeline)
+    if newest is not None:
+        mark_due(session, newest)
 
 
 def view(pipeline: Pipeline) -> dict[str, object] | None:

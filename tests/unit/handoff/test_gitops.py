@@ -12,8 +12,8 @@ from pathlib import Path
 import git
 import pytest
 
-from orchestrator.handoff import gitops
 from orchestrator.handoff.gitops import GitopsError, Published, publish
+from orchestrator.handoff.gitops_clone import Clone
 from orchestrator.handoff.render import RenderedFile
 
 FOLDER = "clusters/c1"
@@ -203,14 +203,14 @@ def _push_after_someone(
 ) -> list[str]:
     """Make someone push right before each of stackrun's next `times` pushes (a real race)."""
     theirs: list[str] = []
-    real_push = gitops._Clone.push
+    real_push = Clone.push
 
-    def racing_push(clone: gitops._Clone, commit: str, base: str | None) -> str:
+    def racing_push(clone: Clone, commit: str, base: str | None) -> str:
         if len(theirs) < times:
             theirs.append(_someone_pushes(bare, tmp_path, {f"other/{len(theirs)}.txt": "x\n"}))
         return real_push(clone, commit, base)
 
-    monkeypatch.setattr(gitops._Clone, "push", racing_push)
+    monkeypatch.setattr(Clone, "push", racing_push)
     return theirs
 
 

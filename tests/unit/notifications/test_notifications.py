@@ -96,11 +96,10 @@ def test_run_states_people_hear_about_and_drift_runs_that_stay_quiet() -> None:
     assert messages.run_event("FINISHED", "DRIFT") is None
 
 
-def test_the_body_carries_slack_text_and_the_backoff_doubles_up_to_a_cap() -> None:
+def test_the_body_carries_slack_text() -> None:
     body = messages.body("drift.detected", 3, "t", "hello", {"stack": "s"})
     assert body.startswith(b'{"at": "t", "delivery": 3, "event": "drift.detected"')
     assert b'"text": "hello"' in body
-    assert [messages.backoff_seconds(n, 10) for n in (1, 2, 3, 9)] == [10, 20, 40, 300]
 
 
 def _queued_run(db: Session, kind: RunKind) -> int:
