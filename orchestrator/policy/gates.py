@@ -9,11 +9,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from orchestrator import plans
 from orchestrator.db import session_scope
 from orchestrator.models import Run, Stack
 from orchestrator.policy import decide, engine, inputs
 from orchestrator.policy import store as policies
-from orchestrator.runs import plans
 from orchestrator.runs.state import APPLYING_KINDS, RunKind
 from orchestrator.settings import get_settings
 
