@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestrator import statestore
+from orchestrator import plans, statestore
 from orchestrator.artifacts.store import (
     ArtifactStore,
     open_store,
@@ -22,7 +22,7 @@ from orchestrator.graph import hcl
 from orchestrator.graph.facts import STACK_FILE
 from orchestrator.models import Repository, Run, Stack
 from orchestrator.policy import gates
-from orchestrator.runs import claims, outcomes, plans, service
+from orchestrator.runs import claims, outcomes, service
 from orchestrator.runs.claims import RunMoved
 from orchestrator.runs.queue import Doorbell, ring_all
 from orchestrator.runstate import RunState

@@ -9,13 +9,12 @@ from sqlalchemy.orm import Session
 from orchestrator.approvals import hands
 from orchestrator.auth import Principal, audit
 from orchestrator.models import Event, Run, RunReview, Stack, Token
-from orchestrator.policy import decide, engine, inputs
+from orchestrator.policy import approval, decide
 from orchestrator.policy import store as policies
 from orchestrator.runs import advance, service
 from orchestrator.runs.actions import Done, Refusal
 from orchestrator.runs.queue import apply_bell
 from orchestrator.runstate import Allowed, RunState
-from orchestrator.settings import get_settings
 from orchestrator.webhooks import github
 
 # Logins a provider's stored delivery adds to its `pusher` column (GitLab's has no more).
@@ -97,34 +96,18 @@ def review(
     )
     session.flush()
     audit(session, who.name, f"run.{decision}", f"run:{run_id}", {"comment": comment})
-    verdict = _approval_verdict(session, run)
+    verdict = approval.on_review(session, run)
     policies.record(session, run_id, verdict.results)
     return _apply_verdict(session, run, verdict, who)
-
-
-def _approval_verdict(session: Session, run: Run) -> decide.Verdict:
-    stack = session.get(Stack, run.stack_id)
-    labels = stack.labels if stack is not None else []
-    described, sources = policies.sources(policies.attached(session, labels, "approval"))
-    reviews = policies.reviews_of(session, run.id)
-    document = inputs.approval_input(policies.facts_of(session, run), run.plan_summary, reviews)
-    timeout = get_settings().policy_timeout_seconds
-    outcomes = engine.evaluate(sources, document, timeout) if sources else []
-    return decide.approval_verdict(described, outcomes, reviews)
 
 
 def _apply_verdict(
     session: Session, run: Run, verdict: decide.Verdict, who: Principal
 ) -> Done | Refusal:
-    if verdict.decision == "wait":
+    outcome = approval.review_outcome(verdict)
+    if outcome is None:
         return Done(run.id, RunState.UNCONFIRMED)
-    if verdict.decision == "approve":
-        target, reason = RunState.CONFIRMED, f"approved: {'; '.join(verdict.messages)}"
-    elif verdict.decision == "reject":
-        target, reason = RunState.DISCARDED, f"rejected: {'; '.join(verdict.messages) or 'review'}"
-    else:
-        target = RunState.DISCARDED
-        reason = f"approval policy failed, never applied: {'; '.join(verdict.messages)}"
+    target, reason = outcome
     decision = service.transition(
         session, run.id, target, actor=who.name, reason=reason, expect=RunState.UNCONFIRMED
     )

@@ -1,7 +1,8 @@
 """The only importer of regopy: Rego policies in, plain decisions out, errors as data.
 
-Each evaluation runs in a child Python process (`python -m orchestrator.policy.engine`) with a
-time limit, so a policy that never ends or crashes the engine fails its run instead of a worker.
+Each evaluation runs in a child Python process (`python -m orchestrator.policy.engine`, started
+and watched by policy/child.py) with a time limit, so a policy that never ends or crashes the
+engine fails its run instead of a worker.
 Every policy gets an interpreter of its own: Spacelift's policies all share `package spacelift`,
 and rules of two policies must never merge.
 """
@@ -12,19 +13,16 @@ import contextlib
 import json
 import os
 import re
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
+
+from orchestrator.policy import child
 
 SET_RULES = frozenset({"deny", "warn"})
 DEFAULT_TIMEOUT_SECONDS = 10.0
-MEMORY_LIMIT_BYTES = 1024**3
-WATCH_SECONDS = 0.05
 _PACKAGE = re.compile(r"^\s*package\s+([A-Za-z_][\w.]*)\s*$", re.MULTILINE)
 _COMMENT = re.compile(r"#[^\n]*")
 _ERROR_MESSAGE = re.compile(r"\(errormsg \d+:(.*?)\)\s*(?:\n|\(errorast)", re.DOTALL)
@@ -114,7 +112,7 @@ def evaluate_many(
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
 ) -> list[Outcome]:
     """Each (policy, input) pair, all in one child process bounded by `timeout` seconds and
-    MEMORY_LIMIT_BYTES. An input shared by several policies is sent once."""
+    child.MEMORY_LIMIT_BYTES. An input shared by several policies is sent once."""
     if not items:
         return []
     documents: list[Mapping[str, Any]] = []
@@ -129,73 +127,10 @@ def evaluate_many(
         )
     request = json.dumps({"documents": documents, "items": request_items}, default=str)
     started = time.monotonic()
-    ran = _run_child(request.encode(), timeout)
+    ran = child.run(request.encode(), timeout)
     if isinstance(ran, str):
         return [PolicyError(p.name, ran, None, time.monotonic() - started) for p, _ in items]
     return [_outcome(answer) for answer in json.loads(ran)]
-
-
-def _run_child(request: bytes, timeout: float) -> bytes | str:
-    """The child's answer, or why there is none. Its memory is watched from here: rego-cpp's
-    allocator reserves far more address space than it uses, so an rlimit cannot bound it.
-    Request and answer go through temporary files, so no pipe can fill up while we watch."""
-    with (
-        tempfile.TemporaryFile() as given,
-        tempfile.TemporaryFile() as out,
-        tempfile.TemporaryFile() as err,
-    ):
-        given.write(request)
-        given.seek(0)
-        child = subprocess.Popen(
-            [sys.executable, "-m", "orchestrator.policy.engine"],
-            stdin=given,
-            stdout=out,
-            stderr=err,
-            env=_child_environment(),
-        )
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                child.wait(timeout=WATCH_SECONDS)
-                break
-            except subprocess.TimeoutExpired:
-                why = _over_limits(child.pid, deadline, timeout)
-            if why is not None:
-                child.kill()
-                child.wait()
-                return why
-        out.seek(0)
-        err.seek(0)
-        if child.returncode != 0:
-            detail = err.read().decode(errors="replace").strip().splitlines()[-1:] or ["?"]
-            return f"the policy engine exited with {child.returncode}: {detail[0][:300]}"
-        return out.read()
-
-
-def _over_limits(pid: int, deadline: float, timeout: float) -> str | None:
-    if time.monotonic() > deadline:
-        return f"evaluation did not finish within {timeout:g}s"
-    if _resident_bytes(pid) > MEMORY_LIMIT_BYTES:
-        return f"evaluation used more than {MEMORY_LIMIT_BYTES // 1024**2} MiB of memory"
-    return None
-
-
-def _resident_bytes(pid: int) -> int:
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return 0
-    found = re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE)
-    return int(found.group(1)) * 1024 if found else 0
-
-
-def _child_environment() -> dict[str, str]:
-    """Only what Python needs to start: a policy can read its environment
-    (`opa.runtime().env`), and the worker's holds credentials."""
-    env = {"PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-    if "PATH" in os.environ:
-        env["PATH"] = os.environ["PATH"]
-    return env
 
 
 def _outcome(answer: Mapping[str, Any]) -> Outcome:

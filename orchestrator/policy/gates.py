@@ -11,10 +11,9 @@ from sqlalchemy.orm import Session
 
 from orchestrator.db import session_scope
 from orchestrator.models import Run, Stack
-from orchestrator.policy import decide, engine, inputs
+from orchestrator.policy import approval, decide, engine, inputs
 from orchestrator.policy import store as policies
-from orchestrator.runs import plans
-from orchestrator.runstate import APPLYING_KINDS, RunKind
+from orchestrator.runstate import RunKind
 from orchestrator.settings import get_settings
 
 
@@ -45,40 +44,30 @@ def after_plan(run_id: int, plan_json: Mapping[str, Any], summary: Mapping[str, 
         if run.kind == RunKind.DRIFT:
             return PlanGate(decide.Verdict("allow"), None)
         stack = session.get(Stack, run.stack_id)
-        labels = list(stack.labels or []) if stack is not None else []
         plan_described, plan_sources = policies.sources(policies.plan_policies(session, stack))
-        approval_described, approval_sources = policies.sources(
-            policies.attached(session, labels, "approval")
-            if _may_apply(run, plan_json, summary)
-            else []
+        approvals = (
+            approval.attached_to(session, stack)
+            if approval.judges(run.kind, plan_json, summary)
+            else approval.ApprovalPolicies()
         )
-        if not plan_sources and not approval_sources:
+        if not plan_sources and not approvals.sources:
             return PlanGate(decide.Verdict("allow"), None)
         facts = policies.facts_of(session, run)
-    items: list[tuple[engine.PolicySource, Mapping[str, Any]]] = []
+    items: list[approval.Item] = []
     if plan_sources:
         plan_document = inputs.plan_input(facts, plan_json)
         items += [(s, plan_document) for s in plan_sources]
-    if approval_sources:
-        approval_document = inputs.approval_input(facts, summary, [])
-        items += [(s, approval_document) for s in approval_sources]
+    items += approvals.items(facts, summary, [])
     outcomes = engine.evaluate_many(items, get_settings().policy_timeout_seconds)
     plan_verdict = decide.plan_verdict(plan_described, outcomes[: len(plan_sources)])
-    approval = None
-    if approval_described and plan_verdict.decision != "deny":
-        approval = decide.approval_verdict(approval_described, outcomes[len(plan_sources) :], [])
+    approved = None
+    if approvals.described and plan_verdict.decision != "deny":
+        approved = approvals.verdict(outcomes[len(plan_sources) :], [])
     with session_scope() as session:
         policies.record(session, run_id, plan_verdict.results)
-        if approval is not None:
-            policies.record(session, run_id, approval.results)
-    return PlanGate(plan_verdict, approval)
-
-
-def _may_apply(run: Run, plan_json: Mapping[str, Any], summary: Mapping[str, int]) -> bool:
-    """Approval policies only judge a run that could go on to apply: a tracked or destroy run
-    whose plan changes something (a proposed or drift run is plan only)."""
-    changes = any(summary.values()) or bool(plans.changed_outputs(dict(plan_json)))
-    return RunKind(run.kind) in APPLYING_KINDS and changes
+        if approved is not None:
+            policies.record(session, run_id, approved.results)
+    return PlanGate(plan_verdict, approved)
 
 
 def on_push(

@@ -13,7 +13,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 _SPACELIFT_ACTIONS = {
     ("create",): "added",
@@ -47,6 +47,96 @@ class RunFacts:
     worker_pool: str
     previous_run: Mapping[str, Any] | None = None
     trusted: bool = True
+
+
+class RunRow(Protocol):
+    """What the facts read of a run: a `Run` row, or a `PlannedRun`."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def commit_sha(self) -> str: ...
+    @property
+    def commit_author(self) -> str: ...
+    @property
+    def commit_message(self) -> str: ...
+    @property
+    def branch(self) -> str: ...
+    @property
+    def triggered_by(self) -> str: ...
+
+
+class StackRow(Protocol):
+    """What the facts read of a stack: a `Stack` row, or any object with these fields."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def labels(self) -> Sequence[str] | None: ...
+    @property
+    def autodeploy(self) -> bool: ...
+    @property
+    def worker_pool(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    """A run that does not exist yet (a push's trigger policies judge it before it is created):
+    id 0, QUEUED unless told otherwise."""
+
+    kind: str
+    commit_sha: str
+    commit_author: str
+    commit_message: str
+    branch: str
+    triggered_by: str
+    state: str = "QUEUED"
+    id: int = 0
+
+
+def run_facts(
+    run: RunRow,
+    stack: StackRow,
+    repository: str,
+    *,
+    previous: RunRow | None = None,
+    trusted: bool = True,
+) -> RunFacts:
+    """The one way to assemble RunFacts: a run (or a planned one), its stack, the name of its
+    repository, the stack's run before it and whether the run is trusted (runs/trust.py)."""
+    return RunFacts(
+        run_id=run.id,
+        kind=run.kind,
+        state=run.state,
+        commit_sha=run.commit_sha,
+        commit_author=run.commit_author,
+        commit_message=run.commit_message,
+        branch=run.branch,
+        triggered_by=run.triggered_by,
+        stack_id=stack.id,
+        stack_name=stack.name,
+        stack_path=stack.path,
+        labels=tuple(stack.labels or ()),
+        autodeploy=stack.autodeploy,
+        repository=repository,
+        worker_pool=stack.worker_pool,
+        previous_run=_previous_run(previous),
+        trusted=trusted,
+    )
+
+
+def _previous_run(run: RunRow | None) -> dict[str, Any] | None:
+    if run is None:
+        return None
+    return {"id": run.id, "kind": run.kind, "state": run.state, "commit": {"sha": run.commit_sha}}
 
 
 def fingerprint(value: Any) -> str:

@@ -23,9 +23,8 @@ from orchestrator.models import (
 )
 from orchestrator.policy import engine
 from orchestrator.policy.decide import Attached, PolicyResult
-from orchestrator.policy.inputs import Review, RunFacts
-from orchestrator.repos import trust_settings
-from orchestrator.trust import run_trust
+from orchestrator.policy.inputs import Review, RunFacts, run_facts
+from orchestrator.repos import run_is_trusted
 
 TYPES = ("plan", "approval", "trigger")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
@@ -240,32 +239,13 @@ def facts_of(session: Session, run: Run) -> RunFacts:
         .order_by(Run.id.desc())
         .limit(1)
     )
-    return RunFacts(
-        run_id=run.id,
-        kind=run.kind,
-        state=run.state,
-        commit_sha=run.commit_sha,
-        commit_author=run.commit_author,
-        commit_message=run.commit_message,
-        branch=run.branch,
-        triggered_by=run.triggered_by,
-        stack_id=stack.id,
-        stack_name=stack.name,
-        stack_path=stack.path,
-        labels=tuple(stack.labels or ()),
-        autodeploy=stack.autodeploy,
-        repository=repository.name if repository else "",
-        worker_pool=stack.worker_pool,
-        previous_run=_previous(previous),
-        trusted=repository is None
-        or run_trust(run.kind, run.triggered_by, trust_settings(repository)).trusted,
+    return run_facts(
+        run,
+        stack,
+        repository.name if repository else "",
+        previous=previous,
+        trusted=repository is None or run_is_trusted(session, run),
     )
-
-
-def _previous(run: Run | None) -> dict[str, Any] | None:
-    if run is None:
-        return None
-    return {"id": run.id, "kind": run.kind, "state": run.state, "commit": {"sha": run.commit_sha}}
 
 
 def reviews_of(session: Session, run_id: int) -> list[Review]:

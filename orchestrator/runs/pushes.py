@@ -17,7 +17,7 @@ from orchestrator.graph.push import PushImpact, impact
 from orchestrator.models import Event, Pipeline, Repository, Run, Stack, utcnow
 from orchestrator.policy import gates
 from orchestrator.policy.decide import Verdict
-from orchestrator.policy.inputs import RunFacts
+from orchestrator.policy.inputs import PlannedRun, RunFacts, run_facts
 from orchestrator.repos import mirror_for
 from orchestrator.runs import advance, events, service, supersede
 from orchestrator.runs.queue import Doorbell
@@ -258,23 +258,15 @@ def _trigger_verdicts(
 
 
 def _push_facts(repository: Repository, stack: Stack, commit: _Commit) -> RunFacts:
-    return RunFacts(
-        run_id=0,
+    planned = PlannedRun(
         kind=commit.kind,
-        state="QUEUED",
         commit_sha=commit.sha,
         commit_author=commit.author,
         commit_message=commit.message,
         branch=commit.branch,
         triggered_by=commit.triggered_by,
-        stack_id=stack.id,
-        stack_name=stack.name,
-        stack_path=stack.path,
-        labels=tuple(stack.labels or ()),
-        autodeploy=stack.autodeploy,
-        repository=repository.name,
-        worker_pool=stack.worker_pool,
     )
+    return run_facts(planned, stack, repository.name)
 
 
 def _create_runs(

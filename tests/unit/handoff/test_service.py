@@ -160,7 +160,7 @@ def _completed(db: Session, sha: str = SHA) -> tuple[int, int]:
     return pipeline_id, bootstrap
 
 
-# --- the trigger in the coordinator ---------------------------------------------------------
+# --- the trigger on run events ---------------------------------------------------------------
 
 
 def test_the_last_run_of_a_pipeline_finishing_starts_exactly_one_pending_handoff(

@@ -50,9 +50,9 @@ def package_graph() -> dict[str, frozenset[str]]:
             continue
         source = _package(name)
         for target in _imported(ast.parse(path.read_bytes())):
-            if target in modules and target.startswith("orchestrator."):
-                if _package(target) != source:
-                    edges.setdefault(source, set()).add(_package(target))
+            inside = target in modules and target.startswith("orchestrator.")
+            if inside and _package(target) != source:
+                edges.setdefault(source, set()).add(_package(target))
     return {source: frozenset(targets) for source, targets in edges.items()}
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from orchestrator.policy import engine
+from orchestrator.policy import child, engine
 from orchestrator.policy.engine import Evaluated, PolicyError, PolicySource
 
 DECISION_RULES = ("deny", "warn", "approve", "reject")
@@ -391,7 +391,7 @@ def test_a_policy_that_takes_too_much_memory_is_stopped_with_a_clear_error() -> 
     error = failed(outcome)
     assert (
         error.message
-        == f"evaluation used more than {engine.MEMORY_LIMIT_BYTES // 1024**2} MiB of memory"
+        == f"evaluation used more than {child.MEMORY_LIMIT_BYTES // 1024**2} MiB of memory"
     )
 
 

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from orchestrator.models import Run, Stack
 from orchestrator.policy import inputs
 
 PLANS = Path(__file__).resolve().parents[2] / "data" / "plans"
@@ -119,3 +120,39 @@ def test_the_approval_input_splits_reviews_and_counts_the_plan() -> None:
     assert document["plan"] == {"add": 1, "change": 0, "destroy": 2}
     assert [a["user"] for a in document["reviews"]["approvals"]] == ["ann"]
     assert document["reviews"]["rejections"][0]["comment"] == "no"
+
+
+def test_facts_of_a_run_row_carry_its_stack_repository_previous_run_and_trust() -> None:
+    stack = Stack(
+        id="acme/platform/db",
+        name="db",
+        path="db",
+        labels=["prod"],
+        autodeploy=False,
+        worker_pool="default",
+    )
+    run = Run(
+        id=7,
+        kind="TRACKED",
+        state="PLANNING",
+        commit_sha="a" * 40,
+        commit_author="dev1",
+        commit_message="bump",
+        branch="main",
+        triggered_by="push:dev1",
+    )
+    before = Run(id=5, kind="PROPOSED", state="FINISHED", commit_sha="b" * 40)
+    built = inputs.run_facts(run, stack, "acme/platform", previous=before, trusted=False)
+    previous = {"id": 5, "kind": "PROPOSED", "state": "FINISHED", "commit": {"sha": "b" * 40}}
+    assert built == facts(previous_run=previous, trusted=False)
+
+
+def test_a_planned_run_is_run_zero_queued_and_trusted_without_a_previous_run() -> None:
+    stack = Stack(id="acme/platform/db", name="db", path="db", labels=None)
+    stack.autodeploy, stack.worker_pool = True, "big"
+    planned = inputs.PlannedRun("TRACKED", "a" * 40, "dev1", "bump", "main", "push:dev1")
+    built = inputs.run_facts(planned, stack, "acme/platform")
+    expected = facts(run_id=0, state="QUEUED", labels=(), autodeploy=True, worker_pool="big")
+    assert built == expected
+    assert built.previous_run is None
+    assert built.trusted is True

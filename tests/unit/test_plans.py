@@ -1,11 +1,11 @@
-"""Plan summaries from `terraform show -json` (orchestrator/runs/plans.py)."""
+"""Plan summaries from `terraform show -json` (orchestrator/plans.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from orchestrator.runs import plans
-from orchestrator.runs.plans import has_changes, resource_changes, summarize
+from orchestrator import plans
+from orchestrator.plans import has_changes, resource_changes, summarize
 
 
 def _rc(

@@ -1,0 +1,5 @@
+"""`python -m orchestrator.cli …`: what the `stackrun` command runs."""
+
+from orchestrator.cli import main
+
+main()

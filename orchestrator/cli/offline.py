@@ -1,0 +1,62 @@
+"""Offline verbs: the stack graph of a folder, the stacks a change affects. No server."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from orchestrator.cli.common import fail
+
+
+def graph(
+    directory: Annotated[Path, typer.Argument(help="a checkout or any folder of .tf files")],
+    rev: Annotated[str | None, typer.Option(help="read this git revision, not the files")] = None,
+    output_format: Annotated[str, typer.Option("--format", help="json | dot | mermaid")] = "json",
+) -> None:
+    """Print the stack graph of a folder (offline: no server needed)."""
+    from orchestrator.graph.load import graph_of_commit, graph_of_directory
+    from orchestrator.graph.render import FORMATS, render
+    from orchestrator.vcs.mirror import Mirror, VcsError
+
+    if output_format not in FORMATS:
+        fail(f"--format must be one of {', '.join(FORMATS)}")
+    if not directory.is_dir():
+        fail(f"{directory} is not a directory")
+    try:
+        if rev is None:
+            result = graph_of_directory(directory)
+        else:
+            mirror = Mirror(directory, "")
+            result = graph_of_commit(mirror, mirror.resolve(rev))
+    except VcsError as exc:
+        fail(str(exc))
+    typer.echo(render(result, output_format))
+    if result.fatal_errors():
+        raise typer.Exit(2)
+
+
+def affected(
+    directory: Annotated[Path, typer.Argument(help="a git checkout")],
+    base: Annotated[str, typer.Option(help="the revision before the change")],
+    head: Annotated[str, typer.Option(help="the revision after the change")] = "HEAD",
+) -> None:
+    """Print the stacks a change affects, with the reason for each (offline)."""
+    from orchestrator.graph.affected import affected as affected_stacks
+    from orchestrator.graph.load import graph_of_commit
+    from orchestrator.vcs.mirror import Mirror, VcsError
+
+    mirror = Mirror(directory, "")
+    try:
+        base_sha, head_sha = mirror.resolve(base), mirror.resolve(head)
+        result = graph_of_commit(mirror, head_sha)
+        changed = mirror.changed_paths(base_sha, head_sha) or []
+    except VcsError as exc:
+        fail(str(exc))
+    reasons = affected_stacks(result, changed)
+    typer.echo(json.dumps([{"path": p, "reason": r} for p, r in reasons.items()], indent=2))
+    if result.fatal_errors():
+        typer.echo(f"error: {result.fatal_errors()[0]['message']}", err=True)
+        raise typer.Exit(2)
