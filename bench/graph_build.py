@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import gen_monorepo
 import parse_baselines
 
-from orchestrator.graph import build as graph_build
+from orchestrator.graph import analysis as graph_analysis
 from orchestrator.graph import facts
 from orchestrator.graph.cache import MemoryCache
 from orchestrator.graph.evaluate import parse_snippet
@@ -74,7 +74,7 @@ data "terraform_remote_state" "peer_{n}" {{
 def _forget_process_caches() -> None:
     parse_snippet.cache_clear()
     facts._parse_block_text.cache_clear()
-    graph_build._MEMO.clear()
+    graph_analysis._MEMO.clear()
 
 
 def large_tf(size: int) -> str:

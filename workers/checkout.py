@@ -10,7 +10,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from orchestrator.db import session_scope
-from orchestrator.graph import gate
+from orchestrator.graphstore import gate
 from orchestrator.models import Repository, Run, Stack
 from orchestrator.repos import mirror_for
 from orchestrator.settings import Settings

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 
-from orchestrator.graph.build import Graph
 from orchestrator.graph.globs import watch_pattern
+from orchestrator.graph.model import Graph
 
 
 def owner(path: str, stack_paths: Collection[str]) -> str | None:

@@ -14,7 +14,7 @@ from orchestrator.graph.globs import watch_pattern
 from orchestrator.vcs.links import LinkProblem
 
 if TYPE_CHECKING:
-    from orchestrator.graph.build import StackNode
+    from orchestrator.graph.model import StackNode
 
 
 def link_errors(links: Mapping[str, LinkProblem]) -> list[dict[str, Any]]:

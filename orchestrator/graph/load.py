@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.graph import limits as graph_limits
-from orchestrator.graph.build import Graph, build
+from orchestrator.graph.build import build
 from orchestrator.graph.cache import FactsCache, MemoryCache, blob_id, collect
 from orchestrator.graph.facts import Facts, file_kind
 from orchestrator.graph.limits import GraphLimits
+from orchestrator.graph.model import Graph
 from orchestrator.vcs import links
 from orchestrator.vcs.mirror import LINK_MODE, Entry, Mirror
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from orchestrator.graph.affected import affected
-from orchestrator.graph.build import Graph
 from orchestrator.graph.cache import FactsCache
 from orchestrator.graph.load import graph_of_commit
+from orchestrator.graph.model import Graph
 from orchestrator.vcs.mirror import ZERO_SHA, Mirror
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from orchestrator.graph.build import Graph
+from orchestrator.graph.model import Graph
 
 FORMATS = ("json", "dot", "mermaid")
 

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from orchestrator.graph import snapshot
-from orchestrator.graph.build import Graph
-from orchestrator.graph.cache import DatabaseCache
 from orchestrator.graph.load import process_cache
+from orchestrator.graph.model import Graph
 from orchestrator.graph.push import PushImpact, impact
+from orchestrator.graphstore import snapshot
+from orchestrator.graphstore.cache import DatabaseCache
 from orchestrator.models import Event, Pipeline, Repository, Run, Stack, utcnow
 from orchestrator.policy import gates
 from orchestrator.policy.decide import Verdict

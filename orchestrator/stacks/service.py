@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from orchestrator.graph.build import Graph, StackNode
+from orchestrator.graph.model import Graph, StackNode
 from orchestrator.models import Repository, Stack, utcnow
 
 
@@ -69,10 +69,10 @@ def _describe(
     stack.depends_on = sorted(graph.upstreams_of(path))
     stack.inputs = [{**i, "stack": stack_id_for(repository, i["stack"])} for i in node.inputs]
     stack.trigger_always = node.trigger_always
-    stack.drift_schedules = list(node.drift.schedules) if node.drift else []
-    stack.drift_reconcile = bool(node.drift and node.drift.reconcile)
-    stack.handoff = node.handoff.to_json() if node.handoff else None
-    stack.aws = node.aws.to_json() if node.aws else None
+    stack.drift_schedules = list(node.settings.drift.schedules) if node.settings.drift else []
+    stack.drift_reconcile = bool(node.settings.drift and node.settings.drift.reconcile)
+    stack.handoff = node.settings.handoff.to_json() if node.settings.handoff else None
+    stack.aws = node.settings.aws.to_json() if node.settings.aws else None
     stack.local_state_reads = [
         {"path": r["path"], "stack": stack_id_for(repository, r["stack"])} for r in node.local_reads
     ]

@@ -12,7 +12,7 @@ from orchestrator import repos
 from orchestrator.api.deps import Id, PrincipalDep, RequestBody, SessionDep, require
 from orchestrator.api.errors import responses
 from orchestrator.auth import audit
-from orchestrator.graph import snapshot
+from orchestrator.graphstore import snapshot
 from orchestrator.models import Repository
 from orchestrator.secrets.masking import redact_url
 from orchestrator.trust import normal_authors

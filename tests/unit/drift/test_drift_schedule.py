@@ -1,4 +1,4 @@
-"""Drift schedules: parsing, which slot is due at a tick, and the spread of start times."""
+"""Drift schedules: which slot is due at a tick, and the spread of start times."""
 
 from __future__ import annotations
 
@@ -8,27 +8,6 @@ from datetime import UTC, datetime, timedelta
 from orchestrator.drift import schedule
 
 NOON = datetime(2026, 11, 28, 12, 0, 20, tzinfo=UTC)
-
-
-def test_a_block_with_one_or_several_schedules_parses() -> None:
-    one, errors = schedule.parse([{"schedule": "*/30 * * * *", "reconcile": True}])
-    assert errors == [] and one == schedule.DriftSettings(("*/30 * * * *",), True)
-    several, _ = schedule.parse([{"schedule": ["0 * * * *", "30 2 * * 1"]}])
-    assert several == schedule.DriftSettings(("0 * * * *", "30 2 * * 1"), False)
-
-
-def test_an_invalid_schedule_is_an_error_and_nothing_is_kept() -> None:
-    settings, errors = schedule.parse([{"schedule": ["0 * * * *", "61 * * * *"]}])
-    assert settings is None
-    assert errors == ["drift schedule '61 * * * *' is not a valid cron expression"]
-    _, short = schedule.parse({"schedule": "* * *"})
-    assert short == ["drift schedule '* * *' must be a five-field cron expression (UTC)"]
-    _, missing = schedule.parse([{"reconcile": True}])
-    assert missing == ["drift_detection needs a schedule"]
-
-
-def test_no_block_means_no_drift_detection() -> None:
-    assert schedule.parse(None) == (None, [])
 
 
 def test_the_latest_slot_is_due_once_and_only_within_the_tick_window() -> None:

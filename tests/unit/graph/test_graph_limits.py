@@ -12,7 +12,7 @@ import pytest
 
 from orchestrator.graph import hcl
 from orchestrator.graph.affected import affected
-from orchestrator.graph.build import MAX_MODULE_INSTANCES
+from orchestrator.graph.analysis import MAX_MODULE_INSTANCES
 from orchestrator.graph.cache import MemoryCache, blob_id, cache_key, collect
 from orchestrator.graph.limits import GraphLimits, over_limits
 from orchestrator.graph.load import graph_of_directory

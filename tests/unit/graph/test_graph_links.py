@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy.orm import Session
 
 from orchestrator.graph.cache import MemoryCache
-from orchestrator.graph.gate import blockers_at
 from orchestrator.graph.load import graph_of_commit
+from orchestrator.graphstore.gate import blockers_at
 from orchestrator.vcs.mirror import Mirror
 
 BACKEND = 'terraform {\n  backend "s3" {\n    bucket = "b"\n    key = "%s"\n  }\n}\n'

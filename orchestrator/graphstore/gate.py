@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from orchestrator.graph.cache import DatabaseCache
 from orchestrator.graph.load import graph_of_commit, process_cache
+from orchestrator.graphstore.cache import DatabaseCache
 from orchestrator.vcs.mirror import Mirror
 
 

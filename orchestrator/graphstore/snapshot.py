@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from orchestrator.graph.build import Graph
+from orchestrator.graph.model import Graph
 from orchestrator.models import GraphSnapshot, Repository, utcnow
 
 

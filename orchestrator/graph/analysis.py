@@ -1,0 +1,115 @@
+"""What one stack says on its own: its node, the state its backend writes, the remote states
+its root module and local modules read. Remembered across builds while none of the folders it
+read has changed (a push usually changes a few files of a large tree). Pure."""
+
+from __future__ import annotations
+
+from collections import OrderedDict, deque
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+from orchestrator.graph import backends, scopes
+from orchestrator.graph.backends import RemoteRef
+from orchestrator.graph.evaluate import Argument, Scope
+from orchestrator.graph.facts import Facts
+from orchestrator.graph.model import StackNode
+from orchestrator.graph.stacks import stack_node
+from orchestrator.graph.tree import Tree, is_local, join
+
+_MAX_MODULE_DEPTH = 16
+# Module calls can fan out at every level (10 calls of a module that makes 10 calls…): past
+# this many module instances in one stack the graph stops and the stack is blocked.
+MAX_MODULE_INSTANCES = 10_000
+
+
+@dataclass
+class Analysis:
+    node: StackNode
+    refs: list[RemoteRef]
+    fingerprint: dict[str, tuple[Facts, ...]]
+
+
+# Keyed by the identity of the facts objects of the stack's own folder: the entry holds those
+# objects, so their ids cannot be reused while it lives.
+_MEMO: OrderedDict[tuple[str, bool, tuple[int, ...], int], Analysis] = OrderedDict()
+_MEMO_SIZE = 50_000
+
+
+def analysis(tree: Tree, folder: str, is_module_source: bool) -> Analysis | None:
+    """The analysis of the stack at `folder` (None when the folder is not a stack); reused
+    from an earlier build while none of the folders it read has changed."""
+    memo_key = (folder, is_module_source, tuple(map(id, tree.fingerprints[folder])), tree.links_key)
+    cached = _MEMO.get(memo_key)
+    if cached is not None and _unchanged(tree, cached.fingerprint):
+        _MEMO.move_to_end(memo_key)
+        return cached
+    node = stack_node(tree, folder, is_module_source)
+    if node is None:
+        return None
+    root = scopes.root_scope(tree, folder)
+    backends.resolve_backend(node, root)
+    refs = _remote_refs(tree, node, root)
+    visited = {folder, *node.module_dirs}
+    fingerprint = {d: tree.fingerprints.get(d, ()) for d in visited}
+    found = Analysis(node, refs, fingerprint)
+    _MEMO[memo_key] = found
+    while len(_MEMO) > _MEMO_SIZE:
+        _MEMO.popitem(last=False)
+    return found
+
+
+def _unchanged(tree: Tree, fingerprint: Mapping[str, tuple[Facts, ...]]) -> bool:
+    """Every folder the analysis read still holds the very same facts objects."""
+    for folder, before in fingerprint.items():
+        now = tree.fingerprints.get(folder, ())
+        if len(now) != len(before) or any(a is not b for a, b in zip(now, before, strict=True)):
+            return False
+    return True
+
+
+def _remote_refs(tree: Tree, stack: StackNode, root: Scope) -> list[RemoteRef]:
+    refs: list[RemoteRef] = []
+    instances = _module_instances(tree, stack.path, root, stack.module_targets)
+    for count, (folder, scope, via) in enumerate(instances, start=1):
+        if count > MAX_MODULE_INSTANCES:
+            stack.module_overflow = (
+                f"{stack.path}: its local module calls make more than "
+                f"{MAX_MODULE_INSTANCES} module instances; the graph stopped there"
+            )
+            break
+        if folder != stack.path:
+            stack.module_dirs.add(folder)
+        for path, file_facts in tree.tf_facts(folder):
+            for state in file_facts.get("remote_states") or []:
+                block = f"data.terraform_remote_state.{state['name']}"
+                refs.append(backends.remote_ref(stack.path, path, block, via, state, scope))
+    return refs
+
+
+def _module_instances(
+    tree: Tree, stack_path: str, root: Scope, targets: set[str]
+) -> Iterator[tuple[str, Scope, str | None]]:
+    """The stack's root module, then every local module it calls, breadth first; the
+    folder of every local module call goes into `targets`, found or not."""
+    pending: deque[tuple[str, Scope, str | None, int, tuple[str, ...]]] = deque(
+        [(stack_path, root, None, 0, (stack_path,))]
+    )
+    while pending:
+        folder, scope, via, depth, chain = pending.popleft()
+        yield folder, scope, via
+        if depth >= _MAX_MODULE_DEPTH:
+            continue
+        for _, file_facts in tree.tf_facts(folder):
+            for module in file_facts.get("modules") or []:
+                source = module.get("source")
+                if not is_local(source):
+                    continue
+                target = tree.through_links(join(folder, str(source)))
+                targets.add(target)
+                if target in chain or target not in tree.by_dir:
+                    continue
+                arguments = {k: Argument(v, scope) for k, v in (module["args"] or {}).items()}
+                name = f"module.{module['name']}"
+                call = f"{via}.{name}" if via else name
+                callee = scopes.scope(tree, target, arguments)
+                pending.append((target, callee, call, depth + 1, (*chain, target)))

@@ -1,0 +1,114 @@
+"""The edges between stacks: a remote state read matched to the stack that writes it, the
+inputs and depends_on a stack block declares, and the cycles they make. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from orchestrator.graph.backends import RemoteRef, describe
+from orchestrator.graph.cycles import find_cycles
+from orchestrator.graph.model import Edge, StackNode
+from orchestrator.graph.stacks import as_list
+from orchestrator.graph.tree import join, stack_file
+
+
+class Linker:
+    """Collects the edges of a build, and the references that match no stack or several."""
+
+    def __init__(self, stacks: Mapping[str, StackNode]) -> None:
+        self.stacks = stacks
+        self.edges: list[Edge] = []
+        self.unresolved: list[dict[str, Any]] = []
+        self.by_state_key: dict[tuple[str, str], list[str]] = {}
+        self.by_name: dict[str, list[str]] = {}
+        for path, node in sorted(stacks.items()):
+            if node.identity:
+                key = (node.identity[0], node.identity[-1])
+                self.by_state_key.setdefault(key, []).append(path)
+            self.by_name.setdefault(node.name, []).append(path)
+
+    def connect(self, stack_path: str, ref: RemoteRef) -> None:
+        """An edge from the one stack that writes the state `ref` reads, or why there is none."""
+
+        def unresolved(reason: str) -> None:
+            entry = {"stack": stack_path, "file": ref.file, "block": ref.block, "reason": reason}
+            if ref.via:
+                entry["via"] = ref.via
+            self.unresolved.append(entry)
+
+        wanted = ref.wanted
+        if wanted is None:
+            unresolved(ref.reason or "cannot be resolved")
+            return
+        same_key = self.by_state_key.get((wanted[0], wanted[-1]), [])
+        exact = [p for p in same_key if self.stacks[p].identity == wanted and all(wanted)]
+        if len(exact) == 1:
+            self._add_edge(exact[0], stack_path, ref, "exact", unresolved)
+            return
+        if len(exact) > 1:
+            unresolved(f"several stacks write {describe(wanted)}: {', '.join(exact)}")
+            return
+        loose = [p for p in same_key if not all(wanted) or not all(self.stacks[p].identity or ())]
+        if len(loose) == 1:
+            self._add_edge(loose[0], stack_path, ref, "key-only", unresolved)
+        elif loose:
+            unresolved(f"{len(loose)} stacks write {describe(wanted)}: {', '.join(loose)}")
+        else:
+            unresolved(f"no stack in the repository writes {describe(wanted)}")
+
+    def _add_edge(
+        self,
+        upstream: str,
+        downstream: str,
+        ref: RemoteRef,
+        match: str,
+        unresolved: Callable[[str], None],
+    ) -> None:
+        if upstream == downstream:
+            unresolved("reads the state of its own stack")
+            return
+        self.edges.append(Edge(upstream, downstream, "data", ref.file, ref.block, match, ref.via))
+        if ref.wanted and ref.wanted[0] == "local" and self.stacks[upstream].managed_state:
+            self.stacks[downstream].local_reads.append({"path": ref.wanted[1], "stack": upstream})
+
+    def declared_edges(self, node: StackNode) -> None:
+        """The edges of the stack block's `input` blocks and `depends_on` list."""
+        file = stack_file(node.path)
+        node.inputs = []
+        for entry in as_list(node.block.get("input")):
+            for name, body in (entry or {}).items():
+                reference = str((body or {}).get("stack") or "")
+                upstream = self._declared(node, reference, "data", file, f"input.{name}")
+                if upstream is not None:
+                    output = str((body or {}).get("output") or name)
+                    node.inputs.append({"name": name, "stack": upstream, "output": output})
+        for reference in as_list(node.block.get("depends_on")):
+            self._declared(node, str(reference), "order", file, "depends_on")
+
+    def _declared(
+        self, node: StackNode, reference: str, kind: str, file: str, block: str
+    ) -> str | None:
+        upstream = self._find_stack(node.path, reference)
+        if upstream is None or upstream == node.path:
+            why = "names no stack" if upstream is None else "names the stack itself"
+            self.unresolved.append(
+                {"stack": node.path, "file": file, "block": block, "reason": f"{reference!r} {why}"}
+            )
+            return None
+        self.edges.append(Edge(upstream, node.path, kind, file, block))
+        return upstream
+
+    def _find_stack(self, from_path: str, reference: str) -> str | None:
+        candidate = join(from_path, reference)
+        if candidate in self.stacks:
+            return candidate
+        named = self.by_name.get(reference, [])
+        return named[0] if len(named) == 1 else None
+
+
+def cycle_errors(edges: Iterable[Edge]) -> list[dict[str, Any]]:
+    return [
+        {"kind": "cycle", "file": None, "line": None, "message": "cycle: " + " → ".join(cycle)}
+        for cycle in find_cycles((edge.upstream, edge.downstream) for edge in edges)
+    ]

@@ -1,0 +1,141 @@
+"""The stack graph as data (DESIGN §3): stacks, the edges between them, what could not be
+resolved, the errors; and the graph as JSON. Pure."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from orchestrator.stackconfig.stack import StackSettings
+
+
+@dataclass(frozen=True)
+class Edge:
+    upstream: str
+    downstream: str
+    kind: str
+    file: str
+    block: str
+    match: str | None = None
+    via: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        view: dict[str, Any] = {
+            "from": self.upstream,
+            "to": self.downstream,
+            "kind": self.kind,
+            "evidence": {"file": self.file, "block": self.block},
+        }
+        if self.via:
+            view["evidence"]["via"] = self.via
+        if self.match:
+            view["match"] = self.match
+        return view
+
+
+@dataclass
+class StackNode:
+    path: str
+    name: str
+    labels: list[str] = field(default_factory=list)
+    autodeploy: bool = False
+    worker_pool: str = "default"
+    trigger_always: bool = False
+    backend_type: str | None = None
+    backend_config: dict[str, Any] = field(default_factory=dict)
+    identity: tuple[str, ...] | None = None
+    watch: list[str] = field(default_factory=list)
+    module_dirs: set[str] = field(default_factory=set)
+    module_targets: set[str] = field(default_factory=set)
+    module_overflow: str | None = None
+    errors: list[str] = field(default_factory=list)
+    blockers: list[str] = field(default_factory=list)
+    block: dict[str, Any] = field(default_factory=dict)
+    inputs: list[dict[str, str]] = field(default_factory=list)
+    local_reads: list[dict[str, str]] = field(default_factory=list)
+    settings: StackSettings = field(default_factory=StackSettings)
+
+    @property
+    def managed_state(self) -> bool:
+        return self.backend_type in (None, "local")
+
+    def to_json(self) -> dict[str, Any]:
+        backend = None
+        if self.backend_type is not None:
+            backend = {"type": self.backend_type, "config": self.backend_config}
+        view: dict[str, Any] = {
+            "path": self.path,
+            "name": self.name,
+            "labels": self.labels,
+            "backend": backend,
+            **self.settings.to_json(),
+        }
+        if self.blockers:
+            view["blocked"] = list(self.blockers)
+        return view
+
+
+@dataclass
+class Graph:
+    stacks: dict[str, StackNode]
+    edges: list[Edge]
+    unresolved: list[dict[str, Any]]
+    errors: list[dict[str, Any]]
+    link_ends: dict[str, str] = field(default_factory=dict)  # a link inside → where it ends
+    _upstreams: dict[str, set[str]] | None = field(default=None, repr=False, compare=False)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "stacks": [self.stacks[p].to_json() for p in sorted(self.stacks)],
+            "edges": [e.to_json() for e in sorted(self.edges, key=_edge_order)],
+            "unresolved": sorted(
+                self.unresolved, key=lambda u: (u["stack"], u["file"], u["block"])
+            ),
+            "errors": sorted(self.errors, key=lambda e: (e.get("file") or "", e["message"])),
+            "warnings": self.warnings(),
+        }
+
+    def warnings(self) -> list[dict[str, Any]]:
+        """Things that work but surprise: a local backend would keep state in a throw-away
+        workspace, so stackrun manages that stack's state instead."""
+        return [
+            {
+                "stack": path,
+                "message": 'backend "local" keeps state in the run\'s throw-away '
+                "workspace; stackrun manages this stack's state instead",
+            }
+            for path, node in sorted(self.stacks.items())
+            if node.backend_type == "local"
+        ]
+
+    def fatal_errors(self) -> list[dict[str, Any]]:
+        """Errors that stop a push: cycles and two stacks writing the same state."""
+        return [e for e in self.errors if e["kind"] in ("cycle", "duplicate_backend")]
+
+    def downstream(self, paths: set[str], kinds: tuple[str, ...] = ("data",)) -> dict[str, str]:
+        """Every stack downstream of `paths` through edges of `kinds`, with the nearest upstream."""
+        outgoing: dict[str, list[str]] = {}
+        for edge in self.edges:
+            if edge.kind in kinds:
+                outgoing.setdefault(edge.upstream, []).append(edge.downstream)
+        found: dict[str, str] = {}
+        frontier = deque(sorted(paths))
+        while frontier:
+            current = frontier.popleft()
+            for downstream in outgoing.get(current, []):
+                if downstream not in paths and downstream not in found:
+                    found[downstream] = current
+                    frontier.append(downstream)
+        return found
+
+    def upstreams_of(self, path: str) -> set[str]:
+        if self._upstreams is None:
+            self._upstreams = {}
+            for edge in self.edges:
+                self._upstreams.setdefault(edge.downstream, set()).add(edge.upstream)
+        return self._upstreams.get(path, set())
+
+
+def _edge_order(edge: Edge) -> tuple[str, ...]:
+    return (edge.upstream, edge.downstream, edge.kind, edge.file, edge.block)

@@ -1,0 +1,90 @@
+"""A tree's facts indexed by folder, for a build: which files are Terraform, where a folder path
+ends once links are followed, which folders are local module sources. Pure."""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Mapping
+from typing import Any
+
+from orchestrator.graph.facts import STACK_FILE, Facts
+from orchestrator.vcs.links import Links
+
+
+class Tree:
+    def __init__(self, facts: Mapping[str, Facts], links: Links) -> None:
+        self.facts = facts
+        self.links = links.problems
+        self.folder_links = links.folders
+        self.link_ends = {**links.files, **links.folders}
+        # Module folders are followed through folder links: an analysis depends on them too.
+        self.links_key = hash(tuple(sorted(links.folders.items())))
+        self.by_dir: dict[str, dict[str, Facts]] = {}
+        self.unread_by_dir: dict[str, list[str]] = {}
+        for path, file_facts in sorted(facts.items()):
+            self.by_dir.setdefault(directory(path), {})[path] = file_facts
+            error = file_facts.get("error") or {}
+            if error.get("kind") == "limit":
+                self.unread_by_dir.setdefault(directory(path), []).append(
+                    f"{path}: {error['message']}"
+                )
+        self.tf_by_dir: dict[str, list[tuple[str, Facts]]] = {
+            folder: [
+                (path, f)
+                for path, f in files.items()
+                if posixpath.basename(path) != STACK_FILE and "tfvars" not in f
+            ]
+            for folder, files in self.by_dir.items()
+        }
+        self.fingerprints: dict[str, tuple[Facts, ...]] = {
+            folder: tuple(files.values()) for folder, files in self.by_dir.items()
+        }
+
+    def tf_facts(self, folder: str) -> list[tuple[str, Facts]]:
+        return self.tf_by_dir.get(folder, [])
+
+    def through_links(self, folder: str) -> str:
+        """A folder path with a folder link on its way replaced by where the link ends."""
+        if not self.folder_links:
+            return folder
+        parts = folder.split("/")
+        for cut in range(len(parts), 0, -1):
+            end = self.folder_links.get("/".join(parts[:cut]))
+            if end is not None:
+                return join(end or ".", "/".join(parts[cut:]) or ".")
+        return folder
+
+    def module_source_dirs(self) -> set[str]:
+        sources: set[str] = set()
+        for folder in self.by_dir:
+            for _, file_facts in self.tf_facts(folder):
+                for module in file_facts.get("modules") or []:
+                    source = module.get("source")
+                    if is_local(source):
+                        sources.add(self.through_links(join(folder, str(source))))
+        return sources
+
+
+def directory(path: str) -> str:
+    return path.rpartition("/")[0] or "."
+
+
+def join(base: str, relative: str) -> str:
+    joined = posixpath.normpath(posixpath.join("" if base == "." else base, relative))
+    return "." if joined in ("", ".") else joined
+
+
+def stack_file(folder: str) -> str:
+    return STACK_FILE if folder == "." else f"{folder}/{STACK_FILE}"
+
+
+def is_local(source: Any) -> bool:
+    return isinstance(source, str) and (source.startswith("./") or source.startswith("../"))
+
+
+def is_tfvars(path: str) -> bool:
+    return path.endswith("terraform.tfvars") or path.endswith(".auto.tfvars")
+
+
+def is_terraform(path: str) -> bool:
+    return path.endswith(".tf") or path.endswith(".tf.json")
