@@ -1,0 +1,1 @@
+"""Stack rows and what is stored about them."""
