@@ -1,5 +1,6 @@
 """Reviews of UNCONFIRMED runs: who may review (nobody approves a commit they had a hand in,
-approvals/hands.py), what the approval policies decide; refusals on business grounds are data."""
+approvals/hands.py), what the approval policies decide; refusals on business grounds are data.
+`who` is a principal the caller has already authorized as an approver (api/deps.authorized)."""
 
 from __future__ import annotations
 
