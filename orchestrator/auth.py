@@ -68,6 +68,24 @@ def audit(
     )
 
 
+def audit_trail(
+    session: Session,
+    limit: int,
+    actor: str | None = None,
+    action: str | None = None,
+    target: str | None = None,
+) -> list[AuditEntry]:
+    """Newest first, at most `limit`; `action` matches a prefix (`run.` → every run action)."""
+    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+    if actor:
+        query = query.where(AuditEntry.actor == actor)
+    if action:
+        query = query.where(AuditEntry.action.startswith(action))
+    if target:
+        query = query.where(AuditEntry.target == target)
+    return list(session.scalars(query))
+
+
 def revoke_token(session: Session, name: str) -> bool:
     """Revoke a token by name; False when no live token has that name."""
     row = session.scalar(select(Token).where(Token.name == name, Token.revoked_at.is_(None)))

@@ -1,4 +1,4 @@
-"""Registered repositories: create, list, and read their webhook secret."""
+"""Registered repositories: create, find, list, configure, and read their webhook secret."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from orchestrator.models import Repository, Run, Stack
 from orchestrator.secrets.crypto import decrypt, encrypt
 from orchestrator.settings import get_settings
-from orchestrator.trust import RepositoryTrust, run_trust
+from orchestrator.trust import RepositoryTrust, normal_authors, run_trust
 from orchestrator.trust import logs_role as trust_logs_role
 from orchestrator.vcs import urls
 from orchestrator.vcs.mirror import Mirror
@@ -126,7 +126,7 @@ def register(
     refused = clone_url_refusal(clone_url)
     if refused is not None:
         return RepositoryRefused(422, f"registering {name!r}: {refused}")
-    if session.scalar(select(Repository).where(Repository.name == name)) is not None:
+    if named(session, name) is not None:
         return RepositoryRefused(409, f"repository {name!r} is already registered")
     repository = Repository(
         name=name,
@@ -138,6 +138,38 @@ def register(
     session.add(repository)
     session.flush()
     return repository
+
+
+def repository(session: Session, repository_id: int) -> Repository | None:
+    return session.get(Repository, repository_id)
+
+
+def named(session: Session, name: str) -> Repository | None:
+    return session.scalar(select(Repository).where(Repository.name == name))
+
+
+def listed(session: Session) -> list[Repository]:
+    """Every registered repository, in the order they were registered."""
+    return list(session.scalars(select(Repository).order_by(Repository.id)))
+
+
+@dataclass(frozen=True)
+class TrustChange:
+    """What proposed runs are trusted with (docs/SECURITY.md); None leaves a setting as it is."""
+
+    proposed_secrets: bool | None = None
+    plan_fork_prs: bool | None = None
+    trusted_authors: list[str] | None = None
+    proposed_logs_public: bool | None = None
+
+
+def configure_trust(repository: Repository, change: TrustChange) -> None:
+    for name in ("proposed_secrets", "plan_fork_prs", "proposed_logs_public"):
+        value = getattr(change, name)
+        if value is not None:
+            setattr(repository, name, value)
+    if change.trusted_authors is not None:
+        repository.trusted_authors = list(normal_authors(change.trusted_authors))
 
 
 def mirror_for(repository: Repository) -> Mirror:

@@ -1,5 +1,5 @@
-"""Request-scoped dependencies: a database session, the calling principal, and the bounded
-types of ids and page sizes."""
+"""Request-scoped dependencies: a database session, the calling principal and its one role
+check, and the bounded types of ids and page sizes."""
 
 from __future__ import annotations
 
@@ -97,11 +97,26 @@ def forbid(principal: Principal, reason: str) -> HTTPException:
     return HTTPException(403, reason)
 
 
-def require(principal: Principal, role: str, doing: str) -> None:
+def require(principal: Principal, role: str, doing: str) -> Principal:
+    """The one role check: `principal` when it has `role` (or a higher one), else the 403
+    that names what it was doing. Routes reach it through `authorized` (or a dependency of
+    their own when the role depends on the row, as a run's log does); the services they call
+    take the principal as authorized and refuse only on business grounds."""
     if not principal.has(role):
         raise forbid(
             principal, f"token {principal.name!r} has role {principal.role}; {doing} needs {role}"
         )
+    return principal
+
+
+def authorized(role: str, doing: str) -> Any:
+    """A dependency: the calling principal, authorized for `role` (`require`). It runs before
+    the request's own parameters are read, so a token without the role meets its 403 first."""
+
+    def check(who: PrincipalDep) -> Principal:
+        return require(who, role, doing)
+
+    return Depends(check)
 
 
 def settle(

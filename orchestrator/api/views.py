@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from orchestrator.handoff import service as handoff
-from orchestrator.models import Event, Handoff, Pipeline, Run, RunTransition, Stack
+from orchestrator.models import Event, Pipeline, Run, RunTransition, Stack
 from orchestrator.policy import store as policies
+from orchestrator.policy.inputs import Review
 from orchestrator.reports import service as reports
+from orchestrator.runs import queries
 
 
-def run_view(session: Session, run: Run, detail: bool = False) -> dict[str, Any]:
-    view: dict[str, Any] = {
+def run_view(run: Run) -> dict[str, Any]:
+    """A run as lists show it."""
+    return {
         "id": run.id,
         "stack": run.stack_id,
         "pipeline": run.pipeline_id,
@@ -36,41 +38,39 @@ def run_view(session: Session, run: Run, detail: bool = False) -> dict[str, Any]
         "created_at": run.created_at.isoformat(),
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,
     }
-    if detail:
-        view["resource_changes"] = run.resource_changes or []
-        view["plan_sha256"] = run.plan_sha256
-        view["history"] = [
-            {
-                "from": t.from_state,
-                "to": t.to_state,
-                "actor": t.actor,
-                "reason": t.reason,
-                "at": t.at.isoformat(),
-            }
-            for t in session.scalars(
-                select(RunTransition)
-                .where(RunTransition.run_id == run.id)
-                .order_by(RunTransition.id)
-            )
-        ]
-        view["policy_evaluations"] = policies.evaluations_of(session, run.id)
-        view["reviews"] = [
-            {
-                "decision": r.decision,
-                "user": r.user,
-                "role": r.roles[0],
-                "comment": r.comment,
-                "at": r.at,
-            }
-            for r in policies.reviews_of(session, run.id)
-        ]
-        view["handoffs"] = [
-            handoff.view(h)
-            for h in session.scalars(
-                select(Handoff).where(Handoff.run_id == run.id).order_by(Handoff.id)
-            )
-        ]
-    return view
+
+
+def run_detail_view(session: Session, run: Run) -> dict[str, Any]:
+    """A run on its own: its plan, history, policy evaluations, reviews and hand-offs too."""
+    return {
+        **run_view(run),
+        "resource_changes": run.resource_changes or [],
+        "plan_sha256": run.plan_sha256,
+        "history": [transition_view(t) for t in queries.history(session, run.id)],
+        "policy_evaluations": policies.evaluations_of(session, run.id),
+        "reviews": [review_view(r) for r in policies.reviews_of(session, run.id)],
+        "handoffs": [handoff.view(h) for h in queries.handoffs_of(session, run.id)],
+    }
+
+
+def transition_view(transition: RunTransition) -> dict[str, Any]:
+    return {
+        "from": transition.from_state,
+        "to": transition.to_state,
+        "actor": transition.actor,
+        "reason": transition.reason,
+        "at": transition.at.isoformat(),
+    }
+
+
+def review_view(review: Review) -> dict[str, Any]:
+    return {
+        "decision": review.decision,
+        "user": review.user,
+        "role": review.roles[0],
+        "comment": review.comment,
+        "at": review.at,
+    }
 
 
 def stack_view(stack: Stack) -> dict[str, Any]:
@@ -100,7 +100,7 @@ def stack_view(stack: Stack) -> dict[str, Any]:
 
 
 def pipeline_view(session: Session, pipeline: Pipeline) -> dict[str, Any]:
-    runs = list(session.scalars(select(Run).where(Run.pipeline_id == pipeline.id).order_by(Run.id)))
+    runs = queries.runs_of(session, pipeline.id)
     return {
         "id": pipeline.id,
         "repository_id": pipeline.repository_id,
@@ -111,7 +111,7 @@ def pipeline_view(session: Session, pipeline: Pipeline) -> dict[str, Any]:
         "note": pipeline.note,
         "report": reports.view(pipeline),
         "created_at": pipeline.created_at.isoformat(),
-        "runs": [run_view(session, r) for r in runs],
+        "runs": [run_view(r) for r in runs],
         "edges": [
             {"from": int(upstream), "to": r.id} for r in runs for upstream in r.upstream_run_ids
         ],

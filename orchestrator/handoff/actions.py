@@ -13,11 +13,8 @@ from orchestrator.runstate import RunState
 
 
 def retry_handoff(session: Session, pipeline_id: int, who: Principal) -> Done | Refusal:
-    """A new hand-off attempt for a pipeline: admin only, audited. Done carries its run."""
-    if not who.has("admin"):
-        return Refusal(
-            403, f"token {who.name!r} has role {who.role}; retrying a hand-off needs admin"
-        )
+    """A new hand-off attempt for a pipeline (the route lets admins only), audited. Done carries
+    its run."""
     started = handoff.retry(session, pipeline_id, who.name)
     if isinstance(started, handoff.Refused):
         return Refusal(started.status, started.reason)

@@ -65,6 +65,11 @@ def create_target(
     return target
 
 
+def targets(session: Session) -> list[NotificationTarget]:
+    """Every target, in the order they were added."""
+    return list(session.scalars(select(NotificationTarget).order_by(NotificationTarget.id)))
+
+
 def view(target: NotificationTarget) -> dict[str, Any]:
     return {
         "id": target.id,

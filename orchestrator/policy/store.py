@@ -164,6 +164,15 @@ def _keep_version(session: Session, policy: Policy, actor: str) -> None:
     )
 
 
+def listed(session: Session) -> list[Policy]:
+    """Every policy, by name."""
+    return list(session.scalars(select(Policy).order_by(Policy.name)))
+
+
+def named(session: Session, name: str) -> Policy | None:
+    return session.scalar(select(Policy).where(Policy.name == name))
+
+
 def of_type(session: Session, kind: str) -> list[Policy]:
     return list(session.scalars(select(Policy).where(Policy.type == kind).order_by(Policy.name)))
 

@@ -1,5 +1,6 @@
 """What a person may do to runs and stacks: cancel, stop, retry, trigger, unlock.
-Refusals on business grounds come back as data."""
+`who` is a principal the caller has already authorized for the action (the API's role
+dependency, api/deps.authorized); refusals on business grounds come back as data."""
 
 from __future__ import annotations
 
@@ -40,12 +41,6 @@ class Done:
     doorbells: tuple[Doorbell, ...] = ()
 
 
-def _allowed(who: Principal, role: str, doing: str) -> Refusal | None:
-    if who.has(role):
-        return None
-    return Refusal(403, f"token {who.name!r} has role {who.role}; {doing} needs {role}")
-
-
 def _end(
     session: Session,
     run_id: int,
@@ -55,9 +50,6 @@ def _end(
     action: str,
     comment: str,
 ) -> Done | Refusal:
-    refused = _allowed(who, "approver", f"{action} a run")
-    if refused:
-        return refused
     run = session.get(Run, run_id, populate_existing=True, with_for_update=True)
     if run is None:
         return Refusal(404, f"run {run_id} does not exist")
@@ -104,9 +96,6 @@ def stop(session: Session, run_id: int, who: Principal, comment: str = "") -> Do
 def retry(session: Session, run_id: int, who: Principal) -> Done | Refusal:
     """A new run at the same commit, triggered by the retrier (`retry:<token>`); a TRACKED one
     only while that commit is still on the tracked branch (runs/reach.py)."""
-    refused = _allowed(who, "approver", "retrying a run")
-    if refused:
-        return refused
     run = session.get(Run, run_id)
     if run is None:
         return Refusal(404, f"run {run_id} does not exist")
@@ -132,9 +121,6 @@ def trigger(
 ) -> Done | Refusal:
     """A manual TRACKED run of a stack at a commit on its tracked branch (the head when
     `revision` is None), as stackrun's mirror last fetched it (runs/reach.py)."""
-    refused = _allowed(who, "approver", "triggering a run")
-    if refused:
-        return refused
     placed = _on_tracked_branch(session, stack_id, revision)
     if isinstance(placed, Refusal):
         return Refusal(placed.status, f"triggering a run of {stack_id!r}: {placed.reason}")
@@ -186,11 +172,8 @@ def _wake(session: Session, run: Run) -> tuple[Doorbell, ...]:
     return (plan_bell(session, run),)
 
 
-def _admin_stack(session: Session, stack_id: str, who: Principal, doing: str) -> Stack | Refusal:
-    """The stack, locked for update, when `who` is an admin; the refusal otherwise."""
-    refused = _allowed(who, "admin", doing)
-    if refused:
-        return refused
+def _admin_stack(session: Session, stack_id: str) -> Stack | Refusal:
+    """The stack an admin acts on, locked for update; the refusal when it does not exist."""
     stack = session.get(Stack, stack_id, with_for_update=True)
     if stack is None:
         return Refusal(404, f"stack {stack_id!r} does not exist")
@@ -199,7 +182,7 @@ def _admin_stack(session: Session, stack_id: str, who: Principal, doing: str) ->
 
 def unlock(session: Session, stack_id: str, who: Principal) -> Done | Refusal:
     """Free a stack whose lock outlived its run (worker_lost): admin only, audited."""
-    stack = _admin_stack(session, stack_id, who, "unlocking a stack")
+    stack = _admin_stack(session, stack_id)
     if isinstance(stack, Refusal):
         return stack
     if stack.state_recovery_artifact and stack.managed_state:
@@ -232,7 +215,7 @@ def recover_state(
 ) -> Done | Refusal:
     """Push the state an apply could not save (its errored.tfstate artifact) as the stack's
     new managed state version, then free the stack: admin only, audited."""
-    stack = _admin_stack(session, stack_id, who, "recovering a stack's state")
+    stack = _admin_stack(session, stack_id)
     if isinstance(stack, Refusal):
         return stack
     key, run_id = stack.state_recovery_artifact, stack.state_recovery_run_id

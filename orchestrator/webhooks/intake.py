@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from orchestrator import securitylog
+from orchestrator.db import get_sessionmaker
 from orchestrator.models import Event, Repository
 from orchestrator.repos import trust_settings, webhook_secret
 from orchestrator.trust import fork_refusal
@@ -314,3 +315,25 @@ def _store(session: Session, event: Event, delivery: str, reason: str | None) ->
         {"status": "accepted", "delivery_id": delivery, "event_id": event.id},
         event_id=event.id,
     )
+
+
+Receiver = Callable[[Session, Mapping[str, str], bytes], Outcome]
+
+
+def deliver(receive: Receiver, headers: Mapping[str, str], body: bytes) -> Outcome:
+    """Receive one delivery in a session of its own: kept when accepted, else rolled back."""
+    session = get_sessionmaker()()
+    try:
+        outcome = receive(session, headers, body)
+        if outcome.status < 300:
+            session.commit()
+        else:
+            session.rollback()
+    finally:
+        session.close()
+    return outcome
+
+
+def delivery(session: Session, delivery_id: str) -> Event | None:
+    """The stored event of a delivery, by the id its provider gave it."""
+    return session.scalar(select(Event).where(Event.delivery_id == delivery_id))

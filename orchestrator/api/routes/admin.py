@@ -6,12 +6,10 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException
 from pydantic import Field
-from sqlalchemy import select
 
-from orchestrator.api.deps import PrincipalDep, RequestBody, SessionDep, page_limit, require
+from orchestrator.api.deps import RequestBody, SessionDep, authorized, page_limit
 from orchestrator.api.errors import responses
-from orchestrator.auth import audit, create_token, revoke_token
-from orchestrator.models import AuditEntry
+from orchestrator.auth import Principal, audit, audit_trail, create_token, revoke_token
 
 router = APIRouter(prefix="/api/v1", tags=["admin"], responses=responses(401, 403))
 
@@ -24,8 +22,11 @@ class TokenIn(RequestBody):
 
 
 @router.post("/tokens", status_code=201, responses=responses(409))
-def new_token(body: TokenIn, session: SessionDep, who: PrincipalDep) -> dict[str, Any]:
-    require(who, "admin", "creating a token")
+def new_token(
+    body: TokenIn,
+    session: SessionDep,
+    who: Annotated[Principal, authorized("admin", "creating a token")],
+) -> dict[str, Any]:
     try:
         token = create_token(session, body.name, body.role, body.vcs_login)
     except ValueError as exc:
@@ -36,8 +37,11 @@ def new_token(body: TokenIn, session: SessionDep, who: PrincipalDep) -> dict[str
 
 
 @router.post("/tokens/{name}/revoke", responses=responses(404))
-def revoke(name: str, session: SessionDep, who: PrincipalDep) -> dict[str, Any]:
-    require(who, "admin", "revoking a token")
+def revoke(
+    name: str,
+    session: SessionDep,
+    who: Annotated[Principal, authorized("admin", "revoking a token")],
+) -> dict[str, Any]:
     if not revoke_token(session, name):
         raise HTTPException(404, f"no live token named {name!r}")
     audit(session, who.name, "token.revoke", f"token:{name}")
@@ -48,22 +52,14 @@ def revoke(name: str, session: SessionDep, who: PrincipalDep) -> dict[str, Any]:
 @router.get("/audit")
 def list_audit(
     session: SessionDep,
-    who: PrincipalDep,
+    who: Annotated[Principal, authorized("admin", "reading the audit trail")],
     actor: str | None = None,
     action: str | None = None,
     target: str | None = None,
     limit: Annotated[int, page_limit(5000)] = 200,
 ) -> list[dict[str, Any]]:
     """Newest first; `action` matches a prefix (`run.` → every run action)."""
-    require(who, "admin", "reading the audit trail")
-    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
-    if actor:
-        query = query.where(AuditEntry.actor == actor)
-    if action:
-        query = query.where(AuditEntry.action.startswith(action))
-    if target:
-        query = query.where(AuditEntry.target == target)
-    rows = session.scalars(query)
+    rows = audit_trail(session, limit, actor, action, target)
     return [
         {
             "id": r.id,

@@ -6,9 +6,8 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
-from sqlalchemy import text
 
-from orchestrator.db import get_engine
+from orchestrator.db import database_answers
 from orchestrator.metrics import REGISTRY
 from orchestrator.runs.queue import broker_answers
 
@@ -31,18 +30,9 @@ class Readiness(BaseModel):
     responses={503: {"model": Readiness, "description": "The database or broker does not answer."}},
 )
 def readyz() -> JSONResponse:
-    checks = {"database": _database_answers(), "broker": broker_answers()}
+    checks = {"database": database_answers(), "broker": broker_answers()}
     status = 200 if all(checks.values()) else 503
     return JSONResponse({"ready": status == 200, "checks": checks}, status)
-
-
-def _database_answers() -> bool:
-    try:
-        with get_engine().connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except Exception:
-        return False
-    return True
 
 
 @router.get(

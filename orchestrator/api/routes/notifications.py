@@ -6,12 +6,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException
 from pydantic import Field
-from sqlalchemy import select
 
-from orchestrator.api.deps import PrincipalDep, RequestBody, SessionDep, require
+from orchestrator import repos
+from orchestrator.api.deps import RequestBody, SessionDep, authorized
 from orchestrator.api.errors import responses
-from orchestrator.auth import audit
-from orchestrator.models import NotificationTarget, Repository
+from orchestrator.auth import Principal, audit
 from orchestrator.notifications import service
 
 router = APIRouter(
@@ -29,11 +28,14 @@ class TargetIn(RequestBody):
 
 
 @router.post("", status_code=201, responses=responses(404, 422))
-def create_target(body: TargetIn, session: SessionDep, who: PrincipalDep) -> dict[str, Any]:
-    require(who, "admin", "adding a notification target")
+def create_target(
+    body: TargetIn,
+    session: SessionDep,
+    who: Annotated[Principal, authorized("admin", "adding a notification target")],
+) -> dict[str, Any]:
     repository_id = None
     if body.repository is not None:
-        repository = session.scalar(select(Repository).where(Repository.name == body.repository))
+        repository = repos.named(session, body.repository)
         if repository is None:
             raise HTTPException(404, f"repository {body.repository!r} is not registered")
         repository_id = repository.id
@@ -51,7 +53,8 @@ def create_target(body: TargetIn, session: SessionDep, who: PrincipalDep) -> dic
 
 
 @router.get("")
-def list_targets(session: SessionDep, who: PrincipalDep) -> list[dict[str, Any]]:
-    require(who, "admin", "reading notification targets")
-    rows = session.scalars(select(NotificationTarget).order_by(NotificationTarget.id))
-    return [service.view(t) for t in rows]
+def list_targets(
+    session: SessionDep,
+    who: Annotated[Principal, authorized("admin", "reading notification targets")],
+) -> list[dict[str, Any]]:
+    return [service.view(t) for t in service.targets(session)]

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException
 from pydantic import Field
 
-from orchestrator.api.deps import PrincipalDep, RequestBody, SessionDep, require
+from orchestrator.api.deps import PrincipalDep, RequestBody, SessionDep, authorized
 from orchestrator.api.errors import responses
-from orchestrator.auth import audit
+from orchestrator.auth import Principal, audit
 from orchestrator.models import Policy
 from orchestrator.policy import store
 
@@ -44,21 +44,24 @@ def _settled(session: SessionDep, result: Policy | store.PolicyRefused) -> Polic
 
 @router.get("")
 def list_policies(session: SessionDep, who: PrincipalDep) -> dict[str, Any]:
-    rows = session.query(Policy).order_by(Policy.name).all()
+    rows = store.listed(session)
     return {"policies": [store.view(p) for p in rows], "builtin": store.builtin_names()}
 
 
 @router.get("/{name}", responses=responses(404))
 def get_policy(name: str, session: SessionDep, who: PrincipalDep) -> dict[str, Any]:
-    policy = session.query(Policy).filter(Policy.name == name).one_or_none()
+    policy = store.named(session, name)
     if policy is None:
         raise HTTPException(404, f"policy {name!r} does not exist")
     return store.view(policy)
 
 
 @router.post("", status_code=201, responses=responses(403, 409, 422))
-def create_policy(body: PolicyIn, session: SessionDep, who: PrincipalDep) -> dict[str, Any]:
-    require(who, "admin", "creating a policy")
+def create_policy(
+    body: PolicyIn,
+    session: SessionDep,
+    who: Annotated[Principal, authorized("admin", "creating a policy")],
+) -> dict[str, Any]:
     draft = store.PolicyDraft(
         body.name, body.type, body.body, tuple(body.attach_labels), body.parameters, body.builtin
     )
@@ -70,9 +73,11 @@ def create_policy(body: PolicyIn, session: SessionDep, who: PrincipalDep) -> dic
 
 @router.put("/{name}", responses=responses(403, 404, 422))
 def update_policy(
-    name: str, body: PolicyUpdate, session: SessionDep, who: PrincipalDep
+    name: str,
+    body: PolicyUpdate,
+    session: SessionDep,
+    who: Annotated[Principal, authorized("admin", "updating a policy")],
 ) -> dict[str, Any]:
-    require(who, "admin", "updating a policy")
     labels = tuple(body.attach_labels) if body.attach_labels is not None else None
     draft = store.PolicyDraft(name, body.type, body.body, labels, body.parameters, body.builtin)
     policy = _settled(session, store.update(session, name, draft, who.name))

@@ -6,16 +6,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException
 from pydantic import ConfigDict, Field, SecretStr
-from sqlalchemy import select
 
 from orchestrator import repos
-from orchestrator.api.deps import Id, PrincipalDep, RequestBody, SessionDep, require
+from orchestrator.api.deps import Id, PrincipalDep, RequestBody, SessionDep, authorized
 from orchestrator.api.errors import responses
-from orchestrator.auth import audit
+from orchestrator.auth import Principal, audit
 from orchestrator.graphstore import snapshot
 from orchestrator.models import Repository
 from orchestrator.secrets.masking import redact_url
-from orchestrator.trust import normal_authors
 
 router = APIRouter(prefix="/api/v1/repositories", tags=["repositories"], responses=responses(401))
 
@@ -86,35 +84,45 @@ def _configure(repository: Repository, body: ReportingIn | RepositoryIn) -> None
     )
     if refused is not None:
         raise HTTPException(refused.status, refused.reason)
-    for name in ("proposed_secrets", "plan_fork_prs", "proposed_logs_public"):
-        value = getattr(body, name)
-        if value is not None:
-            setattr(repository, name, value)
-    if body.trusted_authors is not None:
-        repository.trusted_authors = list(normal_authors(body.trusted_authors))
+    repos.configure_trust(
+        repository,
+        repos.TrustChange(
+            body.proposed_secrets,
+            body.plan_fork_prs,
+            body.trusted_authors,
+            body.proposed_logs_public,
+        ),
+    )
+
+
+def _repository(session: SessionDep, repository_id: int) -> Repository:
+    repository = repos.repository(session, repository_id)
+    if repository is None:
+        raise HTTPException(404, f"repository {repository_id} does not exist")
+    return repository
 
 
 @router.get("")
 def list_repositories(session: SessionDep, who: PrincipalDep) -> list[dict[str, Any]]:
-    return [repository_view(r) for r in session.scalars(select(Repository).order_by(Repository.id))]
+    return [repository_view(r) for r in repos.listed(session)]
 
 
 @router.get("/{repository_id}/graph", responses=responses(404, 409))
 def repository_graph(repository_id: Id, session: SessionDep, who: PrincipalDep) -> dict[str, Any]:
     """The stack graph computed by the last processed push of the tracked branch (stored by
     that push: answering never fetches nor parses)."""
-    repository = session.get(Repository, repository_id)
-    if repository is None:
-        raise HTTPException(404, f"repository {repository_id} does not exist")
-    found = snapshot.view(session, repository)
+    found = snapshot.view(session, _repository(session, repository_id))
     if isinstance(found, snapshot.NoGraphYet):
         raise HTTPException(409, found.reason)
     return found
 
 
 @router.post("", status_code=201, responses=responses(403, 409, 422))
-def create_repository(body: RepositoryIn, session: SessionDep, who: PrincipalDep) -> dict[str, Any]:
-    require(who, "admin", "registering a repository")
+def create_repository(
+    body: RepositoryIn,
+    session: SessionDep,
+    who: Annotated[Principal, authorized("admin", "registering a repository")],
+) -> dict[str, Any]:
     result = repos.register(
         session,
         name=body.name,
@@ -139,13 +147,13 @@ def create_repository(body: RepositoryIn, session: SessionDep, who: PrincipalDep
 
 @router.patch("/{repository_id}", responses=responses(403, 404, 422))
 def configure_repository(
-    repository_id: Id, body: ReportingIn, session: SessionDep, who: PrincipalDep
+    repository_id: Id,
+    body: ReportingIn,
+    session: SessionDep,
+    who: Annotated[Principal, authorized("admin", "configuring a repository")],
 ) -> dict[str, Any]:
     """Set the VCS API, project and token that proposed runs are reported with."""
-    require(who, "admin", "configuring a repository")
-    repository = session.get(Repository, repository_id)
-    if repository is None:
-        raise HTTPException(404, f"repository {repository_id} does not exist")
+    repository = _repository(session, repository_id)
     _configure(repository, body)
     detail = {
         "vcs_api_url": body.vcs_api_url,

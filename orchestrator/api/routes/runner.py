@@ -13,7 +13,7 @@ from orchestrator.api.deps import Id, RequestBody, SessionDep
 from orchestrator.api.errors import responses
 from orchestrator.api.security import RUN_CREDENTIAL, BasicCredential
 from orchestrator.models import Run
-from orchestrator.runs import environment, outputs
+from orchestrator.runs import environment, outputs, queries
 from orchestrator.runstate import RunState
 from orchestrator.settings import get_settings
 from orchestrator.variables.service import VariableUnreadable
@@ -34,7 +34,7 @@ class OutputIn(RequestBody):
 
 def _caller(session: SessionDep, run_id: int, basic: BasicCredential | None) -> Run:
     """The live run whose Basic-auth credential this is; the same 401 for anything else."""
-    run = session.get(Run, run_id)
+    run = queries.run(session, run_id)
     if run is not None and basic is not None and basic.username == f"run-{run_id}":
         found = statestore.run_for_credential(session, run.stack_id, basic.username, basic.password)
         if found is not None:

@@ -10,31 +10,30 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import Field
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from orchestrator import repos, securitylog, statestore
-from orchestrator.api.deps import PrincipalDep, RequestBody, SessionDep, require, settle
+from orchestrator.api.deps import PrincipalDep, RequestBody, SessionDep, authorized, settle
 from orchestrator.api.errors import error_response, responses
 from orchestrator.api.security import RUN_CREDENTIAL, TOKEN, BasicCredential
 from orchestrator.api.views import stack_view
 from orchestrator.artifacts.store import open_store
-from orchestrator.auth import audit, authenticate
+from orchestrator.auth import Principal, audit, authenticate
 from orchestrator.db import session_scope
-from orchestrator.drift import schedule
 from orchestrator.drift import service as drift
-from orchestrator.models import Run, Stack, StateLock, utcnow
-from orchestrator.runs import actions
+from orchestrator.models import Run, Stack, utcnow
+from orchestrator.runs import actions, queries
 from orchestrator.runs.queue import ring
 from orchestrator.runstate import RunState
+from orchestrator.stacks import overrides
+from orchestrator.stacks import queries as stacks
 from orchestrator.trust import redact_state
 
 router = APIRouter(prefix="/api/v1/stacks", tags=["stacks"], responses=responses(401))
 STATE = "/{stack_id:path}/state"
 
 
-def _stack(session: Session, stack_id: str) -> Stack:
-    stack = session.get(Stack, stack_id)
+def _stack(session: SessionDep, stack_id: str) -> Stack:
+    stack = stacks.stack(session, stack_id)
     if stack is None:
         raise HTTPException(404, f"stack {stack_id!r} does not exist")
     return stack
@@ -51,7 +50,7 @@ TokenDep = Annotated[HTTPAuthorizationCredentials | None, Depends(TOKEN)]
 
 
 def _state_caller(
-    session: Session,
+    session: SessionDep,
     stack_id: str,
     basic: BasicCredential | None,
     token: HTTPAuthorizationCredentials | None = None,
@@ -78,7 +77,7 @@ def _state_caller(
     )
 
 
-def _writer(session: Session, stack_id: str, basic: BasicCredential | None) -> Run:
+def _writer(session: SessionDep, stack_id: str, basic: BasicCredential | None) -> Run:
     """The live run whose credential this is; state is written and locked by runs only."""
     _actor, run = _state_caller(session, stack_id, basic)
     assert run is not None, "a writing caller is always a run"
@@ -185,7 +184,7 @@ def _lock_state(stack_id: str, method: str, raw: bytes, basic: BasicCredential |
     with session_scope() as session:
         run = _writer(session, stack_id, basic)
         info = _lock_info(raw)
-        held = session.get(StateLock, run.stack_id)
+        held = stacks.state_lock(session, run.stack_id)
         if run.state != RunState.APPLYING and (held is None or held.run_id == run.id):
             raise _not_applying(run, "locks")
         if method == "LOCK":
@@ -212,25 +211,36 @@ class TriggerIn(RequestBody):
 
 @router.post("/{stack_id:path}/runs", status_code=201, responses=responses(403, 404, 409, 422))
 def trigger_run(
-    stack_id: str, session: SessionDep, who: PrincipalDep, body: TriggerIn | None = None
+    stack_id: str,
+    session: SessionDep,
+    who: Annotated[Principal, authorized("approver", "triggering a run")],
+    body: TriggerIn | None = None,
 ) -> dict[str, Any]:
     """A manual tracked run at a commit on the tracked branch, or at its head, as stackrun's
     mirror last fetched it (no fetch: a commit arrives with its push)."""
     revision = body.commit if body and body.commit else None
     done = settle(session, actions.trigger(session, stack_id, who, revision), who)
-    run = session.get(Run, done.run_id)
+    run = queries.run(session, done.run_id)
     assert run is not None
     return {"id": done.run_id, "state": done.state, "commit": run.commit_sha}
 
 
 @router.post("/{stack_id:path}/unlock", responses=responses(403, 404, 409))
-def unlock_stack(stack_id: str, session: SessionDep, who: PrincipalDep) -> dict[str, Any]:
+def unlock_stack(
+    stack_id: str,
+    session: SessionDep,
+    who: Annotated[Principal, authorized("admin", "unlocking a stack")],
+) -> dict[str, Any]:
     done = settle(session, actions.unlock(session, stack_id, who), who)
     return {"stack": stack_id, "unlocked_from_run": done.run_id or None}
 
 
 @router.post("/{stack_id:path}/state/recover", responses=responses(403, 404, 409, 422))
-def recover_state(stack_id: str, session: SessionDep, who: PrincipalDep) -> dict[str, Any]:
+def recover_state(
+    stack_id: str,
+    session: SessionDep,
+    who: Annotated[Principal, authorized("admin", "recovering a stack's state")],
+) -> dict[str, Any]:
     """Push the state an apply could not save as the stack's new version (admin)."""
     done = settle(session, actions.recover_state(session, stack_id, who, open_store().get), who)
     return {"stack": stack_id, "recovered_from_run": done.run_id or None}
@@ -249,26 +259,27 @@ class StackPatch(RequestBody):
 
 @router.patch("/{stack_id:path}", responses=responses(403, 404, 422))
 def patch_stack(
-    stack_id: str, body: StackPatch, session: SessionDep, who: PrincipalDep
+    stack_id: str,
+    body: StackPatch,
+    session: SessionDep,
+    who: Annotated[Principal, authorized("admin", "changing a stack's drift detection")],
 ) -> dict[str, Any]:
-    require(who, "admin", "changing a stack's drift detection")
     stack = _stack(session, stack_id)
-    if body.drift_detection is None:
-        stack.drift_override = None
-    else:
-        errors = [e for e in map(schedule.invalid_schedule, body.drift_detection.schedules) if e]
-        if errors:
-            raise HTTPException(422, "; ".join(errors))
-        stack.drift_override = body.drift_detection.model_dump()
-    audit(session, who.name, "stack.patch", f"stack:{stack.id}", body.model_dump())
+    detection = body.model_dump()["drift_detection"]
+    invalid = overrides.override_drift(session, stack, detection, who.name)
+    if invalid is not None:
+        raise HTTPException(422, invalid)
     session.commit()
     return stack_view(stack)
 
 
 @router.post("/{stack_id:path}/drift-check", status_code=201, responses=responses(403, 404, 409))
-def drift_check(stack_id: str, session: SessionDep, who: PrincipalDep) -> dict[str, Any]:
+def drift_check(
+    stack_id: str,
+    session: SessionDep,
+    who: Annotated[Principal, authorized("approver", "starting a drift check")],
+) -> dict[str, Any]:
     """A drift check now, outside the schedule."""
-    require(who, "approver", "starting a drift check")
     stack = _stack(session, stack_id)
     run_id = drift.start_check(session, stack, utcnow(), f"requested by {who.name}")
     if run_id is None:
@@ -299,7 +310,7 @@ def _iso(moment: datetime | None) -> str | None:
 
 @router.get("")
 def list_stacks(session: SessionDep, who: PrincipalDep) -> list[dict[str, Any]]:
-    return [stack_view(s) for s in session.scalars(select(Stack).order_by(Stack.id))]
+    return [stack_view(s) for s in stacks.stacks(session)]
 
 
 @router.get("/{stack_id:path}", responses=responses(404))

@@ -4,21 +4,20 @@ any token; writing needs admin and is audited (never with the value)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, HTTPException
 from pydantic import Field
-from sqlalchemy import delete as sql_delete
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from orchestrator.api.deps import Id, PrincipalDep, RequestBody, SessionDep, require
+from orchestrator import repos
+from orchestrator.api.deps import Id, PrincipalDep, RequestBody, SessionDep, authorized
 from orchestrator.api.errors import responses
 from orchestrator.auth import Principal, audit
-from orchestrator.models import Context, Repository, Stack, Variable
+from orchestrator.models import Context
 from orchestrator.secrets.envelope import SecretsUnavailable, SecretTampered
 from orchestrator.settings import get_settings
-from orchestrator.variables import service
+from orchestrator.stacks import queries as stacks
+from orchestrator.variables import contexts, service
 from orchestrator.variables.service import Owner
 
 router = APIRouter(prefix="/api/v1", tags=["variables"], responses=responses(401))
@@ -28,6 +27,8 @@ T = TypeVar("T")
 READS = responses(404, 500, 503)
 WRITES = responses(403, 404, 409, 422, 500, 503)
 DELETES = responses(403, 404)
+Setter = Annotated[Principal, authorized("admin", "setting a variable")]
+Deleter = Annotated[Principal, authorized("admin", "deleting a variable")]
 
 
 class VariableBody(RequestBody):
@@ -58,36 +59,34 @@ def _key_service(call: Callable[[], T]) -> T:
         raise HTTPException(500, f"a stored value failed its integrity check: {exc}") from None
 
 
-def _stack_owner(session: Session, stack_id: str) -> Owner:
-    stack = session.get(Stack, stack_id)
-    if stack is None or stack.deleted:
+def _stack_owner(session: SessionDep, stack_id: str) -> Owner:
+    stack = stacks.live_stack(session, stack_id)
+    if stack is None:
         raise HTTPException(404, f"stack {stack_id!r} does not exist")
     return Owner("stack", stack.id)
 
 
-def _context_owner(session: Session, name: str) -> Owner:
-    if session.scalar(select(Context.id).where(Context.name == name)) is None:
-        raise HTTPException(404, f"context {name!r} does not exist")
-    return Owner("context", name)
+def _context_owner(session: SessionDep, name: str) -> Owner:
+    return Owner("context", _context(session, name).name)
 
 
-def _repository_owner(session: Session, repository_id: int) -> Owner:
-    repository = session.get(Repository, repository_id)
+def _repository_owner(session: SessionDep, repository_id: int) -> Owner:
+    repository = repos.repository(session, repository_id)
     if repository is None:
         raise HTTPException(404, f"repository {repository_id} does not exist")
     return Owner("repository", repository.name)
 
 
-def _list(session: Session, owner: Owner) -> list[dict[str, Any]]:
+def _list(session: SessionDep, owner: Owner) -> list[dict[str, Any]]:
     settings = get_settings()
     rows = service.listed(session, owner)
     return _key_service(lambda: [service.view(row, settings) for row in rows])
 
 
 def _put(
-    session: Session, owner: Owner, body: VariableBody, who: Principal, create_only: bool
+    session: SessionDep, owner: Owner, body: VariableBody, who: Principal, create_only: bool
 ) -> dict[str, Any]:
-    require(who, "admin", "setting a variable")
+    """`who` is an admin (the route's `Setter`)."""
     settings = get_settings()
     given = service.VariableIn(body.name, body.value, body.secret, body.kind)
     row = _key_service(
@@ -103,8 +102,8 @@ def _put(
     return shown
 
 
-def _delete(session: Session, owner: Owner, name: str, kind: str, who: Principal) -> None:
-    require(who, "admin", "deleting a variable")
+def _delete(session: SessionDep, owner: Owner, name: str, kind: str, who: Principal) -> None:
+    """`who` is an admin (the route's `Deleter`)."""
     row = service.delete(session, owner, kind, name)
     if isinstance(row, service.Refused):
         session.rollback()
@@ -121,14 +120,14 @@ def stack_variables(stack_id: str, session: SessionDep, who: PrincipalDep) -> li
 
 @router.post("/stacks/{stack_id:path}/variables", status_code=201, responses=WRITES)
 def create_stack_variable(
-    stack_id: str, body: VariableBody, session: SessionDep, who: PrincipalDep
+    stack_id: str, body: VariableBody, session: SessionDep, who: Setter
 ) -> dict[str, Any]:
     return _put(session, _stack_owner(session, stack_id), body, who, create_only=True)
 
 
 @router.put("/stacks/{stack_id:path}/variables", responses=WRITES)
 def put_stack_variable(
-    stack_id: str, body: VariableBody, session: SessionDep, who: PrincipalDep
+    stack_id: str, body: VariableBody, session: SessionDep, who: Setter
 ) -> dict[str, Any]:
     return _put(session, _stack_owner(session, stack_id), body, who, create_only=False)
 
@@ -138,7 +137,7 @@ def delete_stack_variable(
     stack_id: str,
     name: str,
     session: SessionDep,
-    who: PrincipalDep,
+    who: Deleter,
     kind: Literal["env", "terraform"] = "env",
 ) -> None:
     _delete(session, _stack_owner(session, stack_id), name, kind, who)
@@ -153,7 +152,7 @@ def repository_variables(
 
 @router.put("/repositories/{repository_id}/variables", responses=WRITES)
 def put_repository_variable(
-    repository_id: Id, body: VariableBody, session: SessionDep, who: PrincipalDep
+    repository_id: Id, body: VariableBody, session: SessionDep, who: Setter
 ) -> dict[str, Any]:
     return _put(session, _repository_owner(session, repository_id), body, who, create_only=False)
 
@@ -163,13 +162,13 @@ def delete_repository_variable(
     repository_id: Id,
     name: str,
     session: SessionDep,
-    who: PrincipalDep,
+    who: Deleter,
     kind: Literal["env", "terraform"] = "env",
 ) -> None:
     _delete(session, _repository_owner(session, repository_id), name, kind, who)
 
 
-def _context_view(session: Session, context: Context) -> dict[str, Any]:
+def _context_view(session: SessionDep, context: Context) -> dict[str, Any]:
     return {
         "name": context.name,
         "description": context.description,
@@ -180,8 +179,8 @@ def _context_view(session: Session, context: Context) -> dict[str, Any]:
     }
 
 
-def _context(session: Session, name: str) -> Context:
-    context = session.scalar(select(Context).where(Context.name == name))
+def _context(session: SessionDep, name: str) -> Context:
+    context = contexts.named(session, name)
     if context is None:
         raise HTTPException(404, f"context {name!r} does not exist")
     return context
@@ -189,23 +188,18 @@ def _context(session: Session, name: str) -> Context:
 
 @router.get("/contexts", responses=responses(500, 503))
 def list_contexts(session: SessionDep, who: PrincipalDep) -> list[dict[str, Any]]:
-    contexts = session.scalars(select(Context).order_by(Context.name))
-    return [_context_view(session, c) for c in contexts]
+    return [_context_view(session, c) for c in contexts.listed(session)]
 
 
 @router.post("/contexts", status_code=201, responses=responses(403, 409, 500, 503))
-def create_context(body: ContextBody, session: SessionDep, who: PrincipalDep) -> dict[str, Any]:
-    require(who, "admin", "creating a context")
-    if session.scalar(select(Context.id).where(Context.name == body.name)) is not None:
-        raise HTTPException(409, f"context {body.name!r} already exists")
-    context = Context(
-        name=body.name,
-        description=body.description,
-        attach_labels=sorted(set(body.labels)),
-        created_by=who.name,
-    )
-    session.add(context)
-    audit(session, who.name, "context.create", f"context:{body.name}", {"labels": body.labels})
+def create_context(
+    body: ContextBody,
+    session: SessionDep,
+    who: Annotated[Principal, authorized("admin", "creating a context")],
+) -> dict[str, Any]:
+    context = contexts.create(session, body.name, body.description, body.labels, who.name)
+    if isinstance(context, service.Refused):
+        raise HTTPException(context.status, context.reason)
     session.commit()
     return _context_view(session, context)
 
@@ -217,28 +211,24 @@ def get_context(name: str, session: SessionDep, who: PrincipalDep) -> dict[str, 
 
 @router.patch("/contexts/{name}", responses=responses(403, 404, 500, 503))
 def patch_context(
-    name: str, body: ContextPatch, session: SessionDep, who: PrincipalDep
+    name: str,
+    body: ContextPatch,
+    session: SessionDep,
+    who: Annotated[Principal, authorized("admin", "changing a context")],
 ) -> dict[str, Any]:
-    require(who, "admin", "changing a context")
     context = _context(session, name)
-    if body.description is not None:
-        context.description = body.description
-    if body.labels is not None:
-        context.attach_labels = sorted(set(body.labels))
-    audit(session, who.name, "context.update", f"context:{name}", body.model_dump())
+    contexts.update(session, context, body.description, body.labels, who.name)
     session.commit()
     return _context_view(session, context)
 
 
 @router.delete("/contexts/{name}", status_code=204, responses=DELETES)
-def delete_context(name: str, session: SessionDep, who: PrincipalDep) -> None:
-    require(who, "admin", "deleting a context")
-    context = _context(session, name)
-    session.execute(
-        sql_delete(Variable).where(Variable.scope == "context", Variable.owner == context.name)
-    )
-    session.delete(context)
-    audit(session, who.name, "context.delete", f"context:{name}")
+def delete_context(
+    name: str,
+    session: SessionDep,
+    who: Annotated[Principal, authorized("admin", "deleting a context")],
+) -> None:
+    contexts.delete(session, _context(session, name), who.name)
     session.commit()
 
 
@@ -249,14 +239,14 @@ def context_variables(name: str, session: SessionDep, who: PrincipalDep) -> list
 
 @router.post("/contexts/{name}/variables", status_code=201, responses=WRITES)
 def create_context_variable(
-    name: str, body: VariableBody, session: SessionDep, who: PrincipalDep
+    name: str, body: VariableBody, session: SessionDep, who: Setter
 ) -> dict[str, Any]:
     return _put(session, _context_owner(session, name), body, who, create_only=True)
 
 
 @router.put("/contexts/{name}/variables", responses=WRITES)
 def put_context_variable(
-    name: str, body: VariableBody, session: SessionDep, who: PrincipalDep
+    name: str, body: VariableBody, session: SessionDep, who: Setter
 ) -> dict[str, Any]:
     return _put(session, _context_owner(session, name), body, who, create_only=False)
 
@@ -266,7 +256,7 @@ def delete_context_variable(
     name: str,
     variable: str,
     session: SessionDep,
-    who: PrincipalDep,
+    who: Deleter,
     kind: Literal["env", "terraform"] = "env",
 ) -> None:
     _delete(session, _context_owner(session, name), variable, kind, who)

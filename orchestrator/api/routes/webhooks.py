@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from sqlalchemy.orm import Session
 
 from orchestrator.api.errors import error_response, responses
-from orchestrator.db import get_sessionmaker
 from orchestrator.runs.queue import ring
 from orchestrator.settings import get_settings
 from orchestrator.webhooks import intake
@@ -34,21 +31,9 @@ async def _body(request: Request) -> bytes | JSONResponse:
     return b"".join(chunks)
 
 
-def _receive(
-    receive: Callable[[Session, dict[str, str], bytes], intake.Outcome],
-    headers: dict[str, str],
-    body: bytes,
-) -> JSONResponse:
+def _receive(receive: intake.Receiver, headers: dict[str, str], body: bytes) -> JSONResponse:
     """Blocking part of a delivery (database, broker), run off the event loop."""
-    session = get_sessionmaker()()
-    try:
-        outcome = receive(session, headers, body)
-        if outcome.status < 300:
-            session.commit()
-        else:
-            session.rollback()
-    finally:
-        session.close()
+    outcome = intake.deliver(receive, headers, body)
     if outcome.event_id is not None:
         ring("process_push", outcome.event_id)
     if outcome.status >= 400:
@@ -56,9 +41,7 @@ def _receive(
     return JSONResponse(outcome.body, outcome.status)
 
 
-async def _deliver(
-    request: Request, receive: Callable[[Session, dict[str, str], bytes], intake.Outcome]
-) -> JSONResponse:
+async def _deliver(request: Request, receive: intake.Receiver) -> JSONResponse:
     body = await _body(request)
     if isinstance(body, JSONResponse):
         return body
