@@ -9,8 +9,6 @@ from datetime import UTC, datetime, timedelta
 
 from croniter import croniter
 
-from orchestrator.stackconfig.drift import invalid_schedule as invalid_schedule
-
 TICK_WINDOW = timedelta(minutes=2)
 """A slot is due at the ticks of the two minutes after it: one missed tick loses nothing, a
 long outage does not fire a backlog of old slots."""

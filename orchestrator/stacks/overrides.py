@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from orchestrator.auth import audit
-from orchestrator.drift import schedule
 from orchestrator.models import Stack
+from orchestrator.stackconfig import drift as schedule
 
 
 def override_drift(
