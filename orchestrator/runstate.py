@@ -58,6 +58,9 @@ RETRYABLE: frozenset[RunState] = frozenset({S.FAILED, S.STOPPED, S.CANCELED, S.S
 BLOCKING: frozenset[RunState] = TERMINAL - {S.FINISHED}
 """Ends that stop a pipeline's downstream runs (they are SKIPPED)."""
 
+ENDED_EARLY: frozenset[RunState] = BLOCKING - {S.FAILED}
+"""Ended by a person, a newer commit or an upstream, before a plan could finish."""
+
 PLANNED: frozenset[RunState] = frozenset({S.FINISHED, S.FAILED})
 """The ends of a proposed run that report a plan back to the VCS."""
 

@@ -15,12 +15,11 @@ from orchestrator.artifacts.store import ArtifactStore, log_key
 from orchestrator.models import Pipeline, PolicyEvaluation, Repository, ReviewComment, Run, Stack
 from orchestrator.reports import render
 from orchestrator.reports.client import CommitState, VcsTarget
-from orchestrator.runstate import RunKind
+from orchestrator.runstate import PLANNED, RunKind
 from orchestrator.secrets.masking import Masker
 from orchestrator.settings import Settings
 
 log = logging.getLogger(__name__)
-PLANNED_STATES = ("FINISHED", "FAILED")
 
 
 @dataclass(frozen=True)
@@ -141,7 +140,7 @@ def _policy_of(session: Session, run_id: int) -> tuple[str, tuple[str, ...]]:
 
 def _plan_text(run: Run, store: ArtifactStore) -> str:
     """The human plan out of the run's (already masked) log, once the run planned."""
-    if run.state not in PLANNED_STATES or run.plan_summary is None:
+    if run.state not in PLANNED or run.plan_summary is None:
         return ""
     try:
         log_text = store.get(log_key(run.id)).decode("utf-8", "replace")

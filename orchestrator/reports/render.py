@@ -10,6 +10,8 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from orchestrator.runstate import ENDED_EARLY
+
 COMMENT_LIMIT = 60_000
 """Well under GitHub's 65,536-character comment limit."""
 STATUS_PREFIX = "stackrun/"
@@ -34,7 +36,6 @@ _COMMIT_STATES: Mapping[str, str] = {
     "CANCELED": "canceled",
     "SKIPPED": "canceled",
 }
-_ENDED_EARLY = frozenset({"DISCARDED", "STOPPED", "CANCELED", "SKIPPED"})
 
 _PLAN_COMMAND = re.compile(r"^\$ terraform plan(\s|$)")
 _NOT_TERRAFORM = ("$ ", "stackrun:", "policy:")
@@ -100,7 +101,7 @@ def _describe(report: RunReport) -> str:
         return _finished_description(report)
     if report.state == "FAILED":
         return _failed_description(report)
-    if report.state in _ENDED_EARLY:
+    if report.state in ENDED_EARLY:
         return _ended_early_description(report)
     return report.state.lower()
 
