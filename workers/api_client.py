@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from orchestrator.runs.environment import RunEnvironment
+from orchestrator.runs.worker_api import RunEnvironment
 from orchestrator.settings import Settings
 
 TIMEOUT = httpx.Timeout(30.0, connect=5.0)
