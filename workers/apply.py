@@ -4,27 +4,18 @@ apply, or the plan just made when autodeploy applies it in the planning workspac
 from __future__ import annotations
 
 import hashlib
-import logging
 
 from orchestrator.runs import worker_api
 from orchestrator.runs.worker_api import Doorbell
-from orchestrator.settings import get_settings
 from workers import api_client, checkout
-from workers.context import RunContext, StateNotSaved
+from workers.context import RunContext, StateNotSaved, run_claimed
 from workers.terraform import TerraformError
 from workers.workspace import LOCK_TIMEOUT, PLAN_FILE, Workspace
-
-log = logging.getLogger(__name__)
 
 
 def apply_run(run_id: int) -> None:
     """Claim a CONFIRMED run and apply its approved plan (checked by its sha256)."""
-    settings = get_settings()
-    inputs = worker_api.claim_for_apply(run_id, settings.lease_seconds)
-    if inputs is None:
-        log.info("run=%s task=apply_run noop: not claimable", run_id)
-        return
-    RunContext(settings, inputs).run(_apply_approved)
+    run_claimed(run_id, worker_api.claim_for_apply, _apply_approved, "apply_run")
 
 
 def _apply_approved(context: RunContext) -> list[Doorbell]:

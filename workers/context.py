@@ -18,7 +18,7 @@ from orchestrator.runs.worker_api import (
     RunState,
     VcsError,
 )
-from orchestrator.settings import Settings
+from orchestrator.settings import Settings, get_settings
 from workers import api_client, checkout
 from workers.runlog import RunLog
 from workers.runtime import Lease
@@ -34,6 +34,21 @@ class StateNotSaved(Exception):
     def __init__(self, reason: str, key: str) -> None:
         super().__init__(reason)
         self.key = key
+
+
+Claim = Callable[[int, int], RunInputs | None]
+Procedure = Callable[["RunContext"], list[Doorbell]]
+
+
+def run_claimed(run_id: int, claim: Claim, procedure: Procedure, task: str) -> None:
+    """Claim the run (`claim` from the worker door) and run `procedure` in its context; a run
+    that is not claimable is left alone."""
+    settings = get_settings()
+    inputs = claim(run_id, settings.lease_seconds)
+    if inputs is None:
+        log.info("run=%s task=%s noop: not claimable", run_id, task)
+        return
+    RunContext(settings, inputs).run(procedure)
 
 
 class RunContext:
@@ -53,7 +68,7 @@ class RunContext:
         self.workspace = prepare(self.settings, self.inputs, phase, self.masker, self.runlog)
         return self.workspace
 
-    def run(self, procedure: Callable[[RunContext], list[Doorbell]]) -> None:
+    def run(self, procedure: Procedure) -> None:
         """Run `procedure` under the run's lease, ring what it decided, clean up."""
         try:
             with Lease(self.run_id, self.settings.lease_seconds, self._interrupt):

@@ -5,33 +5,24 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 from typing import Any
 
 from orchestrator.runs import worker_api
 from orchestrator.runs.worker_api import Doorbell, RunState
-from orchestrator.settings import get_settings
 from workers import checkout
 from workers.apply import apply_now, apply_run
-from workers.context import RunContext
+from workers.context import RunContext, run_claimed
 from workers.terraform import Terraform, TerraformError
 from workers.workspace import LOCK_TIMEOUT, PLAN_FILE, Workspace
 
 __all__ = ["apply_run", "plan_run"]
 
-log = logging.getLogger(__name__)
-
 
 def plan_run(run_id: int) -> None:
     """Skip a run whose inputs did not change, or claim a QUEUED run and plan it."""
-    settings = get_settings()
     if worker_api.skip_if_inputs_unchanged(run_id):
         return
-    inputs = worker_api.claim_for_plan(run_id, settings.lease_seconds)
-    if inputs is None:
-        log.info("run=%s task=plan_run noop: not claimable", run_id)
-        return
-    RunContext(settings, inputs).run(_plan)
+    run_claimed(run_id, worker_api.claim_for_plan, _plan, "plan_run")
 
 
 def _plan(context: RunContext) -> list[Doorbell]:

@@ -5,11 +5,12 @@ values below. The doorbells a function returns are rung with `ring` once the wor
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from orchestrator.artifacts.store import ArtifactStore, log_key, open_store, plan_json_key, plan_key
 from orchestrator.aws.sts import AssumeRoleFailed
@@ -109,17 +110,19 @@ def skip_if_inputs_unchanged(run_id: int) -> bool:
 
 def claim_for_plan(run_id: int, lease_seconds: int) -> RunInputs | None:
     """QUEUED → PREPARING under a lease of `lease_seconds`; None when not claimable now."""
-    with session_scope() as session:
-        if coordinator.claim_for_plan(session, run_id, lease_seconds) is None:
-            return None
-    with session_scope() as session:
-        return load(session, run_id)
+    return _claimed(coordinator.claim_for_plan, run_id, lease_seconds)
 
 
 def claim_for_apply(run_id: int, lease_seconds: int) -> RunInputs | None:
     """CONFIRMED → APPLYING under a lease of `lease_seconds`; None when not claimable."""
+    return _claimed(coordinator.claim_for_apply, run_id, lease_seconds)
+
+
+def _claimed(
+    claim: Callable[[Session, int, int], Run | None], run_id: int, lease_seconds: int
+) -> RunInputs | None:
     with session_scope() as session:
-        if coordinator.claim_for_apply(session, run_id, lease_seconds) is None:
+        if claim(session, run_id, lease_seconds) is None:
             return None
     with session_scope() as session:
         return load(session, run_id)
