@@ -7,8 +7,8 @@ from typing import Any
 
 import httpx
 
-from orchestrator.runs.environment import RunEnvironment
 from orchestrator.settings import Settings
+from orchestrator.worker_api import RunEnvironment
 
 TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 ATTEMPTS = 3

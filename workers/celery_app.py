@@ -7,16 +7,14 @@ from typing import Any
 from celery import Celery
 from celery.signals import worker_init
 
-from orchestrator import subscribers
-from orchestrator.graph import hcl
-from orchestrator.runs.queue import celery_config
+from orchestrator import worker_api
 from orchestrator.settings import get_settings
 
 
 def create_app() -> Celery:
-    subscribers.install()
+    worker_api.hear_run_events()
     app = Celery("stackrun", include=["workers.tasks"])
-    config = celery_config(get_settings())
+    config = worker_api.celery_config(get_settings())
     app.conf.update(config)
     app.conf.beat_schedule = {
         "reap": {"task": "stackrun.reap", "schedule": get_settings().reap_seconds},
@@ -44,4 +42,4 @@ app = create_app()
 def _warm_up(**_: Any) -> None:
     """Build the HCL parser once in the parent, before the pool forks: the first run of each
     child process would otherwise spend a tenth of a second on it."""
-    hcl.parse("stack {}\n", "warm-up.hcl")
+    worker_api.warm_up_parser()

@@ -9,11 +9,9 @@ import stat
 from pathlib import Path
 from urllib.parse import quote
 
-from orchestrator.db import session_scope
-from orchestrator.graphstore import gate
-from orchestrator.models import Repository, Run, Stack
-from orchestrator.repos import mirror_for
+from orchestrator import worker_api
 from orchestrator.settings import Settings
+from orchestrator.worker_api import RunInputs
 
 BACKEND_OVERRIDE = "zz_stackrun_backend_override.tf"
 BACKEND_CONFIG = ".stackrun-backend.hcl"
@@ -23,33 +21,23 @@ def workspace_for(settings: Settings, run_id: int, phase: str) -> Path:
     return settings.workspaces_dir / f"run-{run_id}-{phase}"
 
 
-def checkout(
-    settings: Settings, repository: Repository, run: Run, phase: str, stack_path: str
-) -> Path:
+def checkout(settings: Settings, inputs: RunInputs, phase: str) -> Path:
     """Export the run's commit; return the workspace's root. ValueError, before anything is
     written, when the graph at the commit blocks the stack (a link that leaves the repository,
     a file over a graph limit); a link that leaves the repository is never written."""
-    root = workspace_for(settings, run.id, phase)
+    root = workspace_for(settings, inputs.run_id, phase)
     if root.exists():
         shutil.rmtree(root)
-    mirror = mirror_for(repository)
-    mirror.ensure_commit(run.commit_sha)
-    with session_scope() as session:
-        blockers = gate.blockers_at(session, mirror, run.commit_sha, stack_path)
-    if blockers:
-        raise ValueError(
-            f"stack {stack_path} cannot run at commit {run.commit_sha[:12]}: " + "; ".join(blockers)
-        )
-    mirror.export(run.commit_sha, root)
+    worker_api.export_commit(inputs, root)
     return root
 
 
-def stack_dir(root: Path, stack: Stack) -> Path:
-    return root if stack.path == "." else root / stack.path
+def stack_dir(root: Path, stack_path: str) -> Path:
+    return root if stack_path == "." else root / stack_path
 
 
-def state_address(settings: Settings, stack: Stack) -> str:
-    return f"{settings.api_url.rstrip('/')}/api/v1/stacks/{quote(stack.id, safe='/')}/state"
+def state_address(settings: Settings, stack_id: str) -> str:
+    return f"{settings.api_url.rstrip('/')}/api/v1/stacks/{quote(stack_id, safe='/')}/state"
 
 
 def wire_managed_state(directory: Path, address: str, run_id: int) -> Path:

@@ -7,14 +7,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from orchestrator.aws import sts
-from orchestrator.aws.role import AwsRole
-from orchestrator.db import session_scope
-from orchestrator.models import Run, Stack
-from orchestrator.runs import service
-from orchestrator.runstate import RunKind
-from orchestrator.secrets.masking import Masker
+from orchestrator import worker_api
 from orchestrator.settings import Settings
+from orchestrator.worker_api import Masker, RunInputs, RunKind
 from workers import api_client
 
 
@@ -27,27 +22,25 @@ class Granted:
 
 def assemble(
     settings: Settings,
-    run: Run,
-    stack: Stack,
+    inputs: RunInputs,
     credential: str,
     masker: Masker,
     runlog: Callable[[str], None],
 ) -> Granted:
     """Secrets are added to `masker` before anything is logged."""
-    given = api_client.environment(settings, run.id, credential)
+    given = api_client.environment(settings, inputs.run_id, credential)
     for secret in given.secrets:
         masker.add(secret)
-    with session_scope() as session:
-        service.update_run_fields(session, run.id, inputs_sha256=given.inputs_digest)
+    worker_api.record_inputs_digest(inputs.run_id, given.inputs_digest)
     for note in given.notes:
         runlog(f"stackrun: {note}")
     env = dict(given.variables)
     withheld = list(given.withheld)
     if given.trusted:
-        env.update(_aws_credentials(settings, run, stack, masker, runlog))
-    elif stack.aws:
-        withheld.append(f"AWS role {AwsRole.from_json(stack.aws).role_arn}")
-    _log_inputs(run, given.inputs, given.missing, runlog)
+        env.update(_aws_credentials(settings, inputs, masker, runlog))
+    elif inputs.aws:
+        withheld.append(f"AWS role {inputs.aws_role_arn}")
+    _log_inputs(inputs, given.inputs, given.missing, runlog)
     for name in sorted(set(given.inputs) & set(env)):
         runlog(f"stackrun: input {name} overrides the variable of the same name")
     env.update(given.inputs)
@@ -62,31 +55,30 @@ def assemble(
 
 
 def _aws_credentials(
-    settings: Settings, run: Run, stack: Stack, masker: Masker, runlog: Callable[[str], None]
+    settings: Settings, inputs: RunInputs, masker: Masker, runlog: Callable[[str], None]
 ) -> dict[str, str]:
     """The stack's role assumed for this run: temporary credentials in the environment only."""
-    if not stack.aws:
+    assumed = worker_api.assume_role(settings, inputs)
+    if assumed is None:
         return {}
-    role = AwsRole.from_json(stack.aws)
-    env = sts.assume(role, run.id, stack.id, settings)
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-        masker.add(env[name])
+        masker.add(assumed.env[name])
     runlog(
-        f"stackrun: assumed {role.role_arn} as {sts.session_name(run.id, stack.id)} "
-        f"for {role.session_seconds}s"
+        f"stackrun: assumed {assumed.role_arn} as {assumed.session_name} "
+        f"for {assumed.session_seconds}s"
     )
-    return env
+    return assumed.env
 
 
 def _log_inputs(
-    run: Run, inputs: dict[str, str], missing: list[str], runlog: Callable[[str], None]
+    inputs: RunInputs, found: dict[str, str], missing: list[str], runlog: Callable[[str], None]
 ) -> None:
-    if run.kind == RunKind.PROPOSED and (inputs or missing):
+    if inputs.kind == RunKind.PROPOSED and (found or missing):
         runlog(
             "stackrun: a proposed run plans with its upstream stacks' last applied outputs; "
             "outputs that this change would produce upstream are not applied yet, so not seen"
         )
-    for name in sorted(inputs):
+    for name in sorted(found):
         runlog(f"stackrun: input {name} from an upstream stack's last applied outputs")
     for gap in missing:
         runlog(f"stackrun: input {gap} has no applied value yet; terraform uses its default")

@@ -1,5 +1,5 @@
-"""What a run's procedure holds while terraform works: its log, its lease (renewed, and
-watched for the run ending under it), and the provider cache's init lock."""
+"""What a run's procedure holds while terraform works: its lease (renewed, and watched for the
+run ending under it), and the provider cache's init lock."""
 
 from __future__ import annotations
 
@@ -10,51 +10,12 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
 
-from sqlalchemy import select
-
-from orchestrator.artifacts.store import ArtifactStore, log_key
-from orchestrator.db import session_scope
-from orchestrator.models import Run
-from orchestrator.runs import claims, service
-from orchestrator.runstate import RunState, is_terminal
-from orchestrator.secrets.masking import Masker
+from orchestrator import worker_api
 from orchestrator.settings import Settings
+from orchestrator.worker_api import RunState
 
 log = logging.getLogger(__name__)
-
-
-class RunLog:
-    """Appends masked lines to the run's log artifact as they come, up to `limit` characters:
-    past it one line says so and the rest is dropped (terraform goes on; a run cannot fill the
-    artifact store or the API's memory with its output)."""
-
-    def __init__(
-        self, store: ArtifactStore, run_id: int, masker: Masker, limit: int = 50 * 1024 * 1024
-    ) -> None:
-        self.masker = masker
-        self._handle: IO[str] = store.open_append(log_key(run_id))
-        self._lock = threading.Lock()
-        self._left = limit
-        self._limit = limit
-
-    def __call__(self, line: str) -> None:
-        with self._lock:
-            if self._left <= 0:
-                return
-            text = self.masker(line) + "\n"
-            self._left -= len(text)
-            if self._left < 0:
-                text = (
-                    f"stackrun: the log reached {self._limit // (1024 * 1024)} MiB; later lines "
-                    "are dropped (the run goes on)\n"
-                )
-            self._handle.write(text)
-            self._handle.flush()
-
-    def close(self) -> None:
-        self._handle.close()
 
 
 def plugin_cache(settings: Settings) -> Path:
@@ -102,16 +63,15 @@ class Lease:
         renewed = time.monotonic()
         interrupted = False
         while not self._stop.wait(STOP_POLL_SECONDS):
+            due = time.monotonic() - renewed >= self.seconds / 3
             try:
-                with session_scope() as session:
-                    state = session.scalar(select(Run.state).where(Run.id == self.run_id))
-                    if time.monotonic() - renewed >= self.seconds / 3:
-                        service.renew_lease(session, self.run_id, claims.WORKER, self.seconds)
-                        renewed = time.monotonic()
+                ended = worker_api.heartbeat(self.run_id, self.seconds if due else None)
             except Exception as exc:
                 log.warning("run=%s renewing the lease failed, will retry: %s", self.run_id, exc)
                 continue
-            if state is not None and is_terminal(RunState(state)) and not interrupted:
+            if due:
+                renewed = time.monotonic()
+            if ended is not None and not interrupted:
                 interrupted = True
-                log.info("run=%s became %s: interrupting terraform", self.run_id, state)
-                self.on_ended(RunState(state))
+                log.info("run=%s became %s: interrupting terraform", self.run_id, ended)
+                self.on_ended(ended)

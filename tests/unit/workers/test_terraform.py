@@ -9,7 +9,7 @@ import pytest
 from orchestrator.artifacts.store import LocalStore, log_key
 from orchestrator.secrets.masking import Masker
 from orchestrator.toolchain import resolve_terraform
-from workers.runtime import RunLog
+from workers.runlog import RunLog
 from workers.terraform import Terraform, TerraformError, base_environment
 
 

@@ -1,0 +1,136 @@
+"""What a claimed run works on, as a worker sees it (through runs/worker_api.py): the run's
+stack, repository and commit as plain values, the commit exported into a workspace, the
+current state of a managed upstream, the stack's AWS role assumed for the run."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from orchestrator import statestore
+from orchestrator.aws import sts
+from orchestrator.aws.role import AwsRole
+from orchestrator.db import session_scope
+from orchestrator.graph import hcl
+from orchestrator.graph.facts import STACK_FILE
+from orchestrator.graphstore import gate
+from orchestrator.models import Repository, Run, Stack
+from orchestrator.repos import mirror_for
+from orchestrator.settings import Settings
+from orchestrator.trust import redact_state
+from orchestrator.vcs.mirror import Mirror
+
+
+@dataclass(frozen=True)
+class RunInputs:
+    """A claimed run, its stack and where its code comes from. `mirror` is a handle for
+    `export_commit`; `aws` the stack's role as stored (read by `aws_role_arn`, `assume_role`)."""
+
+    run_id: int
+    kind: str
+    commit_sha: str
+    plan_sha256: str | None
+    stack_id: str
+    stack_path: str
+    managed_state: bool
+    local_state_reads: tuple[Mapping[str, Any], ...]
+    aws: Mapping[str, Any] | None
+    mirror: Mirror
+
+    @property
+    def aws_role_arn(self) -> str | None:
+        return AwsRole.from_json(dict(self.aws)).role_arn if self.aws else None
+
+
+def load(session: Session, run_id: int) -> RunInputs:
+    run = session.get(Run, run_id)
+    assert run is not None
+    stack = session.get(Stack, run.stack_id)
+    assert stack is not None
+    repository = session.get(Repository, stack.repository_id)
+    assert repository is not None
+    return RunInputs(
+        run_id=run.id,
+        kind=run.kind,
+        commit_sha=run.commit_sha,
+        plan_sha256=run.plan_sha256,
+        stack_id=stack.id,
+        stack_path=stack.path,
+        managed_state=stack.managed_state,
+        local_state_reads=tuple(stack.local_state_reads or []),
+        aws=stack.aws,
+        mirror=mirror_for(repository),
+    )
+
+
+def export_commit(inputs: RunInputs, root: Path) -> None:
+    """Export the run's commit to `root`. ValueError, before anything is written, when the
+    graph at the commit blocks the stack (a link that leaves the repository, a file over a
+    graph limit); a link that leaves the repository is never written."""
+    mirror, sha = inputs.mirror, inputs.commit_sha
+    mirror.ensure_commit(sha)
+    with session_scope() as session:
+        blockers = gate.blockers_at(session, mirror, sha, inputs.stack_path)
+    if blockers:
+        raise ValueError(
+            f"stack {inputs.stack_path} cannot run at commit {sha[:12]}: " + "; ".join(blockers)
+        )
+    mirror.export(sha, root)
+
+
+def check_stack_file(directory: Path, stack_path: str) -> None:
+    """A stackrun.hcl that does not parse fails the run with the parser's message."""
+    stack_file = directory / STACK_FILE
+    if not stack_file.is_file():
+        return
+    shown = STACK_FILE if stack_path == "." else f"{stack_path}/{STACK_FILE}"
+    parsed = hcl.parse(stack_file.read_text(errors="replace"), shown)
+    if isinstance(parsed, hcl.HclError):
+        raise ValueError(f"parsing {parsed}")
+
+
+def warm_up_parser() -> None:
+    """Build the HCL parser once (the first parse of a process spends a tenth of a second)."""
+    hcl.parse("stack {}\n", "warm-up.hcl")
+
+
+def upstream_state(stack_id: str, trusted: bool) -> bytes | None:
+    """The current managed state of `stack_id` (None when it has none yet); for an untrusted
+    run with its sensitive values withheld."""
+    with session_scope() as session:
+        version = statestore.latest(session, stack_id)
+        content = version.content if version is not None else None
+    if content is None or trusted:
+        return content
+    return redact_state(content)
+
+
+def managed_outputs(stack_id: str, run_id: int) -> dict[str, Any] | None:
+    """The outputs of the managed state `run_id` saved for `stack_id`; None when it saved none."""
+    with session_scope() as session:
+        return statestore.outputs_of(session, stack_id, run_id)
+
+
+@dataclass(frozen=True)
+class AssumedRole:
+    """Temporary credentials of the stack's role (`env`), and what to tell the run's log."""
+
+    env: dict[str, str]
+    role_arn: str
+    session_name: str
+    session_seconds: int
+
+
+def assume_role(settings: Settings, inputs: RunInputs) -> AssumedRole | None:
+    """The stack's role assumed for this run; None when the stack has none. Raises
+    AssumeRoleFailed when STS refuses or cannot be reached."""
+    if not inputs.aws:
+        return None
+    role = AwsRole.from_json(dict(inputs.aws))
+    env = sts.assume(role, inputs.run_id, inputs.stack_id, settings)
+    name = sts.session_name(inputs.run_id, inputs.stack_id)
+    return AssumedRole(env, role.role_arn, name, role.session_seconds)

@@ -1,0 +1,71 @@
+"""The orchestrator's side of the Celery tasks that are not a run's procedure: a push, a
+pipeline's advance, a hand-off, the drift tick, deliveries and the reaper. Each opens its own
+sessions and rings the doorbells it decided on once they are committed."""
+
+from __future__ import annotations
+
+import logging
+
+from orchestrator import upkeep
+from orchestrator.db import session_scope
+from orchestrator.drift import service as drift
+from orchestrator.handoff import service as handoff
+from orchestrator.models import utcnow
+from orchestrator.notifications import service as notifications
+from orchestrator.reports import service as reports
+from orchestrator.runs import advance, pushes
+from orchestrator.runs.queue import Doorbell, ring_all
+from orchestrator.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+
+def process_push(event_id: int) -> None:
+    """A stored push becomes a pipeline; older runs it supersedes end, its first runs start."""
+    with session_scope() as session:
+        claimed = pushes.claim_event(session, event_id)
+    if not claimed:
+        log.info("event=%s task=process_push noop: already claimed", event_id)
+        return
+    with session_scope() as session:
+        bells = pushes.handle(session, event_id)
+    ring_all(bells)
+
+
+def advance_pipeline(pipeline_id: int) -> None:
+    with session_scope() as session:
+        bells = advance.advance_pipeline(session, pipeline_id)
+    ring_all(bells)
+
+
+def handoff_platform(handoff_id: int) -> None:
+    """Publish a finished platform to its GitOps repository and Argo CD."""
+    handoff.perform(handoff_id, get_settings())
+
+
+def drift_tick() -> None:
+    """Start the drift checks due this minute, their runs spread over the minute."""
+    settings = get_settings()
+    with session_scope() as session:
+        started = drift.tick(session, utcnow(), settings.drift_spread_seconds)
+    bells = [Doorbell("plan_run", s.run_id, s.queue, s.delay) for s in started]
+    ring_all(bells)
+
+
+def deliver_notifications() -> None:
+    settings = get_settings()
+    notifications.deliver_due(
+        session_scope, settings.notify_backoff_seconds, settings.notify_max_attempts
+    )
+
+
+def deliver_reports() -> None:
+    """Commit statuses and pull request comments of proposed pipelines that changed."""
+    reports.deliver_due(session_scope, get_settings())
+
+
+def reap() -> None:
+    """Fail lost applies and re-ring runs whose doorbell went unanswered."""
+    with session_scope() as session:
+        bells = upkeep.reap(session)
+    ring_all(bells)
