@@ -19,9 +19,7 @@ def upsert_stacks(session: Session, repository: Repository, graph: Graph) -> dic
     deleted (a deleted stack never triggers a destroy)."""
     stacks: dict[str, Stack] = {}
     for path, node in graph.stacks.items():
-        stack = session.get(Stack, stack_id_for(repository, path))
-        if stack is None:
-            stack = _new_stack(session, repository, path)
+        stack, _ = _stack_at(session, repository, path)
         _describe(stack, repository, graph, path, node)
         stack.deleted = False
         stacks[path] = stack
@@ -39,9 +37,8 @@ def known_stacks(session: Session, repository: Repository, graph: Graph) -> dict
     branch owns the stack table."""
     stacks: dict[str, Stack] = {}
     for path, node in graph.stacks.items():
-        stack = session.get(Stack, stack_id_for(repository, path))
-        if stack is None:
-            stack = _new_stack(session, repository, path)
+        stack, new = _stack_at(session, repository, path)
+        if new:
             _describe(stack, repository, graph, path, node)
             stack.autodeploy = False
             stack.deleted = True
@@ -50,10 +47,14 @@ def known_stacks(session: Session, repository: Repository, graph: Graph) -> dict
     return stacks
 
 
-def _new_stack(session: Session, repository: Repository, path: str) -> Stack:
+def _stack_at(session: Session, repository: Repository, path: str) -> tuple[Stack, bool]:
+    """The stack row of the folder `path`, and whether it was created now."""
+    stack = session.get(Stack, stack_id_for(repository, path))
+    if stack is not None:
+        return stack, False
     stack = Stack(id=stack_id_for(repository, path), repository_id=repository.id, path=path)
     session.add(stack)
-    return stack
+    return stack, True
 
 
 def _describe(
