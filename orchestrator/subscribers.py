@@ -1,5 +1,5 @@
 """Who hears what runs publish (`runs/events.py`): installed once by every process that
-changes runs (the API, the workers, the CLI's offline verbs) before its first transition."""
+changes runs (the API app, the Celery app of workers and beat) before its first transition."""
 
 from __future__ import annotations
 

@@ -68,8 +68,10 @@ def ended(session: Session, run: Run) -> list[Doorbell]:
 
 
 def finished(session: Session, run: Run) -> list[Doorbell]:
-    """A run became terminal and may free its stack: `ended`, then `locks.release`."""
-    return ended(session, run) + locks.release(session, run)
+    """A run became terminal and may free its stack: `locks.free`, then `ended`, then the
+    stack's next run is woken (doorbells: the pipeline's, the hand-off's, the next run's)."""
+    locks.free(session, run)
+    return ended(session, run) + locks.wake_next(session, run.stack_id)
 
 
 def claimable_now(session: Session, run: Run) -> bool:

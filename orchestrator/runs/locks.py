@@ -1,5 +1,5 @@
 """The per-stack lock of state-changing runs: taken at claim, given back when a run may free
-its stack, and the next waiting run woken."""
+its stack; the next waiting run is then woken."""
 
 from __future__ import annotations
 
@@ -41,9 +41,9 @@ def wake_next(session: Session, stack_id: str) -> list[Doorbell]:
     return [plan_bell(session, waiting)] if waiting is not None else []
 
 
-def release(session: Session, run: Run) -> list[Doorbell]:
+def free(session: Session, run: Run) -> None:
     """A run that may free its stack (not a lost apply) gives back the stack lock and its
-    Terraform state locks, and the stack's next run is woken."""
+    Terraform state locks. Called before its pipeline advances: the stack row is written
+    before the pipeline row is locked, the order every writer uses (runs, stacks, pipelines)."""
     release_stack_lock(session, run.stack_id, run.id)
     statestore.release_locks_of_run(session, run.id)
-    return wake_next(session, run.stack_id)

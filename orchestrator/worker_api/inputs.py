@@ -22,13 +22,13 @@ from orchestrator.models import Repository, Run, Stack
 from orchestrator.repos import mirror_for
 from orchestrator.settings import Settings
 from orchestrator.trust import redact_state
-from orchestrator.vcs.mirror import Mirror
 
 
 @dataclass(frozen=True)
 class RunInputs:
-    """A claimed run, its stack and where its code comes from. `mirror` is a handle for
-    `export_commit`; `aws` the stack's role as stored (read by `aws_role_arn`, `assume_role`)."""
+    """A claimed run, its stack and where its code comes from (`export_commit` opens the
+    repository's mirror); `aws` the stack's role as stored (read by `aws_role_arn`,
+    `assume_role`)."""
 
     run_id: int
     kind: str
@@ -39,7 +39,7 @@ class RunInputs:
     managed_state: bool
     local_state_reads: tuple[Mapping[str, Any], ...]
     aws: Mapping[str, Any] | None
-    mirror: Mirror
+    repository_id: int
 
     @property
     def aws_role_arn(self) -> str | None:
@@ -51,8 +51,6 @@ def load(session: Session, run_id: int) -> RunInputs:
     assert run is not None
     stack = session.get(Stack, run.stack_id)
     assert stack is not None
-    repository = session.get(Repository, stack.repository_id)
-    assert repository is not None
     return RunInputs(
         run_id=run.id,
         kind=run.kind,
@@ -63,7 +61,7 @@ def load(session: Session, run_id: int) -> RunInputs:
         managed_state=stack.managed_state,
         local_state_reads=tuple(stack.local_state_reads or []),
         aws=stack.aws,
-        mirror=mirror_for(repository),
+        repository_id=stack.repository_id,
     )
 
 
@@ -71,7 +69,11 @@ def export_commit(inputs: RunInputs, root: Path) -> None:
     """Export the run's commit to `root`. ValueError, before anything is written, when the
     graph at the commit blocks the stack (a link that leaves the repository, a file over a
     graph limit); a link that leaves the repository is never written."""
-    mirror, sha = inputs.mirror, inputs.commit_sha
+    sha = inputs.commit_sha
+    with session_scope() as session:
+        repository = session.get(Repository, inputs.repository_id)
+        assert repository is not None
+        mirror = mirror_for(repository)
     mirror.ensure_commit(sha)
     with session_scope() as session:
         blockers = gate.blockers_at(session, mirror, sha, inputs.stack_path)

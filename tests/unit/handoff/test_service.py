@@ -10,7 +10,7 @@ from typing import Any
 
 import git
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from orchestrator import upkeep
@@ -194,6 +194,32 @@ def test_a_pipeline_finishing_again_starts_no_second_handoff(db: Session) -> Non
     assert _handoff_bells(advance.finished(db, run)) == []
     assert trigger.when_complete(db, pipeline_id) == []
     assert len(_handoffs(db, pipeline_id)) == 1
+
+
+def test_a_finishing_run_writes_its_stack_before_it_locks_its_pipeline(db: Session) -> None:
+    """Every writer locks runs, then stacks, then pipelines: a push (which writes stacks, then
+    ends older runs of a pipeline) and a worker finishing a run never wait on each other."""
+    _stacks(db)
+    pipeline_id = _pipeline(db)
+    network = _run(db, NETWORK, pipeline_id)
+    _run(db, BOOTSTRAP, pipeline_id, upstreams=(network,))
+    statements: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(" ".join(statement.split()).upper())
+
+    _to_planning(db, network)
+    outcomes.plan_done(db, network, {"add": 1, "change": 0, "destroy": 0}, [], "f" * 64)
+    assert claims.claim_for_apply(db, network, lease_seconds=60) is not None
+    engine = db.get_bind()
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        outcomes.apply_done(db, network)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    frees = next(i for i, s in enumerate(statements) if s.startswith("UPDATE STACKS"))
+    locks = next(i for i, s in enumerate(statements) if "FROM PIPELINES" in s)
+    assert frees < locks, statements[frees - 2 : locks + 2]
 
 
 def test_no_handoff_while_another_run_of_the_pipeline_is_not_finished(db: Session) -> None:
