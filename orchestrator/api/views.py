@@ -109,6 +109,7 @@ def pipeline_view(session: Session, pipeline: Pipeline) -> dict[str, Any]:
         "branch": pipeline.branch,
         "pr_number": pipeline.pr_number,
         "note": pipeline.note,
+        "graph_warnings": list(pipeline.graph_warnings or []),
         "report": reports.view(pipeline),
         "created_at": pipeline.created_at.isoformat(),
         "runs": [run_view(r) for r in runs],

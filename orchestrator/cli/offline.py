@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from orchestrator.cli.common import fail
+
+if TYPE_CHECKING:
+    from orchestrator.graph.model import Graph
 
 
 def graph(
@@ -34,8 +37,7 @@ def graph(
     except VcsError as exc:
         fail(str(exc))
     typer.echo(render(result, output_format))
-    if result.fatal_errors():
-        raise typer.Exit(2)
+    _report_conflicts(result)
 
 
 def affected(
@@ -57,6 +59,13 @@ def affected(
         fail(str(exc))
     reasons = affected_stacks(result, changed)
     typer.echo(json.dumps([{"path": p, "reason": r} for p, r in reasons.items()], indent=2))
-    if result.fatal_errors():
-        typer.echo(f"error: {result.fatal_errors()[0]['message']}", err=True)
-        raise typer.Exit(2)
+    _report_conflicts(result)
+
+
+def _report_conflicts(result: Graph) -> None:
+    """A line on stderr for each standing conflict: the graph around them is still built."""
+    for warning in result.conflicts:
+        typer.echo(f"warning: {warning['message']}", err=True)
+    for error in result.errors:
+        if error["kind"] == "cycle":
+            typer.echo(f"error: {error['message']}", err=True)

@@ -42,11 +42,32 @@ def _first_changed_under(changed: list[str]) -> dict[str, str]:
     return first
 
 
+# Changed files that change what Terraform does: cited as the reason before any other file.
+TERRAFORM_SUFFIXES = (
+    ".tf",
+    ".tf.json",
+    ".tfvars",
+    ".tfvars.json",
+    ".hcl",
+    ".backend",
+    ".tfbackend",
+)
+
+
+def _terraform_files_first(path: str) -> tuple[bool, str]:
+    return (not path.endswith(TERRAFORM_SUFFIXES), path)
+
+
 def affected(graph: Graph, changed: Iterable[str]) -> dict[str, str]:
-    """{stack path: why it runs}: own changes, local modules, watch globs, broken files,
-    then everything downstream through data edges. Never upstream."""
+    """{stack path: why it runs}, in run order (upstreams first): own changes, local modules,
+    watch globs, broken files, then everything downstream through data edges (marked
+    "downstream of …"). Never upstream. A reason cites a Terraform file before any other.
+    A change of no file affects nothing, not even a stack with a broken file: it is as broken
+    as it was, and there is nothing new to plan."""
     seen_as = _through_links(sorted(set(changed)), graph.link_ends)
-    changed = sorted(seen_as)
+    if not seen_as:
+        return {}
+    changed = sorted(seen_as, key=_terraform_files_first)
     reasons: dict[str, str] = {}
     first_under = _first_changed_under(changed)
     for path in changed:
@@ -72,4 +93,4 @@ def affected(graph: Graph, changed: Iterable[str]) -> dict[str, str]:
             reasons[stack_path] = f"blocked: {node.blockers[0]}"
     for stack_path, upstream in graph.downstream(set(reasons)).items():
         reasons[stack_path] = f"downstream of {upstream}"
-    return dict(sorted(reasons.items()))
+    return {path: reasons[path] for path in graph.upstreams_first(reasons)}

@@ -85,8 +85,9 @@ def remote_ref(
     return RemoteRef(file, block, via, wanted, None)
 
 
-def duplicate_backend_errors(stacks: Mapping[str, StackNode]) -> list[dict[str, Any]]:
-    """An error for each state written by more than one stack."""
+def duplicate_backend_warnings(stacks: Mapping[str, StackNode]) -> list[dict[str, Any]]:
+    """A warning for each state written by more than one stack (alternatives a repository
+    ships on purpose): the graph goes on, and a read of that state is unresolved."""
     owners: dict[tuple[str, ...], list[str]] = {}
     for path, node in sorted(stacks.items()):
         if node.identity and all(part for part in node.identity):
@@ -96,6 +97,7 @@ def duplicate_backend_errors(stacks: Mapping[str, StackNode]) -> list[dict[str, 
             "kind": "duplicate_backend",
             "file": None,
             "line": None,
+            "stacks": paths,
             "message": f"stacks {' and '.join(paths)} write the same state ({describe(identity)})",
         }
         for identity, paths in sorted(owners.items())

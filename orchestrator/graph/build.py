@@ -9,8 +9,8 @@ from typing import Any
 
 from orchestrator.graph import blockers
 from orchestrator.graph.analysis import Analysis, analysis
-from orchestrator.graph.backends import duplicate_backend_errors
-from orchestrator.graph.edges import Linker, cycle_errors
+from orchestrator.graph.backends import duplicate_backend_warnings
+from orchestrator.graph.edges import Linker, cycle_findings
 from orchestrator.graph.facts import Facts
 from orchestrator.graph.model import Graph, StackNode
 from orchestrator.graph.tree import Tree, stack_file
@@ -31,15 +31,17 @@ def build(facts: Mapping[str, Facts], links: Links | None = None) -> Graph:
         errors.extend(_settings_errors(node))
     errors.extend(blockers.link_errors(tree.links))
     blockers.record(stacks, tree.links, tree.unread_by_dir)
-    errors.extend(duplicate_backend_errors(stacks))
+    conflicts = duplicate_backend_warnings(stacks)
     linker = Linker(stacks)
     for path in sorted(analyses):
         stacks[path].local_reads = []
         for ref in analyses[path].refs:
             linker.connect(path, ref)
         linker.declared_edges(stacks[path])
-    errors.extend(cycle_errors(linker.edges))
-    return Graph(stacks, linker.edges, linker.unresolved, errors, tree.link_ends)
+    cycle_errors, cycle_warnings = cycle_findings(linker.edges, stacks)
+    errors.extend(cycle_errors)
+    conflicts.extend(cycle_warnings)
+    return Graph(stacks, linker.edges, linker.unresolved, errors, tree.link_ends, conflicts)
 
 
 def _analyses(tree: Tree) -> dict[str, Analysis]:

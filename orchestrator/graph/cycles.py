@@ -38,3 +38,49 @@ def find_cycles(edges: Iterable[tuple[str, str]]) -> list[list[str]]:
                 trail.append(nxt)
                 walks.append(iter(outgoing.get(nxt, [])))
     return cycles
+
+
+def strongly_connected(edges: Iterable[tuple[str, str]]) -> dict[str, frozenset[str]]:
+    """{node: every node it shares a cycle with, itself included}, for nodes on a cycle only
+    (Tarjan's strongly connected components, walked with a stack of iterators)."""
+    targets: dict[str, set[str]] = {}
+    for upstream, downstream in edges:
+        targets.setdefault(upstream, set()).add(downstream)
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: list[str] = []
+    groups: dict[str, frozenset[str]] = {}
+    closed: set[str] = set()
+    for start in sorted(targets):
+        if start in index:
+            continue
+        index[start] = low[start] = len(index)
+        on_stack.append(start)
+        walks = [(start, iter(sorted(targets.get(start, ()))))]
+        while walks:
+            node, nexts = walks[-1]
+            nxt = next(nexts, None)
+            if nxt is None:
+                walks.pop()
+                if walks:
+                    low[walks[-1][0]] = min(low[walks[-1][0]], low[node])
+                if low[node] == index[node]:
+                    closed.update(_close_group(node, on_stack, groups))
+            elif nxt not in index:
+                index[nxt] = low[nxt] = len(index)
+                on_stack.append(nxt)
+                walks.append((nxt, iter(sorted(targets.get(nxt, ())))))
+            elif nxt not in closed:
+                low[node] = min(low[node], index[nxt])
+    return groups
+
+
+def _close_group(root: str, on_stack: list[str], groups: dict[str, frozenset[str]]) -> list[str]:
+    """Take the finished component rooted at `root` off the stack; record it if it is a cycle."""
+    members = on_stack[on_stack.index(root) :]
+    del on_stack[on_stack.index(root) :]
+    if len(members) > 1:
+        group = frozenset(members)
+        for member in members:
+            groups[member] = group
+    return members

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from orchestrator.graph.backends import RemoteRef, describe
-from orchestrator.graph.cycles import find_cycles
+from orchestrator.graph.cycles import find_cycles, strongly_connected
 from orchestrator.graph.model import Edge, StackNode
 from orchestrator.graph.stacks import as_list
 from orchestrator.graph.tree import join, stack_file
@@ -107,8 +107,38 @@ class Linker:
         return named[0] if len(named) == 1 else None
 
 
-def cycle_errors(edges: Iterable[Edge]) -> list[dict[str, Any]]:
-    return [
-        {"kind": "cycle", "file": None, "line": None, "message": "cycle: " + " → ".join(cycle)}
-        for cycle in find_cycles((edge.upstream, edge.downstream) for edge in edges)
-    ]
+def cycle_findings(
+    edges: Iterable[Edge], stacks: Mapping[str, StackNode]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(errors, warnings) of the cycles, one per group of stacks that reach each other: a group
+    joined by data edges only is a warning (its members plan on their own; the graph orders
+    nothing between them); a group with a depends_on inside is an error that blocks its
+    stacks, and only them."""
+    edges = list(edges)
+    groups = strongly_connected((edge.upstream, edge.downstream) for edge in edges)
+    errors: list[dict[str, Any]] = []
+    warnings: list[dict[str, Any]] = []
+    for group in sorted({tuple(sorted(g)) for g in groups.values()}):
+        inside = [e for e in edges if e.upstream in group and e.downstream in group]
+        members = ", ".join(group)
+        loop = " → ".join(find_cycles((e.upstream, e.downstream) for e in inside)[0])
+        order = sorted(f"{e.upstream} → {e.downstream}" for e in inside if e.kind == "order")
+        if order:
+            message = (
+                f"cycle through depends_on ({', '.join(order)}) between {members}: "
+                "these stacks cannot run until it is broken"
+            )
+            errors.append(_cycle_entry("cycle", list(group), message))
+            for member in group:
+                stacks[member].cycle_blockers.append(message)
+        else:
+            message = (
+                f"cycle of data edges ({loop}) between {members}: each plans on its own, "
+                "and what is downstream of them waits for all of them"
+            )
+            warnings.append(_cycle_entry("data_cycle", list(group), message))
+    return errors, warnings
+
+
+def _cycle_entry(kind: str, members: list[str], message: str) -> dict[str, Any]:
+    return {"kind": kind, "file": None, "line": None, "stacks": members, "message": message}

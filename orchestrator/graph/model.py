@@ -4,9 +4,11 @@ resolved, the errors; and the graph as JSON. Pure."""
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from orchestrator.graph.cycles import strongly_connected
 from orchestrator.stackconfig.stack import StackSettings
 
 
@@ -50,11 +52,19 @@ class StackNode:
     module_targets: set[str] = field(default_factory=set)
     module_overflow: str | None = None
     errors: list[str] = field(default_factory=list)
-    blockers: list[str] = field(default_factory=list)
+    blockers: list[str] = field(default_factory=list)  # files the graph could not read
+    cycle_blockers: list[str] = field(default_factory=list)  # a cycle through depends_on
     block: dict[str, Any] = field(default_factory=dict)
     inputs: list[dict[str, str]] = field(default_factory=list)
     local_reads: list[dict[str, str]] = field(default_factory=list)
     settings: StackSettings = field(default_factory=StackSettings)
+
+    @property
+    def run_blockers(self) -> list[str]:
+        """Why no run of this stack may reach Terraform. Unread files make the stack affected by
+        every push (a change may hide in them); a depends_on cycle does not: it only stops the
+        runs a change brings."""
+        return [*self.blockers, *self.cycle_blockers]
 
     @property
     def managed_state(self) -> bool:
@@ -71,8 +81,8 @@ class StackNode:
             "backend": backend,
             **self.settings.to_json(),
         }
-        if self.blockers:
-            view["blocked"] = list(self.blockers)
+        if self.run_blockers:
+            view["blocked"] = self.run_blockers
         return view
 
 
@@ -83,6 +93,7 @@ class Graph:
     unresolved: list[dict[str, Any]]
     errors: list[dict[str, Any]]
     link_ends: dict[str, str] = field(default_factory=dict)  # a link inside → where it ends
+    conflicts: list[dict[str, Any]] = field(default_factory=list)  # duplicates, data cycles
     _upstreams: dict[str, set[str]] | None = field(default=None, repr=False, compare=False)
 
     def to_json(self) -> dict[str, Any]:
@@ -97,9 +108,10 @@ class Graph:
         }
 
     def warnings(self) -> list[dict[str, Any]]:
-        """Things that work but surprise: a local backend would keep state in a throw-away
-        workspace, so stackrun manages that stack's state instead."""
-        return [
+        """Things that work but surprise: two stacks writing one state, a cycle of data edges,
+        a local backend (it would keep state in a throw-away workspace, so stackrun manages
+        that stack's state instead)."""
+        return list(self.conflicts) + [
             {
                 "stack": path,
                 "message": 'backend "local" keeps state in the run\'s throw-away '
@@ -108,10 +120,6 @@ class Graph:
             for path, node in sorted(self.stacks.items())
             if node.backend_type == "local"
         ]
-
-    def fatal_errors(self) -> list[dict[str, Any]]:
-        """Errors that stop a push: cycles and two stacks writing the same state."""
-        return [e for e in self.errors if e["kind"] in ("cycle", "duplicate_backend")]
 
     def downstream(self, paths: set[str], kinds: tuple[str, ...] = ("data",)) -> dict[str, str]:
         """Every stack downstream of `paths` through edges of `kinds`, with the nearest upstream."""
@@ -130,11 +138,27 @@ class Graph:
         return found
 
     def upstreams_of(self, path: str) -> set[str]:
+        """The stacks whose runs `path`'s run waits for. Stacks on one cycle wait for none of
+        each other; a stack downstream of a cycle waits for every stack on it."""
         if self._upstreams is None:
+            groups = strongly_connected((e.upstream, e.downstream) for e in self.edges)
             self._upstreams = {}
             for edge in self.edges:
-                self._upstreams.setdefault(edge.downstream, set()).add(edge.upstream)
+                group = groups.get(edge.upstream, frozenset((edge.upstream,)))
+                if edge.downstream not in group:
+                    self._upstreams.setdefault(edge.downstream, set()).update(group)
         return self._upstreams.get(path, set())
+
+    def upstreams_first(self, paths: Iterable[str]) -> list[str]:
+        """`paths` ordered so every upstream comes before its downstreams, by name otherwise."""
+        ordered: list[str] = []
+        pending = set(paths)
+        while pending:
+            ready = sorted(p for p in pending if not (self.upstreams_of(p) & pending))
+            for path in ready or sorted(pending)[:1]:
+                ordered.append(path)
+                pending.discard(path)
+        return ordered
 
 
 def _edge_order(edge: Edge) -> tuple[str, ...]:

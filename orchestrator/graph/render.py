@@ -20,13 +20,25 @@ def render(graph: Graph, fmt: str) -> str:
     raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
 
 
+def _pairs(document: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(from, to, kind) once per pair of stacks, however many reads or inputs make the edge:
+    "data" when any of them is a data edge, "order" otherwise."""
+    kinds: dict[tuple[str, str], set[str]] = {}
+    for edge in document["edges"]:
+        kinds.setdefault((edge["from"], edge["to"]), set()).add(edge["kind"])
+    return [
+        (upstream, downstream, "data" if "data" in found else "order")
+        for (upstream, downstream), found in kinds.items()
+    ]
+
+
 def _dot(document: dict[str, Any]) -> str:
     lines = ["digraph stacks {", "  rankdir=LR;", "  node [shape=box];"]
     for stack in document["stacks"]:
         lines.append(f"  {json.dumps(stack['path'])} [label={json.dumps(stack['name'])}];")
-    for edge in document["edges"]:
-        style = "solid" if edge["kind"] == "data" else "dashed"
-        lines.append(f"  {json.dumps(edge['from'])} -> {json.dumps(edge['to'])} [style={style}];")
+    for upstream, downstream, kind in _pairs(document):
+        style = "solid" if kind == "data" else "dashed"
+        lines.append(f"  {json.dumps(upstream)} -> {json.dumps(downstream)} [style={style}];")
     lines.append("}")
     return "\n".join(lines)
 
@@ -37,7 +49,7 @@ def _mermaid(document: dict[str, Any]) -> str:
     for stack in document["stacks"]:
         label = stack["name"].replace('"', "'")
         lines.append(f'  {ids[stack["path"]]}["{label}"]')
-    for edge in document["edges"]:
-        arrow = "-->" if edge["kind"] == "data" else "-.->"
-        lines.append(f"  {ids[edge['from']]} {arrow} {ids[edge['to']]}")
+    for upstream, downstream, kind in _pairs(document):
+        arrow = "-->" if kind == "data" else "-.->"
+        lines.append(f"  {ids[upstream]} {arrow} {ids[downstream]}")
     return "\n".join(lines)

@@ -1,6 +1,7 @@
 """Whether a stack may run at a commit: what the graph there says blocks it (a link that leaves
-the repository, a file over a limit; graph/blockers.py). Asked by the worker before any
-Terraform, for every kind of run: a push's, a retry's, a drift check's."""
+the repository, a file over a limit, graph/blockers.py; a cycle through depends_on,
+graph/edges.py). Asked by the worker before any Terraform, for every kind of run: a push's,
+a retry's, a drift check's."""
 
 from __future__ import annotations
 
@@ -16,4 +17,4 @@ def blockers_at(session: Session, mirror: Mirror, sha: str, stack_path: str) -> 
     when the graph there has no such stack: the checkout then says so)."""
     graph = graph_of_commit(mirror, sha, DatabaseCache(session, process_cache()))
     node = graph.stacks.get(stack_path)
-    return list(node.blockers) if node is not None else []
+    return node.run_blockers if node is not None else []

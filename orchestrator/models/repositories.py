@@ -114,6 +114,8 @@ class Pipeline(Base):
     kind: Mapped[str] = mapped_column(String(20), default="TRACKED", server_default="TRACKED")
     pr_number: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
     note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # standing conflicts of the stack graph at the commit (DESIGN §3), one message each
+    graph_warnings: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     report_state: Mapped[str | None] = mapped_column(String(20), nullable=True)
     report_error: Mapped[str] = mapped_column(Text, default="", server_default="")
     report_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -103,7 +103,9 @@ def process_push(session: Session, event_id: int) -> PushResult | None:
     else:
         stacks = upsert_stacks(session, repository, found.graph)
     if not found.reasons:
-        return _finish_event(event, "processed", "no stack is affected")
+        return _finish_event(
+            event, "processed", "no stack is affected" + _conflicts_note(found.graph)
+        )
     return _start_pipeline(session, event, repository, stacks, found, commit)
 
 
@@ -111,7 +113,8 @@ def _read_commit(
     session: Session, event: Event, repository: Repository, branch: str, proposal: bool
 ) -> tuple[PushImpact, _Commit] | PushResult:
     """The pushed commit, its graph and what it affects; the event's end when it is unreadable,
-    older than a commit already planned, or its graph is broken."""
+    older than a commit already planned. A graph with standing conflicts is read all the same
+    (DESIGN §3): they become warnings on the event."""
     mirror = mirror_for(repository)
     doing = f"reading commit {event.after_sha[:12]} of repository {repository.name}"
     try:
@@ -131,10 +134,6 @@ def _read_commit(
         )
     if not proposal:
         snapshot.save(session, repository, event.after_sha, event.id, found.graph)
-    fatal = found.graph.fatal_errors()
-    if fatal:
-        errors = "; ".join(e["message"] for e in fatal)
-        return _finish_event(event, "failed", f"stack graph of {event.after_sha[:12]}: {errors}")
     triggered_by = f"{event.event_type}:{event.pusher or 'unknown'}"[:200]
     kind = RunKind.PROPOSED if proposal else RunKind.TRACKED
     commit = _Commit(
@@ -162,6 +161,7 @@ def _start_pipeline(
         pr_number=event.pr_number,
         report_state="pending" if reports else None,
         report_due_at=utcnow() if reports else None,
+        graph_warnings=_conflicts(found.graph),
     )
     session.add(pipeline)
     session.flush()
@@ -172,6 +172,7 @@ def _start_pipeline(
     detail += f" (diff base: {found.base_reason})"
     if ignored:
         detail += f"; ignored by trigger policies: {', '.join(ignored)}"
+    detail += _conflicts_note(found.graph)
     _finish_event(event, "processed", detail)
     return PushResult(pipeline.id, tuple(run_ids), detail)
 
@@ -280,7 +281,7 @@ def _create_runs(
     """A run per affected stack, upstreams first; trigger policies may ignore a stack or make
     its run plan-only (PROPOSED). A proposal's runs are all PROPOSED."""
     run_by_path: dict[str, int] = {}
-    for path in _upstreams_first(found.graph, set(found.reasons)):
+    for path in found.graph.upstreams_first(found.reasons):
         verdict = triggers[path]
         if verdict.decision == "ignore":
             continue
@@ -311,16 +312,16 @@ def _create_runs(
     return list(run_by_path.values())
 
 
-def _upstreams_first(graph: Graph, paths: set[str]) -> list[str]:
-    """The affected stacks ordered so every upstream comes before its downstreams."""
-    ordered: list[str] = []
-    pending = set(paths)
-    while pending:
-        ready = sorted(p for p in pending if not (graph.upstreams_of(p) & pending))
-        for path in ready or sorted(pending)[:1]:
-            ordered.append(path)
-            pending.discard(path)
-    return ordered
+def _conflicts(graph: Graph) -> list[str]:
+    """The standing conflicts of the graph (two stacks writing one state, cycles), which the
+    push plans around: the stacks a depends_on cycle blocks fail before Terraform."""
+    found = [w["message"] for w in graph.conflicts]
+    return found + [e["message"] for e in graph.errors if e["kind"] == "cycle"]
+
+
+def _conflicts_note(graph: Graph) -> str:
+    found = _conflicts(graph)
+    return f"; stack graph warnings: {'; '.join(found)}" if found else ""
 
 
 def _finish_event(event: Event, status: str, detail: str) -> PushResult:
