@@ -140,3 +140,30 @@ def test_a_link_leaving_the_repository_or_ending_nowhere_is_an_error_naming_it(
         ("network", "apps/envs/a"),
         ("network", "apps/envs/b"),
     }
+
+
+def test_a_tfvars_link_to_nothing_runs_its_stack_only_when_the_link_or_its_target_changes(
+    repository: tuple[Repository, str],
+) -> None:
+    """Repositories ship `terraform.tfvars -> ../terraform.tfvars` for each user to create
+    (terraform-example-foundation): the graph names the link, but an unrelated push does not
+    run the stack; deleting or creating the file the link names does."""
+    repo, first = repository
+    (repo.root / "apps/shared/upstream.tfvars").unlink()
+    deleted = repo.commit({}, {})
+    pushed = repo.push(first, deleted)
+    assert pushed.reasons == {
+        "apps/envs/a": "changed: apps/shared/upstream.tfvars "
+        "(seen at apps/envs/a/terraform.tfvars through a link)",
+        "apps/envs/b": "changed: apps/shared/upstream.tfvars "
+        "(seen at apps/envs/b/terraform.tfvars through a link)",
+    }
+    assert {e["file"] for e in pushed.graph.errors if e["kind"] == "link"} == {
+        "apps/terraform.tfvars",
+        "apps/envs/a/terraform.tfvars",
+        "apps/envs/b/terraform.tfvars",
+    }
+    unrelated = repo.commit({"docs/README.md": "the platform\n"}, {})
+    assert repo.push(deleted, unrelated).reasons == {}
+    created = repo.commit({"apps/shared/upstream.tfvars": 'upstream = "dns"\n'}, {})
+    assert set(repo.push(unrelated, created).reasons) == {"apps/envs/a", "apps/envs/b"}
