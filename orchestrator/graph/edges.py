@@ -3,6 +3,7 @@ inputs and depends_on a stack block declares, and the cycles they make. Pure."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -41,6 +42,9 @@ class Linker:
         if wanted is None:
             unresolved(ref.reason or "cannot be resolved")
             return
+        if ref.pattern is not None:
+            self._connect_pattern(stack_path, ref, unresolved)
+            return
         same_key = self.by_state_key.get((wanted[0], wanted[-1]), [])
         exact = [p for p in same_key if self.stacks[p].identity == wanted and all(wanted)]
         if len(exact) == 1:
@@ -57,6 +61,29 @@ class Linker:
         else:
             unresolved(f"no stack in the repository writes {describe(wanted)}")
 
+    def _connect_pattern(
+        self, stack_path: str, ref: RemoteRef, unresolved: Callable[[str], None]
+    ) -> None:
+        """A reference with deploy-time parts: matched as a pattern against every stack's
+        backend; one match makes an edge, several or none leave it unresolved, naming them."""
+        assert ref.wanted is not None and ref.pattern is not None
+        pattern = ref.pattern
+        candidates = [
+            path
+            for path, node in sorted(self.stacks.items())
+            if path != stack_path and node.identity and _matches(ref.wanted, node.identity)
+        ]
+        shown = f"{pattern.field} {pattern.shown!r}"
+        if len(candidates) == 1:
+            self._add_edge(candidates[0], stack_path, ref, "pattern", unresolved)
+        elif candidates:
+            unresolved(
+                f"{shown} matches {len(candidates)} stacks: {', '.join(candidates)} "
+                f"(the unknown part: {pattern.why})"
+            )
+        else:
+            unresolved(f"{shown} matches no stack's backend (the unknown part: {pattern.why})")
+
     def _add_edge(
         self,
         upstream: str,
@@ -68,7 +95,10 @@ class Linker:
         if upstream == downstream:
             unresolved("reads the state of its own stack")
             return
-        self.edges.append(Edge(upstream, downstream, "data", ref.file, ref.block, match, ref.via))
+        pattern = ref.pattern.shown if ref.pattern else None
+        self.edges.append(
+            Edge(upstream, downstream, "data", ref.file, ref.block, match, ref.via, pattern)
+        )
         if ref.wanted and ref.wanted[0] == "local" and self.stacks[upstream].managed_state:
             self.stacks[downstream].local_reads.append({"path": ref.wanted[1], "stack": upstream})
 
@@ -105,6 +135,20 @@ class Linker:
             return candidate
         named = self.by_name.get(reference, [])
         return named[0] if len(named) == 1 else None
+
+
+def _matches(wanted: tuple[str, ...], identity: tuple[str, ...]) -> bool:
+    """Each known part of `wanted` (`*` for an unknown stretch, "" for a field unknown in
+    full) matches the stack's; the stack must know its key, the part that names the state."""
+    if wanted[0] != identity[0] or len(wanted) != len(identity) or not identity[-1]:
+        return False
+    for want, have in zip(wanted[1:], identity[1:], strict=True):
+        if not want or not have:
+            continue
+        regex = ".*".join(re.escape(piece) for piece in want.split("*"))
+        if re.fullmatch(regex, have) is None:
+            return False
+    return True
 
 
 def cycle_errors(edges: Iterable[Edge]) -> list[dict[str, Any]]:
