@@ -23,6 +23,7 @@ class Linker:
         self.unresolved: list[dict[str, Any]] = []
         self.by_state_key: dict[tuple[str, str], list[str]] = {}
         self.by_name: dict[str, list[str]] = {}
+        self.pattern_matches: dict[tuple[str, ...], list[str]] = {}
         for path, node in sorted(stacks.items()):
             if node.identity:
                 key = (node.identity[0], node.identity[-1])
@@ -68,11 +69,7 @@ class Linker:
         backend; one match makes an edge, several or none leave it unresolved, naming them."""
         assert ref.wanted is not None and ref.pattern is not None
         pattern = ref.pattern
-        candidates = [
-            path
-            for path, node in sorted(self.stacks.items())
-            if path != stack_path and node.identity and _matches(ref.wanted, node.identity)
-        ]
+        candidates = [p for p in self._matching(ref.wanted) if p != stack_path]
         shown = f"{pattern.field} {pattern.shown!r}"
         if len(candidates) == 1:
             self._add_edge(candidates[0], stack_path, ref, "pattern", unresolved)
@@ -83,6 +80,19 @@ class Linker:
             )
         else:
             unresolved(f"{shown} matches no stack's backend (the unknown part: {pattern.why})")
+
+    def _matching(self, wanted: tuple[str, ...]) -> list[str]:
+        """The stacks whose backend `wanted` matches, worked out once per pattern."""
+        found = self.pattern_matches.get(wanted)
+        if found is None:
+            fields = [_regex(part) if part else None for part in wanted[1:]]
+            found = [
+                path
+                for path, node in sorted(self.stacks.items())
+                if node.identity and _matches(wanted[0], fields, node.identity)
+            ]
+            self.pattern_matches[wanted] = found
+        return found
 
     def _add_edge(
         self,
@@ -137,18 +147,20 @@ class Linker:
         return named[0] if len(named) == 1 else None
 
 
-def _matches(wanted: tuple[str, ...], identity: tuple[str, ...]) -> bool:
-    """Each known part of `wanted` (`*` for an unknown stretch, "" for a field unknown in
-    full) matches the stack's; the stack must know its key, the part that names the state."""
-    if wanted[0] != identity[0] or len(wanted) != len(identity) or not identity[-1]:
+def _regex(part: str) -> re.Pattern[str]:
+    return re.compile(".*".join(re.escape(piece) for piece in part.split("*")))
+
+
+def _matches(kind: str, fields: list[re.Pattern[str] | None], identity: tuple[str, ...]) -> bool:
+    """Each known part of the read (`*` for an unknown stretch; None, a field unknown in full,
+    matches anything) matches the stack's; the stack must know its key, the part that names
+    the state."""
+    if kind != identity[0] or len(fields) != len(identity) - 1 or not identity[-1]:
         return False
-    for want, have in zip(wanted[1:], identity[1:], strict=True):
-        if not want or not have:
-            continue
-        regex = ".*".join(re.escape(piece) for piece in want.split("*"))
-        if re.fullmatch(regex, have) is None:
-            return False
-    return True
+    return all(
+        regex is None or not have or regex.fullmatch(have) is not None
+        for regex, have in zip(fields, identity[1:], strict=True)
+    )
 
 
 def cycle_errors(edges: Iterable[Edge]) -> list[dict[str, Any]]:

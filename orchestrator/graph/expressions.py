@@ -62,27 +62,26 @@ def expression(source: str, resolve: Resolver) -> Any:
 
 def _template_pieces(text: str) -> list[str | tuple[str]]:
     """Literal strings and (expression,) for each `${…}`."""
+    if "%{" in text:
+        raise _Failed
     pieces: list[str | tuple[str]] = []
-    literal: list[str] = []
+    literal = ""
     i = 0
-    while i < len(text):
-        if text.startswith("$${", i):
-            literal.append("${")
-            i += 3
-        elif text.startswith("%{", i):
-            raise _Failed
-        elif text.startswith("${", i):
-            end = _closing_brace(text, i + 2)
-            if literal:
-                pieces.append("".join(literal))
-                literal = []
-            pieces.append((text[i + 2 : end].strip().strip("~").strip(),))
-            i = end + 1
-        else:
-            literal.append(text[i])
-            i += 1
+    while (start := text.find("${", i)) >= 0:
+        if start > 0 and text[start - 1] == "$":
+            literal += text[i : start - 1] + "${"
+            i = start + 2
+            continue
+        end = _closing_brace(text, start + 2)
+        literal += text[i:start]
+        if literal:
+            pieces.append(literal)
+            literal = ""
+        pieces.append((text[start + 2 : end].strip().strip("~").strip(),))
+        i = end + 1
+    literal += text[i:]
     if literal or not pieces:
-        pieces.append("".join(literal))
+        pieces.append(literal)
     return pieces
 
 
