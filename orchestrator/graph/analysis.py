@@ -47,7 +47,10 @@ def analysis(tree: Tree, folder: str, is_module_source: bool) -> Analysis | None
     if node is None:
         return None
     root = scopes.root_scope(tree, folder)
-    backends.resolve_backend(node, root)
+    backend_files = [
+        f["backend_config"] for f in tree.by_dir.get(folder, {}).values() if "backend_config" in f
+    ]
+    backends.resolve_backend(node, root, backend_files)
     refs = _remote_refs(tree, node, root)
     visited = {folder, *node.module_dirs}
     fingerprint = {d: tree.fingerprints.get(d, ()) for d in visited}

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from orchestrator.graph.evaluate import REPO_ROOT, Scope, Unresolved
+from orchestrator.graph.evaluate import REPO_ROOT, Partial, Scope, Unresolved
 from orchestrator.graph.model import StackNode
 from orchestrator.graph.tree import join
 
@@ -28,15 +28,31 @@ class RemoteRef:
     via: str | None
     wanted: tuple[str, ...] | None
     reason: str | None
+    pattern: Pattern | None = None
 
 
-def resolve_backend(node: StackNode, scope: Scope) -> None:
-    """Evaluate the stack's backend settings and set the identity of the state it writes."""
+@dataclass(frozen=True)
+class Pattern:
+    """A state identity with parts known only at deploy time: `wanted` holds `*` for each
+    unknown part ("" for a field unknown in full); `why` says why the first one is unknown."""
+
+    field: str
+    shown: str
+    why: str
+
+
+def resolve_backend(
+    node: StackNode, scope: Scope, backend_files: list[Mapping[str, Any]] | None = None
+) -> None:
+    """Evaluate the stack's backend settings and set the identity of the state it writes. A
+    field a partial backend leaves out is taken from the folder's `-backend-config` files
+    (`*.backend`, `*.tfbackend`) when all of them give it the same value."""
     resolved: dict[str, Any] = {}
     for key, value in node.backend_config.items():
         evaluated = scope.evaluate(value)
-        resolved[key] = None if isinstance(evaluated, Unresolved) else evaluated
+        resolved[key] = None if isinstance(evaluated, Unresolved | Partial) else evaluated
     node.backend_config = resolved
+    completed = {**_agreed(backend_files or []), **{k: v for k, v in resolved.items() if v}}
     if node.backend_type is None:
         node.identity = ("local", join(node.path, "terraform.tfstate"))
         return
@@ -47,7 +63,19 @@ def resolve_backend(node: StackNode, scope: Scope) -> None:
         raw = resolved.get("path") or "terraform.tfstate"
         node.identity = ("local", state_path(node.path, str(raw)))
         return
-    node.identity = (node.backend_type, *(_normal(f, resolved.get(f)) for f in fields))
+    node.identity = (node.backend_type, *(_normal(f, completed.get(f)) for f in fields))
+
+
+def _agreed(backend_files: list[Mapping[str, Any]]) -> dict[str, Any]:
+    """The settings every backend file of a folder gives the same value."""
+    if not backend_files:
+        return {}
+    first, *others = backend_files
+    return {
+        key: value
+        for key, value in first.items()
+        if isinstance(value, str | int) and all(other.get(key) == value for other in others)
+    }
 
 
 def remote_ref(
@@ -69,10 +97,9 @@ def remote_ref(
     fields = IDENTITY_FIELDS.get(backend)
     if fields is None:
         return unresolved(f"backend {backend!r} is not matched to stacks")
-    config = scope.evaluate(state.get("config") or {})
-    if isinstance(config, Unresolved) or not isinstance(config, dict):
-        why = config.reason if isinstance(config, Unresolved) else "it is not an object"
-        return unresolved(f"config cannot be resolved: {why}")
+    config = _config(state.get("config"), scope)
+    if isinstance(config, str):
+        return unresolved(config)
     values = {f: scope.evaluate(config.get(f)) for f in fields}
     key_field = fields[-1]
     key = values[key_field]
@@ -80,9 +107,32 @@ def remote_ref(
         reason = key.reason if isinstance(key, Unresolved) else f"{key_field} is not set"
         return unresolved(f"{key_field} cannot be resolved: {reason}")
     if backend == "local":
+        if isinstance(key, Partial):
+            return unresolved(f"path {key.pattern!r} is only partly known: {key.reason}")
         return RemoteRef(file, block, via, ("local", state_path(stack_path, str(key))), None)
     wanted = (backend, *(_normal(f, values[f]) for f in fields))
-    return RemoteRef(file, block, via, wanted, None)
+    partial = next(((f, v) for f, v in values.items() if isinstance(v, Partial)), None)
+    if partial is None:
+        return RemoteRef(file, block, via, wanted, None)
+    field_name, value = partial
+    shown = _normal(field_name, value)
+    return RemoteRef(file, block, via, wanted, None, Pattern(field_name, shown, value.reason))
+
+
+def _config(raw: Any, scope: Scope) -> dict[str, Any] | str:
+    """The config of a terraform_remote_state: the 0.12+ `config = { … }` attribute or the
+    Terraform 0.11 `config { … }` block (which hcl2 reads as a list of one body); a str is
+    why it cannot be read."""
+    if isinstance(raw, list):
+        if len(raw) == 1 and isinstance(raw[0], dict):
+            return raw[0]
+        return f"Terraform 0.11 `config` block is given {len(raw)} times"
+    config = scope.evaluate(raw or {})
+    if isinstance(config, Unresolved | Partial):
+        return f"config cannot be resolved: {config.reason}"
+    if not isinstance(config, dict):
+        return f"config is {type(config).__name__}, not an object"
+    return config
 
 
 def duplicate_backend_warnings(stacks: Mapping[str, StackNode]) -> list[dict[str, Any]]:
@@ -125,5 +175,5 @@ def describe(identity: tuple[str, ...]) -> str:
 def _normal(field_name: str, value: Any) -> str:
     if value is None or isinstance(value, Unresolved):
         return ""
-    text = str(value)
+    text = value.pattern if isinstance(value, Partial) else str(value)
     return text.strip("/") if field_name in ("key", "prefix") else text

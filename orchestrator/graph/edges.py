@@ -3,6 +3,7 @@ inputs and depends_on a stack block declares, and the cycles they make. Pure."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -22,6 +23,7 @@ class Linker:
         self.unresolved: list[dict[str, Any]] = []
         self.by_state_key: dict[tuple[str, str], list[str]] = {}
         self.by_name: dict[str, list[str]] = {}
+        self.pattern_matches: dict[tuple[str, ...], list[str]] = {}
         for path, node in sorted(stacks.items()):
             if node.identity:
                 key = (node.identity[0], node.identity[-1])
@@ -41,6 +43,9 @@ class Linker:
         if wanted is None:
             unresolved(ref.reason or "cannot be resolved")
             return
+        if ref.pattern is not None:
+            self._connect_pattern(stack_path, ref, unresolved)
+            return
         same_key = self.by_state_key.get((wanted[0], wanted[-1]), [])
         exact = [p for p in same_key if self.stacks[p].identity == wanted and all(wanted)]
         if len(exact) == 1:
@@ -57,6 +62,38 @@ class Linker:
         else:
             unresolved(f"no stack in the repository writes {describe(wanted)}")
 
+    def _connect_pattern(
+        self, stack_path: str, ref: RemoteRef, unresolved: Callable[[str], None]
+    ) -> None:
+        """A reference with deploy-time parts: matched as a pattern against every stack's
+        backend; one match makes an edge, several or none leave it unresolved, naming them."""
+        assert ref.wanted is not None and ref.pattern is not None
+        pattern = ref.pattern
+        candidates = [p for p in self._matching(ref.wanted) if p != stack_path]
+        shown = f"{pattern.field} {pattern.shown!r}"
+        if len(candidates) == 1:
+            self._add_edge(candidates[0], stack_path, ref, "pattern", unresolved)
+        elif candidates:
+            unresolved(
+                f"{shown} matches {len(candidates)} stacks: {', '.join(candidates)} "
+                f"(the unknown part: {pattern.why})"
+            )
+        else:
+            unresolved(f"{shown} matches no stack's backend (the unknown part: {pattern.why})")
+
+    def _matching(self, wanted: tuple[str, ...]) -> list[str]:
+        """The stacks whose backend `wanted` matches, worked out once per pattern."""
+        found = self.pattern_matches.get(wanted)
+        if found is None:
+            fields = [_regex(part) if part else None for part in wanted[1:]]
+            found = [
+                path
+                for path, node in sorted(self.stacks.items())
+                if node.identity and _matches(wanted[0], fields, node.identity)
+            ]
+            self.pattern_matches[wanted] = found
+        return found
+
     def _add_edge(
         self,
         upstream: str,
@@ -68,7 +105,10 @@ class Linker:
         if upstream == downstream:
             unresolved("reads the state of its own stack")
             return
-        self.edges.append(Edge(upstream, downstream, "data", ref.file, ref.block, match, ref.via))
+        pattern = ref.pattern.shown if ref.pattern else None
+        self.edges.append(
+            Edge(upstream, downstream, "data", ref.file, ref.block, match, ref.via, pattern)
+        )
         if ref.wanted and ref.wanted[0] == "local" and self.stacks[upstream].managed_state:
             self.stacks[downstream].local_reads.append({"path": ref.wanted[1], "stack": upstream})
 
@@ -105,6 +145,22 @@ class Linker:
             return candidate
         named = self.by_name.get(reference, [])
         return named[0] if len(named) == 1 else None
+
+
+def _regex(part: str) -> re.Pattern[str]:
+    return re.compile(".*".join(re.escape(piece) for piece in part.split("*")))
+
+
+def _matches(kind: str, fields: list[re.Pattern[str] | None], identity: tuple[str, ...]) -> bool:
+    """Each known part of the read (`*` for an unknown stretch; None, a field unknown in full,
+    matches anything) matches the stack's; the stack must know its key, the part that names
+    the state."""
+    if kind != identity[0] or len(fields) != len(identity) - 1 or not identity[-1]:
+        return False
+    return all(
+        regex is None or not have or regex.fullmatch(have) is not None
+        for regex, have in zip(fields, identity[1:], strict=True)
+    )
 
 
 def cycle_findings(

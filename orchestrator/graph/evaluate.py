@@ -8,25 +8,21 @@ value longer than _MAX_TEXT are Unresolved."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 from orchestrator.graph import hcl
+from orchestrator.graph.expressions import template
+from orchestrator.graph.values import Partial, Unresolved
 
-_REFERENCE = re.compile(r"\$\{\s*(var|local)\.([A-Za-z_][A-Za-z0-9_-]*)\s*\}")
-_PATH_MODULE = re.compile(r"\$\{\s*path\.module\s*\}")
-_WHOLE = re.compile(r"^\$\{\s*(var|local)\.([A-Za-z_][A-Za-z0-9_-]*)\s*\}$")
+__all__ = ["REPO_ROOT", "Argument", "Partial", "Scope", "Unresolved", "parse_snippet"]
 REPO_ROOT = "//"
+# stackrun selects no Terraform workspace: its runs use Terraform's default one.
+DEFAULT_WORKSPACE = "default"
 _MAX_DEPTH = 64
 _MAX_TEXT = 64 * 1024
-
-
-@dataclass(frozen=True)
-class Unresolved:
-    reason: str
 
 
 @dataclass
@@ -69,7 +65,7 @@ class Scope:
             return Unresolved(f"var.{name}: {parsed}")
         body = _first(parsed.get("variable"), name)
         if "default" not in body:
-            return Unresolved(f"var.{name} has no default and no value in tfvars")
+            return Unresolved(f"var.{name} has no default and no value in tfvars", True)
         return self.evaluate(body["default"], depth)
 
     def local(self, name: str, depth: int = 0) -> Any:
@@ -114,36 +110,24 @@ class Scope:
         return value
 
     def _evaluate_string(self, value: str, depth: int) -> Any:
-        whole = _WHOLE.match(value)
-        if whole:
-            return self._resolve(whole.group(1), whole.group(2), depth)
-        text = _PATH_MODULE.sub(REPO_ROOT + self.module_dir, value)
-        problems: list[str] = []
-        room = [_MAX_TEXT - len(text)]
+        def resolve(kind: str, name: str) -> Any:
+            if kind in ("var", "local"):
+                return self._resolve(kind, name, depth)
+            if kind == "path" and name == "module":
+                return REPO_ROOT + self.module_dir
+            if kind == "terraform" and name == "workspace":
+                return DEFAULT_WORKSPACE
+            return Unresolved(f"{kind}.{name} cannot be evaluated statically")
 
-        def substitute(match: re.Match[str]) -> str:
-            if problems:
-                return match.group(0)
-            resolved = self._resolve(match.group(1), match.group(2), depth)
-            if isinstance(resolved, Unresolved):
-                problems.append(resolved.reason)
-                return match.group(0)
-            if isinstance(resolved, dict | list):
-                problems.append(f"{match.group(0)} is not a string")
-                return match.group(0)
-            shown = _as_text(resolved)
-            room[0] -= len(shown)
-            if room[0] < 0:
-                problems.append(f"the value is longer than {_MAX_TEXT} characters")
-            return shown
+        return _bounded(template(value, resolve))
 
-        text = _REFERENCE.sub(substitute, text)
-        if problems:
-            return Unresolved(problems[0])
-        if "${" in text:
-            expression = text[text.index("${") :][:60]
-            return Unresolved(f"{expression} cannot be evaluated statically")
-        return text
+
+def _bounded(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > _MAX_TEXT:
+        return Unresolved(f"the value is longer than {_MAX_TEXT} characters")
+    if isinstance(value, Partial) and sum(len(p or "") for p in value.parts) > _MAX_TEXT:
+        return Unresolved(f"the value is longer than {_MAX_TEXT} characters")
+    return value
 
 
 @lru_cache(maxsize=100_000)
@@ -151,12 +135,6 @@ def parse_snippet(text: str, filename: str) -> dict[str, Any] | hcl.HclError:
     """Variable and locals blocks recur unchanged from push to push: parse each text once.
     Callers must not mutate the result."""
     return hcl.parse(text, filename, max_bytes=None)
-
-
-def _as_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 def _first(blocks: Any, name: str) -> dict[str, Any]:

@@ -31,6 +31,8 @@ def file_kind(path: str) -> str | None:
         return "tf"
     if name == "terraform.tfvars" or name.endswith(".auto.tfvars"):
         return "tfvars"
+    if name.endswith(".backend") or name.endswith(".tfbackend"):
+        return "backend_config"
     return None
 
 
@@ -43,6 +45,8 @@ def extract(path: str, text: str) -> Facts:
         return _from_json(path, text)
     if kind == "tfvars":
         return _from_tfvars(path, text)
+    if kind == "backend_config":
+        return _from_backend_file(path, text)
     try:
         blocks = top_blocks(text)
     except ScanError as exc:
@@ -159,6 +163,14 @@ def _from_tfvars(path: str, text: str) -> Facts:
     if isinstance(parsed, hcl.HclError):
         return _error(parsed)
     return {"tfvars": dict(parsed)}
+
+
+def _from_backend_file(path: str, text: str) -> Facts:
+    """A `-backend-config` file: the settings it completes a partial backend with."""
+    parsed = hcl.parse(text, path, max_bytes=None)
+    if isinstance(parsed, hcl.HclError):
+        return _error(parsed)
+    return {"backend_config": dict(parsed)}
 
 
 def _from_json(path: str, text: str) -> Facts:

@@ -21,6 +21,7 @@ class Edge:
     block: str
     match: str | None = None
     via: str | None = None
+    pattern: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         view: dict[str, Any] = {
@@ -31,6 +32,8 @@ class Edge:
         }
         if self.via:
             view["evidence"]["via"] = self.via
+        if self.pattern:
+            view["evidence"]["pattern"] = self.pattern
         if self.match:
             view["match"] = self.match
         return view

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from orchestrator.graph.model import StackNode
-from orchestrator.graph.tree import Tree, is_terraform, stack_file
+from orchestrator.graph.tree import Tree, is_terraform, is_tfvars, stack_file
 from orchestrator.stackconfig import stack as stackconfig
 
 
@@ -33,7 +33,7 @@ def stack_node(tree: Tree, folder: str, is_module_source: bool) -> StackNode | N
         trigger_always=_boolean(block.get("trigger_always")),
         backend_type=backend["type"] if backend else None,
         watch=[str(x) for x in as_list(block.get("watch"))],
-        errors=[_located(e) for e in broken if e.get("kind") != "limit"],
+        errors=[_located(e) for e in broken if not _waits_for_a_value_file(e)],
         block=block,
         settings=stackconfig.read(block),
     )
@@ -51,6 +51,16 @@ def _located(error: dict[str, Any]) -> str:
     if error.get("line"):
         return f"{error['file']}:{error['line']}: {error['message']}"
     return f"{error['file']}: {error['message']}"
+
+
+def _waits_for_a_value_file(error: dict[str, Any]) -> bool:
+    """A limit (the stack is blocked instead), or a tfvars link to a file the commit does not
+    hold (repositories ship `terraform.tfvars -> ../terraform.tfvars` for each user to create:
+    an error on the graph naming the link, which does not make the stack run on every push;
+    a change to the link or to the path it names does)."""
+    if error.get("kind") == "limit":
+        return True
+    return error.get("kind") == "link" and is_tfvars(str(error.get("file") or ""))
 
 
 def _boolean(value: Any) -> bool:

@@ -16,7 +16,9 @@ class Tree:
         self.facts = facts
         self.links = links.problems
         self.folder_links = links.folders
-        self.link_ends = {**links.files, **links.folders}
+        # A link to nothing still names the path it waits for: creating or deleting that file
+        # changes what the link's stack reads.
+        self.link_ends = {**links.dangling, **links.files, **links.folders}
         # Module folders are followed through folder links: an analysis depends on them too.
         self.links_key = hash(tuple(sorted(links.folders.items())))
         self.by_dir: dict[str, dict[str, Facts]] = {}
