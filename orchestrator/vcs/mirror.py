@@ -61,7 +61,10 @@ class Mirror:
     def _repo(self) -> git.Repo:
         """One GitPython handle per Mirror: opening a repository costs a millisecond or two."""
         if self._opened is None:
-            self._opened = git.Repo(self.path)
+            try:
+                self._opened = git.Repo(self.path)
+            except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+                raise VcsError(f"{self.path} is not a git repository") from None
         return self._opened
 
     def ensure_commit(self, sha: str) -> None:

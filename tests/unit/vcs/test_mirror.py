@@ -124,3 +124,11 @@ def test_git_pythons_unsafe_url_refusal_becomes_a_vcs_error(tmp_path: Path, url:
         mirror.ensure_commit("a" * 40)
     assert str(marker) not in str(failure.value)
     assert not marker.exists()
+
+
+def test_a_folder_that_is_not_a_git_repository_is_a_clear_error(tmp_path: Path) -> None:
+    """`stackrun graph --rev` on a plain folder says so instead of a traceback."""
+    with pytest.raises(VcsError, match="is not a git repository"):
+        Mirror(tmp_path, "").resolve("HEAD")
+    with pytest.raises(VcsError, match="is not a git repository"):
+        Mirror(tmp_path / "missing", "").resolve("HEAD")
