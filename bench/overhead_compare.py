@@ -71,9 +71,7 @@ def compare(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     by_hand_dir.mkdir()
 
     def hand(value: int) -> float:
-        for path, text in pl.overhead_files(value).items():
-            (by_hand_dir / Path(path).name).write_text(text)
-        return pl.hand_run(by_hand_dir, binary, env)["total"]
+        return pl.overhead_by_hand(by_hand_dir, value, binary, env)["total"]
 
     trees = {"before": args.before.resolve(), "after": pl.REPO_ROOT}
     with contextlib.ExitStack() as stack:

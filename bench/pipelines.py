@@ -517,6 +517,15 @@ def orchestrated_sample(
     }
 
 
+def overhead_by_hand(
+    directory: Path, value: int, binary: str, env: dict[str, str]
+) -> dict[str, float]:
+    """The overhead stack at push `value`, copied to `directory` and run there by hand."""
+    for path, text in overhead_files(value).items():
+        (directory / Path(path).name).write_text(text)
+    return hand_run(directory, binary, env)
+
+
 def measure_overhead(
     api: Api, gitroot: Path, tf_cli_config: Path, pushes: int, poll: float
 ) -> dict[str, Any]:
@@ -528,9 +537,7 @@ def measure_overhead(
     by_hand_dir = Path(tempfile.mkdtemp(prefix="by-hand-", dir=gitroot))
 
     def hand(value: int) -> dict[str, float]:
-        for path, text in overhead_files(value).items():  # a copy of the stack at that commit
-            (by_hand_dir / Path(path).name).write_text(text)
-        return hand_run(by_hand_dir, binary, env)
+        return overhead_by_hand(by_hand_dir, value, binary, env)
 
     say("overhead: warm-up push (creates the stack) and warm-up hand run")
     warm_orchestrated = orchestrated_sample(api, repo, 0, poll, stack_id)

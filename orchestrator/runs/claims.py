@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from orchestrator.models import Run, Stack
-from orchestrator.runs import advance, events, locks, outputs, service
+from orchestrator.runs import advance, locks, outputs, service
 from orchestrator.runs.queue import Doorbell
 from orchestrator.runstate import APPLYING_KINDS, STATE_MOVING, Allowed, RunKind, RunState
 
@@ -65,7 +65,7 @@ def _drift_yields(session: Session, run: Run) -> bool:
         expect=RunState.QUEUED,
         failure_reason=f"run {holder.id} was applying",
     )
-    events.publish(session, events.RunEnded(run))
+    advance.ended(session, run)  # a drift run has no pipeline: nothing to ring
     return True
 
 
