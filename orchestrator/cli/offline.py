@@ -58,8 +58,18 @@ def affected(
     except VcsError as exc:
         fail(str(exc))
     reasons = affected_stacks(result, changed)
-    typer.echo(json.dumps([{"path": p, "reason": r} for p, r in reasons.items()], indent=2))
+    listed = [_affected_entry(result, address, reason) for address, reason in reasons.items()]
+    typer.echo(json.dumps(listed, indent=2))
     _report_conflicts(result)
+
+
+def _affected_entry(result: Graph, address: str, reason: str) -> dict[str, str]:
+    """`stack` names the stack as the API does (`path@environment` for an instance)."""
+    node = result.stacks[address]
+    entry = {"stack": address, "path": node.path, "reason": reason}
+    if node.environment is not None:
+        entry["environment"] = node.environment
+    return entry
 
 
 def _report_conflicts(result: Graph) -> None:

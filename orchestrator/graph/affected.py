@@ -18,6 +18,23 @@ def owner(path: str, stack_paths: Collection[str]) -> str | None:
     return "." if "." in stack_paths else None
 
 
+def _instances_by_folder(graph: Graph) -> dict[str, list[str]]:
+    """{folder: the addresses of its stack or of its environments' instances}."""
+    found: dict[str, list[str]] = {}
+    for address, node in sorted(graph.stacks.items()):
+        found.setdefault(node.path, []).append(address)
+    return found
+
+
+def _seen_by(graph: Graph, address: str, path: str, instances: list[str]) -> bool:
+    """A file of a stack's folder changes the stack, unless it is a file of other
+    environments only (`staging.backend` does not change `app@production`)."""
+    node = graph.stacks[address]
+    if node.environment is None or path in node.env_files:
+        return True
+    return not any(path in graph.stacks[other].env_files for other in instances)
+
+
 def _through_links(changed: list[str], link_ends: Mapping[str, str]) -> dict[str, str]:
     """{path: how to name the change}: every changed path, and every path that shows it
     through a link inside the repository (`app/terraform.tfvars`, a link, changes when
@@ -70,12 +87,18 @@ def affected(graph: Graph, changed: Iterable[str]) -> dict[str, str]:
     changed = sorted(seen_as, key=_terraform_files_first)
     reasons: dict[str, str] = {}
     first_under = _first_changed_under(changed)
+    by_folder = _instances_by_folder(graph)
     for path in changed:
-        stack = owner(path, graph.stacks)
-        if stack is not None:
-            reasons.setdefault(stack, f"changed: {seen_as[path]}")
+        instances = by_folder.get(owner(path, by_folder) or "", [])
+        for stack in instances:
+            if _seen_by(graph, stack, path, instances):
+                reasons.setdefault(stack, f"changed: {seen_as[path]}")
     for stack_path, node in sorted(graph.stacks.items()):
         if stack_path in reasons:
+            continue
+        own_file = next((p for p in changed if p in node.env_files), None)
+        if own_file:
+            reasons[stack_path] = f"changed: {seen_as[own_file]} (environment {node.environment})"
             continue
         module_hit = next(
             ((m, first_under[m]) for m in sorted(node.module_dirs) if m in first_under), None
@@ -83,7 +106,7 @@ def affected(graph: Graph, changed: Iterable[str]) -> dict[str, str]:
         if module_hit:
             reasons[stack_path] = f"module {module_hit[0]} changed: {module_hit[1]}"
             continue
-        patterns = [watch_pattern(stack_path, g) for g in node.watch]
+        patterns = [watch_pattern(node.path, g) for g in node.watch]
         watched = next((p for p in changed for g in patterns if g.match(p)), None)
         if watched:
             reasons[stack_path] = f"watched: {watched}"

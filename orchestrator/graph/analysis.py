@@ -10,11 +10,12 @@ from dataclasses import dataclass
 
 from orchestrator.graph import backends, scopes
 from orchestrator.graph.backends import RemoteRef
+from orchestrator.graph.environments import Environment, merged_backend_settings
 from orchestrator.graph.evaluate import Argument, Scope
 from orchestrator.graph.facts import Facts
 from orchestrator.graph.model import StackNode
 from orchestrator.graph.stacks import stack_node
-from orchestrator.graph.tree import Tree, is_local, join
+from orchestrator.graph.tree import Tree, directory, is_local, join
 
 _MAX_MODULE_DEPTH = 16
 # Module calls can fan out at every level (10 calls of a module that makes 10 calls…): past
@@ -31,14 +32,20 @@ class Analysis:
 
 # Keyed by the identity of the facts objects of the stack's own folder: the entry holds those
 # objects, so their ids cannot be reused while it lives.
-_MEMO: OrderedDict[tuple[str, bool, tuple[int, ...], int], Analysis] = OrderedDict()
+_MEMO: OrderedDict[tuple[str, bool, tuple[int, ...], int, Environment | None], Analysis] = (
+    OrderedDict()
+)
 _MEMO_SIZE = 50_000
 
 
-def analysis(tree: Tree, folder: str, is_module_source: bool) -> Analysis | None:
-    """The analysis of the stack at `folder` (None when the folder is not a stack); reused
-    from an earlier build while none of the folders it read has changed."""
-    memo_key = (folder, is_module_source, tuple(map(id, tree.fingerprints[folder])), tree.links_key)
+def analysis(
+    tree: Tree, folder: str, is_module_source: bool, environment: Environment | None = None
+) -> Analysis | None:
+    """The analysis of the stack at `folder`, or of its instance in `environment` (None when
+    the folder is not a stack); reused from an earlier build while none of the folders it
+    read has changed."""
+    fingerprints = tuple(map(id, tree.fingerprints[folder]))
+    memo_key = (folder, is_module_source, fingerprints, tree.links_key, environment)
     cached = _MEMO.get(memo_key)
     if cached is not None and _unchanged(tree, cached.fingerprint):
         _MEMO.move_to_end(memo_key)
@@ -46,19 +53,42 @@ def analysis(tree: Tree, folder: str, is_module_source: bool) -> Analysis | None
     node = stack_node(tree, folder, is_module_source)
     if node is None:
         return None
-    root = scopes.root_scope(tree, folder)
-    backend_files = [
-        f["backend_config"] for f in tree.by_dir.get(folder, {}).values() if "backend_config" in f
-    ]
+    if environment is None:
+        root = scopes.root_scope(tree, folder)
+        backend_files = [
+            f["backend_config"]
+            for f in tree.by_dir.get(folder, {}).values()
+            if "backend_config" in f
+        ]
+    else:
+        _instance(node, environment)
+        root = scopes.root_scope(tree, folder, environment.var_files)
+        backend_files = [merged_backend_settings(tree, environment)]
     backends.resolve_backend(node, root, backend_files)
+    if environment is not None:  # what Terraform is given: the block, then the files over it
+        node.backend_config = {**node.backend_config, **backend_files[0]}
     refs = _remote_refs(tree, node, root)
     visited = {folder, *node.module_dirs}
+    if environment is not None:
+        visited.update(directory(p) for p in environment.var_files)
     fingerprint = {d: tree.fingerprints.get(d, ()) for d in visited}
     found = Analysis(node, refs, fingerprint)
     _MEMO[memo_key] = found
     while len(_MEMO) > _MEMO_SIZE:
         _MEMO.popitem(last=False)
     return found
+
+
+def _instance(node: StackNode, environment: Environment) -> None:
+    """The folder's stack made its instance in `environment`."""
+    node.environment = environment.name
+    node.name = f"{node.name}@{environment.name}"
+    node.backend_files = list(environment.backend_files)
+    node.var_files = list(environment.var_files)
+    node.environment_blockers = [
+        f"environment {environment.name!r}: {path} does not exist at this commit"
+        for path in environment.missing
+    ]
 
 
 def _unchanged(tree: Tree, fingerprint: Mapping[str, tuple[Facts, ...]]) -> bool:

@@ -137,7 +137,8 @@ def _config(raw: Any, scope: Scope) -> dict[str, Any] | str:
 
 def duplicate_backend_warnings(stacks: Mapping[str, StackNode]) -> list[dict[str, Any]]:
     """A warning for each state written by more than one stack (alternatives a repository
-    ships on purpose): the graph goes on, and a read of that state is unresolved."""
+    ships on purpose, environments that differ only in their var files): the graph goes on,
+    and a read of that state is unresolved."""
     owners: dict[tuple[str, ...], list[str]] = {}
     for path, node in sorted(stacks.items()):
         if node.identity and all(part for part in node.identity):
@@ -151,8 +152,15 @@ def duplicate_backend_warnings(stacks: Mapping[str, StackNode]) -> list[dict[str
             "message": f"stacks {' and '.join(paths)} write the same state ({describe(identity)})",
         }
         for identity, paths in sorted(owners.items())
-        if len(paths) > 1
+        if len(paths) > 1 and not _instances_with_managed_state(stacks, paths)
     ]
+
+
+def _instances_with_managed_state(stacks: Mapping[str, StackNode], addresses: list[str]) -> bool:
+    """The environments' instances of one folder whose state stackrun keeps, apart, per
+    instance: their one local path is no conflict."""
+    nodes = [stacks[a] for a in addresses]
+    return all(n.managed_state and n.path == nodes[0].path for n in nodes)
 
 
 def state_path(stack_path: str, raw: str) -> str:

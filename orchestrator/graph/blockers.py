@@ -34,15 +34,16 @@ def record(
     recomputed, since links and unread files are not part of the cached facts)."""
     owned: dict[str, list[LinkProblem]] = {}
     under: dict[str, list[LinkProblem]] = {}
+    stack_folders = {node.path for node in stacks.values()}
     for problem in links.values():
         folders = _folders_of(problem.path)
-        holder = next((f for f in folders if f in stacks), None)
+        holder = next((f for f in folders if f in stack_folders), None)
         if holder is not None:
             owned.setdefault(holder, []).append(problem)
         for folder in folders:
             under.setdefault(folder, []).append(problem)
-    for path, node in stacks.items():
-        folders = [path, *sorted(node.module_dirs)]
+    for node in stacks.values():
+        folders = [node.path, *sorted(node.module_dirs)]
         node.blockers = [
             *(message for folder in folders for message in unread_by_dir.get(folder, [])),
             *([node.module_overflow] if node.module_overflow else []),

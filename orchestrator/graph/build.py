@@ -11,6 +11,7 @@ from orchestrator.graph import blockers
 from orchestrator.graph.analysis import Analysis, analysis
 from orchestrator.graph.backends import duplicate_backend_warnings
 from orchestrator.graph.edges import Linker, cycle_findings
+from orchestrator.graph.environments import Environment, conventional_names, environments
 from orchestrator.graph.facts import Facts
 from orchestrator.graph.model import Graph, StackNode
 from orchestrator.graph.tree import Tree, stack_file
@@ -25,9 +26,9 @@ def build(facts: Mapping[str, Facts], links: Links | None = None) -> Graph:
         for _, file_facts in sorted(facts.items())
         if "error" in file_facts
     ]
-    analyses = _analyses(tree)
+    analyses = _analyses(tree, errors)
     stacks = {path: found.node for path, found in analyses.items()}
-    for _, node in sorted(stacks.items()):
+    for node in {node.path: node for _, node in sorted(stacks.items())}.values():
         errors.extend(_settings_errors(node))
     errors.extend(blockers.link_errors(tree.links))
     blockers.record(stacks, tree.links, tree.unread_by_dir)
@@ -35,6 +36,7 @@ def build(facts: Mapping[str, Facts], links: Links | None = None) -> Graph:
     linker = Linker(stacks)
     for path in sorted(analyses):
         stacks[path].local_reads = []
+        stacks[path].cycle_blockers = []
         for ref in analyses[path].refs:
             linker.connect(path, ref)
         linker.declared_edges(stacks[path])
@@ -44,15 +46,41 @@ def build(facts: Mapping[str, Facts], links: Links | None = None) -> Graph:
     return Graph(stacks, linker.edges, linker.unresolved, errors, tree.link_ends, conflicts)
 
 
-def _analyses(tree: Tree) -> dict[str, Analysis]:
-    """Every folder's stack, in path order."""
+def _analyses(tree: Tree, errors: list[dict[str, Any]]) -> dict[str, Analysis]:
+    """Every folder's stack, or its instance in each of its environments, by address in path
+    order; the errors of environment declarations go to `errors`."""
     module_sources = tree.module_source_dirs()
+    known = conventional_names(tree)
     found: dict[str, Analysis] = {}
     for folder in sorted(tree.by_dir):
-        stack = analysis(tree, folder, folder in module_sources)
-        if stack is not None:
+        is_module_source = folder in module_sources
+        stack = analysis(tree, folder, is_module_source)
+        if stack is None:
+            continue
+        has_backend = stack.node.backend_type is not None
+        declared, problems = environments(tree, folder, stack.node.block, has_backend, known)
+        errors.extend(problems)
+        if not declared:
             found[folder] = stack
+        for environment in declared:
+            errors.extend(_missing_files(folder, environment))
+            instance = analysis(tree, folder, is_module_source, environment)
+            assert instance is not None
+            found[instance.node.address] = instance
     return found
+
+
+def _missing_files(folder: str, environment: Environment) -> list[dict[str, Any]]:
+    return [
+        {
+            "kind": "environment",
+            "file": stack_file(folder),
+            "line": None,
+            "message": f"environment {environment.name!r} names {path}, "
+            "which does not exist at this commit",
+        }
+        for path in environment.missing
+    ]
 
 
 def _settings_errors(node: StackNode) -> list[dict[str, Any]]:

@@ -23,12 +23,17 @@ class Linker:
         self.unresolved: list[dict[str, Any]] = []
         self.by_state_key: dict[tuple[str, str], list[str]] = {}
         self.by_name: dict[str, list[str]] = {}
+        self.by_folder: dict[str, list[str]] = {}
         self.pattern_matches: dict[tuple[str, ...], list[str]] = {}
-        for path, node in sorted(stacks.items()):
+        for address, node in sorted(stacks.items()):
             if node.identity:
                 key = (node.identity[0], node.identity[-1])
-                self.by_state_key.setdefault(key, []).append(path)
-            self.by_name.setdefault(node.name, []).append(path)
+                self.by_state_key.setdefault(key, []).append(address)
+            self.by_name.setdefault(node.name, []).append(address)
+            if node.environment is not None:
+                base = node.name.removesuffix(f"@{node.environment}")
+                self.by_name.setdefault(base, []).append(address)
+            self.by_folder.setdefault(node.path, []).append(address)
 
     def connect(self, stack_path: str, ref: RemoteRef) -> None:
         """An edge from the one stack that writes the state `ref` reads, or why there is none."""
@@ -48,19 +53,26 @@ class Linker:
             return
         same_key = self.by_state_key.get((wanted[0], wanted[-1]), [])
         exact = [p for p in same_key if self.stacks[p].identity == wanted and all(wanted)]
+        if len(exact) > 1:
+            exact = self._joinable(stack_path, exact)
         if len(exact) == 1:
             self._add_edge(exact[0], stack_path, ref, "exact", unresolved)
             return
         if len(exact) > 1:
             unresolved(f"several stacks write {describe(wanted)}: {', '.join(exact)}")
             return
-        loose = [p for p in same_key if not all(wanted) or not all(self.stacks[p].identity or ())]
+        anywhere = [
+            p for p in same_key if not all(wanted) or not all(self.stacks[p].identity or ())
+        ]
+        loose = self._joinable(stack_path, anywhere)
         if len(loose) == 1:
             self._add_edge(loose[0], stack_path, ref, "key-only", unresolved)
         elif loose:
             unresolved(f"{len(loose)} stacks write {describe(wanted)}: {', '.join(loose)}")
         else:
-            unresolved(f"no stack in the repository writes {describe(wanted)}")
+            shown = describe(wanted)
+            none = f"no stack in the repository writes {shown}"
+            unresolved(self._none_joinable(stack_path, shown, anywhere, none))
 
     def _connect_pattern(
         self, stack_path: str, ref: RemoteRef, unresolved: Callable[[str], None]
@@ -69,7 +81,7 @@ class Linker:
         backend; one match makes an edge, several or none leave it unresolved, naming them."""
         assert ref.wanted is not None and ref.pattern is not None
         pattern = ref.pattern
-        candidates = [p for p in self._matching(ref.wanted) if p != stack_path]
+        candidates = self._joinable(stack_path, self._matching(ref.wanted))
         shown = f"{pattern.field} {pattern.shown!r}"
         if len(candidates) == 1:
             self._add_edge(candidates[0], stack_path, ref, "pattern", unresolved)
@@ -79,7 +91,36 @@ class Linker:
                 f"(the unknown part: {pattern.why})"
             )
         else:
-            unresolved(f"{shown} matches no stack's backend (the unknown part: {pattern.why})")
+            matching = self._matching(ref.wanted)
+            unresolved(
+                self._none_joinable(
+                    stack_path, shown, matching, f"{shown} matches no stack's backend"
+                )
+                + f" (the unknown part: {pattern.why})"
+            )
+
+    def _joinable(self, reader: str, candidates: list[str]) -> list[str]:
+        """The candidates a read of `reader` may join (DESIGN §3, "Environments"): not itself;
+        for an environment's instance, only the stacks without environments and the instances
+        of the same environment."""
+        environment = self.stacks[reader].environment
+        return [
+            p
+            for p in candidates
+            if p != reader
+            and (environment is None or self.stacks[p].environment in (None, environment))
+        ]
+
+    def _none_joinable(self, reader: str, shown: str, elsewhere: list[str], none: str) -> str:
+        """Why no stack matches a read: `none`, or only other environments' instances do."""
+        others = [p for p in elsewhere if p != reader]
+        environment = self.stacks[reader].environment
+        if environment is None or not others:
+            return none
+        return (
+            f"{shown} is written only by instances of other environments than "
+            f"{environment!r}: {', '.join(others)}"
+        )
 
     def _matching(self, wanted: tuple[str, ...]) -> list[str]:
         """The stacks whose backend `wanted` matches, worked out once per pattern."""
@@ -129,22 +170,42 @@ class Linker:
     def _declared(
         self, node: StackNode, reference: str, kind: str, file: str, block: str
     ) -> str | None:
-        upstream = self._find_stack(node.path, reference)
-        if upstream is None or upstream == node.path:
-            why = "names no stack" if upstream is None else "names the stack itself"
+        upstream, why = self._find_stack(node, reference)
+        if upstream is None or upstream == node.address:
+            why = why or "names the stack itself"
             self.unresolved.append(
-                {"stack": node.path, "file": file, "block": block, "reason": f"{reference!r} {why}"}
+                {
+                    "stack": node.address,
+                    "file": file,
+                    "block": block,
+                    "reason": f"{reference!r} {why}",
+                }
             )
             return None
-        self.edges.append(Edge(upstream, node.path, kind, file, block))
+        self.edges.append(Edge(upstream, node.address, kind, file, block))
         return upstream
 
-    def _find_stack(self, from_path: str, reference: str) -> str | None:
-        candidate = join(from_path, reference)
-        if candidate in self.stacks:
-            return candidate
-        named = self.by_name.get(reference, [])
-        return named[0] if len(named) == 1 else None
+    def _find_stack(self, node: StackNode, reference: str) -> tuple[str | None, str | None]:
+        """The stack a declared reference names — a path relative to the stack's folder or a
+        stack name, either optionally `@<environment>` — or why none: an instance names the
+        instance of its own environment unless the reference says which."""
+        name, _, environment = reference.partition("@")
+        candidates = self.by_folder.get(join(node.path, name)) or self.by_name.get(name) or []
+        candidates = sorted(set(candidates))
+        if environment:
+            candidates = [p for p in candidates if self.stacks[p].environment == environment]
+        elif len(candidates) > 1:
+            same = [p for p in candidates if self.stacks[p].environment == node.environment]
+            candidates = same or candidates
+        if len(candidates) == 1:
+            return candidates[0], None
+        if not candidates:
+            return None, "names no stack"
+        return (
+            None,
+            f"names {len(candidates)} stacks: {', '.join(candidates)}; "
+            "name one as <path>@<environment>",
+        )
 
 
 def _regex(part: str) -> re.Pattern[str]:

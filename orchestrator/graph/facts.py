@@ -21,7 +21,7 @@ Facts = dict[str, Any]
 
 
 def file_kind(path: str) -> str | None:
-    """Which files the graph reads: Terraform, tfvars and stack files."""
+    """Which files the graph reads: Terraform, tfvars, backend files and stack files."""
     name = posixpath.basename(path)
     if name == STACK_FILE:
         return "stack"
@@ -31,6 +31,8 @@ def file_kind(path: str) -> str | None:
         return "tf"
     if name == "terraform.tfvars" or name.endswith(".auto.tfvars"):
         return "tfvars"
+    if name.endswith(".tfvars"):
+        return "var_file"  # read by Terraform only when named: an environment's -var-file
     if name.endswith(".backend") or name.endswith(".tfbackend"):
         return "backend_config"
     return None
@@ -45,6 +47,9 @@ def extract(path: str, text: str) -> Facts:
         return _from_json(path, text)
     if kind == "tfvars":
         return _from_tfvars(path, text)
+    if kind == "var_file":
+        values = _from_tfvars(path, text)
+        return {"var_values": values["tfvars"]} if "tfvars" in values else values
     if kind == "backend_config":
         return _from_backend_file(path, text)
     try:

@@ -76,7 +76,7 @@ def _dangling(resolved: links.Links) -> dict[str, Facts]:
             }
         }
         for path, end in resolved.dangling.items()
-        if file_kind(path) is not None
+        if file_kind(path) not in (None, "var_file")
     }
 
 

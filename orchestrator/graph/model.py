@@ -41,8 +41,14 @@ class Edge:
 
 @dataclass
 class StackNode:
+    """A stack, or one environment's instance of a stack folder (DESIGN §3): `path` is always
+    the folder, `address` the key in the graph (`path`, or `path@environment`)."""
+
     path: str
     name: str
+    environment: str | None = None
+    backend_files: list[str] = field(default_factory=list)  # -backend-config files, in order
+    var_files: list[str] = field(default_factory=list)  # -var-file files, in order
     labels: list[str] = field(default_factory=list)
     autodeploy: bool = False
     worker_pool: str = "default"
@@ -56,7 +62,10 @@ class StackNode:
     module_overflow: str | None = None
     errors: list[str] = field(default_factory=list)
     blockers: list[str] = field(default_factory=list)  # files the graph could not read
-    cycle_blockers: list[str] = field(default_factory=list)  # a cycle through depends_on
+    # a cycle through depends_on (set by each build), an environment's missing file: they stop
+    # only the runs a change brings, never make the stack affected by every push
+    cycle_blockers: list[str] = field(default_factory=list)
+    environment_blockers: list[str] = field(default_factory=list)
     block: dict[str, Any] = field(default_factory=dict)
     inputs: list[dict[str, str]] = field(default_factory=list)
     local_reads: list[dict[str, str]] = field(default_factory=list)
@@ -67,7 +76,15 @@ class StackNode:
         """Why no run of this stack may reach Terraform. Unread files make the stack affected by
         every push (a change may hide in them); a depends_on cycle does not: it only stops the
         runs a change brings."""
-        return [*self.blockers, *self.cycle_blockers]
+        return [*self.blockers, *self.environment_blockers, *self.cycle_blockers]
+
+    @property
+    def address(self) -> str:
+        return address_of(self.path, self.environment)
+
+    @property
+    def env_files(self) -> set[str]:
+        return {*self.backend_files, *self.var_files}
 
     @property
     def managed_state(self) -> bool:
@@ -84,6 +101,13 @@ class StackNode:
             "backend": backend,
             **self.settings.to_json(),
         }
+        if self.environment is not None:
+            view["address"] = self.address
+            view["environment"] = {
+                "name": self.environment,
+                "backend_config": self.backend_files,
+                "var_files": self.var_files,
+            }
         if self.run_blockers:
             view["blocked"] = self.run_blockers
         return view
@@ -162,6 +186,11 @@ class Graph:
                 ordered.append(path)
                 pending.discard(path)
         return ordered
+
+
+def address_of(path: str, environment: str | None) -> str:
+    """A stack's key: its folder, or `folder@environment` for an environment's instance."""
+    return path if environment is None else f"{path}@{environment}"
 
 
 def _edge_order(edge: Edge) -> tuple[str, ...]:

@@ -35,7 +35,7 @@ def _pairs(document: dict[str, Any]) -> list[tuple[str, str, str]]:
 def _dot(document: dict[str, Any]) -> str:
     lines = ["digraph stacks {", "  rankdir=LR;", "  node [shape=box];"]
     for stack in document["stacks"]:
-        lines.append(f"  {json.dumps(stack['path'])} [label={json.dumps(stack['name'])}];")
+        lines.append(f"  {json.dumps(_key(stack))} [label={json.dumps(stack['name'])}];")
     for upstream, downstream, kind in _pairs(document):
         style = "solid" if kind == "data" else "dashed"
         lines.append(f"  {json.dumps(upstream)} -> {json.dumps(downstream)} [style={style}];")
@@ -44,12 +44,17 @@ def _dot(document: dict[str, Any]) -> str:
 
 
 def _mermaid(document: dict[str, Any]) -> str:
-    ids = {stack["path"]: f"s{i}" for i, stack in enumerate(document["stacks"])}
+    ids = {_key(stack): f"s{i}" for i, stack in enumerate(document["stacks"])}
     lines = ["graph LR"]
     for stack in document["stacks"]:
         label = stack["name"].replace('"', "'")
-        lines.append(f'  {ids[stack["path"]]}["{label}"]')
+        lines.append(f'  {ids[_key(stack)]}["{label}"]')
     for upstream, downstream, kind in _pairs(document):
         arrow = "-->" if kind == "data" else "-.->"
         lines.append(f"  {ids[upstream]} {arrow} {ids[downstream]}")
     return "\n".join(lines)
+
+
+def _key(stack: dict[str, Any]) -> str:
+    """The stack's key in the edges: its address (`path@environment` for an instance)."""
+    return str(stack.get("address") or stack["path"])

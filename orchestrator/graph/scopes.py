@@ -33,9 +33,10 @@ def scope(tree: Tree, folder: str, arguments: Mapping[str, Argument] | None = No
     )
 
 
-def root_scope(tree: Tree, folder: str) -> Scope:
+def root_scope(tree: Tree, folder: str, var_files: tuple[str, ...] = ()) -> Scope:
     """The scope of a stack's root module: tfvars files override the variables' defaults,
-    terraform.tfvars first, then the *.auto.tfvars in name order."""
+    terraform.tfvars first, then the *.auto.tfvars in name order, then an environment's
+    -var-file files in their order (Terraform's precedence)."""
     found = scope(tree, folder)
     files = tree.by_dir.get(folder, {})
     tfvars = sorted(
@@ -45,7 +46,11 @@ def root_scope(tree: Tree, folder: str) -> Scope:
     values = dict(found.variable_values)
     for path in tfvars:
         values.update(tree.facts[path]["tfvars"])
+    for path in var_files:
+        given = tree.facts.get(path, {})
+        values.update(given.get("var_values") or given.get("tfvars") or {})
     found.variable_values = values
     broken = sorted(p for p, f in files.items() if "error" in f and is_tfvars(p))
+    broken += [p for p in var_files if "error" in tree.facts.get(p, {})]
     found.broken_values = broken[0] if broken else None
     return found

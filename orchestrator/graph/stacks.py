@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from orchestrator.graph.model import StackNode
-from orchestrator.graph.tree import Tree, is_terraform, is_tfvars, stack_file
+from orchestrator.graph.tree import Tree, is_terraform, is_tfvars, is_var_file, stack_file
 from orchestrator.stackconfig import stack as stackconfig
 
 
@@ -17,7 +17,7 @@ def stack_node(tree: Tree, folder: str, is_module_source: bool) -> StackNode | N
     declared = files.get(stack_file(folder))
     block = declared.get("stack") if declared else None
     backend = next((f["backend"] for _, f in tree.tf_facts(folder) if "backend" in f), None)
-    broken = [f["error"] for f in files.values() if "error" in f]
+    broken = [f["error"] for p, f in files.items() if "error" in f and not is_var_file(p)]
     if block is None and backend is None:
         stack_file_broken = declared is not None and "error" in declared
         guessed = broken and any(map(is_terraform, files)) and not is_module_source

@@ -88,5 +88,10 @@ def is_tfvars(path: str) -> bool:
     return path.endswith("terraform.tfvars") or path.endswith(".auto.tfvars")
 
 
+def is_var_file(path: str) -> bool:
+    """A tfvars file Terraform reads only when a -var-file names it (an environment's)."""
+    return path.endswith(".tfvars") and not is_tfvars(path)
+
+
 def is_terraform(path: str) -> bool:
     return path.endswith(".tf") or path.endswith(".tf.json")

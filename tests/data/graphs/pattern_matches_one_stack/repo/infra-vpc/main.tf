@@ -1,5 +1,7 @@
-# A partial backend: `terraform init -backend-config=<env>.govuk.backend` completes it. Every
-# file gives the same key, so the key is known; the bucket differs per environment.
 terraform {
-  backend "s3" {}
+  backend "s3" {
+    bucket = "acme-tfstate"
+    key    = "govuk/infra-vpc.tfstate"
+    region = "eu-west-1"
+  }
 }
