@@ -56,6 +56,7 @@ def _terraform_plan(workspace: Workspace, managed_state: bool) -> None:
             f"-out={PLAN_FILE}",
             "-detailed-exitcode",
             _plan_lock_flag(managed_state),
+            *workspace.var_file_args,
             ok_codes=(0, 2),
         )
     except TerraformError as exc:

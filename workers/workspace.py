@@ -3,6 +3,7 @@ its upstreams' local state written, and the confined terraform that works in it.
 
 from __future__ import annotations
 
+import posixpath
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,14 +29,23 @@ class Workspace:
     terraform: Terraform
     withheld: tuple[str, ...]
     credential: str
+    # an environment's files (DESIGN §3), as Terraform in the stack's folder names them
+    backend_files: tuple[str, ...] = ()
+    var_files: tuple[str, ...] = ()
 
     def init(self, settings: Settings) -> None:
         """terraform init, one at a time on this machine (it fills the shared plugin cache)."""
         args = ["init", "-input=false", "-no-color"]
         if (self.terraform.workdir / checkout.BACKEND_CONFIG).exists():
             args.append(f"-backend-config={checkout.BACKEND_CONFIG}")
+        else:
+            args.extend(f"-backend-config={path}" for path in self.backend_files)
         with plugin_cache_lock(settings):
             self.terraform.run(*args)
+
+    @property
+    def var_file_args(self) -> list[str]:
+        return [f"-var-file={path}" for path in self.var_files]
 
 
 def prepare(
@@ -65,7 +75,23 @@ def prepare(
     confinement = confine(settings, root, directory, Path(binary), env)
     runlog(f"stackrun: {confinement.sandbox.describe()}")
     terraform = Terraform(binary, directory, env, runlog, confinement)
-    return Workspace(root, terraform, granted.withheld, credential)
+    if inputs.environment is not None:
+        runlog(f"stackrun: environment {inputs.environment}")
+    return Workspace(
+        root,
+        terraform,
+        granted.withheld,
+        credential,
+        _from_stack(inputs.stack_path, inputs.backend_files),
+        _from_stack(inputs.stack_path, inputs.var_files),
+    )
+
+
+def _from_stack(stack_path: str, paths: tuple[str, ...]) -> tuple[str, ...]:
+    """Paths from the repository root as Terraform, working in the stack's folder, is given
+    them (the graph keeps them inside the repository)."""
+    start = "." if stack_path == "." else stack_path
+    return tuple(posixpath.relpath(path, start) for path in paths)
 
 
 def _write_upstream_local_states(

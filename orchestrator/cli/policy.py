@@ -62,6 +62,7 @@ class _OfflineStack:
     labels: tuple[str, ...] = ()
     autodeploy: bool = False
     worker_pool: str = "default"
+    environment: str | None = None
 
 
 def _offline_facts() -> RunFacts:

@@ -15,6 +15,7 @@ IDENTITY_FIELDS: dict[str, tuple[str, ...]] = {
     "s3": ("bucket", "key"),
     "gcs": ("bucket", "prefix"),
     "azurerm": ("container_name", "key"),
+    "pg": ("conn_str", "schema_name"),
     "local": ("path",),
 }
 

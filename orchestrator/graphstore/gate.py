@@ -12,9 +12,10 @@ from orchestrator.graphstore.cache import DatabaseCache
 from orchestrator.vcs.mirror import Mirror
 
 
-def blockers_at(session: Session, mirror: Mirror, sha: str, stack_path: str) -> list[str]:
-    """The reasons the stack at `stack_path` cannot run at commit `sha`; none when it can (or
-    when the graph there has no such stack: the checkout then says so)."""
+def blockers_at(session: Session, mirror: Mirror, sha: str, address: str) -> list[str]:
+    """The reasons the stack at `address` (its folder, or `folder@environment`) cannot run at
+    commit `sha`; none when it can (or when the graph there has no such stack: the checkout
+    then says so)."""
     graph = graph_of_commit(mirror, sha, DatabaseCache(session, process_cache()))
-    node = graph.stacks.get(stack_path)
+    node = graph.stacks.get(address)
     return node.run_blockers if node is not None else []

@@ -49,8 +49,13 @@ class Stack(Base):
 
     id: Mapped[str] = mapped_column(String(500), primary_key=True)
     repository_id: Mapped[int] = mapped_column(ForeignKey("repositories.id"))
-    path: Mapped[str] = mapped_column(String(400))
+    path: Mapped[str] = mapped_column(String(400))  # the folder; instances share it
     name: Mapped[str] = mapped_column(String(200))
+    # an environment's instance of the folder (DESIGN §3): its name and the files Terraform
+    # is given for it, as paths from the repository root
+    environment: Mapped[str | None] = mapped_column(String(63), nullable=True)
+    backend_files: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default="[]")
+    var_files: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default="[]")
     labels: Mapped[list[Any]] = mapped_column(JSON, default=list)
     autodeploy: Mapped[bool] = mapped_column(Boolean, default=False)
     managed_state: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -45,6 +45,7 @@ class RunFacts:
     autodeploy: bool
     repository: str
     worker_pool: str
+    environment: str | None = None
     previous_run: Mapping[str, Any] | None = None
     trusted: bool = True
 
@@ -85,6 +86,8 @@ class StackRow(Protocol):
     def autodeploy(self) -> bool: ...
     @property
     def worker_pool(self) -> str: ...
+    @property
+    def environment(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -128,6 +131,7 @@ def run_facts(
         autodeploy=stack.autodeploy,
         repository=repository,
         worker_pool=stack.worker_pool,
+        environment=stack.environment,
         previous_run=_previous_run(previous),
         trusted=trusted,
     )
@@ -214,6 +218,7 @@ def stackrun_view(facts: RunFacts) -> dict[str, Any]:
             "id": facts.stack_id,
             "name": facts.stack_name,
             "path": facts.stack_path,
+            "environment": facts.environment,
             "labels": list(facts.labels),
             "autodeploy": facts.autodeploy,
             "repository": facts.repository,

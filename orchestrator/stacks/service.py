@@ -7,25 +7,35 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from orchestrator.graph.model import Graph, StackNode
+from orchestrator.graph.model import address_of as address_of_node
 from orchestrator.models import Repository, Stack, utcnow
 
 
-def stack_id_for(repository: Repository, path: str) -> str:
-    return repository.name if path == "." else f"{repository.name}/{path}"
+def stack_id_for(repository: Repository, address: str) -> str:
+    """`<repository>/<path>`, `<repository>/<path>@<environment>` for an environment's
+    instance; the root folder's stack is the repository's name (`<repository>@<env>`)."""
+    if address == "." or address.startswith(".@"):
+        return repository.name + address[1:]
+    return f"{repository.name}/{address}"
+
+
+def address_of(stack: Stack) -> str:
+    """The stack's key in the graph: its folder, or `folder@environment`."""
+    return address_of_node(stack.path, stack.environment)
 
 
 def upsert_stacks(session: Session, repository: Repository, graph: Graph) -> dict[str, Stack]:
     """Make the stack table match the graph at the pushed commit; vanished stacks are marked
     deleted (a deleted stack never triggers a destroy)."""
     stacks: dict[str, Stack] = {}
-    for path, node in graph.stacks.items():
-        stack, _ = _stack_at(session, repository, path)
-        _describe(stack, repository, graph, path, node)
+    for address, node in graph.stacks.items():
+        stack, _ = _stack_at(session, repository, address, node)
+        _describe(stack, repository, graph, address, node)
         stack.deleted = False
-        stacks[path] = stack
+        stacks[address] = stack
     known = select(Stack).where(Stack.repository_id == repository.id, Stack.deleted.is_(False))
     for stack in session.scalars(known):
-        if stack.path not in stacks:
+        if address_of(stack) not in stacks:
             stack.deleted = True
     session.flush()
     return stacks
@@ -36,38 +46,47 @@ def known_stacks(session: Session, repository: Repository, graph: Graph) -> dict
     created hidden (`deleted`, never autodeployed) and otherwise left alone: the tracked
     branch owns the stack table."""
     stacks: dict[str, Stack] = {}
-    for path, node in graph.stacks.items():
-        stack, new = _stack_at(session, repository, path)
+    for address, node in graph.stacks.items():
+        stack, new = _stack_at(session, repository, address, node)
         if new:
-            _describe(stack, repository, graph, path, node)
+            _describe(stack, repository, graph, address, node)
             stack.autodeploy = False
             stack.deleted = True
-        stacks[path] = stack
+        stacks[address] = stack
     session.flush()
     return stacks
 
 
-def _stack_at(session: Session, repository: Repository, path: str) -> tuple[Stack, bool]:
-    """The stack row of the folder `path`, and whether it was created now."""
-    stack = session.get(Stack, stack_id_for(repository, path))
+def _stack_at(
+    session: Session, repository: Repository, address: str, node: StackNode
+) -> tuple[Stack, bool]:
+    """The stack row of `address` (a folder, or an environment's instance of one), and
+    whether it was created now."""
+    stack_id = stack_id_for(repository, address)
+    stack = session.get(Stack, stack_id)
     if stack is not None:
         return stack, False
-    stack = Stack(id=stack_id_for(repository, path), repository_id=repository.id, path=path)
+    stack = Stack(
+        id=stack_id, repository_id=repository.id, path=node.path, environment=node.environment
+    )
     session.add(stack)
     return stack, True
 
 
 def _describe(
-    stack: Stack, repository: Repository, graph: Graph, path: str, node: StackNode
+    stack: Stack, repository: Repository, graph: Graph, address: str, node: StackNode
 ) -> None:
     """The stack's settings as its stack block and the graph at the commit say."""
     stack.name = node.name
+    stack.environment = node.environment
+    stack.backend_files = list(node.backend_files)
+    stack.var_files = list(node.var_files)
     stack.labels = list(node.labels)
     stack.autodeploy = node.autodeploy
     stack.managed_state = node.managed_state
     stack.backend_type = node.backend_type
     stack.worker_pool = node.worker_pool
-    stack.depends_on = sorted(graph.upstreams_of(path))
+    stack.depends_on = sorted(graph.upstreams_of(address))
     stack.inputs = [{**i, "stack": stack_id_for(repository, i["stack"])} for i in node.inputs]
     stack.trigger_always = node.trigger_always
     stack.drift_schedules = list(node.settings.drift.schedules) if node.settings.drift else []

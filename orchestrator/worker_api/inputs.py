@@ -17,6 +17,7 @@ from orchestrator.aws.role import AwsRole
 from orchestrator.db import session_scope
 from orchestrator.graph import hcl
 from orchestrator.graph.facts import STACK_FILE
+from orchestrator.graph.model import address_of
 from orchestrator.graphstore import gate
 from orchestrator.models import Repository, Run, Stack
 from orchestrator.repos import mirror_for
@@ -37,9 +38,17 @@ class RunInputs:
     stack_id: str
     stack_path: str
     managed_state: bool
+    environment: str | None
+    backend_files: tuple[str, ...]  # an environment's -backend-config files, from the root
+    var_files: tuple[str, ...]  # an environment's -var-file files, from the root
     local_state_reads: tuple[Mapping[str, Any], ...]
     aws: Mapping[str, Any] | None
     repository_id: int
+
+    @property
+    def stack_address(self) -> str:
+        """The stack's key in the graph: its folder, or `folder@environment`."""
+        return address_of(self.stack_path, self.environment)
 
     @property
     def aws_role_arn(self) -> str | None:
@@ -59,6 +68,9 @@ def load(session: Session, run_id: int) -> RunInputs:
         stack_id=stack.id,
         stack_path=stack.path,
         managed_state=stack.managed_state,
+        environment=stack.environment,
+        backend_files=tuple(stack.backend_files or ()),
+        var_files=tuple(stack.var_files or ()),
         local_state_reads=tuple(stack.local_state_reads or []),
         aws=stack.aws,
         repository_id=stack.repository_id,
@@ -76,10 +88,10 @@ def export_commit(inputs: RunInputs, root: Path) -> None:
         mirror = mirror_for(repository)
     mirror.ensure_commit(sha)
     with session_scope() as session:
-        blockers = gate.blockers_at(session, mirror, sha, inputs.stack_path)
+        blockers = gate.blockers_at(session, mirror, sha, inputs.stack_address)
     if blockers:
         raise ValueError(
-            f"stack {inputs.stack_path} cannot run at commit {sha[:12]}: " + "; ".join(blockers)
+            f"stack {inputs.stack_address} cannot run at commit {sha[:12]}: " + "; ".join(blockers)
         )
     mirror.export(sha, root)
 
