@@ -74,12 +74,28 @@ def values_file(path: Path) -> dict[str, Any]:
     return helm.values_from_yaml(path.read_text(encoding="utf-8"))
 
 
-def render(values: dict[str, Any] | None = None) -> list[Manifest]:
-    """Every object `helm template stackrun deploy/helm/stackrun -n stackrun` makes with
+def merge_values(*layers: dict[str, Any]) -> dict[str, Any]:
+    """Values files merged as `helm -f A -f B` merges them: maps recursively, a later value
+    (a list included) replacing an earlier one."""
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        for key, value in layer.items():
+            earlier = merged.get(key)
+            if isinstance(earlier, dict) and isinstance(value, dict):
+                merged[key] = merge_values(earlier, value)
+            else:
+                merged[key] = value
+    return merged
+
+
+def render(
+    values: dict[str, Any] | None = None, *, release: str = RELEASE, namespace: str = NAMESPACE
+) -> list[Manifest]:
+    """Every object `helm template RELEASE deploy/helm/stackrun -n NAMESPACE` makes with
     `values` over the chart's defaults. Raises helm.HelmValuesError for values the chart's
     schema refuses, helm.HelmRenderError for a template that fails."""
     with helm.Chart.load(CHART) as chart:
-        rendered = chart.render(values, name=RELEASE, namespace=NAMESPACE, is_install=True)
+        rendered = chart.render(values, name=release, namespace=namespace, is_install=True)
     manifests: list[Manifest] = []
     for template, text in sorted(rendered.items()):
         if not template.endswith((".yaml", ".yml")):

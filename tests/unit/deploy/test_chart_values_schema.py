@@ -80,3 +80,22 @@ def test_the_schema_closes_every_object_it_describes() -> None:
 def test_a_typo_deep_in_the_values_is_refused() -> None:
     with pytest.raises(helm.HelmValuesError, match="'adress' not allowed"):
         render({"worker": {"autoscaling": {"redis": {"adress": "redis:6379"}}}})
+
+
+def test_autoscaling_bounds_that_cross_are_refused_with_both_keys_named() -> None:
+    """What JSON Schema cannot compare, the template refuses (`fail`) at render time."""
+    crossed = {
+        "worker": {
+            "autoscaling": {
+                "enabled": True,
+                "minReplicas": 5,
+                "maxReplicas": 3,
+                "redis": {"address": "redis:6379"},
+            }
+        }
+    }
+    with pytest.raises(helm.HelmRenderError) as refused:
+        render(crossed)
+    assert "worker.autoscaling.minReplicas (5) is above worker.autoscaling.maxReplicas (3)" in str(
+        refused.value
+    )
