@@ -107,6 +107,9 @@ def test_a_broken_object_is_refused_by_the_strict_validation() -> None:
     assert schema_errors(deployment, KUBERNETES_VERSIONS[-1]) != []
     unknown = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}
     assert schema_errors(unknown, KUBERNETES_VERSIONS[-1]) != []
+    scaled = dict(_one(_rendered("production"), "ScaledObject", "stackrun-worker"))
+    scaled["metadata"] = {**scaled["metadata"], "lables": {"a": "b"}}
+    assert schema_errors(scaled, KUBERNETES_VERSIONS[-1]) != [], "CRD kinds' metadata is checked"
 
 
 @pytest.mark.parametrize("example", EXAMPLES)
