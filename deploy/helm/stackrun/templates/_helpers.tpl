@@ -66,27 +66,39 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 {{- end -}}
 
-{{/* Pod-level settings shared by every workload. */}}
+{{/* The ServiceAccount of the API and beat, and the workers' (IRSA: values.yaml). */}}
+{{- define "stackrun.serviceAccountName.api" -}}
+{{- .Values.serviceAccount.api.name | default (include "stackrun.fullname" .) -}}
+{{- end -}}
+
+{{- define "stackrun.serviceAccountName.worker" -}}
+{{- .Values.serviceAccount.worker.name | default (printf "%s-worker" (include "stackrun.fullname" .)) -}}
+{{- end -}}
+
+{{/* Pod-level settings shared by every workload; pass (dict "ctx" $ "serviceAccountName" NAME),
+NAME empty for the namespace's default ServiceAccount (the migrate hook runs before the chart's
+ServiceAccounts exist). */}}
 {{- define "stackrun.podSpec" -}}
-{{- with .Values.imagePullSecrets }}
+{{- $values := .ctx.Values -}}
+{{- with $values.imagePullSecrets }}
 imagePullSecrets:
   {{- toYaml . | nindent 2 }}
 {{- end }}
-{{- with .Values.serviceAccountName }}
+{{- with .serviceAccountName }}
 serviceAccountName: {{ . }}
 {{- end }}
 automountServiceAccountToken: false
 securityContext:
-  {{- toYaml .Values.podSecurityContext | nindent 2 }}
-{{- with .Values.nodeSelector }}
+  {{- toYaml $values.podSecurityContext | nindent 2 }}
+{{- with $values.nodeSelector }}
 nodeSelector:
   {{- toYaml . | nindent 2 }}
 {{- end }}
-{{- with .Values.tolerations }}
+{{- with $values.tolerations }}
 tolerations:
   {{- toYaml . | nindent 2 }}
 {{- end }}
-{{- with .Values.affinity }}
+{{- with $values.affinity }}
 affinity:
   {{- toYaml . | nindent 2 }}
 {{- end }}
