@@ -61,13 +61,25 @@ def _analyses(tree: Tree, errors: list[dict[str, Any]]) -> dict[str, Analysis]:
         declared, problems = environments(tree, folder, stack.node.block, has_backend, known)
         errors.extend(problems)
         if not declared:
-            found[folder] = stack
+            _add(found, folder, stack, errors)
         for environment in declared:
             errors.extend(_missing_files(folder, environment))
             instance = analysis(tree, folder, is_module_source, environment)
             assert instance is not None
-            found[instance.node.address] = instance
+            _add(found, instance.node.address, instance, errors)
     return found
+
+
+def _add(
+    found: dict[str, Analysis], address: str, stack: Analysis, errors: list[dict[str, Any]]
+) -> None:
+    """A folder named like an instance (`app@dev` beside `app`'s environment dev) is refused
+    rather than merged: an address names one stack."""
+    if address in found:
+        message = f"{stack.node.path} and {found[address].node.path} both make stack {address}"
+        errors.append({"kind": "environment", "file": None, "line": None, "message": message})
+        return
+    found[address] = stack
 
 
 def _missing_files(folder: str, environment: Environment) -> list[dict[str, Any]]:
