@@ -17,7 +17,6 @@ from orchestrator.graph.stacks import as_list
 from orchestrator.graph.tree import Tree, join, stack_file
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
-BACKEND_SUFFIXES = (".backend", ".tfbackend")
 
 
 @dataclass(frozen=True)
@@ -50,7 +49,7 @@ def conventional_names(tree: Tree) -> frozenset[str]:
     one such file is then that environment's only instance (`production.govuk.backend`);
     a lone `backend.tfbackend` in a repository without environments completes its stack."""
     names: set[str] = set()
-    for folder in tree.by_dir:
+    for folder in tree.backend_files_by_dir:
         found = set(_backend_files_by_env(tree, folder))
         if len(found) > 1:
             names.update(found)
@@ -59,11 +58,10 @@ def conventional_names(tree: Tree) -> frozenset[str]:
 
 def _backend_files_by_env(tree: Tree, folder: str) -> dict[str, list[str]]:
     by_env: dict[str, list[str]] = {}
-    for path in sorted(tree.by_dir.get(folder, {})):
-        if path.endswith(BACKEND_SUFFIXES):
-            env = posixpath.basename(path).split(".")[0]
-            if NAME.match(env):
-                by_env.setdefault(env, []).append(path)
+    for path in tree.backend_files_by_dir.get(folder, ()):
+        env = posixpath.basename(path).split(".")[0]
+        if NAME.match(env):
+            by_env.setdefault(env, []).append(path)
     return by_env
 
 

@@ -20,6 +20,7 @@ STACK_FILE = "stackrun.hcl"
 Facts = dict[str, Any]
 
 
+@lru_cache(maxsize=1 << 16)
 def file_kind(path: str) -> str | None:
     """Which files the graph reads: Terraform, tfvars, backend files and stack files."""
     name = posixpath.basename(path)

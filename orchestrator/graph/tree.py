@@ -23,8 +23,11 @@ class Tree:
         self.links_key = hash(tuple(sorted(links.folders.items())))
         self.by_dir: dict[str, dict[str, Facts]] = {}
         self.unread_by_dir: dict[str, list[str]] = {}
+        self.backend_files_by_dir: dict[str, list[str]] = {}  # -backend-config files
         for path, file_facts in sorted(facts.items()):
             self.by_dir.setdefault(directory(path), {})[path] = file_facts
+            if path.endswith(BACKEND_SUFFIXES):
+                self.backend_files_by_dir.setdefault(directory(path), []).append(path)
             error = file_facts.get("error") or {}
             if error.get("kind") == "limit":
                 self.unread_by_dir.setdefault(directory(path), []).append(
@@ -65,6 +68,9 @@ class Tree:
                     if is_local(source):
                         sources.add(self.through_links(join(folder, str(source))))
         return sources
+
+
+BACKEND_SUFFIXES = (".backend", ".tfbackend")
 
 
 def directory(path: str) -> str:
