@@ -8,8 +8,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Protocol
 
-from orchestrator.graph import hcl
-from orchestrator.graph.facts import FACTS_VERSION, Facts, extract, file_kind
+from orchestrator.graph import parallel
+from orchestrator.graph.facts import FACTS_VERSION, Facts, file_kind
 from orchestrator.graph.limits import Budget, GraphLimits, limit_error, over_limits
 
 
@@ -82,22 +82,21 @@ def _parse_missing(
     cached: Mapping[str, Facts],
     limits: GraphLimits,
 ) -> tuple[dict[str, Facts], dict[str, str]]:
-    """Facts of the files not cached, in path order, until the time budget is spent."""
+    """Facts of the files not cached, in path order, until the time budget is spent; on
+    every core when there is enough to parse (graph/parallel.py)."""
     budget = Budget(limits.time_budget_seconds)
-    fresh: dict[str, Facts] = {}
-    unparsed: dict[str, str] = {}
-    with hcl.deadline(budget.deadline):
-        for path, key in keys.items():
-            if key in cached or key in fresh:
-                continue
-            if budget.spent():
-                unparsed[path] = budget.message()
-                continue
-            text = contents.get(wanted[path], b"").decode("utf-8", errors="replace")
-            try:
-                fresh[key] = extract(path, text)
-            except hcl.BudgetSpent:
-                unparsed[path] = budget.message()
+    work: list[parallel.Work] = []
+    seen: set[str] = set()
+    for path, key in keys.items():
+        if key in cached or key in seen:
+            continue
+        seen.add(key)
+        work.append((path, key, contents.get(wanted[path], b"")))
+    workers = parallel.workers_for(sum(len(content) for _, _, content in work))
+    fresh, unparsed = parallel.parse_all(work, budget.deadline, budget.message(), workers)
+    for path, key in keys.items():  # a blob at two paths, left unparsed at the first
+        if key not in cached and key not in fresh:
+            unparsed.setdefault(path, budget.message())
     return fresh, unparsed
 
 
