@@ -174,14 +174,14 @@ def identities_of(rtype: str, attributes: Mapping[str, Any]) -> Iterator[Identit
     typed = TYPED_NAMES.get(rtype)
     if typed is not None:
         service, resource_type, names = typed
-        for name in names:
-            value = attributes.get(name)
+        for attribute in names:
+            value = attributes.get(attribute)
             if isinstance(value, str) and value and len(value) <= _MAX_VALUE:
                 yield typed_name(service, resource_type, value)
     if rtype == "helm_release":
-        name, namespace = attributes.get("name"), attributes.get("namespace") or "default"
-        if isinstance(name, str) and name and isinstance(namespace, str):
-            yield Identity(HELM, f"{namespace}/{name}")
+        release, namespace = attributes.get("name"), attributes.get("namespace") or "default"
+        if isinstance(release, str) and release and isinstance(namespace, str):
+            yield Identity(HELM, f"{namespace}/{release}")
     elif rtype.startswith("kubernetes_"):
         yield from _kubernetes(rtype, attributes)
 

@@ -88,7 +88,9 @@ BUILTIN: tuple[KindRule, ...] = (
     _upbound("dynamodb", "Table", "table"),
     KindRule("*.aws.upbound.io", "*", CROSSPLANE_ARN),
     # Crossplane's classic provider-aws
-    _classic("database.aws.crossplane.io", "RDSInstance", "rds", "db", "status.atProvider.dbInstanceArn"),
+    _classic(
+        "database.aws.crossplane.io", "RDSInstance", "rds", "db", "status.atProvider.dbInstanceArn"
+    ),
     _classic("rds.aws.crossplane.io", "DBInstance", "rds", "db", "status.atProvider.dbInstanceARN"),
     _classic("s3.aws.crossplane.io", "Bucket", "s3", "bucket"),
     _classic("iam.aws.crossplane.io", "Role", "iam", "role"),

@@ -47,6 +47,7 @@ class RunFacts:
     worker_pool: str
     previous_run: Mapping[str, Any] | None = None
     trusted: bool = True
+    boundary: tuple[Mapping[str, Any], ...] = ()
 
 
 class RunRow(Protocol):
@@ -109,6 +110,7 @@ def run_facts(
     *,
     previous: RunRow | None = None,
     trusted: bool = True,
+    boundary: Sequence[Mapping[str, Any]] = (),
 ) -> RunFacts:
     """The one way to assemble RunFacts: a run (or a planned one), its stack, the name of its
     repository, the stack's run before it and whether the run is trusted (runs/trust.py)."""
@@ -130,6 +132,7 @@ def run_facts(
         worker_pool=stack.worker_pool,
         previous_run=_previous_run(previous),
         trusted=trusted,
+        boundary=tuple(boundary),
     )
 
 
@@ -220,6 +223,7 @@ def stackrun_view(facts: RunFacts) -> dict[str, Any]:
             "worker_pool": facts.worker_pool,
         },
         "previous_run": dict(facts.previous_run) if facts.previous_run else None,
+        "boundary": {"findings": [dict(f) for f in facts.boundary]},
     }
 
 
