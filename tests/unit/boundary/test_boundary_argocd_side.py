@@ -1,0 +1,100 @@
+"""Reading Argo CD's side through the hand-off client, against the swagger-checked stand-in:
+managed resources, children in the resource tree, a huge tree, an unreachable server."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+
+import pytest
+
+from orchestrator.boundary.argocd_side import Cluster, Limits, read
+from orchestrator.boundary.kinds import ordered
+from orchestrator.handoff.argocd_api import ArgoCDClient, ArgoCDError
+from tests.support.argocd_server import (
+    GET_RESOURCE,
+    LIST_APPLICATIONS,
+    UNAVAILABLE,
+    ArgoCDStandIn,
+)
+from tests.unit.boundary import shapes
+
+TOKEN = "boundary-argocd-token-1d2c"
+CLUSTER = Cluster("prod-eu", "https://prod-eu.eks.example.com", "prod-eu-bootstrap")
+
+
+def _app(name: str, server: str = CLUSTER.server) -> dict[str, object]:
+    return {
+        "metadata": {"name": name, "namespace": "argocd"},
+        "spec": {
+            "project": "default",
+            "source": {"repoURL": "https://git.example.com/apps.git", "path": name},
+            "destination": {"server": server, "namespace": "payments"},
+        },
+    }
+
+
+def _config_map(number: int) -> dict[str, object]:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": f"c{number}", "namespace": "payments"},
+    }
+
+
+@pytest.fixture
+def argocd() -> Iterator[ArgoCDStandIn]:
+    with ArgoCDStandIn(TOKEN) as server:
+        yield server
+
+
+def _read(argocd: ArgoCDStandIn, limits: Limits = Limits()) -> object:
+    with ArgoCDClient(argocd.url, TOKEN, attempts=1, sleep=lambda _s: None) as client:
+        return read(client, CLUSTER, ordered([]), limits)
+
+
+def test_managed_objects_and_aws_children_of_the_clusters_applications_are_claims(
+    argocd: ArgoCDStandIn,
+) -> None:
+    argocd.manage(_app("payments-db"), [shapes.ACK_DB_INSTANCE], children=[shapes.ACK_ROLE])
+    argocd.manage(_app("elsewhere", server="https://other.example.com"), [shapes.ACK_BUCKET])
+    observed = _read(argocd)
+    assert observed.listed == {"payments-db"} and observed.complete == {"payments-db"}
+    claims = {(c.app, str(c.obj)): {i.key for i in c.identities} for c in observed.claims}
+    assert f"arn:{shapes.DB_ARN}" in claims[("payments-db", "DBInstance payments/main")]
+    assert f"arn:{shapes.ROLE_ARN}" in claims[("payments-db", "Role payments/app")]
+    assert len(argocd.calls(GET_RESOURCE)) == 1, "only the AWS child's live object is fetched"
+    assert argocd.violations == []
+
+
+def test_a_huge_tree_is_read_up_to_the_limit_and_its_application_not_closed(
+    argocd: ArgoCDStandIn,
+) -> None:
+    children = [_config_map(n) for n in range(3000)]
+    role = copy.deepcopy(shapes.ACK_ROLE)
+    argocd.manage(_app("huge"), [shapes.ACK_DB_INSTANCE], children=[*children, role])
+    observed = _read(argocd, Limits(tree_nodes=1000, fetches=5))
+    assert "huge" in observed.listed and "huge" not in observed.complete
+    assert any("3002 objects, more than 1000" in p for p in observed.problems)
+    assert any(str(c.obj) == "DBInstance payments/main" for c in observed.claims)
+    assert argocd.calls(GET_RESOURCE) == [], "ConfigMaps are never fetched"
+
+
+def test_too_many_aws_children_stop_at_the_fetch_limit(argocd: ArgoCDStandIn) -> None:
+    roles = []
+    for number in range(4):
+        role = copy.deepcopy(shapes.ACK_ROLE)
+        role["metadata"]["name"] = f"r{number}"
+        roles.append(role)
+    argocd.manage(_app("roles"), [shapes.ACK_DB_INSTANCE], children=roles)
+    observed = _read(argocd, Limits(fetches=2))
+    assert len(argocd.calls(GET_RESOURCE)) == 2 and "roles" not in observed.complete
+    assert any("more than 2 AWS objects" in p for p in observed.problems)
+
+
+def test_an_unreachable_argocd_is_a_clear_error(argocd: ArgoCDStandIn) -> None:
+    argocd.fail(LIST_APPLICATIONS, UNAVAILABLE)
+    with pytest.raises(ArgoCDError) as raised:
+        _read(argocd)
+    assert "argocd list applications" in str(raised.value) and "503" in str(raised.value)
+    assert TOKEN not in str(raised.value)
