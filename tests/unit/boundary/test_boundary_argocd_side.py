@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from orchestrator.boundary.argocd_side import Cluster, Limits, read
+from orchestrator.boundary.argocd_side import Cluster, Limits, Observed, read
 from orchestrator.boundary.kinds import ordered
 from orchestrator.handoff.argocd_api import ArgoCDClient, ArgoCDError
 from tests.support.argocd_server import (
@@ -48,9 +48,9 @@ def argocd() -> Iterator[ArgoCDStandIn]:
         yield server
 
 
-def _read(argocd: ArgoCDStandIn, limits: Limits = Limits()) -> object:
+def _read(argocd: ArgoCDStandIn, limits: Limits | None = None) -> Observed:
     with ArgoCDClient(argocd.url, TOKEN, attempts=1, sleep=lambda _s: None) as client:
-        return read(client, CLUSTER, ordered([]), limits)
+        return read(client, CLUSTER, ordered([]), limits or Limits())
 
 
 def test_managed_objects_and_aws_children_of_the_clusters_applications_are_claims(
