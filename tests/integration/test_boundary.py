@@ -353,6 +353,6 @@ def _policy_refuses_the_stack(world: World) -> None:
     assert run["state"] == "FAILED", run
     detail = world.get(f"/api/v1/runs/{run['id']}")
     assert (
-        "plan policy denied: null_resource.main is also managed by Argo CD application payments-db"
-        in (detail["failure_reason"])
+        "plan policy denied: no-shared-ownership: null_resource.main is also managed by Argo CD "
+        "application payments-db (DBInstance payments/main)" in (detail["failure_reason"])
     )
