@@ -1,8 +1,8 @@
 """Findings: an Argo CD application and a stack's state claiming the same thing. Pure.
 
-A finding is one (application, Kubernetes object, stack, Terraform address): however many of
-their identities match (an ARN and the name read off it), it is one finding, keyed by a hash of
-those four names, so a check seen again finds the same key. Direction `aws`: the application's
+A finding is one (platform, application, Kubernetes object, stack, Terraform address): however
+many of their identities match (an ARN and the name read off it), it is one finding, keyed by a
+hash of those names, so a check seen again finds the same key. Direction `aws`: the application's
 object manages an AWS resource the stack owns (an ARN or typed name matched); direction
 `kubernetes`: the stack's state holds a Kubernetes object (or Helm release) the application
 also manages.
@@ -70,22 +70,27 @@ class Finding:
         )
 
 
-def finding_key(app: str, obj: ObjectRef, stack_id: str, address: str) -> str:
-    """Stable across checks and processes: the same four names, the same key."""
-    parts = "\x1f".join((app, obj.group, obj.kind, obj.namespace, obj.name, stack_id, address))
+def finding_key(platform: str, app: str, obj: ObjectRef, stack_id: str, address: str) -> str:
+    """Stable across checks and processes: the same names, the same key."""
+    names = (platform, app, obj.group, obj.kind, obj.namespace, obj.name, stack_id, address)
+    parts = "\x1f".join(names)
     return hashlib.sha256(parts.encode()).hexdigest()[:40]
 
 
-def compute(claims: Iterable[Claim], owned: Mapping[str, Sequence[Owned]]) -> list[Finding]:
+def compute(
+    platform: str, claims: Iterable[Claim], owned: Mapping[str, Sequence[Owned]]
+) -> list[Finding]:
     """Every (claim, owned resource) pair sharing a matchable identity, one finding each (the
-    strongest identity named: an ARN before a name); sorted by key."""
+    strongest identity named: an ARN before a name) of the platform's Argo CD; sorted by key."""
     found: dict[str, Finding] = {}
     for claim in claims:
         for identity in sorted(claim.identities, key=lambda i: (_STRENGTH.get(i.scheme, 9), i)):
             if identity.scheme not in MATCHED:
                 continue
             for resource in owned.get(identity.key, ()):
-                key = finding_key(claim.app, claim.obj, resource.stack_id, resource.address)
+                key = finding_key(
+                    platform, claim.app, claim.obj, resource.stack_id, resource.address
+                )
                 if key in found:
                     continue
                 direction = AWS if identity.scheme in (ARN, NAME) else KUBERNETES

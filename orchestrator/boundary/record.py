@@ -44,7 +44,7 @@ def findings(
 ) -> str:
     """Record a check's findings; `ok`, or `partial` when some application was not read whole."""
     keys = {identity.key for claim in observed.claims for identity in claim.identities}
-    seen = rules.compute(observed.claims, index.owners_of(session, keys))
+    seen = rules.compute(target.platform, observed.claims, index.owners_of(session, keys))
     rows = {
         row.key: row
         for row in session.scalars(
