@@ -19,7 +19,7 @@ from orchestrator.db import session_scope
 from orchestrator.handoff.argocd_api import ArgoCDClient, ArgoCDError
 from orchestrator.handoff.render import app_name
 from orchestrator.handoff.spec import bridge_from_outputs
-from orchestrator.models import Handoff
+from orchestrator.models import Handoff, Stack
 from orchestrator.runs import outputs
 from orchestrator.settings import Settings
 
@@ -94,6 +94,8 @@ def check_platform(
     target = found[0]
     observed = _observe(target, settings)
     with session_scope() as session:
+        # one check of a platform records at a time (a hand-off's and beat's may overlap)
+        session.execute(select(Stack.id).where(Stack.id == platform).with_for_update())
         index.refresh_stale(session, open_store(settings).get)
         if isinstance(observed, str):
             record.failed(session, target.platform, trigger, pipeline_id, observed)
