@@ -1,10 +1,11 @@
 """Argo CD's side: what each application of a handed-off cluster manages, read through the
 hand-off's Argo CD client (`handoff/argocd_api.py`, the one door to argocd-server).
 
-For each application whose destination is the cluster (or that is the cluster's root
-application): its managed resources, with their live manifests (`managed-resources`), then its
-resource tree for the objects below them; a tree object of a kind that manages AWS resources
-(kinds.py) and not managed directly has its live manifest read (`resource`), up to a limit."""
+For each application under the cluster's root (the root application, the Applications it
+manages, and any application whose destination is the cluster): its managed resources, with
+their live manifests (`managed-resources`), then its resource tree for the objects below them;
+a tree object of a kind that manages AWS resources (kinds.py) and not managed directly has its
+live manifest read (`resource`), up to a limit."""
 
 from __future__ import annotations
 
@@ -62,7 +63,9 @@ def read(
 ) -> Observed:
     """Every in-scope application's claims. Listing the applications failing raises
     ArgoCDError (nothing is known); one application failing leaves it out of `complete`."""
-    apps = [app for app in client.list_applications() if in_scope(app, cluster)]
+    every = client.list_applications()
+    children = _root_children(client, every, cluster)
+    apps = [app for app in every if in_scope(app, cluster) or _meta(app).get("name") in children]
     observed = Observed(listed={str(_meta(app).get("name")) for app in apps})
     if len(apps) > limits.apps:
         observed.problems.append(
@@ -80,6 +83,20 @@ def read(
         if complete:
             observed.complete.add(name)
     return observed
+
+
+def _root_children(client: ArgoCDClient, every: list[dict[str, Any]], cluster: Cluster) -> set[str]:
+    """The Applications the root application manages (app of apps), which may deploy to the
+    cluster Argo CD runs in rather than to the handed-off one."""
+    root = next((app for app in every if _meta(app).get("name") == cluster.root_app), None)
+    if root is None:
+        return set()
+    project = str(_dict(root.get("spec")).get("project") or "default")
+    return {
+        str(item.get("name"))
+        for item in client.managed_resources(cluster.root_app, project)
+        if item.get("kind") == "Application" and item.get("group") == "argoproj.io"
+    }
 
 
 def _read_app(

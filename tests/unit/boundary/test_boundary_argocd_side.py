@@ -98,3 +98,20 @@ def test_an_unreachable_argocd_is_a_clear_error(argocd: ArgoCDStandIn) -> None:
         _read(argocd)
     assert "argocd list applications" in str(raised.value) and "503" in str(raised.value)
     assert TOKEN not in str(raised.value)
+
+
+def test_applications_the_root_manages_are_read_wherever_they_deploy(argocd: ArgoCDStandIn) -> None:
+    child = _app("addons", server="https://kubernetes.default.svc")
+    child_object = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": {"name": "addons", "namespace": "argocd"},
+        "spec": child["spec"],
+    }
+    argocd.manage(_app(CLUSTER.root_app, server="https://kubernetes.default.svc"), [child_object])
+    argocd.manage(child, [shapes.ACK_BUCKET])
+    argocd.manage(_app("unrelated", server="https://kubernetes.default.svc"), [shapes.ACK_ROLE])
+    observed = _read(argocd)
+    assert observed.listed == {CLUSTER.root_app, "addons"}
+    assert any(str(c.obj) == "Bucket payments/assets" for c in observed.claims)
+    assert argocd.violations == []
