@@ -56,9 +56,12 @@ def _ack(service: str, kind: str, name: str, resource_type: str) -> KindRule:
     return KindRule(f"{service}.services.k8s.aws", kind, ACK_ARN, (name,), service, resource_type)
 
 
-def _upbound(service: str, kind: str, resource_type: str) -> KindRule:
-    group = f"{service}.aws.upbound.io"
-    return KindRule(group, kind, CROSSPLANE_ARN, (EXTERNAL_NAME,), service, resource_type)
+def _upbound(service: str, kind: str, resource_type: str) -> tuple[KindRule, ...]:
+    """The cluster-scoped group and its namespaced twin (Crossplane v2: `*.aws.m.upbound.io`)."""
+    return tuple(
+        KindRule(group, kind, CROSSPLANE_ARN, (EXTERNAL_NAME,), service, resource_type)
+        for group in (f"{service}.aws.upbound.io", f"{service}.aws.m.upbound.io")
+    )
 
 
 def _classic(group: str, kind: str, service: str, resource_type: str, *arns: str) -> KindRule:
@@ -78,15 +81,17 @@ BUILTIN: tuple[KindRule, ...] = (
     _ack("dynamodb", "Table", "spec.tableName", "table"),
     _ack("ecr", "Repository", "spec.name", "repository"),
     KindRule("*.services.k8s.aws", "*", ACK_ARN),
-    # Crossplane's Upbound AWS provider: the external name is the AWS name
-    _upbound("rds", "Instance", "db"),
-    _upbound("rds", "Cluster", "cluster"),
-    _upbound("s3", "Bucket", "bucket"),
-    _upbound("iam", "Role", "role"),
-    _upbound("iam", "Policy", "policy"),
-    _upbound("sqs", "Queue", "queue"),
-    _upbound("dynamodb", "Table", "table"),
+    # Crossplane's Upbound AWS provider (crossplane-contrib/provider-upjet-aws), cluster-scoped
+    # and namespaced: the external name is the AWS name
+    *_upbound("rds", "Instance", "db"),
+    *_upbound("rds", "Cluster", "cluster"),
+    *_upbound("s3", "Bucket", "bucket"),
+    *_upbound("iam", "Role", "role"),
+    *_upbound("iam", "Policy", "policy"),
+    *_upbound("sqs", "Queue", "queue"),
+    *_upbound("dynamodb", "Table", "table"),
     KindRule("*.aws.upbound.io", "*", CROSSPLANE_ARN),
+    KindRule("*.aws.m.upbound.io", "*", CROSSPLANE_ARN),
     # Crossplane's classic provider-aws
     _classic(
         "database.aws.crossplane.io", "RDSInstance", "rds", "db", "status.atProvider.dbInstanceArn"

@@ -9,6 +9,7 @@ from orchestrator.models import BoundaryCheck, BoundaryFinding
 _PRODUCTS = (
     (".services.k8s.aws", "ACK"),
     (".aws.upbound.io", "Crossplane"),
+    (".aws.m.upbound.io", "Crossplane"),
     (".aws.crossplane.io", "Crossplane"),
 )
 

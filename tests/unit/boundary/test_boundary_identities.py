@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 from orchestrator.boundary.identities import (
     Identity,
     kubernetes_kind,
@@ -150,6 +152,20 @@ def test_crossplane_objects_are_known_by_external_name_and_at_provider_arn() -> 
         "k8s:Bucket//payments-assets",
         "name:s3:bucket:payments-assets",
     }
+
+
+def test_crossplane_namespaced_managed_resources_are_known_too() -> None:
+    bucket = copy.deepcopy(shapes.CROSSPLANE_BUCKET)
+    bucket["apiVersion"] = "s3.aws.m.upbound.io/v1beta1"
+    bucket["metadata"]["namespace"] = "payments"
+    assert "name:s3:bucket:payments-assets" in _keys(bucket)
+    table = {
+        "apiVersion": "glue.aws.m.upbound.io/v1beta1",
+        "kind": "CatalogTable",
+        "metadata": {"name": "t", "namespace": "data"},
+        "status": {"atProvider": {"arn": "arn:aws:glue:eu-west-1:111122223333:table/db/t"}},
+    }
+    assert "arn:arn:aws:glue:eu-west-1:111122223333:table/db/t" in _keys(table)
 
 
 def test_other_kinds_are_only_kubernetes_objects() -> None:
