@@ -170,7 +170,7 @@ class ArgoCDClient:
 
     def list_applications(self) -> list[dict[str, Any]]:
         """Every Application the token may see (`items` of `GET /api/v1/applications`)."""
-        answer = self._call(_Operation("list applications", "*"), "GET", "/api/v1/applications")
+        answer = self._call(_Operation("list", "applications"), "GET", "/api/v1/applications")
         return [item for item in answer.get("items") or [] if isinstance(item, dict)]
 
     def managed_resources(self, name: str, project: str) -> list[dict[str, Any]]:

@@ -115,3 +115,19 @@ def test_applications_the_root_manages_are_read_wherever_they_deploy(argocd: Arg
     assert observed.listed == {CLUSTER.root_app, "addons"}
     assert any(str(c.obj) == "Bucket payments/assets" for c in observed.claims)
     assert argocd.violations == []
+
+
+def test_a_check_that_cannot_read_argocd_says_why_without_the_token() -> None:
+    from orchestrator.boundary.check import Target, _observe
+    from orchestrator.settings import Settings
+
+    target = Target("acme/p/bootstrap", "http://127.0.0.1:9", CLUSTER, 1)
+    no_token = _observe(target, Settings(argocd_token=None))
+    assert no_token == (
+        "reading Argo CD at http://127.0.0.1:9 for platform acme/p/bootstrap: no Argo CD token "
+        "is configured (set STACKRUN_ARGOCD_TOKEN)"
+    )
+    refused = _observe(target, Settings(argocd_token=TOKEN))
+    assert isinstance(refused, str)
+    assert "argocd list applications: cannot reach http://127.0.0.1:9 (ConnectError" in refused
+    assert refused.endswith("findings left as they were") and TOKEN not in refused
