@@ -40,14 +40,6 @@ CLUSTER_SERVER = "https://prod-eu.eks.example.com"
 DATABASE = "acme/boundary/database"
 PLATFORM = "acme/boundary/bootstrap"
 TERMINAL = {"FINISHED", "FAILED", "SKIPPED", "DISCARDED", "STOPPED", "CANCELED"}
-NO_SHARED_OWNERSHIP = """package stackrun
-
-deny[msg] {
-  f := input.stackrun.boundary.findings[_]
-  msg := sprintf("%s is also managed by Argo CD application %s (%s %s/%s)",
-    [f.address, f.app, f.object.kind, f.object.namespace, f.object.name])
-}
-"""
 # An ACK DBInstance as the rds-controller's CRD (rds.services.k8s.aws/v1alpha1) shapes it.
 DB_INSTANCE = {
     "apiVersion": "rds.services.k8s.aws/v1alpha1",
@@ -246,7 +238,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, tf_cli_config: Path) -> Iter
                 },
             )
             assert made.status_code == 201, made.text
-            policy = {"name": "no-shared-ownership", "type": "plan", "body": NO_SHARED_OWNERSHIP}
+            policy = {"name": "argocd-also-manages", "builtin": "argocd-also-manages"}
             made = api.post("/api/v1/policies", json=policy | {"attach_labels": ["data"]})
             assert made.status_code == 201, made.text
         yield World(deployment, platform, argocd, receiver, url, f"file://{root / 'gitops.git'}")
@@ -352,7 +344,6 @@ def _policy_refuses_the_stack(world: World) -> None:
     (run,) = runs
     assert run["state"] == "FAILED", run
     detail = world.get(f"/api/v1/runs/{run['id']}")
-    assert (
-        "plan policy denied: no-shared-ownership: null_resource.main is also managed by Argo CD "
-        "application payments-db (DBInstance payments/main)" in (detail["failure_reason"])
-    )
+    reason = detail["failure_reason"]
+    assert reason.startswith("plan policy denied: argocd-also-manages: null_resource.main: planned")
+    assert "Argo CD application payments-db also manages it (DBInstance payments/main)" in reason
