@@ -67,6 +67,11 @@ def read(
     children = _root_children(client, every, cluster)
     apps = [app for app in every if in_scope(app, cluster) or _meta(app).get("name") in children]
     observed = Observed(listed={str(_meta(app).get("name")) for app in apps})
+    if cluster.root_app not in observed.listed:
+        observed.problems.append(
+            f"the root application {cluster.root_app} is not among the applications the token "
+            "may list (check its RBAC): applications not listed keep their findings"
+        )
     if len(apps) > limits.apps:
         observed.problems.append(
             f"{len(apps)} applications target cluster {cluster.name}; read the first "

@@ -52,7 +52,11 @@ def findings(
         )
     }
     stored = [Stored(row.key, row.status, row.app) for row in rows.values()]
-    changes = rules.reconcile(stored, seen, observed.complete, observed.listed)
+    listed = observed.listed
+    if target.cluster.root_app not in listed:
+        # a token that may not list the root sees an incomplete list: no app is "gone"
+        listed = listed | {row.app for row in rows.values()}
+    changes = rules.reconcile(stored, seen, observed.complete, listed)
     now = utcnow()
     for finding in changes.new:
         row = _new_row(target.platform, finding, now)

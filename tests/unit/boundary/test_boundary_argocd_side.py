@@ -60,6 +60,10 @@ def test_managed_objects_and_aws_children_of_the_clusters_applications_are_claim
     argocd.manage(_app("elsewhere", server="https://other.example.com"), [shapes.ACK_BUCKET])
     observed = _read(argocd)
     assert observed.listed == {"payments-db"} and observed.complete == {"payments-db"}
+    assert observed.problems == [
+        "the root application prod-eu-bootstrap is not among the applications the token may "
+        "list (check its RBAC): applications not listed keep their findings"
+    ]
     claims = {(c.app, str(c.obj)): {i.key for i in c.identities} for c in observed.claims}
     assert f"arn:{shapes.DB_ARN}" in claims[("payments-db", "DBInstance payments/main")]
     assert f"arn:{shapes.ROLE_ARN}" in claims[("payments-db", "Role payments/app")]

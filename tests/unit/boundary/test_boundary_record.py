@@ -26,7 +26,7 @@ from tests.unit.boundary import shapes
 from tests.unit.rows import add_stack
 
 STACK = "acme/p/vpc"
-TARGET = Target("acme/p/bootstrap", "https://argocd.example.com", Cluster("c", "s", "r"), 1)
+TARGET = Target("acme/p/bootstrap", "https://argocd.example.com", Cluster("c", "s", "root"), 1)
 DB_OBJECT = ObjectRef("rds.services.k8s.aws", "DBInstance", "payments", "main")
 
 
@@ -45,7 +45,7 @@ def _indexed(db: Session) -> None:
 
 
 def _observed(*claims: Claim, complete: bool = True) -> Observed:
-    apps = {claim.app for claim in claims} | {"payments-db"}
+    apps = {claim.app for claim in claims} | {"payments-db", "root"}
     return Observed(list(claims), apps, apps if complete else set(), [], len(claims))
 
 
@@ -92,6 +92,18 @@ def test_a_dropped_object_closes_its_finding_and_a_failed_check_changes_nothing(
     assert "no longer manages" in closed["close_reason"]
     statuses = [c.status for c in db.scalars(select(BoundaryCheck).order_by(BoundaryCheck.id))]
     assert statuses == ["ok", "ok", "failed", "ok"]
+
+
+def test_an_empty_list_from_a_token_that_cannot_see_the_root_closes_nothing(db: Session) -> None:
+    _indexed(db)
+    record.findings(db, TARGET, _observed(DB_CLAIM), "handoff", 7)
+    blind = Observed([], set(), set(), ["the root application root is not among …"], 0)
+    assert record.findings(db, TARGET, blind, "schedule", None) == "partial"
+    assert len(queries.findings(db, platform=TARGET.platform)) == 1
+    gone = Observed([], {"root"}, {"root"}, [], 0)
+    assert record.findings(db, TARGET, gone, "schedule", None) == "ok"
+    (closed,) = queries.findings(db, platform=TARGET.platform, status="closed")
+    assert closed["close_reason"] == "application 'payments-db' no longer exists"
 
 
 def test_who_owns_an_arn_and_a_kubernetes_object(db: Session) -> None:
