@@ -57,21 +57,7 @@ def findings(
         # a token that may not list the root sees an incomplete list: no app is "gone"
         listed = listed | {row.app for row in rows.values()}
     changes = rules.reconcile(stored, seen, observed.complete, listed)
-    now = utcnow()
-    for finding in changes.new:
-        row = _new_row(target.platform, finding, now)
-        session.add(row)
-        rows[finding.key] = row
-    for finding in changes.reopened:
-        row = rows[finding.key]
-        row.status, row.closed_at, row.close_reason, row.identity = OPEN, None, "", finding.identity
-    for key in [*changes.seen_again, *(f.key for f in changes.reopened)]:
-        rows[key].last_seen = now
-    for key, reason in changes.closed.items():
-        rows[key].status, rows[key].closed_at, rows[key].close_reason = CLOSED, now, reason
-    session.flush()
-    for finding in [*changes.new, *changes.reopened]:
-        _announce(session, rows[finding.key], finding)
+    _apply(session, target.platform, changes, rows)
     status = "ok" if not observed.problems else "partial"
     message = "; ".join(observed.problems) or (
         f"{len(observed.listed)} applications, {len(seen)} findings "
@@ -88,6 +74,26 @@ def findings(
         observed.objects,
     )
     return status
+
+
+def _apply(
+    session: Session, platform: str, changes: rules.Changes, rows: dict[str, BoundaryFinding]
+) -> None:
+    """Write what a check changed; announce the new and reopened findings."""
+    now = utcnow()
+    for finding in changes.new:
+        rows[finding.key] = _new_row(platform, finding, now)
+        session.add(rows[finding.key])
+    for finding in changes.reopened:
+        row = rows[finding.key]
+        row.status, row.closed_at, row.close_reason, row.identity = OPEN, None, "", finding.identity
+    for key in [*changes.seen_again, *(f.key for f in changes.reopened)]:
+        rows[key].last_seen = now
+    for key, reason in changes.closed.items():
+        rows[key].status, rows[key].closed_at, rows[key].close_reason = CLOSED, now, reason
+    session.flush()
+    for finding in [*changes.new, *changes.reopened]:
+        _announce(session, rows[finding.key], finding)
 
 
 def _new_row(platform: str, finding: Finding, now: Any) -> BoundaryFinding:
