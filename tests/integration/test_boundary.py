@@ -11,16 +11,12 @@ and closed once the application drops it."""
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import git
 import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
@@ -29,6 +25,7 @@ from orchestrator.models import StateVersion
 from tests.integration.conftest import flushed_redis, fresh_postgres_database
 from tests.integration.harness import Deployment, GitPlatform, start_services
 from tests.support.argocd_server import LIST_APPLICATIONS, UNAVAILABLE, ArgoCDStandIn
+from tests.support.hooks import Receiver, seed_gitops
 
 pytestmark = pytest.mark.integration
 
@@ -81,40 +78,6 @@ def _files(gitops: str, server: str, size: str = "small") -> dict[str, str]:
         "bootstrap/stackrun.hcl": bootstrap,
         "bootstrap/main.tf": bridge,
     }
-
-
-class Receiver:
-    """Notification receiver on 127.0.0.1: keeps each (headers, body) it is sent."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[dict[str, str], bytes]] = []
-        received = self.received
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                received.append(({k.lower(): v for k, v in self.headers.items()}, body))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *_: Any) -> None:
-                return
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def events(self, event: str) -> list[dict[str, Any]]:
-        found = []
-        for headers, body in list(self.received):
-            document = json.loads(body)
-            if document["event"] == event:
-                expected = (
-                    "sha256=" + hmac.new(HOOK_SECRET.encode(), body, hashlib.sha256).hexdigest()
-                )
-                assert headers["x-stackrun-signature-256"] == expected
-                found.append(document)
-        return found
 
 
 @dataclass
@@ -199,19 +162,10 @@ class World:
         engine.dispose()
 
 
-def _seed_gitops(bare: Path, work: Path) -> None:
-    git.Repo.init(bare, bare=True, initial_branch="main")
-    repo = git.Repo.init(work, initial_branch="main")
-    (work / "README.md").write_text("# gitops\n")
-    repo.git.add(A=True)
-    repo.git.commit("-m", "initial", "--author", "Ops <ops@example.com>")
-    repo.git.push(str(bare), "main")
-
-
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory, tf_cli_config: Path) -> Iterator[World]:
     root = tmp_path_factory.mktemp("boundary")
-    _seed_gitops(root / "gitops.git", root / "seed")
+    seed_gitops(root / "gitops.git", root / "seed")
     receiver = Receiver()
     with fresh_postgres_database() as url, ArgoCDStandIn(TOKEN) as argocd:
         deployment = start_services(
@@ -245,7 +199,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, tf_cli_config: Path) -> Iter
         logs = deployment.worker_logs()
         deployment.stop()
         assert argocd.violations == []
-    receiver.server.shutdown()
+    receiver.close()
     assert TOKEN not in logs
 
 
@@ -281,7 +235,9 @@ def test_an_application_adopting_a_stacks_database_is_found_named_refused_and_cl
     assert [f["key"] for f in pipeline["boundary"]["findings"]] == [finding["key"]]
     assert {c["trigger"] for c in pipeline["boundary"]["checks"]} == {"handoff"}
     (violation,) = world.deployment.wait(
-        lambda: world.receiver.events("boundary.violation") or None, "the notification", 60
+        lambda: world.receiver.events("boundary.violation", HOOK_SECRET) or None,
+        "the notification",
+        60,
     )
     assert "Argo CD application `payments-db`" in violation["text"]
 
@@ -299,7 +255,9 @@ def test_an_application_adopting_a_stacks_database_is_found_named_refused_and_cl
     assert [f["key"] for f in world.findings()] == [finding["key"]]
     again = world.check_now()
     assert again["status"] == "ok" and again["open_findings"] == 1
-    assert len(world.receiver.events("boundary.violation")) == 1, "announced once, not per check"
+    assert len(world.receiver.events("boundary.violation", HOOK_SECRET)) == 1, (
+        "announced once, not per check"
+    )
 
     _drift_names_the_application(world)
     _policy_refuses_the_stack(world)
@@ -311,7 +269,7 @@ def test_an_application_adopting_a_stacks_database_is_found_named_refused_and_cl
     assert world.findings() == []
     (closed,) = world.findings("closed")
     assert "no longer manages" in closed["close_reason"]
-    assert len(world.receiver.events("boundary.violation")) == 1
+    assert len(world.receiver.events("boundary.violation", HOOK_SECRET)) == 1
 
 
 def _drift_names_the_application(world: World) -> None:
@@ -330,7 +288,9 @@ def _drift_names_the_application(world: World) -> None:
         {"app": "payments-db", "object": "ACK DBInstance payments/main"}
     ]
     (notice,) = world.deployment.wait(
-        lambda: world.receiver.events("drift.detected") or None, "the drift notification", 60
+        lambda: world.receiver.events("drift.detected", HOOK_SECRET) or None,
+        "the drift notification",
+        60,
     )
     assert (
         "null_resource.main drifted; also managed by Argo CD application `payments-db` "
