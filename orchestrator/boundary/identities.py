@@ -3,9 +3,9 @@
 An identity is a `scheme` and a `value`; its `key` (`scheme:value`) is what the index stores and
 what a Terraform resource and an Argo CD object are matched on:
 - `arn`: an ARN exactly as AWS writes it (`arn:aws:rds:eu-west-1:111122223333:db:payments`);
-- `name`: a typed AWS name `service:type:name` (`rds:db:payments`, `s3:bucket:assets`), from a
-  resource's name attribute or read off its ARN, so a Crossplane external-name (a bare name)
-  meets a Terraform ARN;
+- `name`: a typed AWS name `service:type:name` (`rds:db:payments`, `s3:bucket:assets`, in
+  lowercase), from a resource's name attribute or read off its ARN, so a Crossplane
+  external-name (a bare name) meets a Terraform ARN;
 - `id`: a Terraform resource's `id`, kept only for "who owns" queries, never matched;
 - `k8s`: a Kubernetes object `Kind/namespace/name` (cluster-scoped: empty namespace);
 - `helm`: a Helm release `namespace/name`.
@@ -111,7 +111,9 @@ def arn_identities(text: Any) -> list[Identity]:
 
 
 def typed_name(service: str, resource_type: str, name: str) -> Identity:
-    return Identity(NAME, f"{service}:{resource_type}:{name}")
+    """Lowercase: AWS keeps RDS identifiers lowercase, S3 names are, and IAM names are unique
+    regardless of case, so `Payments` in a manifest is the stack's `payments`."""
+    return Identity(NAME, f"{service}:{resource_type}:{name.lower()}")
 
 
 def k8s_identity(kind: str, namespace: str, name: str) -> Identity:

@@ -177,14 +177,14 @@ def identities_of_object(
 
 def _aws(rule: KindRule, manifest: Mapping[str, Any]) -> Iterator[Identity]:
     for path in rule.arn_fields:
-        yield from arn_identities(field(manifest, path))
+        yield from arn_identities(at_path(manifest, path))
     for path in rule.name_fields:
-        value = field(manifest, path)
+        value = at_path(manifest, path)
         if isinstance(value, str) and value and len(value) <= _MAX_NAME:
             yield typed_name(rule.service, rule.resource_type, value)
 
 
-def field(document: Any, path: str) -> Any:
+def at_path(document: Any, path: str) -> Any:
     """The value at a dotted path (`a.b[c.d/e]`), or None."""
     node = document
     for bracketed, plain in _PATH.findall(path):

@@ -140,6 +140,9 @@ def test_ack_objects_are_known_by_their_arn_and_aws_name() -> None:
         f"arn:{shapes.DB_ARN}",
         "name:rds:db:payments",
     }
+    shouting = copy.deepcopy(shapes.ACK_DB_INSTANCE)
+    shouting["spec"]["dbInstanceIdentifier"] = "Payments"
+    assert "name:rds:db:payments" in _keys(shouting), "AWS stores the identifier lowercase"
     assert f"arn:{shapes.BUCKET_ARN}" in _keys(shapes.ACK_BUCKET)
     assert "name:s3:bucket:payments-assets" in _keys(shapes.ACK_BUCKET)
     assert {f"arn:{shapes.ROLE_ARN}", "name:iam:role:payments-app"} <= _keys(shapes.ACK_ROLE)
