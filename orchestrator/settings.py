@@ -45,6 +45,13 @@ class Settings(BaseSettings):
     report_max_attempts: int = 8
     argocd_token: SecretStr | None = None
     handoff_poll_seconds: float = 2.0
+    # The ownership boundary (issue 22): how often beat checks every handed-off platform
+    # (0: only after hand-offs), extra kinds (JSON, boundary/kinds.py) and what one check reads
+    boundary_check_seconds: float = 300.0
+    boundary_kinds: str | None = None
+    boundary_max_apps: int = Field(default=500, ge=1)
+    boundary_max_tree_nodes: int = Field(default=5000, ge=1)
+    boundary_max_fetches: int = Field(default=200, ge=0)
     allow_local_repositories: bool = False
     # What one graph build reads (DESIGN §3, "Limits"); the largest real repositories we know
     # (govuk-aws: 306 files, 1.4 MiB, the biggest 95 KiB) fit many times over.

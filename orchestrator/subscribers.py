@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from orchestrator.boundary import index as boundary_index
 from orchestrator.drift import service as drift
 from orchestrator.handoff import trigger
 from orchestrator.models import Stack
@@ -52,6 +53,13 @@ def record_drift_end(session: Session, event: RunEnded) -> list[Doorbell]:
     return []
 
 
+def index_boundary(session: Session, event: RunEnded) -> list[Doorbell]:
+    """A tracked run that finished re-reads its stack into the ownership index."""
+    if event.run.kind == RunKind.TRACKED and event.run.state == RunState.FINISHED:
+        boundary_index.on_run_finished(session, event.run.stack_id)
+    return []
+
+
 def install() -> None:
     """Subscribe every package to the events it acts on; calling it again changes nothing."""
     events.subscribe(RunChanged, record_drift_plan)
@@ -60,3 +68,4 @@ def install() -> None:
     events.subscribe(PipelineChanged, report_pipeline)
     events.subscribe(RunEnded, record_drift_end)
     events.subscribe(RunEnded, trigger.on_run_ended)
+    events.subscribe(RunEnded, index_boundary)

@@ -31,6 +31,11 @@ def create_app() -> Celery:
             "schedule": get_settings().report_seconds,
         },
     }
+    if get_settings().boundary_check_seconds > 0:
+        app.conf.beat_schedule["boundary_check"] = {
+            "task": "stackrun.boundary_check",
+            "schedule": get_settings().boundary_check_seconds,
+        }
     app.conf.beat_schedule_filename = str(get_settings().data_dir / "celerybeat-schedule")
     return app
 

@@ -39,6 +39,12 @@ def drift_tick() -> None:
     worker_api.drift_tick()
 
 
+@app.task(name="stackrun.boundary_check")
+def boundary_check() -> None:
+    """Read every handed-off platform's Argo CD applications for boundary findings."""
+    worker_api.boundary_check()
+
+
 @app.task(name="stackrun.deliver_notifications")
 def deliver_notifications() -> None:
     worker_api.deliver_notifications()

@@ -14,6 +14,7 @@ from orchestrator import securitylog, subscribers
 from orchestrator.api import errors
 from orchestrator.api.routes import (
     admin,
+    boundary,
     health,
     notifications,
     policies,
@@ -48,6 +49,7 @@ def create_app() -> FastAPI:
         admin.router,
         policies.router,
         notifications.router,
+        boundary.router,
     )
     for router in routers:
         app.include_router(router)

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from orchestrator.boundary import queries as boundary
 from orchestrator.handoff import service as handoff
 from orchestrator.models import Event, Pipeline, Run, RunTransition, Stack
 from orchestrator.policy import store as policies
@@ -104,6 +105,7 @@ def stack_view(stack: Stack) -> dict[str, Any]:
 
 def pipeline_view(session: Session, pipeline: Pipeline) -> dict[str, Any]:
     runs = queries.runs_of(session, pipeline.id)
+    handoffs = handoff.views(session, pipeline.id)
     return {
         "id": pipeline.id,
         "repository_id": pipeline.repository_id,
@@ -119,7 +121,10 @@ def pipeline_view(session: Session, pipeline: Pipeline) -> dict[str, Any]:
         "edges": [
             {"from": int(upstream), "to": r.id} for r in runs for upstream in r.upstream_run_ids
         ],
-        "handoffs": handoff.views(session, pipeline.id),
+        "handoffs": handoffs,
+        "boundary": boundary.pipeline_view(
+            session, pipeline.id, sorted({h["stack_id"] for h in handoffs})
+        ),
     }
 
 

@@ -11,6 +11,7 @@ from typing import Any, cast
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
+from orchestrator.boundary import queries as boundary
 from orchestrator.db import insert_many, update_many
 from orchestrator.drift import schedule
 from orchestrator.models import DriftCheck, Repository, Run, Stack, StackOutputs, utcnow
@@ -196,7 +197,7 @@ def record_plan(session: Session, run: Run, changes: list[dict[str, Any]]) -> in
         return None
     drifted = bool(changes)
     check.status = "drifted" if drifted else "no_drift"
-    check.resources = [{"address": c["address"], "actions": c["actions"]} for c in changes]
+    check.resources = _attributed(session, stack.id, changes)
     check.finished_at = utcnow()
     stack.drift_status, stack.last_drift_check_at = check.status, check.finished_at
     if drifted:
@@ -217,6 +218,18 @@ def record_plan(session: Session, run: Run, changes: list[dict[str, Any]]) -> in
     )
     check.reconcile_run_id = reconcile.id if reconcile else None
     return check.reconcile_run_id
+
+
+def _attributed(
+    session: Session, stack_id: str, changes: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The drifted resources, each naming the Argo CD applications found managing it too."""
+    claimed = boundary.claims_for(session, stack_id, [c["address"] for c in changes])
+    return [
+        {"address": c["address"], "actions": c["actions"]}
+        | ({"managed_by": claimed[c["address"]]} if c["address"] in claimed else {})
+        for c in changes
+    ]
 
 
 def _announce(session: Session, stack: Stack, run: Run, check: DriftCheck) -> None:

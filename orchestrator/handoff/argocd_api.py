@@ -168,6 +168,33 @@ class ArgoCDClient:
         self.sync(name, project if isinstance(project, str) and project else "default")
         return True
 
+    def list_applications(self) -> list[dict[str, Any]]:
+        """Every Application the token may see (`items` of `GET /api/v1/applications`)."""
+        answer = self._call(_Operation("list", "applications"), "GET", "/api/v1/applications")
+        return [item for item in answer.get("items") or [] if isinstance(item, dict)]
+
+    def managed_resources(self, name: str, project: str) -> list[dict[str, Any]]:
+        """The objects the Application manages, each with its live and target manifests."""
+        path = f"/api/v1/applications/{quote(name, safe='')}/managed-resources"
+        operation = _Operation("read managed resources of", name)
+        answer = self._call(operation, "GET", path, params={"project": project})
+        return [item for item in answer.get("items") or [] if isinstance(item, dict)]
+
+    def resource_tree(self, name: str, project: str) -> dict[str, Any]:
+        """The Application's resource tree: the managed objects and their children."""
+        path = f"/api/v1/applications/{quote(name, safe='')}/resource-tree"
+        operation = _Operation("read resource tree of", name)
+        return self._call(operation, "GET", path, params={"project": project})
+
+    def live_manifest(self, name: str, project: str, ref: dict[str, str]) -> str:
+        """The live manifest (JSON text) of one object of the Application's tree."""
+        path = f"/api/v1/applications/{quote(name, safe='')}/resource"
+        keys = ("namespace", "version", "group", "kind")
+        params = {"project": project, "resourceName": ref.get("name", "")}
+        params |= {key: ref[key] for key in keys if ref.get(key)}
+        operation = _Operation("read live object of", name)
+        return str(self._call(operation, "GET", path, params=params).get("manifest") or "")
+
     def wait_healthy(self, name: str, project: str, timeout: float, poll: float = 2.0) -> AppStatus:
         """Poll until the Application is Synced and Healthy; ArgoCDError after `timeout` seconds."""
         deadline = self._clock() + timeout

@@ -4,6 +4,12 @@
 
 from orchestrator.models.access import AuditEntry, Token
 from orchestrator.models.base import MAX_INTEGER, Base, utcnow
+from orchestrator.models.boundary import (
+    BoundaryCheck,
+    BoundaryFinding,
+    BoundaryResource,
+    BoundarySource,
+)
 from orchestrator.models.followups import (
     DriftCheck,
     Handoff,
@@ -28,6 +34,10 @@ __all__ = [
     "MAX_INTEGER",
     "AuditEntry",
     "Base",
+    "BoundaryCheck",
+    "BoundaryFinding",
+    "BoundaryResource",
+    "BoundarySource",
     "Context",
     "DriftCheck",
     "Event",

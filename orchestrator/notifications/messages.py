@@ -16,6 +16,7 @@ EVENTS = (
     "drift.detected",
     "handoff.finished",
     "handoff.failed",
+    "boundary.violation",
 )
 SIGNATURE_HEADER = "X-Stackrun-Signature-256"
 
@@ -46,7 +47,13 @@ def run_text(event: str, run: Mapping[str, Any]) -> str:
 def drift_text(stack: str, resources: list[Mapping[str, Any]]) -> str:
     shown = ", ".join(f"{r['address']} ({'+'.join(r['actions'])})" for r in resources[:10])
     more = f" and {len(resources) - 10} more" if len(resources) > 10 else ""
-    return f"stackrun: drift detected on {stack}: {shown}{more}"
+    claimed = [
+        f"{r['address']} drifted; also managed by Argo CD application `{c['app']}` ({c['object']})"
+        for r in resources
+        for c in r.get("managed_by") or []
+    ]
+    also = "".join(f". {line}" for line in claimed[:10])
+    return f"stackrun: drift detected on {stack}: {shown}{more}{also}"
 
 
 def body(event: str, delivery_id: int, at: str, text: str, detail: Mapping[str, Any]) -> bytes:

@@ -48,6 +48,7 @@ class RunFacts:
     environment: str | None = None
     previous_run: Mapping[str, Any] | None = None
     trusted: bool = True
+    boundary: tuple[Mapping[str, Any], ...] = ()
 
 
 class RunRow(Protocol):
@@ -112,6 +113,7 @@ def run_facts(
     *,
     previous: RunRow | None = None,
     trusted: bool = True,
+    boundary: Sequence[Mapping[str, Any]] = (),
 ) -> RunFacts:
     """The one way to assemble RunFacts: a run (or a planned one), its stack, the name of its
     repository, the stack's run before it and whether the run is trusted (runs/trust.py)."""
@@ -134,6 +136,7 @@ def run_facts(
         environment=stack.environment,
         previous_run=_previous_run(previous),
         trusted=trusted,
+        boundary=tuple(boundary),
     )
 
 
@@ -225,6 +228,7 @@ def stackrun_view(facts: RunFacts) -> dict[str, Any]:
             "worker_pool": facts.worker_pool,
         },
         "previous_run": dict(facts.previous_run) if facts.previous_run else None,
+        "boundary": {"findings": [dict(f) for f in facts.boundary]},
     }
 
 

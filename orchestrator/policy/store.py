@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from orchestrator.models import (
+    BoundaryFinding,
     Policy,
     PolicyEvaluation,
     PolicyVersion,
@@ -254,7 +255,35 @@ def facts_of(session: Session, run: Run) -> RunFacts:
         repository.name if repository else "",
         previous=previous,
         trusted=repository is None or run_is_trusted(session, run),
+        boundary=boundary_of(session, stack.id),
     )
+
+
+def boundary_of(session: Session, stack_id: str) -> list[dict[str, Any]]:
+    """`input.stackrun.boundary.findings`: the open findings of Argo CD applications managing
+    what this stack's state owns (issue 22), as policies read them."""
+    rows = session.scalars(
+        select(BoundaryFinding)
+        .where(BoundaryFinding.stack_id == stack_id, BoundaryFinding.status == "open")
+        .order_by(BoundaryFinding.id)
+        .limit(500)
+    )
+    return [
+        {
+            "app": row.app,
+            "direction": row.direction,
+            "address": row.address,
+            "identity": row.identity,
+            "object": {
+                "group": row.group,
+                "kind": row.kind,
+                "namespace": row.namespace,
+                "name": row.name,
+            },
+            "first_seen": row.first_seen.isoformat(),
+        }
+        for row in rows
+    ]
 
 
 def reviews_of(session: Session, run_id: int) -> list[Review]:

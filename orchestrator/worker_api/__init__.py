@@ -39,6 +39,7 @@ from orchestrator.worker_api.inputs import (
 )
 from orchestrator.worker_api.tasks import (
     advance_pipeline,
+    boundary_check,
     deliver_notifications,
     deliver_reports,
     drift_tick,
@@ -62,6 +63,7 @@ __all__ = [
     "VcsError",
     "advance_pipeline",
     "assume_role",
+    "boundary_check",
     "celery_config",
     "check_stack_file",
     "claim_for_apply",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 
 from orchestrator import upkeep
+from orchestrator.boundary import check as boundary
 from orchestrator.db import session_scope
 from orchestrator.drift import service as drift
 from orchestrator.handoff import service as handoff
@@ -41,6 +42,12 @@ def advance_pipeline(pipeline_id: int) -> None:
 def handoff_platform(handoff_id: int) -> None:
     """Publish a finished platform to its GitOps repository and Argo CD."""
     handoff.perform(handoff_id, get_settings())
+    boundary.after_handoff(handoff_id, get_settings())
+
+
+def boundary_check() -> None:
+    """Beat's check of every handed-off platform's Argo CD applications."""
+    boundary.check_all(get_settings())
 
 
 def drift_tick() -> None:

@@ -9,7 +9,6 @@ import json
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from orchestrator.models import DriftCheck, Run, Stack
 from orchestrator.runstate import RunKind
 from tests.integration.conftest import flushed_redis, fresh_postgres_database
 from tests.integration.harness import Deployment, GitPlatform, start_services
+from tests.support.hooks import Receiver
 
 pytestmark = pytest.mark.integration
 
@@ -52,32 +52,6 @@ def deployment(
         )
         yield running
         running.stop()
-
-
-class Receiver:
-    """A notification receiver on 127.0.0.1 answering `status`; it keeps what it was sent."""
-
-    def __init__(self, status: int) -> None:
-        self.received: list[tuple[dict[str, str], bytes]] = []
-        received, answer = self.received, status
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                received.append(({k.lower(): v for k, v in self.headers.items()}, body))
-                self.send_response(answer)
-                self.end_headers()
-
-            def log_message(self, *_: Any) -> None:
-                return
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from tests.support.argocd_server import (
     SYNC_APPLICATION,
     ArgoCDStandIn,
 )
+from tests.support.hooks import seed_gitops
 
 pytestmark = pytest.mark.integration
 
@@ -163,7 +164,7 @@ class World:
 def world(tmp_path_factory: pytest.TempPathFactory, tf_cli_config: Path) -> Iterator[World]:
     root = tmp_path_factory.mktemp("handoff")
     gitops = root / "gitops.git"
-    _seed_gitops(gitops, root / "seed")
+    seed_gitops(gitops, root / "seed")
     with fresh_postgres_database() as url:
         deployment = start_services(
             root / "stackrun",
@@ -178,16 +179,6 @@ def world(tmp_path_factory: pytest.TempPathFactory, tf_cli_config: Path) -> Iter
         logs = deployment.worker_logs()
         deployment.stop()
     assert ARGOCD_TOKEN not in logs
-
-
-def _seed_gitops(bare: Path, work: Path) -> None:
-    """A GitOps repository that already has a commit by someone else."""
-    git.Repo.init(bare, bare=True, initial_branch="main")
-    repo = git.Repo.init(work, initial_branch="main")
-    (work / "README.md").write_text("# gitops\n")
-    repo.git.add(A=True)
-    repo.git.commit("-m", "initial", "--author", "Ops <ops@example.com>")
-    repo.git.push(str(bare), "main")
 
 
 def _schema(kind: str) -> dict[str, Any]:

@@ -46,6 +46,10 @@ CREATE_APPLICATION = "ApplicationService_Create"
 CREATE_APPLICATIONSET = "ApplicationSetService_Create"
 GET_APPLICATION = "ApplicationService_Get"
 SYNC_APPLICATION = "ApplicationService_Sync"
+LIST_APPLICATIONS = "ApplicationService_List"
+MANAGED_RESOURCES = "ApplicationService_ManagedResources"
+RESOURCE_TREE = "ApplicationService_ResourceTree"
+GET_RESOURCE = "ApplicationService_GetResource"
 
 UNAUTHENTICATED = "unauthenticated"
 PERMISSION_DENIED = "permission_denied"
@@ -58,6 +62,10 @@ _ROUTES = (
     ("POST", "/api/v1/applicationsets"),
     ("GET", "/api/v1/applications/{name}"),
     ("POST", "/api/v1/applications/{name}/sync"),
+    ("GET", "/api/v1/applications"),
+    ("GET", "/api/v1/applications/{applicationName}/managed-resources"),
+    ("GET", "/api/v1/applications/{applicationName}/resource-tree"),
+    ("GET", "/api/v1/applications/{name}/resource"),
 )
 _SCRIPTED: dict[str, tuple[int, int, str]] = {
     UNAUTHENTICATED: (401, 16, "invalid session: token has invalid claims: token is expired"),
@@ -207,6 +215,8 @@ class _State:
     apps: dict[str, _App] = field(default_factory=dict)
     appsets: dict[str, dict[str, Any]] = field(default_factory=dict)
     failures: dict[str, deque[str]] = field(default_factory=lambda: defaultdict(deque))
+    managed: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    children: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 class ArgoCDStandIn:
@@ -261,6 +271,23 @@ class ArgoCDStandIn:
     def calls(self, operation_id: str) -> list[Recorded]:
         """The recorded requests of one operation, in order."""
         return [r for r in self.requests if r.operation == operation_id]
+
+    def manage(
+        self,
+        app: dict[str, Any],
+        objects: list[dict[str, Any]],
+        children: list[dict[str, Any]] | None = None,
+    ) -> None:
+        """Make `app` exist (synced) managing `objects` (live manifests); `children` are
+        objects below them in its resource tree (as a controller would create them)."""
+        name = app["metadata"]["name"]
+        with self._lock:
+            existing = self._state.apps.get(name)
+            if existing is None:
+                existing = _App(copy.deepcopy(app), str(uuid.uuid4()), 1, _now(), time.monotonic())
+                self._state.apps[name] = existing
+            self._state.managed[name] = copy.deepcopy(objects)
+            self._state.children[name] = copy.deepcopy(children or [])
 
     def application(self, name: str) -> dict[str, Any] | None:
         """The stored Application as GET would answer it (without counting as a GET)."""
@@ -373,7 +400,12 @@ class ArgoCDStandIn:
             return self._create_application(body, upsert)
         if operation_id == CREATE_APPLICATIONSET:
             return self._create_applicationset(body, upsert, query.get("dryRun", ["false"])[0])
+        if operation_id == LIST_APPLICATIONS:
+            items = [self._app_view(app, count=False) for app in self._state.apps.values()]
+            return {"items": items, "metadata": {"resourceVersion": "1"}}
         assert name is not None
+        if operation_id in (MANAGED_RESOURCES, RESOURCE_TREE, GET_RESOURCE):
+            return self._resources(operation_id, name, query)
         if operation_id == GET_APPLICATION:
             app = self._find(name, query.get("project", [""])[0])
             return self._app_view(app, count=True)
@@ -381,6 +413,27 @@ class ArgoCDStandIn:
         app.synced_at = time.monotonic()
         app.gets_since_sync = 0
         return self._app_view(app, count=False)
+
+    def _resources(
+        self, operation_id: str, name: str, query: dict[str, list[str]]
+    ) -> dict[str, Any]:
+        """managed-resources (ResourceDiff items with JSON-text manifests), resource-tree
+        (ResourceNode of managed objects and their children) and one live object."""
+        self._find(name, query.get("project", [""])[0])
+        managed = self._state.managed.get(name, [])
+        children = self._state.children.get(name, [])
+        if operation_id == MANAGED_RESOURCES:
+            return {"items": [_diff(obj) for obj in managed]}
+        if operation_id == RESOURCE_TREE:
+            parent = [_node(managed[0])] if managed else []
+            nodes = [_node(o) for o in managed]
+            nodes += [_node(o) | {"parentRefs": parent} for o in children]
+            return {"nodes": nodes}
+        wanted = query.get("resourceName", [""])[0]
+        for obj in [*managed, *children]:
+            if obj["metadata"]["name"] == wanted and obj["kind"] == query.get("kind", [""])[0]:
+                return {"manifest": json.dumps(obj)}
+        raise _ApiError(404, 5, f"{wanted} not found as part of application {name}")
 
     def _create_application(self, body: dict[str, Any], upsert: bool) -> dict[str, Any]:
         name = body["metadata"]["name"]
@@ -465,6 +518,23 @@ def _query_problems(route: _Route, query: dict[str, list[str]]) -> list[str]:
         elif param.get("type") != "array" and len(values) > 1:
             problems.append(f"query parameter {key!r} is not repeatable")
     return problems
+
+
+def _ref(obj: dict[str, Any]) -> dict[str, Any]:
+    group, _, version = str(obj["apiVersion"]).rpartition("/")
+    meta = obj["metadata"]
+    ref = {"group": group, "version": version, "kind": obj["kind"], "name": meta["name"]}
+    return ref | ({"namespace": meta["namespace"]} if meta.get("namespace") else {})
+
+
+def _diff(obj: dict[str, Any]) -> dict[str, Any]:
+    live = json.dumps(obj)
+    return _ref(obj) | {"liveState": live, "targetState": live, "modified": False}
+
+
+def _node(obj: dict[str, Any]) -> dict[str, Any]:
+    uid = obj["metadata"].get("uid") or str(uuid.uuid5(uuid.NAMESPACE_URL, json.dumps(_ref(obj))))
+    return _ref(obj) | {"uid": uid, "health": {"status": "Healthy"}}
 
 
 def _now() -> str:

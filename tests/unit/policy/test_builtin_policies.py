@@ -20,6 +20,7 @@ TYPES = {
     "boundary": "plan",
     "protect-stateful": "plan",
     "no-destroy-without-two-approvals": "approval",
+    "argocd-also-manages": "plan",
 }
 
 
