@@ -180,6 +180,10 @@ class RepositoryPage:
     deliveries: list[Event]
 
 
+def repository(session: Session, repository_id: int) -> Repository | None:
+    return session.get(Repository, repository_id)
+
+
 def repository_page(session: Session, repository: Repository) -> RepositoryPage:
     found = snapshot.view(session, repository)
     graph = None if isinstance(found, snapshot.NoGraphYet) else found

@@ -54,9 +54,7 @@ def repositories(session: Session) -> list[Repository]:
 def stacks(session: Session, wanted: StackFilter, page: int) -> Page[StackRow]:
     """Live stacks by id with their last run's state; label and state filter in Python
     (labels are a JSON list), which a thousand stacks afford."""
-    last = (
-        select(Run.stack_id, func.max(Run.id).label("run_id")).group_by(Run.stack_id).subquery()
-    )
+    last = select(Run.stack_id, func.max(Run.id).label("run_id")).group_by(Run.stack_id).subquery()
     query = (
         select(Stack, Repository.name, Run.id, Run.state)
         .join(Repository, Repository.id == Stack.repository_id)
@@ -154,11 +152,11 @@ def _pipeline_rows(
         Run.pipeline_id.in_(ids)
     )
     for pipeline_id, state, author, message in session.execute(query):
-        counts[int(pipeline_id)][state] += 1
-        commits.setdefault(int(pipeline_id), (author, message))
+        if pipeline_id is not None:
+            counts[pipeline_id][state] += 1
+            commits.setdefault(pipeline_id, (author, message))
     return [
-        PipelineRow(p, names[p.id], *commits.get(p.id, ("", "")), dict(counts[p.id]))
-        for p in shown
+        PipelineRow(p, names[p.id], *commits.get(p.id, ("", "")), dict(counts[p.id])) for p in shown
     ]
 
 

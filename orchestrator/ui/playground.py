@@ -38,8 +38,13 @@ def evaluate(session: Session, policy: Policy, version: int, run: Run) -> Decisi
     """The plan verdict of `version` of `policy` on `run`'s plan; a refusal is a decision of
     its own (`unavailable`) saying why."""
     if policy.type != "plan":
-        return Decision("unavailable", (f"the playground evaluates plan policies only, "
-                                        f"and {policy.name!r} is a {policy.type} policy",))
+        return Decision(
+            "unavailable",
+            (
+                f"the playground evaluates plan policies only, "
+                f"and {policy.name!r} is a {policy.type} policy",
+            ),
+        )
     chosen = next((v for v in versions(session, policy) if v.version == version), None)
     if chosen is None:
         return Decision("unavailable", (f"{policy.name!r} has no version {version}",))

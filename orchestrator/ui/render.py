@@ -52,7 +52,7 @@ def query(params: dict[str, Any], **changes: Any) -> str:
 def summary(plan: dict[str, int] | None) -> str:
     if not plan:
         return "no plan yet"
-    return f"+{plan.get('add', 0)} ~{plan.get('change', 0)} −{plan.get('destroy', 0)}"
+    return f"+{plan.get('add', 0)} ~{plan.get('change', 0)} \u2212{plan.get('destroy', 0)}"
 
 
 def short(sha: str | None) -> str:

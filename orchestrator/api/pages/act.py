@@ -8,8 +8,8 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import Response
 
 from orchestrator.api.deps import Id, SessionDep, require, settle
-from orchestrator.api.pages.common import SECURITY_HEADERS, FormDep, MeDep, page
 from orchestrator.api.pages.browse import number
+from orchestrator.api.pages.common import SECURITY_HEADERS, FormDep, MeDep, page
 from orchestrator.api.routes.runs import RUN_ACTIONS, RUN_DOING, RunAction
 from orchestrator.handoff import actions as handoff_actions
 from orchestrator.policy import store as policies
@@ -77,7 +77,13 @@ def evaluate(name: str, session: SessionDep, me: MeDep, fields: FormDep) -> Resp
     decision = playground.evaluate(session, policy, version, run)
     session.rollback()
     return page(
-        session, me, "policy.html", title=f"Policy {name}", policy=policy,
-        versions=playground.versions(session, policy), chosen_version=version,
-        chosen_run=run.id, decision=decision,
+        session,
+        me,
+        "policy.html",
+        title=f"Policy {name}",
+        policy=policy,
+        versions=playground.versions(session, policy),
+        chosen_version=version,
+        chosen_run=run.id,
+        decision=decision,
     )

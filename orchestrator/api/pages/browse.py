@@ -41,42 +41,72 @@ def home(me: MeDep) -> RedirectResponse:
 
 @router.get("/stacks")
 def stacks(
-    session: SessionDep, me: MeDep, label: Text = None, state: Text = None,
-    repository: Text = None, page_number: Annotated[str | None, Query(alias="page")] = None,
+    session: SessionDep,
+    me: MeDep,
+    label: Text = None,
+    state: Text = None,
+    repository: Text = None,
+    page_number: Annotated[str | None, Query(alias="page")] = None,
 ) -> HTMLResponse:
     wanted = lists.StackFilter(label or None, state or None, number(repository))
     found = lists.stacks(session, wanted, number(page_number) or 1)
     params = _params(label=label, state=state, repository=repository)
     return page(
-        session, me, "stacks.html", title="Stacks", page=found, params=params, states=STATES,
+        session,
+        me,
+        "stacks.html",
+        title="Stacks",
+        page=found,
+        params=params,
+        states=STATES,
         repositories=lists.repositories(session),
     )
 
 
 @router.get("/runs")
 def runs(
-    session: SessionDep, me: MeDep, state: Text = None, stack: Text = None, kind: Text = None,
-    pipeline: Text = None, before: Text = None,
+    session: SessionDep,
+    me: MeDep,
+    state: Text = None,
+    stack: Text = None,
+    kind: Text = None,
+    pipeline: Text = None,
+    before: Text = None,
 ) -> HTMLResponse:
     wanted = lists.RunFilter(state or None, stack or None, kind or None, number(pipeline))
     found = lists.runs(session, wanted, number(before))
     params = _params(state=state, stack=stack, kind=kind, pipeline=pipeline)
     return page(
-        session, me, "runs.html", title="Runs", page=found, params=params, states=STATES,
+        session,
+        me,
+        "runs.html",
+        title="Runs",
+        page=found,
+        params=params,
+        states=STATES,
         kinds=KINDS,
     )
 
 
 @router.get("/pipelines")
 def pipelines(
-    session: SessionDep, me: MeDep, repository: Text = None, kind: Text = None,
-    branch: Text = None, before: Text = None,
+    session: SessionDep,
+    me: MeDep,
+    repository: Text = None,
+    kind: Text = None,
+    branch: Text = None,
+    before: Text = None,
 ) -> HTMLResponse:
     wanted = lists.PipelineFilter(number(repository), kind or None, branch or None)
     found = lists.pipelines(session, wanted, number(before))
     params = _params(repository=repository, kind=kind, branch=branch)
     return page(
-        session, me, "pipelines.html", title="Pipelines", page=found, params=params,
+        session,
+        me,
+        "pipelines.html",
+        title="Pipelines",
+        page=found,
+        params=params,
         repositories=lists.repositories(session),
     )
 
@@ -84,7 +114,10 @@ def pipelines(
 @router.get("/repositories")
 def repositories(session: SessionDep, me: MeDep) -> HTMLResponse:
     return page(
-        session, me, "repositories.html", title="Repositories",
+        session,
+        me,
+        "repositories.html",
+        title="Repositories",
         repositories=lists.repositories(session),
     )
 
@@ -103,8 +136,13 @@ def _since(value: str | None) -> datetime | None:
 
 @router.get("/audit")
 def audit(
-    session: SessionDep, me: MeDep, actor: Text = None, action: Text = None, target: Text = None,
-    since: Text = None, before: Text = None,
+    session: SessionDep,
+    me: MeDep,
+    actor: Text = None,
+    action: Text = None,
+    target: Text = None,
+    since: Text = None,
+    before: Text = None,
 ) -> HTMLResponse:
     require(me.principal, "admin", "reading the audit trail")
     wanted = lists.AuditFilter(actor or None, action or None, target or None, _since(since))

@@ -117,7 +117,11 @@ async def sign_in_required(request: Request, exc: Exception) -> Response:
 def refused_page(request: Request, exc: StarletteHTTPException) -> Response:
     """An HTTP error on a page, as a page (the navigation needs no session data)."""
     body = render.page(
-        "error.html", me=None, waiting=0, title=str(exc.status_code), status=exc.status_code,
+        "error.html",
+        me=None,
+        waiting=0,
+        title=str(exc.status_code),
+        status=exc.status_code,
         detail=str(exc.detail),
     )
     return HTMLResponse(body, exc.status_code, headers=SECURITY_HEADERS)

@@ -7,7 +7,6 @@ from fastapi.responses import HTMLResponse
 
 from orchestrator.api.deps import Id, SessionDep
 from orchestrator.api.pages.common import MeDep, page
-from orchestrator.models import Repository
 from orchestrator.policy import store as policies
 from orchestrator.runs import queries
 from orchestrator.stacks import queries as stacks
@@ -25,8 +24,14 @@ def run(run_id: Id, session: SessionDep, me: MeDep) -> HTMLResponse:
     allowed = me.principal.has(view.log_role)
     raw = live.read_log(run_id, 0) if allowed else b""
     return page(
-        session, me, "run.html", title=f"Run #{run_id}", view=view, log_allowed=allowed,
-        log_html=ansi.to_html(raw.decode("utf-8", errors="replace")), log_offset=len(raw),
+        session,
+        me,
+        "run.html",
+        title=f"Run #{run_id}",
+        view=view,
+        log_allowed=allowed,
+        log_html=ansi.to_html(raw.decode("utf-8", errors="replace")),
+        log_offset=len(raw),
     )
 
 
@@ -50,7 +55,7 @@ def stack(stack_id: str, session: SessionDep, me: MeDep) -> HTMLResponse:
 
 @router.get("/repositories/{repository_id}")
 def repository(repository_id: Id, session: SessionDep, me: MeDep) -> HTMLResponse:
-    found = session.get(Repository, repository_id)
+    found = detail.repository(session, repository_id)
     if found is None:
         raise HTTPException(404, f"repository {repository_id} does not exist")
     view = detail.repository_page(session, found)
@@ -63,6 +68,11 @@ def policy(name: str, session: SessionDep, me: MeDep) -> HTMLResponse:
     if found is None:
         raise HTTPException(404, f"policy {name!r} does not exist")
     return page(
-        session, me, "policy.html", title=f"Policy {name}", policy=found,
-        versions=playground.versions(session, found), chosen_version=found.version,
+        session,
+        me,
+        "policy.html",
+        title=f"Policy {name}",
+        policy=found,
+        versions=playground.versions(session, found),
+        chosen_version=found.version,
     )

@@ -20,6 +20,7 @@ from orchestrator.api.pages.common import (
     page,
     secure,
 )
+from orchestrator.models import utcnow
 from orchestrator.ui import sessions
 
 log = logging.getLogger(__name__)
@@ -38,8 +39,14 @@ def _sign_in_page(
 ) -> HTMLResponse:
     token = new_login_csrf()
     response = page(
-        session, None, "signin.html", status, title="Sign in", login_csrf=token,
-        next=_safe_next(next_path), problem=problem,
+        session,
+        None,
+        "signin.html",
+        status,
+        title="Sign in",
+        login_csrf=token,
+        next=_safe_next(next_path),
+        problem=problem,
     )
     response.set_cookie(
         LOGIN_CSRF, token, max_age=900, httponly=True, samesite="strict", secure=secure(request)
@@ -60,15 +67,19 @@ async def sign_in(request: Request, session: SessionDep) -> Response:
     sent = fields.get("csrf", "")
     if not expected or not hmac.compare_digest(expected.encode(), sent.encode()):
         securitylog.refused(securitylog.FORBIDDEN, "sign-in form without its CSRF token")
-        return _sign_in_page(request, session, fields.get("next", "/"), "The form expired; "
-                             "sign in again.", 403)
+        return _sign_in_page(
+            request, session, fields.get("next", "/"), "The form expired; sign in again.", 403
+        )
     found = sessions.sign_in(session, fields.get("token", ""))
     if found is None:
         session.rollback()
         securitylog.refused(securitylog.UNKNOWN_TOKEN, "sign-in with an unknown token")
         return _sign_in_page(
-            request, session, fields.get("next", "/"),
-            "Unknown token: it was never issued or has been revoked.", 401,
+            request,
+            session,
+            fields.get("next", "/"),
+            "Unknown token: it was never issued or has been revoked.",
+            401,
         )
     session.commit()
     session_id, signed = found
@@ -76,10 +87,15 @@ async def sign_in(request: Request, session: SessionDep) -> Response:
         status_code=303,
         headers={"Location": _safe_next(fields.get("next")), **SECURITY_HEADERS},
     )
-    max_age = int((signed.expires_at - sessions.utcnow()).total_seconds())
+    max_age = int((signed.expires_at - utcnow()).total_seconds())
     response.set_cookie(
-        sessions.COOKIE, session_id, max_age=max_age, httponly=True, samesite="strict",
-        secure=secure(request), path="/",
+        sessions.COOKIE,
+        session_id,
+        max_age=max_age,
+        httponly=True,
+        samesite="strict",
+        secure=secure(request),
+        path="/",
     )
     response.delete_cookie(LOGIN_CSRF)
     return response

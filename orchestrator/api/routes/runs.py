@@ -92,7 +92,9 @@ class _ActionConvertor(StringConvertor):
 
 
 register_url_convertor("run_action", _ActionConvertor())
-RUN_ACTIONS: dict[str, Callable[[SessionDep, int, Principal, str], actions.Done | actions.Refusal]] = {
+RUN_ACTIONS: dict[
+    str, Callable[[SessionDep, int, Principal, str], actions.Done | actions.Refusal]
+] = {
     "approve": approvals.approve,
     "reject": approvals.reject,
     "discard": actions.discard,
