@@ -51,29 +51,46 @@ def repositories(session: Session) -> list[Repository]:
     return list(session.scalars(select(Repository).order_by(Repository.name)))
 
 
+def _last_runs() -> Any:
+    return (
+        select(Run.stack_id, func.max(Run.id).label("run_id")).group_by(Run.stack_id).subquery()
+    )
+
+
 def stacks(session: Session, wanted: StackFilter, page: int) -> Page[StackRow]:
-    """Live stacks by id with their last run's state; label and state filter in Python
-    (labels are a JSON list), which a thousand stacks afford."""
-    last = select(Run.stack_id, func.max(Run.id).label("run_id")).group_by(Run.stack_id).subquery()
-    query = (
-        select(Stack, Repository.name, Run.id, Run.state)
-        .join(Repository, Repository.id == Stack.repository_id)
+    """Live stacks by id with their last run's state. The ids of a page are chosen on two
+    columns (labels are a JSON list, filtered here, which a thousand stacks afford); only the
+    page's rows are loaded whole."""
+    last = _last_runs()
+    chooser = (
+        select(Stack.id, Stack.labels)
         .outerjoin(last, last.c.stack_id == Stack.id)
         .outerjoin(Run, Run.id == last.c.run_id)
         .where(Stack.deleted.is_(False))
         .order_by(Stack.id)
     )
     if wanted.repository is not None:
-        query = query.where(Stack.repository_id == wanted.repository)
-    rows = [
-        StackRow(stack, repo, state, run_id)
-        for stack, repo, run_id, state in session.execute(query)
-        if (not wanted.label or wanted.label in (stack.labels or []))
-        and (not wanted.state or state == wanted.state.upper())
+        chooser = chooser.where(Stack.repository_id == wanted.repository)
+    if wanted.state:
+        chooser = chooser.where(Run.state == wanted.state.upper())
+    ids = [
+        stack_id
+        for stack_id, labels in session.execute(chooser)
+        if not wanted.label or wanted.label in (labels or [])
     ]
     start = (page - 1) * PAGE
-    more = len(rows) > start + PAGE
-    return Page(rows[start : start + PAGE], next_page=page + 1 if more else None)
+    shown = ids[start : start + PAGE]
+    query = (
+        select(Stack, Repository.name, Run.state, Run.id)
+        .join(Repository, Repository.id == Stack.repository_id)
+        .outerjoin(last, last.c.stack_id == Stack.id)
+        .outerjoin(Run, Run.id == last.c.run_id)
+        .where(Stack.id.in_(shown))
+        .order_by(Stack.id)
+    )
+    rows = [StackRow(*found) for found in session.execute(query)]
+    more = len(ids) > start + PAGE
+    return Page(rows, next_page=page + 1 if more else None)
 
 
 @dataclass(frozen=True)
