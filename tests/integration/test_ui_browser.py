@@ -210,10 +210,24 @@ def test_every_page_renders_for_an_admin(scene: Scene) -> None:
         expect(page.locator("table")).to_contain_text("run.approve")
         page.goto("/stacks/acme/ui/app")
         expect(page.locator("main")).to_contain_text("acme/ui/net")
+        _playground_decides_without_storing(scene, page)
     with scene.context(width=390) as phone:
         page = phone.new_page()
         sign_in(page, scene.deployment.token("admin"), f"/runs/{scene.runs['net']}")
         screenshot(page, "run-phone")
+
+
+def _playground_decides_without_storing(scene: Scene, page: Page) -> None:
+    guarded = scene.runs["guarded"]
+    stored = len(scene.deployment.run(guarded)["policy_evaluations"])
+    page.goto("/policies/no-forbidden")
+    page.get_by_label("Run id").fill(str(guarded))
+    page.get_by_role("button", name="Evaluate (nothing is stored)").click()
+    decision = page.locator("section.policy")
+    expect(decision).to_contain_text("deny")
+    expect(decision).to_contain_text("null_resource.forbidden is forbidden on guarded stacks")
+    screenshot(page, "policy-playground")
+    assert len(scene.deployment.run(guarded)["policy_evaluations"]) == stored
 
 
 def test_no_request_left_the_server(scene: Scene) -> None:
