@@ -52,9 +52,7 @@ def repositories(session: Session) -> list[Repository]:
 
 
 def _last_runs() -> Any:
-    return (
-        select(Run.stack_id, func.max(Run.id).label("run_id")).group_by(Run.stack_id).subquery()
-    )
+    return select(Run.stack_id, func.max(Run.id).label("run_id")).group_by(Run.stack_id).subquery()
 
 
 def stacks(session: Session, wanted: StackFilter, page: int) -> Page[StackRow]:
@@ -76,7 +74,7 @@ def stacks(session: Session, wanted: StackFilter, page: int) -> Page[StackRow]:
     ids = [
         stack_id
         for stack_id, labels in session.execute(chooser)
-        if not wanted.label or wanted.label in (labels or [])
+        if not wanted.label or (isinstance(labels, list) and wanted.label in labels)
     ]
     start = (page - 1) * PAGE
     shown = ids[start : start + PAGE]

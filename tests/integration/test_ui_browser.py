@@ -95,7 +95,9 @@ def scene(tmp_path_factory: pytest.TempPathFactory, tf_cli_config: Path) -> Iter
             deployment.register(platform, SECRET)
             with deployment.client() as api:
                 policy = {"name": "no-forbidden", "type": "plan", "body": NO_FORBIDDEN}
-                created = api.post("/api/v1/policies", json={**policy, "attach_labels": ["guarded"]})
+                created = api.post(
+                    "/api/v1/policies", json={**policy, "attach_labels": ["guarded"]}
+                )
                 assert created.status_code == 201, created.text
             pipeline, runs = _push(deployment, platform)
             with chromium() as browser:

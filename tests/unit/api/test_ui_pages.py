@@ -60,7 +60,9 @@ def test_a_viewer_sees_no_approve_button_and_a_forged_approve_is_refused(api: Ap
     with database.session_scope() as session:
         run = session.get(Run, run_id)
         assert run is not None and run.state == RunState.UNCONFIRMED
-        assert not session.scalars(select(AuditEntry).where(AuditEntry.action == "run.approve")).all()
+        assert not session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "run.approve")
+        ).all()
 
 
 def test_a_post_without_the_csrf_token_is_refused_before_anything_is_done(api: Api) -> None:

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from orchestrator import db as database
 from orchestrator.auth import revoke_token
 from orchestrator.models import AuditEntry, UiSession
-from tests.unit.api.conftest import Api
 from tests.support.ui_browser import csrf_of, post_form, sign_in
+from tests.unit.api.conftest import Api
 
 
 def test_a_page_without_a_session_sends_the_browser_to_sign_in(api: Api) -> None:
