@@ -43,11 +43,15 @@ def run_state(run_id: int) -> str | None:
 
 
 async def log_events(run_id: int, offset: int) -> AsyncIterator[str]:
-    """Log lines as they are written (rendered: escaped, colours as spans), then `end` once
-    the run has ended and everything written is sent."""
+    """Log lines as they are written (rendered: escaped, colours as spans), `state` when the
+    run's state changes, then `end` once the run has ended and everything written is sent."""
     waited = 0.0
+    shown: str | None = None
     while waited < MAX_SECONDS:
         state = await asyncio.to_thread(run_state, run_id)
+        if shown is not None and state != shown:
+            yield event("state", {"state": state})
+        shown = state
         chunk = await asyncio.to_thread(read_log, run_id, offset)
         if chunk:
             offset += len(chunk)

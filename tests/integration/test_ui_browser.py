@@ -181,6 +181,8 @@ def test_approve_streams_the_log_and_the_dag_recolours_without_a_reload(scene: S
         assert "tick-6" not in grown
         expect(log).to_contain_text("tick-6", timeout=30_000)
         expect(page.locator("#log-live")).to_contain_text("complete", timeout=30_000)
+        expect(page.locator("#run-head .meta .state")).to_have_text("FINISHED")
+        expect(page.get_by_role("button", name="Approve")).to_have_count(0)
         assert page.evaluate("window.__loaded") == "once"
         screenshot(page, "run")
 

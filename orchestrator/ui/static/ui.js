@@ -20,10 +20,25 @@
     if (badge) { badge.textContent = text; badge.classList.remove("live"); }
   }
 
+  function refreshHead() {
+    /* The state, timeline-independent head and the buttons the new state allows. */
+    if (window.htmx && document.getElementById("run-head")) {
+      window.htmx.ajax("GET", window.location.pathname,
+        { target: "#run-head", select: "#run-head", swap: "outerHTML" });
+    }
+  }
+
+  function claim(element) {
+    if (!element || element.getAttribute("data-live") === "yes") { return false; }
+    element.setAttribute("data-live", "yes");
+    return true;
+  }
+
   function initLog(root) {
     var log = root.querySelector("#log[data-stream]");
-    if (!log) { return; }
+    if (!claim(log)) { return; }
     var source = open(log.getAttribute("data-stream"));
+    source.addEventListener("state", refreshHead);
     source.addEventListener("log", function (event) {
       var atBottom = log.scrollTop + log.clientHeight >= log.scrollHeight - 8;
       log.insertAdjacentHTML("beforeend", JSON.parse(event.data).html);
@@ -31,8 +46,8 @@
     });
     source.addEventListener("end", function (event) {
       source.close();
-      var state = JSON.parse(event.data).state || "";
-      ended("log-live", "complete (" + state + ") — reload for the buttons of the new state");
+      ended("log-live", "complete (" + (JSON.parse(event.data).state || "") + ")");
+      refreshHead();
     });
   }
 
@@ -54,7 +69,7 @@
 
   function initDag(root) {
     var dag = root.querySelector("#dag[data-stream]");
-    if (!dag) { return; }
+    if (!claim(dag)) { return; }
     var source = open(dag.getAttribute("data-stream"));
     source.addEventListener("states", function (event) {
       var states = JSON.parse(event.data);
@@ -69,7 +84,9 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () { init(document); });
-  document.addEventListener("htmx:beforeSwap", closeAll);
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.target === document.body) { closeAll(); }
+  });
   document.addEventListener("htmx:afterSettle", function () { init(document); });
   window.addEventListener("pagehide", closeAll);
 }());

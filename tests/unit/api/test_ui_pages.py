@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
+
 from sqlalchemy import select
 
 from orchestrator import db as database
@@ -63,6 +65,29 @@ def test_a_viewer_sees_no_approve_button_and_a_forged_approve_is_refused(api: Ap
         assert not session.scalars(
             select(AuditEntry).where(AuditEntry.action == "run.approve")
         ).all()
+
+
+@pytest.mark.parametrize(
+    ("role", "action", "refusal"),
+    [
+        ("viewer", "/stack-actions/trigger", "triggering a run needs approver"),
+        ("approver", "/stack-actions/unlock", "unlocking a stack needs admin"),
+        ("approver", "/pipelines/1/handoff", "retrying a hand-off needs admin"),
+        ("viewer", "/runs/1/retry", "retrying a run needs approver"),
+    ],
+)
+def test_every_action_is_refused_below_its_role_with_nothing_written(
+    api: Api, role: str, action: str, refusal: str
+) -> None:
+    _runs(1, state=RunState.FAILED)
+    token = _approver(api) if role == "approver" else api.tokens["viewer"]
+    sign_in(api.client, token)
+    refused = post_form(api.client, "/stacks", action, stack="acme/p/vpc")
+    assert refused.status_code == 403 and refusal in refused.text
+    with database.session_scope() as session:
+        assert len(session.scalars(select(Run)).all()) == 1
+        actions = set(session.scalars(select(AuditEntry.action)))
+        assert actions <= {"ui.sign_in", "token.create"}, actions
 
 
 def test_a_post_without_the_csrf_token_is_refused_before_anything_is_done(api: Api) -> None:
