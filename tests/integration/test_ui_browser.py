@@ -234,5 +234,7 @@ def _playground_decides_without_storing(scene: Scene, page: Page) -> None:
     assert len(scene.deployment.run(guarded)["policy_evaluations"]) == stored
 
 
-def test_no_request_left_the_server(scene: Scene) -> None:
+def test_no_request_left_the_server_and_the_console_stayed_clean(scene: Scene) -> None:
+    """Also no Content-Security-Policy violation nor failed load in any page of the module."""
     assert scene.guard.left == []
+    assert scene.guard.errors == []

@@ -54,6 +54,7 @@ class Guard:
 
     server: str
     left: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
 
     def outside(self, url: str) -> bool:
         return not (url.startswith(self.server + "/") or url == self.server)
@@ -66,6 +67,7 @@ class Guard:
 def guarded_context(browser: Browser, guard: Guard, width: int = 1280) -> BrowserContext:
     context = browser.new_context(viewport={"width": width, "height": 900}, base_url=guard.server)
     context.route(guard.outside, guard.abort)
+    context.on("console", lambda m: guard.errors.append(m.text) if m.type == "error" else None)
     context.set_default_timeout(20_000)
     return context
 
