@@ -133,10 +133,11 @@ class StackPage:
     schedules: list[str]
 
 
-def _edges(session: Session, stack: Stack) -> tuple[list[Edge], list[Edge]]:
-    """The stack's edges in its repository's last graph, with the evidence of each."""
+def _edges(session: Session, stack: Stack, repository: str) -> tuple[list[Edge], list[Edge]]:
+    """The stack's edges in its repository's last graph, with the evidence of each (the
+    graph names stacks by folder; a stack's id is its repository's name, `/`, the folder)."""
     graph = session.get(GraphSnapshot, stack.repository_id)
-    prefix = stack.id[: len(stack.id) - len(stack.path)] if stack.id.endswith(stack.path) else ""
+    prefix = f"{repository}/"
     up: list[Edge] = []
     down: list[Edge] = []
     for edge in (graph.graph.get("edges") or []) if graph else []:
@@ -150,11 +151,12 @@ def _edges(session: Session, stack: Stack) -> tuple[list[Edge], list[Edge]]:
 
 
 def stack_page(session: Session, stack: Stack) -> StackPage:
-    up, down = _edges(session, stack)
+    repository = session.get(Repository, stack.repository_id)
+    up, down = _edges(session, stack, repository.name if repository else "")
     owner = variables.Owner("stack", stack.id)
     return StackPage(
         stack=stack,
-        repository=session.get(Repository, stack.repository_id),
+        repository=repository,
         runs=list(
             session.scalars(
                 select(Run).where(Run.stack_id == stack.id).order_by(Run.id.desc()).limit(20)
