@@ -19,6 +19,7 @@ from orchestrator.ui import ansi, detail
 log = logging.getLogger(__name__)
 POLL_SECONDS = 0.5
 MAX_SECONDS = 3600.0
+PAGE_LOG_BYTES = 2 * 1024 * 1024
 
 
 def event(name: str, data: Any, event_id: int | None = None) -> str:
@@ -34,6 +35,14 @@ def read_log(run_id: int, offset: int) -> bytes:
         return b""
     end = raw.rfind(b"\n") + 1
     return raw[offset:end] if end > offset else b""
+
+
+def tail_of(raw: bytes, limit: int = PAGE_LOG_BYTES) -> bytes:
+    """What a page shows of a long log at first: its last `limit` bytes from a line start."""
+    if len(raw) <= limit:
+        return raw
+    cut = raw[-limit:]
+    return cut[cut.find(b"\n") + 1 :]
 
 
 def run_state(run_id: int) -> str | None:

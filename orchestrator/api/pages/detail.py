@@ -23,6 +23,7 @@ def run(run_id: Id, session: SessionDep, me: MeDep) -> HTMLResponse:
     view = detail.run_page(session, found, me.principal)
     allowed = me.principal.has(view.log_role)
     raw = live.read_log(run_id, 0) if allowed else b""
+    shown = live.tail_of(raw)
     return page(
         session,
         me,
@@ -30,8 +31,9 @@ def run(run_id: Id, session: SessionDep, me: MeDep) -> HTMLResponse:
         title=f"Run #{run_id}",
         view=view,
         log_allowed=allowed,
-        log_html=ansi.to_html(raw.decode("utf-8", errors="replace")),
+        log_html=ansi.to_html(shown.decode("utf-8", errors="replace")),
         log_offset=len(raw),
+        log_cut=len(raw) - len(shown),
     )
 
 

@@ -8,7 +8,6 @@ import re
 from typing import Any
 
 import pytest
-
 from sqlalchemy import select
 
 from orchestrator import db as database

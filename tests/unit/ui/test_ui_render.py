@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from orchestrator.ui import ansi, dag
+from orchestrator.ui.live import tail_of
 from orchestrator.ui.render import ago, stack_url
 
 
@@ -40,3 +41,9 @@ def test_times_are_relative_with_the_utc_time_on_hover() -> None:
 
 def test_stack_links_keep_slashes_and_environments() -> None:
     assert stack_url("acme/p/infra-vpc@integration") == "/stacks/acme/p/infra-vpc@integration"
+
+
+def test_a_long_log_is_shown_from_a_line_start_within_the_limit() -> None:
+    raw = b"".join(f"line {n}\n".encode() for n in range(1000))
+    shown = tail_of(raw, 100)
+    assert len(shown) <= 100 and shown.startswith(b"line ") and raw.endswith(shown)
