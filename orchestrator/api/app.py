@@ -37,6 +37,7 @@ def create_app() -> FastAPI:
         version="0.1.0",
         description="Self-hosted Terraform run orchestrator",
         docs_url=None,
+        redoc_url=None,
     )
     routers = (
         health.router,

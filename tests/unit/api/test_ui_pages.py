@@ -166,3 +166,4 @@ def test_docs_load_swagger_ui_from_this_server_only(api: Api) -> None:
     assert "http" not in docs.text.replace("/openapi.json", "")
     for asset in assets:
         assert api.client.get(asset).status_code == 200, asset
+    assert api.client.get("/redoc").status_code == 404
