@@ -212,6 +212,12 @@ def test_every_page_renders_for_an_admin(scene: Scene) -> None:
             assert response is not None and response.status == 200, path
             screenshot(page, name)
         expect(page.locator("table")).to_contain_text("run.approve")
+        page.goto("/runs")
+        page.get_by_label("State").select_option("FAILED")
+        page.get_by_role("button", name="Filter").click()
+        expect(page).to_have_url(re.compile(r"/runs\?state=FAILED"))
+        expect(page.locator("tbody tr")).to_have_count(1)
+        expect(page.locator("tbody")).to_contain_text("acme/ui/guarded")
         page.goto("/stacks/acme/ui/app")
         expect(page.locator("main")).to_contain_text("acme/ui/net")
         _playground_decides_without_storing(scene, page)
