@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from orchestrator import db as database
 from orchestrator.auth import create_token
-from orchestrator.models import AuditEntry, Pipeline, Run
+from orchestrator.models import AuditEntry, Pipeline, Run, Stack
 from orchestrator.runstate import RunState
 from tests.support.ui_browser import post_form, sign_in
 from tests.unit.api.conftest import Api
@@ -167,3 +167,25 @@ def test_docs_load_swagger_ui_from_this_server_only(api: Api) -> None:
     for asset in assets:
         assert api.client.get(asset).status_code == 200, asset
     assert api.client.get("/redoc").status_code == 404
+
+
+def test_stacks_filter_by_label_and_last_run_state_and_pipelines_count_states(api: Api) -> None:
+    _runs(2)
+    _runs(1, state=RunState.FAILED)
+    with database.session_scope() as session:
+        session.add(Stack(id="acme/p/eks", repository_id=1, path="eks", name="eks", labels=["k8s"]))
+    sign_in(api.client, api.tokens["viewer"])
+    assert _stack_links(api.client.get("/stacks").text) == ["acme/p/eks", "acme/p/vpc"]
+    assert _stack_links(api.client.get("/stacks?label=k8s&state=&repository=").text) == [
+        "acme/p/eks"
+    ]
+    assert _stack_links(api.client.get("/stacks?state=failed").text) == ["acme/p/vpc"]
+    assert _stack_links(api.client.get("/stacks?state=FINISHED").text) == []
+    listed = api.client.get("/pipelines?kind=TRACKED&repository=1").text
+    assert "s-finished" in listed and "FINISHED</span>&nbsp;2" in listed
+    assert "FAILED</span>&nbsp;1" in listed
+    assert "No pipeline matches" in api.client.get("/pipelines?kind=PROPOSED").text
+
+
+def _stack_links(page: str) -> list[str]:
+    return re.findall(r'<td><a href="/stacks/([^"]+)">', page)
