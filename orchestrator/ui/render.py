@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from jinja2 import Environment, PackageLoader, select_autoescape
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from orchestrator.models import utcnow
 from orchestrator.ui import ansi
@@ -68,7 +68,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters.update(
-        ago=ago, stack_url=stack_url, summary=summary, short=short, ansi=ansi.to_html, e=escape
+        ago=ago, stack_url=stack_url, summary=summary, short=short, ansi=ansi.to_html
     )
     env.globals.update(query=query)
     return env
