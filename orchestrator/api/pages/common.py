@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from orchestrator import securitylog
 from orchestrator.api.deps import SessionDep
+from orchestrator.settings import get_settings
 from orchestrator.ui import lists, render, sessions
 from orchestrator.ui.sessions import SignedIn
 
@@ -55,8 +56,9 @@ def is_page(path: str) -> bool:
 
 def secure(request: Request) -> bool:
     """Cookies are Secure whenever the browser reached us over HTTPS (directly or through a
-    proxy uvicorn trusts for X-Forwarded-Proto)."""
-    return request.url.scheme == "https"
+    proxy uvicorn trusts for X-Forwarded-Proto), or stackrun's public URL is an https one
+    (a proxy terminating TLS that uvicorn does not trust)."""
+    return request.url.scheme == "https" or get_settings().api_url.startswith("https://")
 
 
 def signed_in(request: Request, session: SessionDep) -> SignedIn:

@@ -4,12 +4,14 @@ session's CSRF token; signing out and revoking the token end the session."""
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from orchestrator import db as database
 from orchestrator.auth import revoke_token
 from orchestrator.models import AuditEntry, UiSession
+from orchestrator.settings import get_settings
 from tests.support.ui_browser import csrf_of, post_form, sign_in
 from tests.unit.api.conftest import Api
 
@@ -40,6 +42,25 @@ def test_over_https_the_session_cookie_is_secure(api: Api) -> None:
         answer = sign_in(browser, api.tokens["viewer"])
     cookie = next(c for c in answer.headers.get_list("set-cookie") if "stackrun_session=" in c)
     assert "Secure" in cookie
+
+
+def test_behind_a_proxy_ending_tls_an_https_api_url_makes_the_cookie_secure(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STACKRUN_API_URL", "https://stackrun.example.com")
+    get_settings.cache_clear()
+    form = api.client.get("/signin")
+    login = form.headers["set-cookie"]
+    assert "Secure" in login
+    # The proxy speaks plain HTTP to stackrun; the browser sent the Secure cookie over HTTPS.
+    answer = api.client.post(
+        "/signin",
+        data={"csrf": csrf_of(form), "token": api.tokens["viewer"], "next": "/runs"},
+        headers={"Cookie": login.split(";", 1)[0]},
+        follow_redirects=False,
+    )
+    cookie = next(c for c in answer.headers.get_list("set-cookie") if "stackrun_session=" in c)
+    assert "Secure" in cookie and "HttpOnly" in cookie
 
 
 def test_a_session_id_planted_before_sign_in_is_never_used(api: Api) -> None:
