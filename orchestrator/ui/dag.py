@@ -23,6 +23,7 @@ class Box:
     href: str
     x: int
     y: int
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class Node:
     label: str
     state: str = ""
     href: str = ""
+    note: str = ""
 
 
 def _layers(keys: Sequence[str], edges: Sequence[tuple[str, str]]) -> list[list[str]]:
@@ -78,7 +80,7 @@ def layout(nodes: Sequence[Node], edges: Sequence[tuple[str, str]]) -> Drawing:
             node = by_key[key]
             x = PAD + column * (NODE_W + GAP_X)
             y = PAD + row * (NODE_H + GAP_Y)
-            boxes[key] = Box(node.key, node.label, node.state, node.href, x, y)
+            boxes[key] = Box(node.key, node.label, node.state, node.href, x, y, node.note)
     lines = tuple(_line(boxes[a], boxes[b]) for a, b in edges if a in boxes and b in boxes)
     tallest = max((len(layer) for layer in layers), default=0)
     width = PAD * 2 + max(len(layers), 1) * (NODE_W + GAP_X) - GAP_X

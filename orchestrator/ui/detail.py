@@ -193,7 +193,12 @@ def repository_page(session: Session, repository: Repository) -> RepositoryPage:
     if graph is not None:
         prefix = f"{repository.name}/"
         nodes = [
-            dag.Node(s["path"], s.get("name") or s["path"], "", f"/stacks/{prefix}{s['path']}")
+            dag.Node(
+                s["path"],
+                s.get("name") or s["path"],
+                href=f"/stacks/{prefix}{s['path']}",
+                note=" ".join(s.get("labels") or []),
+            )
             for s in graph.get("stacks") or []
         ]
         edges = [(str(e["from"]), str(e["to"])) for e in graph.get("edges") or []]
