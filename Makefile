@@ -1,4 +1,4 @@
-.PHONY: help setup up demo test unit lint format
+.PHONY: help setup up demo test unit lint format screenshots
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -24,3 +24,6 @@ lint: setup ## ruff (lint + format check), mypy --strict, import rules
 format: setup ## apply ruff's fixes and formatting
 	.venv/bin/ruff check --fix orchestrator workers tests bench
 	.venv/bin/ruff format orchestrator workers tests bench
+
+screenshots: setup ## refresh docs/screenshots/ from the UI browser tests (needs chromium, Redis, PostgreSQL)
+	STACKRUN_SCREENSHOTS=$(CURDIR)/docs/screenshots .venv/bin/python -m pytest -q tests/integration/test_ui_browser.py

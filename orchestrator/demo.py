@@ -358,6 +358,7 @@ def next_steps(
     steps = [
         "demo: network → eks → argocd-bootstrap apply one after another (autodeploy), then the "
         f"cluster is handed off to Argo CD by a commit to {gitops}",
+        f"web UI: {url}/pipelines/{pipeline or ''}    (sign in with the admin token above)",
         f"next: export STACKRUN_URL={url} STACKRUN_TOKEN={token}",
         f"      {command} runs list    # network, eks, argocd-bootstrap: planned, applied in turn",
         '      curl -H "Authorization: Bearer $STACKRUN_TOKEN" '
@@ -366,7 +367,7 @@ def next_steps(
         f"      git --git-dir {gitops} log --stat    # the hand-off's commit",
     ]
     if pipeline is None:
-        steps.insert(4, f'          (<id>: the "pipeline" of its runs: {command} runs show <run>)')
+        steps.insert(5, f'          (<id>: the "pipeline" of its runs: {command} runs show <run>)')
     return steps
 
 

@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from orchestrator import securitylog, subscribers
 from orchestrator.api import errors
+from orchestrator.api.pages import act, assets, browse, common, detail, signin, stream
 from orchestrator.api.routes import (
     admin,
     boundary,
@@ -36,7 +37,8 @@ def create_app() -> FastAPI:
         title="stackrun",
         version="0.1.0",
         description="Self-hosted Terraform run orchestrator",
-        docs_url="/docs",
+        docs_url=None,
+        redoc_url=None,
     )
     routers = (
         health.router,
@@ -53,15 +55,26 @@ def create_app() -> FastAPI:
     )
     for router in routers:
         app.include_router(router)
+    for page_router in (signin.router, browse.router, stream.router, detail.router, act.router):
+        app.include_router(page_router)
+    assets.mount(app)
     app.state.api_routes = [
         r for router in routers for r in router.routes if isinstance(r, APIRoute)
     ]
     app.middleware("http")(_remember_caller)
     app.exception_handler(RequestValidationError)(errors.invalid_request)
-    app.exception_handler(StarletteHTTPException)(errors.refused)
+    app.exception_handler(StarletteHTTPException)(_refused)
+    app.exception_handler(common.SignInRequired)(common.sign_in_required)
     app.exception_handler(Exception)(errors.internal_error)
     app.openapi = lambda: errors.openapi_document(app)  # type: ignore[method-assign]
     return app
+
+
+async def _refused(request: Request, exc: Exception) -> Response:
+    """A refusal on a page is a page; anywhere else the API's error shape."""
+    if isinstance(exc, StarletteHTTPException) and common.is_page(request.url.path):
+        return common.refused_page(request, exc)
+    return await errors.refused(request, exc)
 
 
 async def _remember_caller(

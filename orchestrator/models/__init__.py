@@ -2,7 +2,7 @@
 (`from orchestrator.models import Run`), and importing this package registers every table on
 `Base.metadata` (what Alembic compares against)."""
 
-from orchestrator.models.access import AuditEntry, Token
+from orchestrator.models.access import AuditEntry, Token, UiSession
 from orchestrator.models.base import MAX_INTEGER, Base, utcnow
 from orchestrator.models.boundary import (
     BoundaryCheck,
@@ -60,6 +60,7 @@ __all__ = [
     "StateLock",
     "StateVersion",
     "Token",
+    "UiSession",
     "Variable",
     "utcnow",
 ]

@@ -92,7 +92,9 @@ class _ActionConvertor(StringConvertor):
 
 
 register_url_convertor("run_action", _ActionConvertor())
-_ACTIONS: dict[str, Callable[[SessionDep, int, Principal, str], actions.Done | actions.Refusal]] = {
+RUN_ACTIONS: dict[
+    str, Callable[[SessionDep, int, Principal, str], actions.Done | actions.Refusal]
+] = {
     "approve": approvals.approve,
     "reject": approvals.reject,
     "discard": actions.discard,
@@ -101,7 +103,7 @@ _ACTIONS: dict[str, Callable[[SessionDep, int, Principal, str], actions.Done | a
     "retry": lambda session, run_id, who, _comment: actions.retry(session, run_id, who),
 }
 # What each action is called in the refusal of a token below approver.
-_DOING = {
+RUN_DOING = {
     "approve": "reviewing",
     "reject": "reviewing",
     "discard": "discard a run",
@@ -113,7 +115,7 @@ _DOING = {
 
 def _run_actor(action: RunAction, who: PrincipalDep) -> Principal:
     """Every action on a run needs approver."""
-    return require(who, "approver", _DOING[action])
+    return require(who, "approver", RUN_DOING[action])
 
 
 @router.post("/runs/{run_id}/{action:run_action}", responses=responses(403, 404, 409, 422))
@@ -126,7 +128,7 @@ def act_on_run(
 ) -> dict[str, Any]:
     """approve | reject | discard | cancel | stop | retry, each refused with the reason as data."""
     done = settle(
-        session, _ACTIONS[action](session, run_id, who, body.comment if body else ""), who
+        session, RUN_ACTIONS[action](session, run_id, who, body.comment if body else ""), who
     )
     return {"id": done.run_id, "state": done.state}
 
