@@ -19,6 +19,7 @@ from orchestrator.models import Event, GraphSnapshot, Pipeline, Repository, Run,
 from orchestrator.policy import store as policies
 from orchestrator.runs import queries
 from orchestrator.runstate import PLANNING_PHASE, RETRYABLE, TERMINAL, RunState
+from orchestrator.stacks.service import address_of, stack_id_for
 from orchestrator.ui import dag
 from orchestrator.variables import service as variables
 
@@ -133,26 +134,31 @@ class StackPage:
     schedules: list[str]
 
 
-def _edges(session: Session, stack: Stack, repository: str) -> tuple[list[Edge], list[Edge]]:
+def _edges(
+    session: Session, stack: Stack, repository: Repository | None
+) -> tuple[list[Edge], list[Edge]]:
     """The stack's edges in its repository's last graph, with the evidence of each (the
-    graph names stacks by folder; a stack's id is its repository's name, `/`, the folder)."""
+    graph names stacks by address, `path` or `path@environment`; ids come from stack_id_for)."""
     graph = session.get(GraphSnapshot, stack.repository_id)
-    prefix = f"{repository}/"
+    if graph is None or repository is None:
+        return [], []
+    me = address_of(stack)
     up: list[Edge] = []
     down: list[Edge] = []
-    for edge in (graph.graph.get("edges") or []) if graph else []:
+    for edge in graph.graph.get("edges") or []:
         evidence = edge.get("evidence") or {}
         where = (str(evidence.get("file", "")), str(evidence.get("block", "")))
-        if edge.get("to") == stack.path:
-            up.append(Edge(prefix + str(edge.get("from")), *where, str(edge.get("kind", ""))))
-        if edge.get("from") == stack.path:
-            down.append(Edge(prefix + str(edge.get("to")), *where, str(edge.get("kind", ""))))
+        kind = str(edge.get("kind", ""))
+        if edge.get("to") == me:
+            up.append(Edge(stack_id_for(repository, str(edge.get("from"))), *where, kind))
+        if edge.get("from") == me:
+            down.append(Edge(stack_id_for(repository, str(edge.get("to"))), *where, kind))
     return up, down
 
 
 def stack_page(session: Session, stack: Stack) -> StackPage:
     repository = session.get(Repository, stack.repository_id)
-    up, down = _edges(session, stack, repository.name if repository else "")
+    up, down = _edges(session, stack, repository)
     owner = variables.Owner("stack", stack.id)
     return StackPage(
         stack=stack,
@@ -191,12 +197,11 @@ def repository_page(session: Session, repository: Repository) -> RepositoryPage:
     graph = None if isinstance(found, snapshot.NoGraphYet) else found
     drawing = None
     if graph is not None:
-        prefix = f"{repository.name}/"
         nodes = [
             dag.Node(
-                s["path"],
+                s.get("address") or s["path"],
                 s.get("name") or s["path"],
-                href=f"/stacks/{prefix}{s['path']}",
+                href=f"/stacks/{stack_id_for(repository, s.get('address') or s['path'])}",
                 note=" ".join(s.get("labels") or []),
             )
             for s in graph.get("stacks") or []
