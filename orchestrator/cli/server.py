@@ -111,8 +111,8 @@ def beat() -> None:
 
 
 def api(
-    host: Annotated[str, typer.Option()] = "127.0.0.1",
-    port: Annotated[int, typer.Option()] = 8000,
+    host: Annotated[str, typer.Option(help="the address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="the port to listen on")] = 8000,
     fd: Annotated[
         int | None, typer.Option(hidden=True, help="serve on this listening socket (up)")
     ] = None,
@@ -145,7 +145,7 @@ def _child_env(port: int) -> dict[str, str]:
 
 def up(
     demo: Annotated[bool, typer.Option(help="create and push a demo platform")] = False,
-    port: Annotated[int, typer.Option()] = 8000,
+    port: Annotated[int, typer.Option(help="the API's port on 127.0.0.1")] = 8000,
     concurrency: Annotated[int | None, typer.Option(help="task slots (default: settings)")] = None,
 ) -> None:
     """API, one worker and beat in one command on embedded defaults, each restarted when it

@@ -9,7 +9,14 @@ from pydantic import Field
 
 from orchestrator.api.deps import RequestBody, SessionDep, authorized, page_limit
 from orchestrator.api.errors import responses
-from orchestrator.auth import Principal, audit, audit_trail, create_token, revoke_token
+from orchestrator.auth import (
+    Principal,
+    audit,
+    audit_trail,
+    create_token,
+    listed_tokens,
+    revoke_token,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["admin"], responses=responses(401, 403))
 
@@ -34,6 +41,24 @@ def new_token(
     audit(session, who.name, "token.issue", f"token:{body.name}", {"role": body.role})
     session.commit()
     return {"name": body.name, "role": body.role, "token": token}
+
+
+@router.get("/tokens")
+def list_tokens(
+    session: SessionDep,
+    who: Annotated[Principal, authorized("admin", "listing tokens")],
+) -> list[dict[str, Any]]:
+    """Every token by name and role, live or revoked; never a token nor its hash."""
+    return [
+        {
+            "name": t.name,
+            "role": t.role,
+            "vcs_login": t.vcs_login,
+            "created_at": t.created_at.isoformat(),
+            "revoked_at": t.revoked_at.isoformat() if t.revoked_at else None,
+        }
+        for t in listed_tokens(session)
+    ]
 
 
 @router.post("/tokens/{name}/revoke", responses=responses(404))
