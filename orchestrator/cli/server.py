@@ -191,14 +191,20 @@ def _start_demo(data_dir: Path, url: str) -> None:
     from orchestrator.demo import DemoError, next_steps, pipeline_of, run_demo
 
     try:
-        push, token = run_demo(data_dir, url)
+        started = run_demo(data_dir, url)
     except DemoError as exc:
         fail(str(exc))
-        raise
-    typer.echo(f"demo: pushed {push.repository} → webhook answered {push.status_code} {push.body}")
-    typer.echo(f"admin token (shown once): {token}")
-    pipeline = pipeline_of(push.delivery_id)
-    for line in next_steps(data_dir, url, token, _own_command(), pipeline):
+    push = started.push
+    if push is None:
+        typer.echo(
+            f"demo: kept {started.platform} as you left it (main at {started.head[:12]}); "
+            "nothing pushed. The hook delivers your next git push."
+        )
+    else:
+        typer.echo(f"demo: pushed {push.repository} → webhook answered {push.status_code}")
+    typer.echo(f"admin token (shown once): {started.token}")
+    pipeline = pipeline_of(push.delivery_id) if push is not None else None
+    for line in next_steps(data_dir, url, started.token, _own_command(), pipeline):
         typer.echo(line)
 
 
