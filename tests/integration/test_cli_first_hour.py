@@ -6,12 +6,14 @@ errors a person can act on."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.integration.harness import TERMINAL, Deployment, GitPlatform
@@ -284,3 +286,20 @@ def test_odd_ref_names_are_delivered_or_skipped_without_failing_the_push(
     )
     assert b"its name is not UTF-8" in odd.stderr, odd.stderr
     assert _cli(stackrun, "runs", "list").returncode == 0
+
+
+def test_metrics_split_run_time_by_phase_and_count_deliveries_and_policies(
+    stackrun: Deployment, pushed: dict[str, Any]
+) -> None:
+    stackrun.wait_run_state(pushed["runs"]["printer"]["id"], {"FINISHED"})
+    metrics = httpx.get(f"{stackrun.url}/metrics", timeout=30).text
+    for phase in ("queue", "approval", "work"):
+        assert f'stackrun_run_phase_seconds_count{{phase="{phase}"}}' in metrics, phase
+    assert "stackrun_run_duration_seconds" not in metrics
+    accepted = re.search(
+        r'stackrun_webhook_deliveries_total\{outcome="accepted",provider="github"\} (\d+)',
+        metrics,
+    )
+    assert accepted is not None and float(accepted.group(1)) >= 1, metrics
+    assert "stackrun_policy_evaluations_total" in metrics
+    assert "# TYPE stackrun_handoff_attempts gauge" in metrics
