@@ -41,6 +41,9 @@ class PeriodicChatterToDebug(logging.Filter):
 
 
 def install() -> None:
+    # httpx says "HTTP Request: GET …/environment 200 OK" at INFO for each of a run's calls to
+    # the API; a failed call raises and is reported by the run itself.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     chatter = PeriodicChatterToDebug()
     for name in CHATTY_LOGGERS:
         logger = logging.getLogger(name)
