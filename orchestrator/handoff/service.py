@@ -147,6 +147,7 @@ def view(row: Handoff) -> dict[str, Any]:
         "status": row.status,
         "gitops_commit": row.gitops_commit,
         "argocd_app": row.argocd_app,
+        "files": list(row.written_files or []),
         "message": row.message,
         "triggered_by": row.triggered_by,
         "created_at": row.created_at.isoformat(),
