@@ -4,11 +4,23 @@ chatter, which Terraform lines are debug output."""
 from __future__ import annotations
 
 import logging
+import socket
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import git
+import pytest
 
 from orchestrator.runs.phases import phase_seconds
 from orchestrator.webhooks.delivery import PushedRef
-from orchestrator.webhooks.githook import pushed_refs
+from orchestrator.webhooks.githook import (
+    CONFIG_FILE,
+    HookConfig,
+    HookError,
+    deliver_all,
+    install,
+    pushed_refs,
+)
 from workers.quiet import PeriodicChatterToDebug
 from workers.terraform import is_debug_line
 
@@ -65,3 +77,33 @@ def test_terraform_debug_lines_are_recognised_and_provisioner_output_is_not() ->
     assert is_debug_line("[TRACE] something internal")
     assert not is_debug_line("null_resource.x (local-exec): [DEBUG] printed by the user")
     assert not is_debug_line("Plan: 1 to add, 0 to change, 0 to destroy.")
+
+
+def _bare(tmp_path: Path) -> Path:
+    bare = tmp_path / "repo.git"
+    git.Repo.init(bare, bare=True, initial_branch="main")
+    return bare
+
+
+def test_the_hook_never_overwrites_a_post_receive_hook_of_someone_else(tmp_path: Path) -> None:
+    bare = _bare(tmp_path)
+    (bare / "hooks" / "post-receive").write_text("#!/bin/sh\necho theirs\n")
+    with pytest.raises(HookError, match="exists and is not stackrun's"):
+        install(bare, HookConfig("http://127.0.0.1:1", "acme/x", "file:///x", "secret"))
+    with pytest.raises(HookError, match="is not a bare git repository"):
+        install(tmp_path, HookConfig("http://127.0.0.1:1", "acme/x", "file:///x", "secret"))
+
+
+def test_a_hook_whose_stackrun_is_down_says_the_push_is_in_and_what_to_do(tmp_path: Path) -> None:
+    bare = _bare(tmp_path)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    hook = install(bare, HookConfig(closed, "acme/x", f"file://{bare}", "s3cret-value"))
+    assert oct((bare / CONFIG_FILE).stat().st_mode & 0o777) == "0o600"
+    assert hook.stat().st_mode & 0o100
+
+    said = deliver_all(bare, [f"{A} {B} refs/heads/main\n".encode()], "dev")
+
+    assert len(said) == 1 and "stackrun did not answer" in said[0]
+    assert "the push itself is in" in said[0] and "s3cret-value" not in said[0]
