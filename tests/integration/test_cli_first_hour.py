@@ -303,3 +303,14 @@ def test_metrics_split_run_time_by_phase_and_count_deliveries_and_policies(
     assert accepted is not None and float(accepted.group(1)) >= 1, metrics
     assert "stackrun_policy_evaluations_total" in metrics
     assert "# TYPE stackrun_handoff_attempts gauge" in metrics
+
+
+def test_a_token_cannot_revoke_itself(stackrun: Deployment) -> None:
+    admin = next(
+        t
+        for t in json.loads(_ok(stackrun, "tokens", "list", "--json"))
+        if t["role"] == "admin" and t["revoked_at"] is None
+    )
+    refused = _cli(stackrun, "tokens", "revoke", admin["name"])
+    assert refused.returncode == 1
+    assert "it is the token making this request" in refused.stderr

@@ -61,12 +61,20 @@ def list_tokens(
     ]
 
 
-@router.post("/tokens/{name}/revoke", responses=responses(404))
+@router.post("/tokens/{name}/revoke", responses=responses(404, 409))
 def revoke(
     name: str,
     session: SessionDep,
     who: Annotated[Principal, authorized("admin", "revoking a token")],
 ) -> dict[str, Any]:
+    """Revoke a token at once. A token never revokes itself (409): an admin cannot lock the
+    last admin out by mistake; revoke it with another admin token."""
+    if name == who.name:
+        raise HTTPException(
+            409,
+            f"revoking token {name!r}: it is the token making this request; revoke it with "
+            "another admin token (`stackrun tokens create` makes one on the server)",
+        )
     if not revoke_token(session, name):
         raise HTTPException(404, f"no live token named {name!r}")
     audit(session, who.name, "token.revoke", f"token:{name}")
