@@ -17,6 +17,9 @@ from orchestrator.repos import mirror_for
 from orchestrator.stacks.service import upsert_stacks
 from orchestrator.vcs.mirror import VcsError
 
+FETCH_SECONDS = 30.0
+"""How long a sync waits for git: it runs inside an API request."""
+
 
 @dataclass(frozen=True)
 class Discovered:
@@ -43,7 +46,7 @@ def sync(session: Session, repository: Repository) -> Discovered | SyncRefused:
     mirror = mirror_for(repository)
     doing = f"syncing repository {repository.name} at branch {repository.branch}"
     try:
-        mirror.refresh()
+        mirror.refresh(timeout=FETCH_SECONDS)
         head = mirror.branch_head(repository.branch)
         if head is None:
             return SyncRefused(409, f"{doing}: the branch does not exist; push it first")
