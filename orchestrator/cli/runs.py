@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
@@ -95,44 +96,29 @@ def _act(action: str, run_id: str, comment: str, url: str, token: str) -> None:
     typer.echo(f"run {run}: {action} accepted{again}, now {done['state']}")
 
 
-@runs_app.command("approve")
-def runs_approve(
-    run_id: RunIdArg, comment: CommentOpt = "", url: UrlOpt = DEFAULT_URL, token: TokenOpt = ""
-) -> None:
-    """Approve an UNCONFIRMED run: it applies exactly the approved plan."""
-    _act("approve", run_id, comment, url, token)
+# The actions on a run that take a comment, and what each does (its help text).
+REVIEWS = {
+    "approve": "Approve an UNCONFIRMED run: it applies exactly the approved plan.",
+    "reject": "Reject an UNCONFIRMED run (a review: approval policies see it).",
+    "discard": "Discard an UNCONFIRMED run: its plan is never applied.",
+    "cancel": "Cancel a QUEUED run before a worker takes it.",
+    "stop": "Stop a run that is preparing, initializing or planning (Terraform gets Ctrl-C).",
+}
 
 
-@runs_app.command("reject")
-def runs_reject(
-    run_id: RunIdArg, comment: CommentOpt = "", url: UrlOpt = DEFAULT_URL, token: TokenOpt = ""
-) -> None:
-    """Reject an UNCONFIRMED run (a review: approval policies see it)."""
-    _act("reject", run_id, comment, url, token)
+def _action_command(action: str, help_text: str) -> Callable[..., None]:
+    def command(
+        run_id: RunIdArg, comment: CommentOpt = "", url: UrlOpt = DEFAULT_URL, token: TokenOpt = ""
+    ) -> None:
+        _act(action, run_id, comment, url, token)
+
+    command.__doc__ = help_text
+    command.__name__ = f"runs_{action}"
+    return command
 
 
-@runs_app.command("discard")
-def runs_discard(
-    run_id: RunIdArg, comment: CommentOpt = "", url: UrlOpt = DEFAULT_URL, token: TokenOpt = ""
-) -> None:
-    """Discard an UNCONFIRMED run: its plan is never applied."""
-    _act("discard", run_id, comment, url, token)
-
-
-@runs_app.command("cancel")
-def runs_cancel(
-    run_id: RunIdArg, comment: CommentOpt = "", url: UrlOpt = DEFAULT_URL, token: TokenOpt = ""
-) -> None:
-    """Cancel a QUEUED run before a worker takes it."""
-    _act("cancel", run_id, comment, url, token)
-
-
-@runs_app.command("stop")
-def runs_stop(
-    run_id: RunIdArg, comment: CommentOpt = "", url: UrlOpt = DEFAULT_URL, token: TokenOpt = ""
-) -> None:
-    """Stop a run that is preparing, initializing or planning (Terraform gets Ctrl-C)."""
-    _act("stop", run_id, comment, url, token)
+for _action, _help in REVIEWS.items():
+    runs_app.command(_action)(_action_command(_action, _help))
 
 
 @runs_app.command("retry")
