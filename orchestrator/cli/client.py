@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from orchestrator.cli.common import DEFAULT_URL, Client, TokenOpt, UrlOpt, show
+from orchestrator.cli.common import (
+    DEFAULT_URL,
+    Client,
+    Column,
+    JsonOpt,
+    TokenOpt,
+    UrlOpt,
+    listing,
+    show,
+)
 
 vars_app = typer.Typer(help="Variables of a stack or a context: set, list, unset")
 
@@ -43,21 +52,32 @@ def _read_value(name: str, secret: bool) -> str:
     return str(typer.prompt(f"value of {name}", hide_input=secret))
 
 
+def _shown(variable: dict[str, Any]) -> str:
+    if variable["secret"]:
+        return f"(secret, sha256 {variable['checksum'][:12]})"
+    return str(variable["value"])
+
+
+VARIABLE_COLUMNS: list[Column] = [
+    ("KIND", lambda v: v["kind"]),
+    ("NAME", lambda v: v["name"]),
+    ("VALUE", _shown),
+]
+
+
 @vars_app.command("list")
 def vars_list(
     target: Annotated[str, typer.Argument(help="stack id (or context name with --context)")],
     context: Annotated[bool, typer.Option(help="TARGET is a context name")] = False,
+    as_json: JsonOpt = False,
     url: UrlOpt = DEFAULT_URL,
     token: TokenOpt = "",
 ) -> None:
     """List the variables of a stack or a context (a secret shows its checksum only)."""
-    for variable in Client(url, token).call("GET", _variables_path(target, context)):
-        shown = (
-            f"(secret, sha256 {variable['checksum'][:12]})"
-            if variable["secret"]
-            else variable["value"]
-        )
-        typer.echo(f"{variable['kind']:<10} {variable['name']:<30} {shown}")
+    found = Client(url, token).call(
+        "GET", _variables_path(target, context), f"listing the variables of {target}"
+    )
+    listing(found, as_json, VARIABLE_COLUMNS, f"{target} has no variables")
 
 
 @vars_app.command("unset")

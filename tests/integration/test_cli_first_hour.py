@@ -51,7 +51,9 @@ def stackrun(shared_services: Deployment) -> Deployment:
     return shared_services
 
 
-def _cli(stackrun: Deployment, *args: str, role: str = "admin", **env: str) -> Any:
+def _cli(
+    stackrun: Deployment, *args: str, role: str = "admin", stdin: str | None = None, **env: str
+) -> Any:
     """`stackrun ARGS` as a user types it (URL and token from the environment)."""
     full = {
         **stackrun.env,
@@ -62,6 +64,7 @@ def _cli(stackrun: Deployment, *args: str, role: str = "admin", **env: str) -> A
     return subprocess.run(
         [sys.executable, "-m", "orchestrator.cli", *args],
         env=full,
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=120,
@@ -247,6 +250,11 @@ def test_repos_sync_discovers_stacks_without_running_anything(
     stacks = json.loads(_ok(stackrun, "stacks", "list", "--json"))
     assert "acme/quiet/net" in {s["id"] for s in stacks}
     assert stackrun.runs(stack="acme/quiet/net") == []
+    set_before_any_run = _cli(stackrun, "vars", "set", "acme/quiet/net", "REGION", stdin="eu-1")
+    assert set_before_any_run.returncode == 0, set_before_any_run.stderr
+    variables = _ok(stackrun, "vars", "list", "acme/quiet/net").splitlines()
+    assert variables[0].split() == ["KIND", "NAME", "VALUE"]
+    assert variables[1].split() == ["env", "REGION", "eu-1"]
     again = json.loads(_ok(stackrun, "repos", "sync", str(repository["id"]), "--json"))
     assert again["added"] == [] and again["stacks"] == ["acme/quiet/net"]
 
