@@ -122,4 +122,7 @@ def _deliver_one(config: HookConfig, pushed: PushedRef, pusher: str) -> str:
         )
     if done.status_code >= 400:
         return f"{doing}: refused ({done.status_code}): {done.body.get('detail', done.body)}"
+    if done.status_code == 200:
+        why = done.body.get("reason") or done.body.get("status") or "nothing to do"
+        return f"{pushed.ref} {pushed.after[:12]}: stackrun starts no work for it ({why})"
     return f"{pushed.ref} {pushed.after[:12]}: stackrun accepted the push ({done.status_code})"

@@ -293,6 +293,15 @@ def test_odd_ref_names_are_delivered_or_skipped_without_failing_the_push(
         check=True,
     )
     assert b"its name is not UTF-8" in odd.stderr, odd.stderr
+    tag = subprocess.run(
+        ["git", "push", "origin", "HEAD:refs/tags/v1"],
+        cwd=platform.work,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert "starts no work for it (ref refs/tags/v1 is not a branch)" in tag.stderr, tag.stderr
     assert _cli(stackrun, "runs", "list").returncode == 0
 
 
