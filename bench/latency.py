@@ -45,7 +45,7 @@ from typing import Any
 import httpx
 from common import HOST, free_port, parse_at, percentile, tail
 
-from orchestrator.demo import github_push_body
+from orchestrator.webhooks.delivery import PushedRef, github_push_body
 from orchestrator.webhooks.github import sign
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -226,7 +226,8 @@ def redis_postgres(workdir: Path, redis_db: int) -> Iterator[Deployment]:
 
 
 def delivery(repo: dict[str, str], before: str, after: str) -> tuple[str, bytes, dict[str, str]]:
-    body = github_push_body(repo["name"], f"file://{repo['bare']}", before, after, "bench")
+    pushed = PushedRef(before, after, "refs/heads/main")
+    body = github_push_body(repo["name"], f"file://{repo['bare']}", pushed, "bench")
     delivery_id = str(uuid.uuid4())
     headers = {
         "X-GitHub-Event": "push",

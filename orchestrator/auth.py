@@ -86,6 +86,11 @@ def audit_trail(
     return list(session.scalars(query))
 
 
+def listed_tokens(session: Session) -> list[Token]:
+    """Every token, live and revoked, oldest first (names and roles only: hashes stay)."""
+    return list(session.scalars(select(Token).order_by(Token.id)))
+
+
 def revoke_token(session: Session, name: str) -> bool:
     """Revoke a token by name; False when no live token has that name."""
     row = session.scalar(select(Token).where(Token.name == name, Token.revoked_at.is_(None)))

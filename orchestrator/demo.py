@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import git
-import httpx
 from sqlalchemy import select
 
 from orchestrator import repos
@@ -25,7 +24,8 @@ from orchestrator.graph.facts import STACK_FILE
 from orchestrator.models import Event, Pipeline, Repository
 from orchestrator.secrets.crypto import decrypt
 from orchestrator.vcs.mirror import ZERO_SHA
-from orchestrator.webhooks.github import sign
+from orchestrator.webhooks import githook
+from orchestrator.webhooks.delivery import PushedRef, deliver_push
 
 DEMO_REPOSITORY = "demo/platform"
 DEMO_DIR_SUFFIX = "-demo"
@@ -292,39 +292,12 @@ def admin_token() -> str:
         return create_token(session, f"demo-admin-{uuid.uuid4().hex[:6]}", "admin")
 
 
-def github_push_body(name: str, clone_url: str, before: str, after: str, pusher: str) -> bytes:
-    payload = {
-        "ref": "refs/heads/main",
-        "before": before,
-        "after": after,
-        "created": before == ZERO_SHA,
-        "deleted": False,
-        "forced": False,
-        "repository": {"full_name": name, "name": name.split("/")[-1], "clone_url": clone_url},
-        "pusher": {"name": pusher, "email": f"{pusher}@stackrun.invalid"},
-        "sender": {"login": pusher},
-        "head_commit": {"id": after},
-    }
-    return json.dumps(payload).encode()
-
-
 def push_webhook(
     api_url: str, name: str, secret: str, clone_url: str, before: str, after: str
 ) -> DemoPush:
-    body = github_push_body(name, clone_url, before, after, "demo-user")
-    delivery = str(uuid.uuid4())
-    response = httpx.post(
-        f"{api_url}/webhooks/github",
-        content=body,
-        timeout=10,
-        headers={
-            "X-GitHub-Event": "push",
-            "X-GitHub-Delivery": delivery,
-            "X-Hub-Signature-256": sign(secret, body),
-            "Content-Type": "application/json",
-        },
-    )
-    return DemoPush(name, delivery, response.status_code, response.json())
+    pushed = PushedRef(before, after, "refs/heads/main")
+    done = deliver_push(api_url, name, secret, clone_url, pushed, "demo-user")
+    return DemoPush(name, done.delivery_id, done.status_code, done.body)
 
 
 def pipeline_of(delivery_id: str, seconds: float = 30.0) -> int | None:
@@ -353,8 +326,10 @@ def gitops_repository(data_dir: Path) -> Path:
 def next_steps(
     data_dir: Path, url: str, token: str, command: str, pipeline: int | None
 ) -> list[str]:
-    """What to type to follow the demo from the push to the hand-off's commit."""
+    """What to type to follow the demo from the push to the hand-off's commit, then to change
+    the platform and see the push plan."""
     gitops = gitops_repository(data_dir)
+    platform = demo_dir(data_dir) / PLATFORM_BARE
     steps = [
         "demo: network → eks → argocd-bootstrap apply one after another (autodeploy), then the "
         f"cluster is handed off to Argo CD by a commit to {gitops}",
@@ -365,14 +340,61 @@ def next_steps(
         f"$STACKRUN_URL/api/v1/pipelines/{pipeline or '<id>'}",
         "          # the push's runs and handoffs: committed once argocd-bootstrap has applied",
         f"      git --git-dir {gitops} log --stat    # the hand-off's commit",
+        f"change it: git clone {platform} platform && cd platform  # edit, commit, then",
+        f"      git push    # the hook delivers the push; {command} runs list shows its runs",
     ]
     if pipeline is None:
         steps.insert(5, f'          (<id>: the "pipeline" of its runs: {command} runs show <run>)')
     return steps
 
 
-def run_demo(data_dir: Path, api_url: str) -> tuple[DemoPush, str]:
-    bare, before, after = build_repository(demo_dir(data_dir))
+@dataclass(frozen=True)
+class DemoStart:
+    """What `up --demo` did: the push it delivered (None when it kept the user's platform as
+    it was, already registered: nothing to push), the admin token, the platform's bare
+    repository and its head."""
+
+    push: DemoPush | None
+    token: str
+    platform: Path
+    head: str
+
+
+def kept_head(bare: Path) -> str | None:
+    """The head of `main` of an existing demo platform, or None when there is none yet."""
+    if not (bare / "HEAD").is_file():
+        return None
+    try:
+        return str(git.Repo(bare).commit("refs/heads/main").hexsha)
+    except (git.GitError, ValueError):
+        return None
+
+
+def _registered() -> bool:
+    with session_scope() as session:
+        found = session.scalar(select(Repository.id).where(Repository.name == DEMO_REPOSITORY))
+        return found is not None
+
+
+def run_demo(data_dir: Path, api_url: str) -> DemoStart:
+    """Create, register and push the demo platform, and install its post-receive hook so a
+    `git push` to it plans. A platform already there is kept with its history as the user
+    left it: only what is missing is registered (and then its head pushed)."""
+    root = demo_dir(data_dir)
+    bare = root / PLATFORM_BARE
+    head = kept_head(bare)
+    if head is None:
+        bare, before, after = build_repository(root)
+    else:
+        ensure_gitops_repository(root / GITOPS_BARE)
+        before, after = ZERO_SHA, head
+    known = head is not None and _registered()
     name, secret = ensure_registered(bare)
+    clone_url = f"file://{bare}"
+    try:
+        githook.install(bare, githook.HookConfig(api_url, name, clone_url, secret))
+    except githook.HookError as exc:
+        raise DemoError(str(exc)) from None
     token = admin_token()
-    return push_webhook(api_url, name, secret, f"file://{bare}", before, after), token
+    push = None if known else push_webhook(api_url, name, secret, clone_url, before, after)
+    return DemoStart(push, token, bare, after)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -34,6 +35,14 @@ def _secret_context(name: str) -> str:
 
 def webhook_secret(repository: Repository) -> str:
     return decrypt(repository.webhook_secret_enc, _secret_context(repository.name))
+
+
+def rotate_webhook_secret(repository: Repository) -> str:
+    """A new random webhook secret replaces the old one (which stops verifying at once);
+    returned once, stored encrypted."""
+    secret = secrets.token_urlsafe(32)
+    repository.webhook_secret_enc = encrypt(secret, _secret_context(repository.name))
+    return secret
 
 
 def _token_context(name: str) -> str:

@@ -9,10 +9,12 @@ from celery.signals import worker_init
 
 from orchestrator import worker_api
 from orchestrator.settings import get_settings
+from workers import quiet
 
 
 def create_app() -> Celery:
     worker_api.hear_run_events()
+    quiet.install()
     app = Celery("stackrun", include=["workers.tasks"])
     config = worker_api.celery_config(get_settings())
     app.conf.update(config)

@@ -6,6 +6,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import signal
 import subprocess
 import time
@@ -35,6 +36,13 @@ _PASSTHROUGH = (
 )
 
 
+# Terraform's own log level stays off in runs (TF_LOG would put its debug lines in the run log).
+_NEVER_PASSED = frozenset({"TF_LOG", "TF_LOG_CORE", "TF_LOG_PROVIDER", "TF_LOG_PATH"})
+# Go log lines of Terraform's internals, printed whatever TF_LOG says (the http backend's
+# retrying client: "2026/01/02 03:04:05 [DEBUG] POST http://…/state"); not a run's output.
+_DEBUG_LINE = re.compile(r"^(\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2} )?\[(DEBUG|TRACE)\] ")
+
+
 class TerraformError(Exception):
     """Terraform exited with an error; the message holds its last error lines."""
 
@@ -49,7 +57,11 @@ def base_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """Only what Terraform needs from our environment: never stackrun's own secrets."""
     env = {k: v for k, v in os.environ.items() if k in _PASSTHROUGH}
     env.update(
-        {k: v for k, v in os.environ.items() if k.startswith("TF_") and not k.startswith("TF_VAR_")}
+        {
+            k: v
+            for k, v in os.environ.items()
+            if k.startswith("TF_") and not k.startswith("TF_VAR_") and k not in _NEVER_PASSED
+        }
     )
     env.update({"TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"})
     env.update(extra or {})
@@ -117,6 +129,8 @@ class Terraform:
         fault: Exception | None = None
         for raw in process.stdout:
             text = _unforgeable(raw.decode("utf-8", errors="replace").rstrip("\r\n"))
+            if is_debug_line(text):
+                continue
             if fault is None:
                 try:
                     self.log(text)
@@ -168,6 +182,12 @@ class Terraform:
         if self.process is not None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGINT)
+
+
+def is_debug_line(line: str) -> bool:
+    """A debug line of Terraform's internals (never a provisioner's, which Terraform prefixes
+    with the resource's address)."""
+    return _DEBUG_LINE.match(line) is not None
 
 
 STACKRUN_PREFIXES = ("stackrun:", "policy:", "state:", "$ terraform")

@@ -111,8 +111,8 @@ def beat() -> None:
 
 
 def api(
-    host: Annotated[str, typer.Option()] = "127.0.0.1",
-    port: Annotated[int, typer.Option()] = 8000,
+    host: Annotated[str, typer.Option(help="the address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="the port to listen on")] = 8000,
     fd: Annotated[
         int | None, typer.Option(hidden=True, help="serve on this listening socket (up)")
     ] = None,
@@ -145,7 +145,7 @@ def _child_env(port: int) -> dict[str, str]:
 
 def up(
     demo: Annotated[bool, typer.Option(help="create and push a demo platform")] = False,
-    port: Annotated[int, typer.Option()] = 8000,
+    port: Annotated[int, typer.Option(help="the API's port on 127.0.0.1")] = 8000,
     concurrency: Annotated[int | None, typer.Option(help="task slots (default: settings)")] = None,
 ) -> None:
     """API, one worker and beat in one command on embedded defaults, each restarted when it
@@ -191,14 +191,20 @@ def _start_demo(data_dir: Path, url: str) -> None:
     from orchestrator.demo import DemoError, next_steps, pipeline_of, run_demo
 
     try:
-        push, token = run_demo(data_dir, url)
+        started = run_demo(data_dir, url)
     except DemoError as exc:
         fail(str(exc))
-        raise
-    typer.echo(f"demo: pushed {push.repository} → webhook answered {push.status_code} {push.body}")
-    typer.echo(f"admin token (shown once): {token}")
-    pipeline = pipeline_of(push.delivery_id)
-    for line in next_steps(data_dir, url, token, _own_command(), pipeline):
+    push = started.push
+    if push is None:
+        typer.echo(
+            f"demo: kept {started.platform} as you left it (main at {started.head[:12]}); "
+            "nothing pushed. The hook delivers your next git push."
+        )
+    else:
+        typer.echo(f"demo: pushed {push.repository} → webhook answered {push.status_code}")
+    typer.echo(f"admin token (shown once): {started.token}")
+    pipeline = pipeline_of(push.delivery_id) if push is not None else None
+    for line in next_steps(data_dir, url, started.token, _own_command(), pipeline):
         typer.echo(line)
 
 

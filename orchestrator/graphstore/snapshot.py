@@ -12,7 +12,9 @@ from orchestrator.graph.model import Graph
 from orchestrator.models import GraphSnapshot, Repository, utcnow
 
 
-def save(session: Session, repository: Repository, sha: str, event_id: int, graph: Graph) -> None:
+def save(
+    session: Session, repository: Repository, sha: str, event_id: int | None, graph: Graph
+) -> None:
     """Replace the repository's graph by the one just computed at `sha`."""
     snapshot = session.get(GraphSnapshot, repository.id)
     if snapshot is None:

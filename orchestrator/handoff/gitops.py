@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from orchestrator.handoff.gitops_clone import Clone, GitopsError
@@ -35,6 +35,7 @@ class Published:
     status: str
     commit: str
     changed_paths: tuple[str, ...]
+    files: tuple[str, ...] = field(default=(), compare=False)  # what the folder now holds
 
 
 def publish(
@@ -46,16 +47,20 @@ def publish(
     workdir: Path,
     *,
     timeout_seconds: float = 60.0,
+    retired: Sequence[str] = (),
 ) -> Published:
-    """Make `owned_folder` on `branch` hold exactly `files`; commit and push if that changes it."""
+    """Make `owned_folder` on `branch` hold exactly `files`, and remove the `retired` files
+    (ones an earlier hand-off wrote elsewhere, e.g. for a renamed cluster) in the same commit;
+    commit and push if that changes anything."""
     clone = Clone(repository, branch, workdir, timeout_seconds)
     folder = _owned_folder(clone, owned_folder)
     texts = _file_texts(clone, folder, files)
+    gone = _retired_paths(retired, folder)
     if not timeout_seconds > 0:
         raise clone.error("checking the request for", f"timeout {timeout_seconds} is not positive")
     with clone.locked():
         clone.check_branch_name()
-        published = _publish_with_retries(clone, folder, texts, message)
+        published = _publish_with_retries(clone, folder, texts, message, gone)
     log.info(
         "gitops publish repo=%s branch=%s status=%s commit=%s changed=%d",
         clone.shown_url,
@@ -68,20 +73,22 @@ def publish(
 
 
 def _publish_with_retries(
-    clone: Clone, folder: str, texts: Mapping[str, str], message: str
+    clone: Clone, folder: str, texts: Mapping[str, str], message: str, gone: tuple[str, ...]
 ) -> Published:
     """Sync, write, commit and push; start again on the new head while the branch moves."""
     rejection = ""
+    written = tuple(sorted(texts))
     for attempt in range(1, PUSH_RETRIES + 2):
         base = clone.sync()
         clone.write(folder, texts)
+        clone.retire(gone)
         if base is not None and not clone.differs_from(base):
-            return Published("unchanged", base, ())
+            return Published("unchanged", base, (), written)
         commit = clone.commit(message)
         changed = clone.changed_paths(commit)
         rejection = clone.push(commit, base)
         if not rejection:
-            return Published("committed", commit, changed)
+            return Published("committed", commit, changed, written)
         log.info(
             "gitops push rejected repo=%s branch=%s attempt=%d reason=%s",
             clone.shown_url,
@@ -92,6 +99,20 @@ def _publish_with_retries(
     raise clone.error(
         "pushing to", f"rejected {PUSH_RETRIES + 1} times, the branch kept moving: {rejection}"
     )
+
+
+def _retired_paths(retired: Sequence[str], folder: str) -> tuple[str, ...]:
+    """The retired paths that are safe and outside the folder being written (that folder is
+    replaced whole anyway); anything else is left alone."""
+    kept: set[str] = set()
+    for path in retired:
+        parts = _relative_parts(path)
+        if isinstance(parts, str):
+            continue
+        normal = "/".join(parts)
+        if not normal.startswith(folder + "/"):
+            kept.add(normal)
+    return tuple(sorted(kept))
 
 
 def _owned_folder(clone: Clone, owned_folder: str) -> str:

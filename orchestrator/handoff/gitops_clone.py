@@ -148,6 +148,21 @@ class Clone:
         if texts:
             self._run(step, "add", "--force", "--", *sorted(texts))
 
+    def retire(self, paths: tuple[str, ...]) -> None:
+        """Remove files an earlier hand-off wrote and this one no longer writes (each path
+        already checked as repository-relative), on disk and in the index."""
+        if not paths:
+            return
+        for path in paths:
+            try:
+                _refuse_unsafe_parents(self.path, path.rsplit("/", 1)[0])
+            except _UnsafePathError as exc:
+                raise self.error("removing old files from", str(exc)) from None
+            (self.path / path).unlink(missing_ok=True)
+        self._run(
+            "removing old files from", "rm", "-q", "--cached", "--ignore-unmatch", "--", *paths
+        )
+
     def differs_from(self, base: str) -> bool:
         """Whether the index holds another tree than `base`."""
         status, _, err = self._execute("diff-index", "--cached", "--quiet", base, "--")

@@ -19,6 +19,7 @@ from orchestrator.db import session_scope
 from orchestrator.handoff import gitops
 from orchestrator.handoff.argocd_api import ArgoCDClient, ArgoCDError
 from orchestrator.handoff.render import Rendered, render, validation_errors
+from orchestrator.handoff.retired import previously_written
 from orchestrator.handoff.spec import HandoffSpec, bridge_from_outputs
 from orchestrator.models import Handoff, Pipeline, Repository, Run, Stack, utcnow
 from orchestrator.notifications import service as notifications
@@ -146,6 +147,7 @@ def view(row: Handoff) -> dict[str, Any]:
         "status": row.status,
         "gitops_commit": row.gitops_commit,
         "argocd_app": row.argocd_app,
+        "files": list(row.written_files or []),
         "message": row.message,
         "triggered_by": row.triggered_by,
         "created_at": row.created_at.isoformat(),
@@ -168,6 +170,7 @@ class Job:
     spec: HandoffSpec
     outputs: dict[str, Any] | None
     sensitive: frozenset[str]
+    retired: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -176,6 +179,7 @@ class Outcome:
     message: str
     gitops_commit: str | None = None
     argocd_app: str | None = None
+    written_files: tuple[str, ...] | None = None
 
 
 def claim(session: Session, handoff_id: int) -> Job | None:
@@ -204,6 +208,7 @@ def claim(session: Session, handoff_id: int) -> Job | None:
         spec=HandoffSpec.from_json(row.spec),
         outputs=stored[0] if stored else None,
         sensitive=stored[1] if stored else frozenset(),
+        retired=previously_written(session, row),
     )
 
 
@@ -264,7 +269,13 @@ def execute(job: Job, settings: Settings) -> Outcome:
     workdir = _workdir(settings, job.spec)
     try:
         published = gitops.publish(
-            job.spec.repository, job.spec.branch, folder, rendered.files, message, workdir
+            job.spec.repository,
+            job.spec.branch,
+            folder,
+            rendered.files,
+            message,
+            workdir,
+            retired=job.retired,
         )
     except gitops.GitopsError as exc:
         return Outcome(FAILED, f"publishing to the GitOps repository: {exc}")
@@ -274,11 +285,13 @@ def execute(job: Job, settings: Settings) -> Outcome:
         if published.status == COMMITTED
         else f"no change: the files are already at {where}"
     )
+    files = published.files
     if job.spec.server is None:
-        return Outcome(published.status, done, published.commit, rendered.app_name)
+        return Outcome(published.status, done, published.commit, rendered.app_name, files)
     synced = _sync(job, rendered, settings)
     status = published.status if synced.status == PENDING else synced.status
-    return Outcome(status, f"{done}; {synced.message}", published.commit, rendered.app_name)
+    message = f"{done}; {synced.message}"
+    return Outcome(status, message, published.commit, rendered.app_name, files)
 
 
 def _rendered(job: Job) -> Rendered | Outcome:
@@ -361,6 +374,8 @@ def finish(session: Session, job: Job, outcome: Outcome) -> None:
     row.message = outcome.message
     row.gitops_commit = outcome.gitops_commit
     row.argocd_app = outcome.argocd_app
+    if outcome.written_files is not None:
+        row.written_files = list(outcome.written_files)
     row.finished_at = utcnow()
     event = "handoff.failed" if outcome.status == FAILED else "handoff.finished"
     text = (

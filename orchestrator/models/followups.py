@@ -54,6 +54,9 @@ class Handoff(Base):
     message: Mapped[str] = mapped_column(Text, default="")
     triggered_by: Mapped[str] = mapped_column(String(200), default="stackrun")
     spec: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The paths this attempt made the GitOps repository hold (None before it published, or
+    # for attempts older than this column): the next hand-off removes those it no longer writes.
+    written_files: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

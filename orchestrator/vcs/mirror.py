@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import io
+import shutil
 import subprocess
 import tarfile
 from collections.abc import Iterator
@@ -74,19 +75,20 @@ class Mirror:
             if not self.has_commit(sha):
                 raise VcsError(f"commit {sha} is not in {self.shown_url} after fetching")
 
-    def refresh(self) -> None:
-        """Clone the mirror if needed and fetch every branch."""
+    def refresh(self, timeout: float | None = None) -> None:
+        """Clone the mirror if needed and fetch every branch; with `timeout`, git is killed
+        after that many seconds (an unreachable host must not hold an API request)."""
         with self._locked():
-            self._clone_or_fetch(unless_present=None)
+            self._clone_or_fetch(unless_present=None, timeout=timeout)
 
-    def _clone_or_fetch(self, unless_present: str | None) -> None:
+    def _clone_or_fetch(self, unless_present: str | None, timeout: float | None = None) -> None:
         if self.refused is not None:
             raise VcsError(f"fetching the repository's clone URL: {self.refused}")
         try:
             if not (self.path / "HEAD").exists():
-                git.Repo.clone_from(self.clone_url, self.path, mirror=True)
+                self._clone(timeout)
             elif unless_present is None or not self.has_commit(unless_present):
-                self._repo().git.fetch("--prune", "origin")
+                self._repo().git.fetch("--prune", "origin", kill_after_timeout=timeout)
         except git.GitCommandError as exc:
             message = self._mask(_git_message(exc))
             raise VcsError(f"fetching {self.shown_url}: {message}") from None
@@ -95,6 +97,19 @@ class Mirror:
                 "fetching the repository's clone URL: git refused it as unsafe (a remote "
                 "helper or an option); register an https://, ssh:// or user@host:path URL"
             ) from None
+
+    def _clone(self, timeout: float | None) -> None:
+        if timeout is None:
+            git.Repo.clone_from(self.clone_url, self.path, mirror=True)
+            return
+        git.Git.check_unsafe_protocols(self.clone_url)
+        try:
+            git.Git().clone(
+                "--mirror", "--", self.clone_url, str(self.path), kill_after_timeout=timeout
+            )
+        except git.GitCommandError:
+            shutil.rmtree(self.path, ignore_errors=True)
+            raise
 
     def has_commit(self, sha: str) -> bool:
         """Whether the mirror holds `sha`; a commit once present stays (mirrors never gc)."""

@@ -16,7 +16,7 @@ import git
 import pytest
 import yaml
 
-from orchestrator.demo import PLATFORM_WORK, demo_dir, gitops_repository
+from orchestrator.demo import PLATFORM_BARE, demo_dir, gitops_repository
 from tests.integration.harness import (
     TERMINAL,
     Deployment,
@@ -34,9 +34,9 @@ CLUSTER_FOLDER = "clusters/demo-eks"
 DEMO_AGAIN = """
 import json, os, sys
 from pathlib import Path
-from orchestrator.demo import pipeline_of, run_demo
-push, _token = run_demo(Path(os.environ["STACKRUN_DATA_DIR"]), sys.argv[1])
-print(json.dumps({"status": push.status_code, "pipeline": pipeline_of(push.delivery_id)}))
+from orchestrator.demo import run_demo
+started = run_demo(Path(os.environ["STACKRUN_DATA_DIR"]), sys.argv[1])
+print(json.dumps({"pushed": started.push is not None, "head": started.head}))
 """
 PRINTED_PIPELINE = re.compile(r"/api/v1/pipelines/(\d+)\s*$", re.MULTILINE)
 
@@ -159,23 +159,50 @@ def test_up_demo_applies_the_platform_and_commits_the_cluster_to_the_gitops_repo
     assert secret["stringData"]["server"] == ENDPOINT
 
 
-def test_the_demo_run_again_on_its_data_dir_pushes_again_and_keeps_the_gitops_history(
-    demo: Deployment, data_dir: Path
+def _user_pushes(data_dir: Path, tmp_path: Path) -> str:
+    """What the README says: clone the demo's platform, change it, `git push` (the hook
+    delivers the push; nobody sends a webhook by hand)."""
+    work = git.Repo.clone_from(str(demo_dir(data_dir) / PLATFORM_BARE), tmp_path / "platform")
+    with work.config_writer() as config:
+        config.set_value("user", "name", "A User")
+        config.set_value("user", "email", "user@example.com")
+    notes = tmp_path / "platform" / "network" / "USER.md"
+    notes.write_text("my change\n")
+    work.git.add(A=True)
+    work.git.commit("-m", "my change to the network stack")
+    pushed = subprocess.run(
+        ["git", "push", "origin", "main"],
+        cwd=tmp_path / "platform",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert "stackrun accepted the push (202)" in pushed.stderr, pushed.stderr
+    return str(work.head.commit.hexsha)
+
+
+def test_a_user_push_to_the_demo_plans_and_a_second_demo_keeps_it(
+    demo: Deployment, data_dir: Path, tmp_path: Path
 ) -> None:
-    gitops_dir = gitops_repository(data_dir)
     first = _printed_pipeline(demo)
     assert _settled_handoff(demo, first)["status"] == "committed"
-    handed_off = [c.hexsha for c in git.Repo(gitops_dir).iter_commits("main")]
+    user_commit = _user_pushes(data_dir, tmp_path)
+
+    def planned() -> dict[str, Any] | None:
+        with demo.client("viewer") as api:
+            runs = api.get("/api/v1/runs", params={"stack": "demo/platform/network"}).json()
+        mine = [r for r in runs if r["commit"]["sha"] == user_commit]
+        return mine[0] if mine and mine[0]["state"] in TERMINAL else None
+
+    assert demo.wait(planned, "the run of the user's push", 90)["state"] == "FINISHED"
+    handed_off = [c.hexsha for c in git.Repo(gitops_repository(data_dir)).iter_commits("main")]
 
     answer = _demo_again(demo)
-    assert answer["status"] == 202, answer
-    runs = _settled_runs(demo, answer["pipeline"])
-    assert answer["pipeline"] != first
-    assert runs["network"]["state"] == "FINISHED", runs["network"]
-    for stack in ("eks", "argocd-bootstrap"):
-        assert runs[stack]["state"] == "SKIPPED", runs[stack]
-        assert runs[stack]["failure_reason"] is None, runs[stack]
-    assert _pipeline(demo, answer["pipeline"])["handoffs"] == []
-    assert [c.hexsha for c in git.Repo(gitops_dir).iter_commits("main")] == handed_off
-    platform = git.Repo(demo_dir(data_dir) / PLATFORM_WORK)
-    assert platform.head.commit.stats.files.keys() == {"network/NOTES.md"}
+    assert answer == {"pushed": False, "head": user_commit}
+    platform = git.Repo(demo_dir(data_dir) / PLATFORM_BARE)
+    assert platform.commit("main").hexsha == user_commit
+    assert str(platform.commit("main").message).strip() == "my change to the network stack"
+    assert [c.hexsha for c in git.Repo(gitops_repository(data_dir)).iter_commits("main")] == (
+        handed_off
+    )

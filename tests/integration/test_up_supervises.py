@@ -107,7 +107,7 @@ def test_up_restarts_a_killed_worker_while_the_api_answers_and_the_apply_fails_l
 
 
 def _up(
-    tmp_path: Path, tf_cli_config: Path, port: int, **settings: str
+    tmp_path: Path, tf_cli_config: Path, port: int, timeout: float = 180, **settings: str
 ) -> subprocess.CompletedProcess[str]:
     env = {**base_env(tmp_path / "stackrun", port, tf_cli_config), **settings}
     return subprocess.run(
@@ -115,7 +115,7 @@ def _up(
         env=env,
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=timeout,
         check=False,
     )
 
@@ -140,10 +140,11 @@ def test_up_stops_everything_and_fails_after_five_crashes_in_a_minute(
 def test_up_with_its_port_taken_fails_without_saying_it_is_up(
     tmp_path: Path, tf_cli_config: Path
 ) -> None:
-    """The port is held by a server that answers /healthz with 200, as another stackrun would."""
+    """The port is held by a server that answers /healthz with 200, as another stackrun would;
+    `up` ends within 10 s (subprocess's timeout raises otherwise)."""
     with ApplyCounter() as squatter:
         assert httpx.get(f"http://127.0.0.1:{squatter.port}/healthz").status_code == 200
-        ended = _up(tmp_path, tf_cli_config, squatter.port)
+        ended = _up(tmp_path, tf_cli_config, squatter.port, timeout=10)
     assert ended.returncode != 0
     output = ended.stdout + ended.stderr
     assert "is up" not in output

@@ -9,7 +9,14 @@ from pydantic import Field
 
 from orchestrator.api.deps import RequestBody, SessionDep, authorized, page_limit
 from orchestrator.api.errors import responses
-from orchestrator.auth import Principal, audit, audit_trail, create_token, revoke_token
+from orchestrator.auth import (
+    Principal,
+    audit,
+    audit_trail,
+    create_token,
+    listed_tokens,
+    revoke_token,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["admin"], responses=responses(401, 403))
 
@@ -36,12 +43,38 @@ def new_token(
     return {"name": body.name, "role": body.role, "token": token}
 
 
-@router.post("/tokens/{name}/revoke", responses=responses(404))
+@router.get("/tokens")
+def list_tokens(
+    session: SessionDep,
+    who: Annotated[Principal, authorized("admin", "listing tokens")],
+) -> list[dict[str, Any]]:
+    """Every token by name and role, live or revoked; never a token nor its hash."""
+    return [
+        {
+            "name": t.name,
+            "role": t.role,
+            "vcs_login": t.vcs_login,
+            "created_at": t.created_at.isoformat(),
+            "revoked_at": t.revoked_at.isoformat() if t.revoked_at else None,
+        }
+        for t in listed_tokens(session)
+    ]
+
+
+@router.post("/tokens/{name}/revoke", responses=responses(404, 409))
 def revoke(
     name: str,
     session: SessionDep,
     who: Annotated[Principal, authorized("admin", "revoking a token")],
 ) -> dict[str, Any]:
+    """Revoke a token at once. A token never revokes itself (409): an admin cannot lock the
+    last admin out by mistake; revoke it with another admin token."""
+    if name == who.name:
+        raise HTTPException(
+            409,
+            f"revoking token {name!r}: it is the token making this request; revoke it with "
+            "another admin token (`stackrun tokens create` makes one on the server)",
+        )
     if not revoke_token(session, name):
         raise HTTPException(404, f"no live token named {name!r}")
     audit(session, who.name, "token.revoke", f"token:{name}")

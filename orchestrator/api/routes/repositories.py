@@ -13,6 +13,7 @@ from orchestrator.api.errors import responses
 from orchestrator.auth import Principal, audit
 from orchestrator.graphstore import snapshot
 from orchestrator.models import Repository
+from orchestrator.runs import discover
 from orchestrator.secrets.masking import redact_url
 
 router = APIRouter(prefix="/api/v1/repositories", tags=["repositories"], responses=responses(401))
@@ -164,3 +165,36 @@ def configure_repository(
     audit(session, who.name, "repository.configure", f"repository:{repository.name}", detail)
     session.commit()
     return repository_view(repository)
+
+
+@router.post("/{repository_id}/sync", responses=responses(403, 404, 409, 502))
+def sync_repository(
+    repository_id: Id,
+    session: SessionDep,
+    who: Annotated[Principal, authorized("admin", "syncing a repository's stacks")],
+) -> dict[str, Any]:
+    """Discover the stacks at the tracked branch's head (fetching it) without running
+    anything: stacks appear (and vanished ones are marked deleted) as a push would make them."""
+    repository = _repository(session, repository_id)
+    found = discover.sync(session, repository)
+    if isinstance(found, discover.SyncRefused):
+        raise HTTPException(found.status, found.reason)
+    detail = {"commit": found.commit, "added": list(found.added), "removed": list(found.removed)}
+    audit(session, who.name, "repository.sync", f"repository:{repository.name}", detail)
+    session.commit()
+    return {"repository": repository.name, "stacks": list(found.stacks), **detail}
+
+
+@router.post("/{repository_id}/webhook-secret", responses=responses(403, 404))
+def rotate_webhook_secret(
+    repository_id: Id,
+    session: SessionDep,
+    who: Annotated[Principal, authorized("admin", "rotating a webhook secret")],
+) -> dict[str, Any]:
+    """A new webhook secret, shown in this answer only: deliveries signed with the old one
+    are refused (401) from now on."""
+    repository = _repository(session, repository_id)
+    secret = repos.rotate_webhook_secret(repository)
+    audit(session, who.name, "repository.rotate_webhook_secret", f"repository:{repository.name}")
+    session.commit()
+    return {"repository": repository.name, "webhook_secret": secret}

@@ -9,6 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from orchestrator.api.errors import error_response, responses
+from orchestrator.metrics import count_delivery
 from orchestrator.runs.queue import ring
 from orchestrator.settings import get_settings
 from orchestrator.webhooks import intake
@@ -31,9 +32,12 @@ async def _body(request: Request) -> bytes | JSONResponse:
     return b"".join(chunks)
 
 
-def _receive(receive: intake.Receiver, headers: dict[str, str], body: bytes) -> JSONResponse:
+def _receive(
+    provider: str, receive: intake.Receiver, headers: dict[str, str], body: bytes
+) -> JSONResponse:
     """Blocking part of a delivery (database, broker), run off the event loop."""
     outcome = intake.deliver(receive, headers, body)
+    count_delivery(provider, outcome.status, str(outcome.body.get("status") or ""))
     if outcome.event_id is not None:
         ring("process_push", outcome.event_id)
     if outcome.status >= 400:
@@ -41,12 +45,13 @@ def _receive(receive: intake.Receiver, headers: dict[str, str], body: bytes) -> 
     return JSONResponse(outcome.body, outcome.status)
 
 
-async def _deliver(request: Request, receive: intake.Receiver) -> JSONResponse:
+async def _deliver(request: Request, provider: str, receive: intake.Receiver) -> JSONResponse:
     body = await _body(request)
     if isinstance(body, JSONResponse):
+        count_delivery(provider, body.status_code, None)
         return body
     headers = {k.lower(): v for k, v in request.headers.items()}
-    return await run_in_threadpool(_receive, receive, headers, body)
+    return await run_in_threadpool(_receive, provider, receive, headers, body)
 
 
 def _documented(*headers: tuple[str, str]) -> dict[str, Any]:
@@ -90,7 +95,7 @@ DELIVERY_ANSWERS: dict[int | str, dict[str, Any]] = {
     ),
 )
 async def github_webhook(request: Request) -> JSONResponse:
-    return await _deliver(request, intake.receive_github)
+    return await _deliver(request, "github", intake.receive_github)
 
 
 @router.post(
@@ -104,4 +109,4 @@ async def github_webhook(request: Request) -> JSONResponse:
     ),
 )
 async def gitlab_webhook(request: Request) -> JSONResponse:
-    return await _deliver(request, intake.receive_gitlab)
+    return await _deliver(request, "gitlab", intake.receive_gitlab)
