@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from orchestrator import worker_api
 from orchestrator.settings import Settings
-from orchestrator.worker_api import RunInputs
+from orchestrator.worker_api import RunInputs, StackAtCommit
 
 BACKEND_OVERRIDE = "zz_stackrun_backend_override.tf"
 BACKEND_CONFIG = ".stackrun-backend.hcl"
@@ -21,15 +21,16 @@ def workspace_for(settings: Settings, run_id: int, phase: str) -> Path:
     return settings.workspaces_dir / f"run-{run_id}-{phase}"
 
 
-def checkout(settings: Settings, inputs: RunInputs, phase: str) -> Path:
-    """Export the run's commit; return the workspace's root. ValueError, before anything is
-    written, when the graph at the commit blocks the stack (a link that leaves the repository,
-    a file over a graph limit); a link that leaves the repository is never written."""
+def checkout(settings: Settings, inputs: RunInputs, phase: str) -> tuple[Path, StackAtCommit]:
+    """Export the run's commit; return the workspace's root and the stack as the graph at
+    the commit has it. ValueError, before anything is written, when that graph blocks the
+    stack (a link that leaves the repository, a file over a graph limit); a link that leaves
+    the repository is never written."""
     root = workspace_for(settings, inputs.run_id, phase)
     if root.exists():
         shutil.rmtree(root)
-    worker_api.export_commit(inputs, root)
-    return root
+    found = worker_api.export_commit(inputs, root)
+    return root, found
 
 
 def stack_dir(root: Path, stack_path: str) -> Path:

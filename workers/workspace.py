@@ -52,7 +52,7 @@ def prepare(
     settings: Settings, inputs: RunInputs, phase: str, masker: Masker, runlog: RunLog
 ) -> Workspace:
     """Check the run's commit out for `phase` and set terraform up in the stack's directory."""
-    root = checkout.checkout(settings, inputs, phase)
+    root, at_commit = checkout.checkout(settings, inputs, phase)
     directory = checkout.stack_dir(root, inputs.stack_path)
     if not directory.is_dir():
         raise VcsError(
@@ -82,8 +82,8 @@ def prepare(
         terraform,
         granted.withheld,
         credential,
-        _from_stack(inputs.stack_path, inputs.backend_files),
-        _from_stack(inputs.stack_path, inputs.var_files),
+        _from_stack(inputs.stack_path, at_commit.backend_files),
+        _from_stack(inputs.stack_path, at_commit.var_files),
     )
 
 

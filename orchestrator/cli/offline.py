@@ -73,9 +73,10 @@ def _affected_entry(result: Graph, address: str, reason: str) -> dict[str, str]:
 
 
 def _report_conflicts(result: Graph) -> None:
-    """A line on stderr for each standing conflict: the graph around them is still built."""
+    """A line on stderr for each standing conflict and each error that stops stacks from
+    running (a depends_on cycle, an environment's declaration): the graph is still built."""
     for warning in result.conflicts:
         typer.echo(f"warning: {warning['message']}", err=True)
     for error in result.errors:
-        if error["kind"] == "cycle":
+        if error["kind"] in ("cycle", "environment"):
             typer.echo(f"error: {error['message']}", err=True)

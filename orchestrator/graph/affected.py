@@ -26,13 +26,20 @@ def _instances_by_folder(graph: Graph) -> dict[str, list[str]]:
     return found
 
 
-def _seen_by(graph: Graph, address: str, path: str, instances: list[str]) -> bool:
+def _env_file_owners(graph: Graph) -> dict[str, set[str]]:
+    """{an environment's file: the instances given it}."""
+    owners: dict[str, set[str]] = {}
+    for address, node in graph.stacks.items():
+        for path in (*node.backend_files, *node.var_files):
+            owners.setdefault(path, set()).add(address)
+    return owners
+
+
+def _seen_by(graph: Graph, address: str, path: str, owners: Mapping[str, set[str]]) -> bool:
     """A file of a stack's folder changes the stack, unless it is a file of other
     environments only (`staging.backend` does not change `app@production`)."""
-    node = graph.stacks[address]
-    if node.environment is None or path in node.env_files:
-        return True
-    return not any(path in graph.stacks[other].env_files for other in instances)
+    given = owners.get(path)
+    return graph.stacks[address].environment is None or not given or address in given
 
 
 def _through_links(changed: list[str], link_ends: Mapping[str, str]) -> dict[str, str]:
@@ -76,11 +83,11 @@ def _terraform_files_first(path: str) -> tuple[bool, str]:
 
 
 def affected(graph: Graph, changed: Iterable[str]) -> dict[str, str]:
-    """{stack path: why it runs}, in run order (upstreams first): own changes, local modules,
-    watch globs, broken files, then everything downstream through data edges (marked
-    "downstream of …"). Never upstream. A reason cites a Terraform file before any other.
-    A change of no file affects nothing, not even a stack with a broken file: it is as broken
-    as it was, and there is nothing new to plan."""
+    """{stack address: why it runs}, in run order (upstreams first): own changes, its
+    environment's files, local modules, watch globs, broken files, then everything
+    downstream through data edges (marked "downstream of …"). Never upstream. A reason cites
+    a Terraform file before any other. A change of no file affects nothing, not even a stack
+    with a broken file: it is as broken as it was, and there is nothing new to plan."""
     seen_as = _through_links(sorted(set(changed)), graph.link_ends)
     if not seen_as:
         return {}
@@ -88,17 +95,17 @@ def affected(graph: Graph, changed: Iterable[str]) -> dict[str, str]:
     reasons: dict[str, str] = {}
     first_under = _first_changed_under(changed)
     by_folder = _instances_by_folder(graph)
+    owners = _env_file_owners(graph)
     for path in changed:
-        instances = by_folder.get(owner(path, by_folder) or "", [])
-        for stack in instances:
-            if _seen_by(graph, stack, path, instances):
+        for stack in by_folder.get(owner(path, by_folder) or "", []):
+            if _seen_by(graph, stack, path, owners):
                 reasons.setdefault(stack, f"changed: {seen_as[path]}")
+    for path in changed:
+        for stack in sorted(owners.get(path, ())):
+            environment = graph.stacks[stack].environment
+            reasons.setdefault(stack, f"changed: {seen_as[path]} (environment {environment})")
     for stack_path, node in sorted(graph.stacks.items()):
         if stack_path in reasons:
-            continue
-        own_file = next((p for p in changed if p in node.env_files), None)
-        if own_file:
-            reasons[stack_path] = f"changed: {seen_as[own_file]} (environment {node.environment})"
             continue
         module_hit = next(
             ((m, first_under[m]) for m in sorted(node.module_dirs) if m in first_under), None

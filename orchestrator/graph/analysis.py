@@ -70,7 +70,7 @@ def analysis(
     refs = _remote_refs(tree, node, root)
     visited = {folder, *node.module_dirs}
     if environment is not None:
-        visited.update(directory(p) for p in environment.var_files)
+        visited.update(directory(p) for p in (*environment.var_files, *environment.backend_files))
     fingerprint = {d: tree.fingerprints.get(d, ()) for d in visited}
     found = Analysis(node, refs, fingerprint)
     _MEMO[memo_key] = found
@@ -85,10 +85,6 @@ def _instance(node: StackNode, environment: Environment) -> None:
     node.name = f"{node.name}@{environment.name}"
     node.backend_files = list(environment.backend_files)
     node.var_files = list(environment.var_files)
-    node.environment_blockers = [
-        f"environment {environment.name!r}: {path} does not exist at this commit"
-        for path in environment.missing
-    ]
 
 
 def _unchanged(tree: Tree, fingerprint: Mapping[str, tuple[Facts, ...]]) -> bool:

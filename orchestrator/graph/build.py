@@ -14,20 +14,17 @@ from orchestrator.graph.edges import Linker, cycle_findings
 from orchestrator.graph.environments import Environment, conventional_names, environments
 from orchestrator.graph.facts import Facts
 from orchestrator.graph.model import Graph, StackNode
-from orchestrator.graph.tree import Tree, stack_file
+from orchestrator.graph.tree import Tree, is_var_file, stack_file
 from orchestrator.vcs.links import Links
 
 
 def build(facts: Mapping[str, Facts], links: Links | None = None) -> Graph:
     """The graph of a tree given as {path: facts of that file} and its links (vcs/links.py)."""
     tree = Tree(facts, links or Links({}, {}, {}, {}))
-    errors = [
-        {"kind": "parse", **file_facts["error"]}
-        for _, file_facts in sorted(facts.items())
-        if "error" in file_facts
-    ]
+    errors: list[dict[str, Any]] = []
     analyses = _analyses(tree, errors)
     stacks = {path: found.node for path, found in analyses.items()}
+    errors[:0] = _parse_errors(facts, stacks)
     for node in {node.path: node for _, node in sorted(stacks.items())}.values():
         errors.extend(_settings_errors(node))
     errors.extend(blockers.link_errors(tree.links))
@@ -48,7 +45,8 @@ def build(facts: Mapping[str, Facts], links: Links | None = None) -> Graph:
 
 def _analyses(tree: Tree, errors: list[dict[str, Any]]) -> dict[str, Analysis]:
     """Every folder's stack, or its instance in each of its environments, by address in path
-    order; the errors of environment declarations go to `errors`."""
+    order; the errors of environment declarations go to `errors` and block every stack of
+    their folder."""
     module_sources = tree.module_source_dirs()
     known = conventional_names(tree)
     found: dict[str, Analysis] = {}
@@ -58,16 +56,33 @@ def _analyses(tree: Tree, errors: list[dict[str, Any]]) -> dict[str, Analysis]:
         if stack is None:
             continue
         has_backend = stack.node.backend_type is not None
-        declared, problems = environments(tree, folder, stack.node.block, has_backend, known)
-        errors.extend(problems)
-        if not declared:
+        declared = environments(tree, folder, stack.node.block, has_backend, known)
+        errors.extend(declared.errors)
+        folder_problems = [e["message"] for e in declared.errors]
+        if not declared.found:
+            stack.node.environment_blockers = folder_problems
             _add(found, folder, stack, errors)
-        for environment in declared:
-            errors.extend(_missing_files(folder, environment))
+        for environment in declared.found:
+            errors.extend(_unreadable_files(folder, environment))
             instance = analysis(tree, folder, is_module_source, environment)
             assert instance is not None
+            instance.node.environment_blockers = [
+                *(f"environment {environment.name!r}: {p}" for p in environment.problems),
+                *folder_problems,
+            ]
             _add(found, instance.node.address, instance, errors)
     return found
+
+
+def _parse_errors(facts: Mapping[str, Facts], stacks: Mapping[str, StackNode]) -> list[Any]:
+    """The files that fail to parse; a `*.tfvars` only when an environment gives it to
+    Terraform (it is read for nothing else)."""
+    named = {path for node in stacks.values() for path in node.var_files}
+    return [
+        {"kind": "parse", **file_facts["error"]}
+        for path, file_facts in sorted(facts.items())
+        if "error" in file_facts and (not is_var_file(path) or path in named)
+    ]
 
 
 def _add(
@@ -82,16 +97,15 @@ def _add(
     found[address] = stack
 
 
-def _missing_files(folder: str, environment: Environment) -> list[dict[str, Any]]:
+def _unreadable_files(folder: str, environment: Environment) -> list[dict[str, Any]]:
     return [
         {
             "kind": "environment",
             "file": stack_file(folder),
             "line": None,
-            "message": f"environment {environment.name!r} names {path}, "
-            "which does not exist at this commit",
+            "message": f"environment {environment.name!r}: {problem}",
         }
-        for path in environment.missing
+        for problem in environment.problems
     ]
 
 

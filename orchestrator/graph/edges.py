@@ -53,13 +53,14 @@ class Linker:
             return
         same_key = self.by_state_key.get((wanted[0], wanted[-1]), [])
         exact = [p for p in same_key if self.stacks[p].identity == wanted and all(wanted)]
-        if len(exact) > 1:
-            exact = self._joinable(stack_path, exact)
-        if len(exact) == 1:
-            self._add_edge(exact[0], stack_path, ref, "exact", unresolved)
+        joined = self._joinable(stack_path, exact) if len(exact) > 1 else exact
+        if len(joined) == 1:
+            self._add_edge(joined[0], stack_path, ref, "exact", unresolved)
             return
-        if len(exact) > 1:
-            unresolved(f"several stacks write {describe(wanted)}: {', '.join(exact)}")
+        if exact:
+            shown = describe(wanted)
+            several = f"several stacks write {shown}: {_listed(joined)}"
+            unresolved(several if joined else self._none_joinable(stack_path, shown, exact, ""))
             return
         anywhere = [
             p for p in same_key if not all(wanted) or not all(self.stacks[p].identity or ())
@@ -68,7 +69,7 @@ class Linker:
         if len(loose) == 1:
             self._add_edge(loose[0], stack_path, ref, "key-only", unresolved)
         elif loose:
-            unresolved(f"{len(loose)} stacks write {describe(wanted)}: {', '.join(loose)}")
+            unresolved(f"{len(loose)} stacks write {describe(wanted)}: {_listed(loose)}")
         else:
             shown = describe(wanted)
             none = f"no stack in the repository writes {shown}"
@@ -87,7 +88,7 @@ class Linker:
             self._add_edge(candidates[0], stack_path, ref, "pattern", unresolved)
         elif candidates:
             unresolved(
-                f"{shown} matches {len(candidates)} stacks: {', '.join(candidates)} "
+                f"{shown} matches {len(candidates)} stacks: {_listed(candidates)} "
                 f"(the unknown part: {pattern.why})"
             )
         else:
@@ -115,11 +116,13 @@ class Linker:
         """Why no stack matches a read: `none`, or only other environments' instances do."""
         others = [p for p in elsewhere if p != reader]
         environment = self.stacks[reader].environment
+        if reader in elsewhere and not others:
+            return "reads the state of its own stack"
         if environment is None or not others:
             return none
         return (
             f"{shown} is written only by instances of other environments than "
-            f"{environment!r}: {', '.join(others)}"
+            f"{environment!r}: {_listed(others)}"
         )
 
     def _matching(self, wanted: tuple[str, ...]) -> list[str]:
@@ -158,11 +161,20 @@ class Linker:
         file = stack_file(node.path)
         node.inputs = []
         for entry in as_list(node.block.get("input")):
-            for name, body in (entry or {}).items():
-                reference = str((body or {}).get("stack") or "")
+            if not isinstance(entry, dict):
+                self._refuse(
+                    node,
+                    file,
+                    "input",
+                    f'input is a block, `input "<name>" {{ … }}`, not {entry!r}',
+                )
+                continue
+            for name, body in entry.items():
+                body = body if isinstance(body, dict) else {}
+                reference = str(body.get("stack") or "")
                 upstream = self._declared(node, reference, "data", file, f"input.{name}")
                 if upstream is not None:
-                    output = str((body or {}).get("output") or name)
+                    output = str(body.get("output") or name)
                     node.inputs.append({"name": name, "stack": upstream, "output": output})
         for reference in as_list(node.block.get("depends_on")):
             self._declared(node, str(reference), "order", file, "depends_on")
@@ -172,25 +184,27 @@ class Linker:
     ) -> str | None:
         upstream, why = self._find_stack(node, reference)
         if upstream is None or upstream == node.address:
-            why = why or "names the stack itself"
-            self.unresolved.append(
-                {
-                    "stack": node.address,
-                    "file": file,
-                    "block": block,
-                    "reason": f"{reference!r} {why}",
-                }
-            )
+            self._refuse(node, file, block, f"{reference!r} {why or 'names the stack itself'}")
             return None
         self.edges.append(Edge(upstream, node.address, kind, file, block))
         return upstream
+
+    def _refuse(self, node: StackNode, file: str, block: str, reason: str) -> None:
+        self.unresolved.append(
+            {"stack": node.address, "file": file, "block": block, "reason": reason}
+        )
 
     def _find_stack(self, node: StackNode, reference: str) -> tuple[str | None, str | None]:
         """The stack a declared reference names — a path relative to the stack's folder or a
         stack name, either optionally `@<environment>` — or why none: an instance names the
         instance of its own environment unless the reference says which."""
-        name, _, environment = reference.partition("@")
-        candidates = self.by_folder.get(join(node.path, name)) or self.by_name.get(name) or []
+        literal = self.by_folder.get(join(node.path, reference)) or self.by_name.get(reference)
+        name, _, environment = ("", "", "") if literal else reference.rpartition("@")
+        if not name:  # no `@`, or a folder or name that holds one
+            name, environment = reference, ""
+        candidates = (
+            literal or self.by_folder.get(join(node.path, name)) or self.by_name.get(name) or []
+        )
         candidates = sorted(set(candidates))
         if environment:
             candidates = [p for p in candidates if self.stacks[p].environment == environment]
@@ -206,6 +220,12 @@ class Linker:
             f"names {len(candidates)} stacks: {', '.join(candidates)}; "
             "name one as <path>@<environment>",
         )
+
+
+def _listed(addresses: list[str], most: int = 10) -> str:
+    """Stacks named in a reason: the first `most`, then how many more (a reason stays short)."""
+    shown = ", ".join(addresses[:most])
+    return shown if len(addresses) <= most else f"{shown} and {len(addresses) - most} more"
 
 
 def _regex(part: str) -> re.Pattern[str]:

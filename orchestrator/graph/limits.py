@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from orchestrator.graph.facts import file_kind
 from orchestrator.settings import Settings, get_settings
 
 MIB = 1024 * 1024
@@ -55,7 +56,9 @@ def over_limits(sizes: Mapping[str, int], limits: GraphLimits) -> dict[str, str]
     crosses it on is not read (the same files, whatever is cached)."""
     refused: dict[str, str] = {}
     total = 0
-    for path in sorted(sizes):
+    # `*.tfvars` files count last: read only for an environment that names them, they must
+    # never push a stack's own files over the limit
+    for path in sorted(sizes, key=lambda p: (file_kind(p) == "var_file", p)):
         size = sizes[path]
         if size > limits.max_file_bytes:
             refused[path] = (

@@ -83,10 +83,6 @@ class StackNode:
         return address_of(self.path, self.environment)
 
     @property
-    def env_files(self) -> set[str]:
-        return {*self.backend_files, *self.var_files}
-
-    @property
     def managed_state(self) -> bool:
         return self.backend_type in (None, "local")
 

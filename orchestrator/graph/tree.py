@@ -29,7 +29,7 @@ class Tree:
             if path.endswith(BACKEND_SUFFIXES):
                 self.backend_files_by_dir.setdefault(directory(path), []).append(path)
             error = file_facts.get("error") or {}
-            if error.get("kind") == "limit":
+            if error.get("kind") == "limit" and not is_var_file(path):  # read only if named
                 self.unread_by_dir.setdefault(directory(path), []).append(
                     f"{path}: {error['message']}"
                 )
@@ -37,7 +37,9 @@ class Tree:
             folder: [
                 (path, f)
                 for path, f in files.items()
-                if posixpath.basename(path) != STACK_FILE and "tfvars" not in f
+                if posixpath.basename(path) != STACK_FILE
+                and "tfvars" not in f
+                and not is_var_file(path)
             ]
             for folder, files in self.by_dir.items()
         }

@@ -5,6 +5,8 @@ a retry's, a drift check's."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from sqlalchemy.orm import Session
 
 from orchestrator.graph.load import graph_of_commit, process_cache
@@ -12,10 +14,27 @@ from orchestrator.graphstore.cache import DatabaseCache
 from orchestrator.vcs.mirror import Mirror
 
 
-def blockers_at(session: Session, mirror: Mirror, sha: str, address: str) -> list[str]:
-    """The reasons the stack at `address` (its folder, or `folder@environment`) cannot run at
-    commit `sha`; none when it can (or when the graph there has no such stack: the checkout
-    then says so)."""
+@dataclass(frozen=True)
+class StackAtCommit:
+    """What the graph at a run's commit says of its stack: what blocks it, and the files
+    its environment gives Terraform (from that commit, not from the stack row: a proposal
+    may change them, an older commit may not have them)."""
+
+    blockers: list[str] = field(default_factory=list)
+    backend_files: tuple[str, ...] = ()
+    var_files: tuple[str, ...] = ()
+
+
+def stack_at(session: Session, mirror: Mirror, sha: str, address: str) -> StackAtCommit:
+    """The stack at `address` (its folder, or `folder@environment`) at commit `sha`; nothing
+    blocks it when the graph there has no such stack (the checkout then says so)."""
     graph = graph_of_commit(mirror, sha, DatabaseCache(session, process_cache()))
     node = graph.stacks.get(address)
-    return node.run_blockers if node is not None else []
+    if node is None:
+        return StackAtCommit()
+    return StackAtCommit(node.run_blockers, tuple(node.backend_files), tuple(node.var_files))
+
+
+def blockers_at(session: Session, mirror: Mirror, sha: str, address: str) -> list[str]:
+    """The reasons the stack at `address` cannot run at commit `sha`; none when it can."""
+    return stack_at(session, mirror, sha, address).blockers

@@ -78,6 +78,7 @@ def _describe(
 ) -> None:
     """The stack's settings as its stack block and the graph at the commit say."""
     stack.name = node.name
+    stack.path = node.path
     stack.environment = node.environment
     stack.backend_files = list(node.backend_files)
     stack.var_files = list(node.var_files)

@@ -16,6 +16,7 @@ from orchestrator import plans, subscribers
 from orchestrator.artifacts.store import ArtifactStore, log_key, open_store, plan_json_key, plan_key
 from orchestrator.aws.sts import AssumeRoleFailed
 from orchestrator.db import session_scope
+from orchestrator.graphstore.gate import StackAtCommit
 from orchestrator.models import Run
 from orchestrator.policy import gates
 from orchestrator.runs import claims, outcomes, service
@@ -60,6 +61,7 @@ __all__ = [
     "RunKind",
     "RunMoved",
     "RunState",
+    "StackAtCommit",
     "VcsError",
     "advance_pipeline",
     "assume_role",

@@ -19,6 +19,7 @@ from orchestrator.graph import hcl
 from orchestrator.graph.facts import STACK_FILE
 from orchestrator.graph.model import address_of
 from orchestrator.graphstore import gate
+from orchestrator.graphstore.gate import StackAtCommit
 from orchestrator.models import Repository, Run, Stack
 from orchestrator.repos import mirror_for
 from orchestrator.settings import Settings
@@ -39,8 +40,6 @@ class RunInputs:
     stack_path: str
     managed_state: bool
     environment: str | None
-    backend_files: tuple[str, ...]  # an environment's -backend-config files, from the root
-    var_files: tuple[str, ...]  # an environment's -var-file files, from the root
     local_state_reads: tuple[Mapping[str, Any], ...]
     aws: Mapping[str, Any] | None
     repository_id: int
@@ -69,18 +68,17 @@ def load(session: Session, run_id: int) -> RunInputs:
         stack_path=stack.path,
         managed_state=stack.managed_state,
         environment=stack.environment,
-        backend_files=tuple(stack.backend_files or ()),
-        var_files=tuple(stack.var_files or ()),
         local_state_reads=tuple(stack.local_state_reads or []),
         aws=stack.aws,
         repository_id=stack.repository_id,
     )
 
 
-def export_commit(inputs: RunInputs, root: Path) -> None:
-    """Export the run's commit to `root`. ValueError, before anything is written, when the
-    graph at the commit blocks the stack (a link that leaves the repository, a file over a
-    graph limit); a link that leaves the repository is never written."""
+def export_commit(inputs: RunInputs, root: Path) -> StackAtCommit:
+    """Export the run's commit to `root`; the stack as the graph at that commit has it (its
+    environment's files). ValueError, before anything is written, when that graph blocks the
+    stack (a link that leaves the repository, a file over a graph limit); a link that leaves
+    the repository is never written."""
     sha = inputs.commit_sha
     with session_scope() as session:
         repository = session.get(Repository, inputs.repository_id)
@@ -88,12 +86,14 @@ def export_commit(inputs: RunInputs, root: Path) -> None:
         mirror = mirror_for(repository)
     mirror.ensure_commit(sha)
     with session_scope() as session:
-        blockers = gate.blockers_at(session, mirror, sha, inputs.stack_address)
-    if blockers:
+        found = gate.stack_at(session, mirror, sha, inputs.stack_address)
+    if found.blockers:
         raise ValueError(
-            f"stack {inputs.stack_address} cannot run at commit {sha[:12]}: " + "; ".join(blockers)
+            f"stack {inputs.stack_address} cannot run at commit {sha[:12]}: "
+            + "; ".join(found.blockers)
         )
     mirror.export(sha, root)
+    return found
 
 
 def check_stack_file(directory: Path, stack_path: str) -> None:

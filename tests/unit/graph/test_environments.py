@@ -167,3 +167,120 @@ def test_instances_are_named_by_repository_path_and_environment() -> None:
     assert stack_id_for(repository, "vpc@prod") == "acme/infra/vpc@prod"
     assert stack_id_for(repository, ".@prod") == "acme/infra@prod"
     assert stack_id_for(repository, ".") == "acme/infra"
+
+
+def test_a_changed_backend_file_outside_the_folder_is_seen_by_the_next_build(
+    tmp_path: Path,
+) -> None:
+    stack = (
+        'stack {\n  environment "prod" {\n'
+        '    backend_config = ["../config/prod.tfbackend"]\n  }\n}\n'
+    )
+    files = {
+        "app/main.tf": PARTIAL_S3,
+        "app/stackrun.hcl": stack,
+        "config/prod.tfbackend": _backend("b", "old"),
+    }
+    cache = MemoryCache()
+    _graph(tmp_path, files)
+    assert graph_of_directory(tmp_path, cache).stacks["app@prod"].identity == ("s3", "b", "old")
+    (tmp_path / "config/prod.tfbackend").write_text(_backend("b", "new"))
+    assert graph_of_directory(tmp_path, cache).stacks["app@prod"].identity == ("s3", "b", "new")
+
+
+def test_tfvars_no_environment_names_are_neither_errors_nor_blockers(tmp_path: Path) -> None:
+    graph = _graph(
+        tmp_path,
+        {
+            "app/main.tf": PARTIAL_S3,
+            "app/example.tfvars": "name = {{ name }}\n",  # a template, not HCL
+        },
+    )
+    assert graph.errors == []
+    assert graph.stacks["app"].run_blockers == []
+
+
+def test_a_bad_declaration_blocks_the_folders_stacks_instead_of_being_dropped(
+    tmp_path: Path,
+) -> None:
+    only_bad = 'stack {\n  environment "prod!" {\n  }\n}\n'
+    graph = _graph(tmp_path, {"app/main.tf": "", "app/stackrun.hcl": only_bad})
+    assert list(graph.stacks) == ["app"]
+    assert graph.stacks["app"].run_blockers[0].startswith("environment 'prod!': a name is")
+    dropped = 'stack {\n  environment "prod" {\n    var_files = ["prod.tfvars.json"]\n  }\n}\n'
+    graph = _graph(tmp_path, {"app/stackrun.hcl": dropped})
+    assert graph.stacks["app@prod"].run_blockers == [
+        "environment 'prod': var_files 'prod.tfvars.json' must end in '.tfvars'"
+    ]
+
+
+def test_names_and_files_terraform_would_misread_are_refused(tmp_path: Path) -> None:
+    newline = 'stack {\n  environment "prod\\n" {\n  }\n}\n'
+    graph = _graph(tmp_path, {"app/main.tf": "", "app/stackrun.hcl": newline})
+    assert graph.errors[0]["message"].startswith("environment 'prod\\n': a name is")
+    setting = (
+        'stack {\n  environment "dev" {\n    backend_config = ["key=evil.tfbackend"]\n  }\n}\n'
+    )
+    graph = _graph(tmp_path, {"app/stackrun.hcl": setting, "app/key=evil.tfbackend": 'key = "k"\n'})
+    assert graph.errors[0]["message"] == (
+        "environment 'dev': backend_config 'key=evil.tfbackend' holds '=', "
+        "which terraform reads as a setting, not a file"
+    )
+    assert graph.stacks["app@dev"].backend_files == []
+    assert graph.stacks["app@dev"].run_blockers  # blocked, never run with the wrong backend
+    attribute = 'stack {\n  environment = "staging"\n}\n'
+    graph = _graph(tmp_path, {"app/stackrun.hcl": attribute})
+    assert graph.stacks["app"].run_blockers == [
+        "environment is a block, `environment \"<name>\" { … }`, not 'staging'"
+    ]
+
+
+def test_a_folder_gets_at_most_64_environments(tmp_path: Path) -> None:
+    files = {"app/main.tf": PARTIAL_S3}
+    files.update({f"app/e{n:03}.backend": _backend("b", f"k{n}") for n in range(70)})
+    graph = _graph(tmp_path, files)
+    assert len(graph.stacks) == 64
+    assert graph.errors[0]["message"] == "more than 64 environments' backend files in one folder"
+
+
+def test_the_convention_leaves_shared_files_and_other_folders_alone(tmp_path: Path) -> None:
+    graph = _graph(
+        tmp_path,
+        {
+            "vpc/main.tf": PARTIAL_S3,
+            "vpc/backend.tfbackend": _backend("b", "vpc"),  # shared settings, no environment
+            "vpc/dev.backend": _backend("d", "vpc"),
+            "vpc/prod.backend": _backend("p", "vpc"),
+            "config/dev.s3.tfbackend": _backend("d", "x"),  # not a stack: names nothing
+            "config/qa.s3.tfbackend": _backend("q", "x"),
+            "legacy/main.tf": PARTIAL_S3,
+            "legacy/qa.tfbackend": _backend("q", "legacy"),
+        },
+    )
+    assert sorted(graph.stacks) == ["legacy", "vpc@dev", "vpc@prod"]
+
+
+def test_a_declared_reference_to_a_folder_with_an_at_sign_names_it(tmp_path: Path) -> None:
+    graph = _graph(
+        tmp_path,
+        {
+            "a@b/main.tf": PARTIAL_S3.replace("{}", '{\n    key = "x"\n  }'),
+            "app/main.tf": "",
+            "app/stackrun.hcl": 'stack {\n  depends_on = ["../a@b"]\n}\n',
+        },
+    )
+    assert [(e.upstream, e.downstream) for e in graph.edges] == [("a@b", "app")]
+
+
+def test_an_environment_file_through_a_folder_link_is_found(tmp_path: Path) -> None:
+    stack = 'stack {\n  environment "prod" {\n    var_files = ["../envs/prod.tfvars"]\n  }\n}\n'
+    _graph(tmp_path, {"app/main.tf": "", "app/stackrun.hcl": stack, "cfg/prod.tfvars": "x = 1\n"})
+    (tmp_path / "envs").symlink_to("cfg")
+    graph = graph_of_directory(tmp_path, MemoryCache())
+    assert graph.stacks["app@prod"].run_blockers == []
+    assert graph.stacks["app@prod"].var_files == ["cfg/prod.tfvars"]
+
+
+def test_an_input_that_is_not_a_block_is_unresolved_not_a_crash(tmp_path: Path) -> None:
+    graph = _graph(tmp_path, {"app/main.tf": "", "app/stackrun.hcl": 'stack {\n  input = "x"\n}\n'})
+    assert graph.unresolved[0]["reason"].startswith("input is a block")
