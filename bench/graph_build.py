@@ -73,7 +73,7 @@ data "terraform_remote_state" "peer_{n}" {{
 
 def _forget_process_caches() -> None:
     parse_snippet.cache_clear()
-    facts._parse_block_text.cache_clear()
+    facts.forget_blocks()
     graph_analysis._MEMO.clear()
 
 

@@ -9,6 +9,9 @@ from __future__ import annotations
 import copy
 import json
 import posixpath
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
@@ -98,9 +101,47 @@ def _parse_block(path: str, text: str, block: TopBlock) -> dict[str, Any] | hcl.
     return copy.deepcopy(parsed)
 
 
-@lru_cache(maxsize=50_000)
-def _parse_block_text(snippet: str) -> dict[str, Any] | hcl.HclError:
-    return hcl.parse(snippet, "block.tf", max_bytes=None)
+ParsedBlock = dict[str, Any] | hcl.HclError
+_BLOCKS: OrderedDict[str, ParsedBlock] = OrderedDict()  # block text → parsed, most recent last
+_BLOCKS_KEPT = 50_000
+_RECORDING: list[list[tuple[str, ParsedBlock]]] = []  # blocks parsed while a recording is open
+
+
+def _parse_block_text(snippet: str) -> ParsedBlock:
+    found = _BLOCKS.get(snippet)
+    if found is not None:
+        _BLOCKS.move_to_end(snippet)
+        return found
+    parsed = hcl.parse(snippet, "block.tf", max_bytes=None)
+    remember_blocks([(snippet, parsed)])
+    for recording in _RECORDING:
+        recording.append((snippet, parsed))
+    return parsed
+
+
+def remember_blocks(entries: list[tuple[str, ParsedBlock]]) -> None:
+    """Blocks parsed elsewhere (a process of a parallel parse, graph/parallel.py): the next
+    push that changes one line of their file reparses only that line's block."""
+    for snippet, parsed in entries:
+        _BLOCKS[snippet] = parsed
+        _BLOCKS.move_to_end(snippet)
+    while len(_BLOCKS) > _BLOCKS_KEPT:
+        _BLOCKS.popitem(last=False)
+
+
+@contextmanager
+def recording_blocks() -> Iterator[list[tuple[str, ParsedBlock]]]:
+    """The blocks parsed (not found in the memo) inside, in order."""
+    recorded: list[tuple[str, ParsedBlock]] = []
+    _RECORDING.append(recorded)
+    try:
+        yield recorded
+    finally:
+        _RECORDING.remove(recorded)
+
+
+def forget_blocks() -> None:
+    _BLOCKS.clear()
 
 
 def _from_tf(path: str, text: str, blocks: list[TopBlock]) -> Facts:

@@ -15,7 +15,13 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from orchestrator.graph import hcl
-from orchestrator.graph.facts import Facts, extract
+from orchestrator.graph.facts import (
+    Facts,
+    ParsedBlock,
+    extract,
+    recording_blocks,
+    remember_blocks,
+)
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +31,8 @@ _CHUNKS_PER_WORKER = 8
 
 Work = tuple[str, str, bytes]  # (path, cache key, content)
 Parsed = tuple[dict[str, Facts], dict[str, str]]  # ({key: facts}, {path: why not parsed})
+# what a process parsed, and the blocks it parsed on the way (the parent keeps them)
+Shared = tuple[dict[str, Facts], dict[str, str], list[tuple[str, ParsedBlock]]]
 
 
 def workers_for(total_bytes: int) -> int:
@@ -47,7 +55,7 @@ def parse_all(work: list[Work], deadline: float, budget_message: str, workers: i
         with ProcessPoolExecutor(workers, mp_context=context) as pool:
             results = list(
                 pool.map(
-                    parse_chunk,
+                    _parse_shared,
                     chunks,
                     [deadline] * len(chunks),
                     [budget_message] * len(chunks),
@@ -56,7 +64,16 @@ def parse_all(work: list[Work], deadline: float, budget_message: str, workers: i
     except (BrokenProcessPool, OSError) as exc:
         log.warning("graph: parsing in %d processes failed (%s); parsing here", workers, exc)
         return parse_chunk(work, deadline, budget_message)
-    return _merged(results)
+    for _, _, blocks in results:
+        remember_blocks(blocks)
+    return _merged((fresh, unparsed) for fresh, unparsed, _ in results)
+
+
+def _parse_shared(work: list[Work], deadline: float, budget_message: str) -> Shared:
+    """`parse_chunk` in a process of the pool, with the blocks it parsed."""
+    with recording_blocks() as blocks:
+        fresh, unparsed = parse_chunk(work, deadline, budget_message)
+    return fresh, unparsed, blocks
 
 
 def parse_chunk(work: list[Work], deadline: float, budget_message: str) -> Parsed:
