@@ -27,7 +27,8 @@ MAX_MODULE_INSTANCES = 10_000
 class Analysis:
     node: StackNode
     refs: list[RemoteRef]
-    fingerprint: dict[str, tuple[Facts, ...]]
+    fingerprint: dict[str, tuple[Facts, ...]]  # holds the objects, so their ids stay theirs
+    fingerprint_ids: dict[str, tuple[int, ...]]
 
 
 # Keyed by the identity of the facts objects of the stack's own folder: the entry holds those
@@ -44,10 +45,9 @@ def analysis(
     """The analysis of the stack at `folder`, or of its instance in `environment` (None when
     the folder is not a stack); reused from an earlier build while none of the folders it
     read has changed."""
-    fingerprints = tuple(map(id, tree.fingerprints[folder]))
-    memo_key = (folder, is_module_source, fingerprints, tree.links_key, environment)
+    memo_key = (folder, is_module_source, tree.fingerprint_ids[folder], tree.links_key, environment)
     cached = _MEMO.get(memo_key)
-    if cached is not None and _unchanged(tree, cached.fingerprint):
+    if cached is not None and _unchanged(tree, cached.fingerprint_ids):
         _MEMO.move_to_end(memo_key)
         return cached
     node = stack_node(tree, folder, is_module_source)
@@ -72,7 +72,8 @@ def analysis(
     if environment is not None:
         visited.update(directory(p) for p in (*environment.var_files, *environment.backend_files))
     fingerprint = {d: tree.fingerprints.get(d, ()) for d in visited}
-    found = Analysis(node, refs, fingerprint)
+    fingerprint_ids = {d: tree.fingerprint_ids.get(d, ()) for d in visited}
+    found = Analysis(node, refs, fingerprint, fingerprint_ids)
     _MEMO[memo_key] = found
     while len(_MEMO) > _MEMO_SIZE:
         _MEMO.popitem(last=False)
@@ -87,13 +88,11 @@ def _instance(node: StackNode, environment: Environment) -> None:
     node.var_files = list(environment.var_files)
 
 
-def _unchanged(tree: Tree, fingerprint: Mapping[str, tuple[Facts, ...]]) -> bool:
-    """Every folder the analysis read still holds the very same facts objects."""
-    for folder, before in fingerprint.items():
-        now = tree.fingerprints.get(folder, ())
-        if len(now) != len(before) or any(a is not b for a, b in zip(now, before, strict=True)):
-            return False
-    return True
+def _unchanged(tree: Tree, fingerprint_ids: Mapping[str, tuple[int, ...]]) -> bool:
+    """Every folder the analysis read still holds the very same facts objects (compared by
+    id: the analysis holds the objects it read, so no other object can have their ids)."""
+    now = tree.fingerprint_ids
+    return all(now.get(folder, ()) == ids for folder, ids in fingerprint_ids.items())
 
 
 def _remote_refs(tree: Tree, stack: StackNode, root: Scope) -> list[RemoteRef]:

@@ -57,6 +57,8 @@ def _links_used(
     owned: Mapping[str, list[LinkProblem]],
     under: Mapping[str, list[LinkProblem]],
 ) -> list[LinkProblem]:
+    if not links:
+        return []
     used = {p.path: p for p in owned.get(node.path, [])}
     for folder in sorted(node.module_dirs | node.module_targets):
         used.update({p.path: p for p in under.get(folder, [])})

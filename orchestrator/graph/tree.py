@@ -46,6 +46,9 @@ class Tree:
         self.fingerprints: dict[str, tuple[Facts, ...]] = {
             folder: tuple(files.values()) for folder, files in self.by_dir.items()
         }
+        self.fingerprint_ids: dict[str, tuple[int, ...]] = {
+            folder: tuple(map(id, files)) for folder, files in self.fingerprints.items()
+        }
 
     def tf_facts(self, folder: str) -> list[tuple[str, Facts]]:
         return self.tf_by_dir.get(folder, [])
