@@ -7,7 +7,7 @@ import posixpath
 from collections.abc import Mapping
 from typing import Any
 
-from orchestrator.graph.facts import STACK_FILE, Facts
+from orchestrator.graph.facts import STACK_FILE, Facts, file_kind
 from orchestrator.vcs.links import Links
 
 
@@ -34,13 +34,7 @@ class Tree:
                     f"{path}: {error['message']}"
                 )
         self.tf_by_dir: dict[str, list[tuple[str, Facts]]] = {
-            folder: [
-                (path, f)
-                for path, f in files.items()
-                if posixpath.basename(path) != STACK_FILE
-                and "tfvars" not in f
-                and not is_var_file(path)
-            ]
+            folder: [(path, f) for path, f in files.items() if file_kind(path) in _TERRAFORM]
             for folder, files in self.by_dir.items()
         }
         self.fingerprints: dict[str, tuple[Facts, ...]] = {
@@ -76,6 +70,7 @@ class Tree:
 
 
 BACKEND_SUFFIXES = (".backend", ".tfbackend")
+_TERRAFORM = ("tf", "tf_json")
 
 
 def directory(path: str) -> str:
