@@ -13,6 +13,7 @@ PERIODIC_TASKS = frozenset(
         "stackrun.drift_tick",
         "stackrun.deliver_notifications",
         "stackrun.deliver_reports",
+        "stackrun.boundary_check",
     }
 )
 # Celery's loggers of "Scheduler: Sending due task", "Task … received", "Task … succeeded".

@@ -170,9 +170,6 @@ def _values_rows(document: Mapping[str, Any]) -> Iterator[tuple[str, str, Mappin
 def identities_of(rtype: str, attributes: Mapping[str, Any]) -> Iterator[Identity]:
     """A Terraform resource's identities from its type and attributes."""
     yield from arn_identities(attributes.get("arn"))
-    rid = attributes.get("id")
-    if isinstance(rid, str) and rid and len(rid) <= _MAX_VALUE:
-        yield Identity(ID, rid)
     typed = TYPED_NAMES.get(rtype)
     if typed is not None:
         service, resource_type, names = typed

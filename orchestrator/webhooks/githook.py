@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import stat
 import sys
 from collections.abc import Iterator
@@ -51,17 +52,24 @@ def install(bare: Path, config: HookConfig, python: str = sys.executable) -> Pat
             f"installing the hook: {hook} exists and is not stackrun's; "
             "call `stackrun hooks deliver` from it instead (it reads the same input)"
         )
-    settings = bare / CONFIG_FILE
-    settings.touch(mode=0o600)
-    os.chmod(settings, 0o600)
-    settings.write_text(json.dumps(config.__dict__, indent=2) + "\n")
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in config.url):
+        raise HookError(f"installing the hook: the URL {config.url!r} holds a control character")
+    _write_private(bare / CONFIG_FILE, json.dumps(config.__dict__, indent=2) + "\n")
     hook.parent.mkdir(exist_ok=True)
     hook.write_text(
         f"#!/bin/sh\n{HOOK_MARKER}: each updated ref goes to {config.url} as a signed push\n"
-        f"exec '{python}' -m orchestrator.cli hooks deliver --git-dir .\n"
+        f"exec {shlex.quote(python)} -m orchestrator.cli hooks deliver --git-dir .\n"
     )
     hook.chmod(hook.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     return hook
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write a file only its owner reads, never through a link planted where it goes."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        os.fchmod(file.fileno(), 0o600)
+        file.write(text)
 
 
 def read_config(git_dir: Path) -> HookConfig:

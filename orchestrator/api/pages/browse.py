@@ -24,9 +24,10 @@ KINDS = [k.value for k in RunKind]
 
 def number(value: str | None) -> int | None:
     """A positive row id from a query parameter; blank or nonsense is no filter."""
-    if value is None or not value.strip().isdigit():
+    text = (value or "").strip()
+    if not (text.isascii() and text.isdigit() and len(text) <= 10):
         return None
-    found = int(value)
+    found = int(text)
     return found if 1 <= found <= MAX_INTEGER else None
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import re
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -27,9 +28,13 @@ log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 
 
+_LOCAL_PATH = re.compile(r"/(?![/\\])[\x21-\x7e]*")
+
+
 def _safe_next(target: str | None) -> str:
-    """Only a path of this server: never `//host` or a full URL (no open redirect)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """Only a path of this server, in printable ASCII: never `//host`, a full URL, or a path
+    with a tab or newline a browser would drop to make one (no open redirect)."""
+    if not target or not _LOCAL_PATH.fullmatch(target):
         return "/"
     return target
 

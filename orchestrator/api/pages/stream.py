@@ -34,8 +34,8 @@ def log_stream(
         raise HTTPException(404, f"run {run_id} does not exist")
     require(me.principal, repos.logs_role(session, run), f"reading the log of a {run.kind} run")
     session.close()
-    if last_event_id and last_event_id.isdigit():
-        offset = int(last_event_id)
+    if last_event_id and last_event_id.isascii() and last_event_id.isdigit():
+        offset = int(last_event_id[:19])
     return StreamingResponse(
         live.log_events(run_id, offset), media_type="text/event-stream", headers=STREAM_HEADERS
     )

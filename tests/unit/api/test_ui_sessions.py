@@ -107,3 +107,20 @@ def test_sign_in_never_redirects_off_the_server(api: Api) -> None:
         follow_redirects=False,
     )
     assert answer.headers["location"] == "/"
+    for sneaky in ("/\t/evil.example", "/\n/evil.example", "/\\evil.example", "/caf\u00e9"):
+        form = api.client.get("/signin")
+        answer = api.client.post(
+            "/signin",
+            data={"csrf": csrf_of(form), "token": api.tokens["viewer"], "next": sneaky},
+            follow_redirects=False,
+        )
+        assert answer.headers["location"] == "/", sneaky
+
+
+def test_odd_numbers_in_a_query_are_no_filter_never_an_error(api: Api) -> None:
+    signed_in = api.client.get("/signin")
+    api.client.post(
+        "/signin", data={"csrf": csrf_of(signed_in), "token": api.tokens["viewer"], "next": "/"}
+    )
+    for query in ("page=%C2%B2", "pipeline=%C2%B9", "page=" + "9" * 30):
+        assert api.client.get(f"/runs?{query}").status_code == 200, query

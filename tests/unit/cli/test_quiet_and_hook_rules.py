@@ -107,3 +107,27 @@ def test_a_hook_whose_stackrun_is_down_says_the_push_is_in_and_what_to_do(tmp_pa
 
     assert len(said) == 1 and "stackrun did not answer" in said[0]
     assert "the push itself is in" in said[0] and "s3cret-value" not in said[0]
+
+
+def test_every_periodic_task_beat_sends_is_quiet() -> None:
+    from workers.celery_app import app
+    from workers.quiet import PERIODIC_TASKS
+
+    scheduled = {entry["task"] for entry in app.conf.beat_schedule.values()}
+    assert scheduled <= PERIODIC_TASKS
+
+
+def test_the_hook_writes_its_secret_never_through_a_planted_link(tmp_path: Path) -> None:
+    bare = tmp_path / "repo.git"
+    git.Repo.init(bare, bare=True)
+    stolen = tmp_path / "stolen.json"
+    (bare / CONFIG_FILE).symlink_to(stolen)
+    config = HookConfig("http://127.0.0.1:8000", "acme/platform", "file:///x", "s3cr3t")
+    with pytest.raises(OSError):
+        install(bare, config)
+    assert not stolen.exists()
+    (bare / CONFIG_FILE).unlink()
+    with pytest.raises(HookError, match="control character"):
+        install(bare, HookConfig("http://x\nrm -rf /", "acme/platform", "file:///x", "s"))
+    install(bare, config)
+    assert (bare / CONFIG_FILE).stat().st_mode & 0o777 == 0o600
