@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     report_backoff_seconds: float = 10.0
     report_max_attempts: int = 8
     argocd_token: SecretStr | None = None
+    # the Argo CD servers the token may be sent to, comma separated (empty: any server a
+    # tracked branch's hand-off block names)
+    argocd_servers: str = ""
     handoff_poll_seconds: float = 2.0
     # The ownership boundary (issue 22): how often beat checks every handed-off platform
     # (0: only after hand-offs), extra kinds (JSON, boundary/kinds.py) and what one check reads

@@ -16,7 +16,7 @@ from orchestrator.artifacts.store import open_store
 from orchestrator.boundary import argocd_side, index, kinds, record
 from orchestrator.boundary.argocd_side import Cluster, Limits, Observed
 from orchestrator.db import session_scope
-from orchestrator.handoff.argocd_api import ArgoCDClient, ArgoCDError
+from orchestrator.handoff.argocd_api import ArgoCDClient, ArgoCDError, token_for
 from orchestrator.handoff.render import app_name
 from orchestrator.handoff.spec import bridge_from_outputs
 from orchestrator.models import Handoff, Stack
@@ -106,15 +106,17 @@ def check_platform(
 def _observe(target: Target, settings: Settings) -> Observed | str:
     """What Argo CD's applications manage, or why it could not be read."""
     where = f"reading Argo CD at {target.server} for platform {target.platform}"
-    if settings.argocd_token is None:
-        return f"{where}: no Argo CD token is configured (set STACKRUN_ARGOCD_TOKEN)"
+    secret = settings.argocd_token.get_secret_value() if settings.argocd_token else None
+    try:
+        token = token_for(target.server, secret, settings.argocd_servers)
+    except ArgoCDError as exc:
+        return f"{where}: {exc}"
     extra, problems = kinds.parse_rules(settings.boundary_kinds)
     for problem in problems:
         log.warning("boundary kinds: %s", problem)
     limits = Limits(
         settings.boundary_max_apps, settings.boundary_max_tree_nodes, settings.boundary_max_fetches
     )
-    token = settings.argocd_token.get_secret_value()
     try:
         with ArgoCDClient(target.server, token, attempts=2) as client:
             return argocd_side.read(client, target.cluster, kinds.ordered(extra), limits)

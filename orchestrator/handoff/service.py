@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from orchestrator import outbox
 from orchestrator.db import session_scope
 from orchestrator.handoff import gitops
-from orchestrator.handoff.argocd_api import ArgoCDClient, ArgoCDError
+from orchestrator.handoff.argocd_api import ArgoCDClient, ArgoCDError, token_for
 from orchestrator.handoff.render import Rendered, render, validation_errors
 from orchestrator.handoff.retired import previously_written
 from orchestrator.handoff.spec import HandoffSpec, bridge_from_outputs
@@ -330,15 +330,14 @@ def _commit_message(job: Job, rendered: Rendered) -> str:
 def _sync(job: Job, rendered: Rendered, settings: Settings) -> Outcome:
     server = job.spec.server
     assert server is not None
-    if settings.argocd_token is None:
-        return Outcome(
-            FAILED,
-            f"handoff server {server} is set but no Argo CD token is configured "
-            "(set STACKRUN_ARGOCD_TOKEN)",
-        )
+    secret = settings.argocd_token.get_secret_value() if settings.argocd_token else None
+    try:
+        token = token_for(server, secret, settings.argocd_servers)
+    except ArgoCDError as exc:
+        return Outcome(FAILED, str(exc))
     project = job.spec.root.project
     try:
-        with ArgoCDClient(server, settings.argocd_token.get_secret_value()) as client:
+        with ArgoCDClient(server, token) as client:
             if rendered.root_kind == "Application":
                 client.sync_unless_automated(client.upsert_application(rendered.root))
             else:
