@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from orchestrator import repos
 from orchestrator.auth import Principal
+from orchestrator.boundary import queries as boundary
 from orchestrator.drift import service as drift
 from orchestrator.graphstore import snapshot
 from orchestrator.handoff import service as handoff
@@ -86,6 +87,7 @@ class PipelinePage:
     drawing: dag.Drawing
     handoffs: list[dict[str, Any]]
     terminal: bool
+    boundary: dict[str, Any]  # the ownership checks its hand-off started, open findings (§8)
 
 
 def pipeline_drawing(runs: list[Run]) -> dag.Drawing:
@@ -98,13 +100,16 @@ def pipeline_drawing(runs: list[Run]) -> dag.Drawing:
 
 def pipeline_page(session: Session, pipeline: Pipeline) -> PipelinePage:
     runs = queries.runs_of(session, pipeline.id)
+    handoffs = handoff.views(session, pipeline.id)
+    platforms = sorted({h["stack_id"] for h in handoffs})
     return PipelinePage(
         pipeline=pipeline,
         repository=session.get(Repository, pipeline.repository_id),
         runs=runs,
         drawing=pipeline_drawing(runs),
-        handoffs=handoff.views(session, pipeline.id),
+        handoffs=handoffs,
         terminal=all(RunState(r.state) in TERMINAL for r in runs),
+        boundary=boundary.pipeline_view(session, pipeline.id, platforms),
     )
 
 
