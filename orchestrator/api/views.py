@@ -103,7 +103,20 @@ def stack_view(stack: Stack) -> dict[str, Any]:
 
 
 def pipeline_view(session: Session, pipeline: Pipeline) -> dict[str, Any]:
-    runs = queries.runs_of(session, pipeline.id)
+    return pipeline_views(session, [pipeline])[0]
+
+
+def pipeline_views(session: Session, pipelines: list[Pipeline]) -> list[dict[str, Any]]:
+    """Pipelines with their runs, edges and hand-offs: two queries for the whole page."""
+    ids = [p.id for p in pipelines]
+    runs_of = queries.runs_of_many(session, ids)
+    handoffs_of = handoff.views_of_many(session, ids)
+    return [_pipeline(p, runs_of.get(p.id, []), handoffs_of.get(p.id, [])) for p in pipelines]
+
+
+def _pipeline(
+    pipeline: Pipeline, runs: list[Run], handoffs: list[dict[str, Any]]
+) -> dict[str, Any]:
     return {
         "id": pipeline.id,
         "repository_id": pipeline.repository_id,
@@ -119,7 +132,7 @@ def pipeline_view(session: Session, pipeline: Pipeline) -> dict[str, Any]:
         "edges": [
             {"from": int(upstream), "to": r.id} for r in runs for upstream in r.upstream_run_ids
         ],
-        "handoffs": handoff.views(session, pipeline.id),
+        "handoffs": handoffs,
     }
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -131,10 +132,22 @@ def retry(session: Session, pipeline_id: int, actor: str) -> Handoff | Refused:
 
 
 def views(session: Session, pipeline_id: int) -> list[dict[str, Any]]:
+    return views_of_many(session, [pipeline_id]).get(pipeline_id, [])
+
+
+def views_of_many(session: Session, pipeline_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+    """The hand-offs of each pipeline, oldest first, in one query (a page of pipelines)."""
+    found: dict[int, list[dict[str, Any]]] = {}
+    if not pipeline_ids:
+        return found
     rows = session.scalars(
-        select(Handoff).where(Handoff.pipeline_id == pipeline_id).order_by(Handoff.id)
+        select(Handoff)
+        .where(Handoff.pipeline_id.in_(list(pipeline_ids)))
+        .order_by(Handoff.pipeline_id, Handoff.id)
     )
-    return [view(row) for row in rows]
+    for row in rows:
+        found.setdefault(row.pipeline_id, []).append(view(row))
+    return found
 
 
 def view(row: Handoff) -> dict[str, Any]:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from orchestrator.models import Handoff, Pipeline, Run, RunTransition
 
@@ -33,9 +34,32 @@ def run(session: Session, run_id: int) -> Run | None:
     return session.get(Run, run_id)
 
 
+# What a run in a list shows (api/views.run_view): its plan's resource changes, credentials
+# and lease stay in the database until a run is read on its own.
+_LISTED = load_only(
+    Run.id,
+    Run.stack_id,
+    Run.pipeline_id,
+    Run.kind,
+    Run.state,
+    Run.commit_sha,
+    Run.commit_message,
+    Run.commit_author,
+    Run.branch,
+    Run.pr_number,
+    Run.triggered_by,
+    Run.trigger_reason,
+    Run.plan_summary,
+    Run.failure_reason,
+    Run.upstream_run_ids,
+    Run.created_at,
+    Run.finished_at,
+)
+
+
 def runs(session: Session, wanted: RunFilter, limit: int) -> list[Run]:
-    """Newest first, at most `limit`."""
-    query = select(Run).order_by(Run.id.desc()).limit(limit)
+    """Newest first, at most `limit` (each filter has an index on (column, id))."""
+    query = select(Run).options(_LISTED).order_by(Run.id.desc()).limit(limit)
     if wanted.stack:
         query = query.where(Run.stack_id == wanted.stack)
     if wanted.state:
@@ -81,4 +105,20 @@ def pipelines(session: Session, wanted: PipelineFilter, limit: int) -> list[Pipe
 
 def runs_of(session: Session, pipeline_id: int) -> list[Run]:
     """The pipeline's runs, oldest first."""
-    return list(session.scalars(select(Run).where(Run.pipeline_id == pipeline_id).order_by(Run.id)))
+    return runs_of_many(session, [pipeline_id]).get(pipeline_id, [])
+
+
+def runs_of_many(session: Session, pipeline_ids: Sequence[int]) -> dict[int, list[Run]]:
+    """The runs of each pipeline, oldest first, in one query (a page of pipelines)."""
+    found: dict[int, list[Run]] = {}
+    if not pipeline_ids:
+        return found
+    query = (
+        select(Run)
+        .options(_LISTED)
+        .where(Run.pipeline_id.in_(list(pipeline_ids)))
+        .order_by(Run.pipeline_id, Run.id)
+    )
+    for run in session.scalars(query):
+        found.setdefault(int(run.pipeline_id or 0), []).append(run)
+    return found

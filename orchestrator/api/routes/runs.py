@@ -23,7 +23,13 @@ from orchestrator.api.deps import (
     settle,
 )
 from orchestrator.api.errors import responses
-from orchestrator.api.views import event_view, pipeline_view, run_detail_view, run_view
+from orchestrator.api.views import (
+    event_view,
+    pipeline_view,
+    pipeline_views,
+    run_detail_view,
+    run_view,
+)
 from orchestrator.approvals import service as approvals
 from orchestrator.artifacts.store import log_key, open_store
 from orchestrator.auth import Principal
@@ -144,7 +150,7 @@ def list_pipelines(
     """Newest first; `ref` is a branch (`feature/x` or `refs/heads/feature/x`), `pr` a pull or
     merge request number."""
     wanted = queries.PipelineFilter(ref, pr, repository, kind)
-    return [pipeline_view(session, p) for p in queries.pipelines(session, wanted, limit)]
+    return pipeline_views(session, queries.pipelines(session, wanted, limit))
 
 
 @router.get("/pipelines/{pipeline_id}", responses=responses(404))
