@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from orchestrator.handoff import service as handoff
@@ -14,8 +15,8 @@ from orchestrator.reports import service as reports
 from orchestrator.runs import queries
 
 
-def run_view(run: Run) -> dict[str, Any]:
-    """A run as lists show it."""
+def run_view(run: Run | Row[Any]) -> dict[str, Any]:
+    """A run as lists show it (from a run, or a row of the columns lists read)."""
     return {
         "id": run.id,
         "stack": run.stack_id,
@@ -115,7 +116,7 @@ def pipeline_views(session: Session, pipelines: list[Pipeline]) -> list[dict[str
 
 
 def _pipeline(
-    pipeline: Pipeline, runs: list[Run], handoffs: list[dict[str, Any]]
+    pipeline: Pipeline, runs: list[Row[Any]], handoffs: list[dict[str, Any]]
 ) -> dict[str, Any]:
     return {
         "id": pipeline.id,
