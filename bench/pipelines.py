@@ -1,8 +1,8 @@
 """Pipeline benchmarks of issue 4 on Redis + PostgreSQL: orchestration overhead and makespan.
 
 Run: .venv/bin/python bench/pipelines.py [--pushes K] [--layers 5] [--width 6] [--workers 2]
-       [--concurrency 2] [--stack-samples 3] [--seed 1] [--redis-db 12] [--poll 0.25]
-       [--only overhead|makespan] [--sandbox auto|bwrap|none] [--json] [--keep]
+       [--concurrency 2] [--stack-samples 3] [--seed 1] [--redis-db 12] [--redis-port 6379]
+       [--poll 0.25] [--only overhead|makespan] [--sandbox auto|bwrap|none] [--json] [--keep]
 
 One deployment, started like tests/integration/harness.py's `start_services`: a fresh
 PostgreSQL database (CREATEd, DROPped at the end), a flushed Redis db, `orchestrator.cli migrate`,
@@ -130,20 +130,20 @@ class Services:
 
 
 @contextlib.contextmanager
-def postgres_and_redis(redis_db: int) -> Iterator[tuple[str, str, str]]:
+def postgres_and_redis(redis_db: int, redis_port: int = 6379) -> Iterator[tuple[str, str, str]]:
     """(database_url, broker_url, description): a database of our own and a flushed Redis db."""
     import psycopg
     import redis
 
     database = f"stackrun_bench_pl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    client = redis.Redis(host=HOST, port=6379, db=redis_db, socket_timeout=5)
+    client = redis.Redis(host=HOST, port=redis_port, db=redis_db, socket_timeout=5)
     client.flushdb()
     with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=5) as connection:
         connection.execute(f'CREATE DATABASE "{database}"')
     try:
         yield (
             f"postgresql+psycopg://postgres@{HOST}:5432/{database}",
-            f"redis://{HOST}:6379/{redis_db}",
+            f"redis://{HOST}:{redis_port}/{redis_db}",
             f"PostgreSQL database {database} + Redis db {redis_db}",
         )
     finally:
@@ -1088,7 +1088,11 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     services = Services(
         f"http://{HOST}:{port}", service_env(workdir, port, tf_cli_config, args.sandbox), workdir
     )
-    with postgres_and_redis(args.redis_db) as (database_url, broker_url, description):
+    with postgres_and_redis(args.redis_db, args.redis_port) as (
+        database_url,
+        broker_url,
+        description,
+    ):
         report["deployment"] = {
             "description": description,
             "workers": args.workers,
@@ -1159,6 +1163,7 @@ def main() -> int:
         "adds load: 0.02 s (50 requests/s) takes CPU the measured runs need on a small machine",
     )
     parser.add_argument("--redis-db", type=int, default=12, help="Redis db, flushed")
+    parser.add_argument("--redis-port", type=int, default=6379, help="Redis on 127.0.0.1")
     parser.add_argument("--only", choices=["overhead", "makespan"], help="one measurement only")
     parser.add_argument(
         "--sandbox",

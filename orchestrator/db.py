@@ -159,10 +159,10 @@ def _columns_as_arrays(
         column = table.c[name]
         values = [row[name] for row in rows]
         is_json = isinstance(column.type, JSON)
-        if is_json:
-            values = [None if v is None else json.dumps(v) for v in values]
         kind = "TEXT" if is_json else column.type.compile(dialect)
         constant = all(v == values[0] for v in values) and (arrays or index < len(names) - 1)
+        if is_json:  # one dump when every row holds the same value (`[]` in each new run)
+            values = [_json_text(v) for v in (values[:1] if constant else values)]
         if constant:
             params[f"p{index}"] = values[0]
             read = f"CAST(:p{index} AS {kind})"
@@ -173,3 +173,7 @@ def _columns_as_arrays(
             read = f"u.c{index}"
         picks.append(f"CAST({read} AS JSON)" if is_json else read)
     return picks, arrays, aliases, params
+
+
+def _json_text(value: Any) -> str | None:
+    return None if value is None else json.dumps(value)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from orchestrator.boundary import queries as boundary
-from orchestrator.handoff import service as handoff
+from orchestrator.handoff import views as handoff_views
 from orchestrator.models import Event, Pipeline, Run, RunTransition, Stack
 from orchestrator.policy import store as policies
 from orchestrator.policy.inputs import Review
@@ -15,8 +16,8 @@ from orchestrator.reports import service as reports
 from orchestrator.runs import queries
 
 
-def run_view(run: Run) -> dict[str, Any]:
-    """A run as lists show it."""
+def run_view(run: Run | Row[Any]) -> dict[str, Any]:
+    """A run as lists show it (from a run, or a row of the columns lists read)."""
     return {
         "id": run.id,
         "stack": run.stack_id,
@@ -50,7 +51,7 @@ def run_detail_view(session: Session, run: Run) -> dict[str, Any]:
         "history": [transition_view(t) for t in queries.history(session, run.id)],
         "policy_evaluations": policies.evaluations_of(session, run.id),
         "reviews": [review_view(r) for r in policies.reviews_of(session, run.id)],
-        "handoffs": [handoff.view(h) for h in queries.handoffs_of(session, run.id)],
+        "handoffs": [handoff_views.view(h) for h in queries.handoffs_of(session, run.id)],
     }
 
 
@@ -104,8 +105,41 @@ def stack_view(stack: Stack) -> dict[str, Any]:
 
 
 def pipeline_view(session: Session, pipeline: Pipeline) -> dict[str, Any]:
-    runs = queries.runs_of(session, pipeline.id)
-    handoffs = handoff.views(session, pipeline.id)
+    return pipeline_views(session, [pipeline])[0]
+
+
+def pipeline_views(session: Session, pipelines: list[Pipeline]) -> list[dict[str, Any]]:
+    """Pipelines with their runs, edges, hand-offs and ownership checks: two queries for the
+    whole page, and the boundary's only for a pipeline that handed off."""
+    ids = [p.id for p in pipelines]
+    runs_of = queries.runs_of_many(session, ids)
+    handoffs_of = handoff_views.views_of_many(session, ids)
+    return [
+        _pipeline(
+            p,
+            runs_of.get(p.id, []),
+            handoffs_of.get(p.id, []),
+            _boundary(session, p, handoffs_of.get(p.id, [])),
+        )
+        for p in pipelines
+    ]
+
+
+def _boundary(
+    session: Session, pipeline: Pipeline, handoffs: list[dict[str, Any]]
+) -> dict[str, Any]:
+    if not handoffs:
+        return {"checks": [], "findings": []}
+    platforms = sorted({h["stack_id"] for h in handoffs})
+    return boundary.pipeline_view(session, pipeline.id, platforms)
+
+
+def _pipeline(
+    pipeline: Pipeline,
+    runs: list[Row[Any]],
+    handoffs: list[dict[str, Any]],
+    boundary_view: dict[str, Any],
+) -> dict[str, Any]:
     return {
         "id": pipeline.id,
         "repository_id": pipeline.repository_id,
@@ -122,9 +156,7 @@ def pipeline_view(session: Session, pipeline: Pipeline) -> dict[str, Any]:
             {"from": int(upstream), "to": r.id} for r in runs for upstream in r.upstream_run_ids
         ],
         "handoffs": handoffs,
-        "boundary": boundary.pipeline_view(
-            session, pipeline.id, sorted({h["stack_id"] for h in handoffs})
-        ),
+        "boundary": boundary_view,
     }
 
 

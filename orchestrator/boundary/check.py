@@ -16,7 +16,8 @@ from orchestrator.artifacts.store import open_store
 from orchestrator.boundary import argocd_side, index, kinds, record
 from orchestrator.boundary.argocd_side import Cluster, Limits, Observed
 from orchestrator.db import session_scope
-from orchestrator.handoff.argocd_api import ArgoCDClient, ArgoCDError, token_for
+from orchestrator.handoff.argocd_api import ArgoCDClient, ArgoCDError
+from orchestrator.handoff.credentials import token_for
 from orchestrator.handoff.render import app_name
 from orchestrator.handoff.spec import bridge_from_outputs
 from orchestrator.models import Handoff, Stack

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 from croniter import croniter
 
@@ -60,5 +61,11 @@ def due_stacks(
 
 def start_delay(stack_id: str, slot: datetime, spread_seconds: float) -> float:
     """A stable delay in [0, spread) per (stack, slot): stacks due together start spread out."""
-    digest = hashlib.sha256(f"{stack_id}@{slot.isoformat()}".encode()).digest()
+    digest = hashlib.sha256(f"{stack_id}@{_iso(slot)}".encode()).digest()
     return int.from_bytes(digest[:8], "big") / 2**64 * spread_seconds
+
+
+@lru_cache(maxsize=64)
+def _iso(slot: datetime) -> str:
+    """A tick's stacks share a few slots: each is written out once."""
+    return slot.isoformat()

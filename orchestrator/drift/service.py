@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from orchestrator.boundary import queries as boundary
 from orchestrator.db import insert_many, update_many
-from orchestrator.drift import schedule
-from orchestrator.models import DriftCheck, Repository, Run, Stack, StackOutputs, utcnow
+from orchestrator.drift import due, schedule
+from orchestrator.models import DriftCheck, Run, Stack, utcnow
 from orchestrator.notifications import messages
 from orchestrator.notifications import service as notifications
 from orchestrator.runs import service
@@ -35,13 +35,7 @@ class Started:
 
 def schedules_of(stack: Stack) -> list[str]:
     """The stack's schedules: an admin's override, else its stackrun.hcl."""
-    return _schedules(stack.drift_schedules, stack.drift_override)
-
-
-def _schedules(declared: list[Any] | None, override: dict[str, Any] | None) -> list[str]:
-    if override is not None and "schedules" in override:
-        return [str(s) for s in override["schedules"] or []]
-    return [str(s) for s in declared or []]
+    return due.schedules(stack.drift_schedules, stack.drift_override)
 
 
 def reconciles(stack: Stack) -> bool:
@@ -53,56 +47,45 @@ def reconciles(stack: Stack) -> bool:
 def tick(session: Session, now: datetime, spread_seconds: float) -> list[Started]:
     """Start a drift check for every stack with a slot due now; one per (stack, slot), also
     when several beats tick at once (the database's unique constraint decides)."""
-    rows = session.execute(
-        select(Stack.id, Stack.drift_schedules, Stack.drift_override, Stack.last_drift_slot).where(
-            Stack.deleted.is_(False)
-        )
-    )
-    candidates: list[tuple[str, list[str], datetime | None]] = [
-        (str(row.id), _schedules(row.drift_schedules, row.drift_override), row.last_drift_slot)
-        for row in rows
-        if row.drift_schedules or row.drift_override
-    ]
-    due = schedule.due_stacks(candidates, now)
-    started = start_checks(session, due, lambda slot: f"schedule slot {slot:%Y-%m-%d %H:%M}Z")
+    found = due.due_now(session, now)
+    started = _start(session, found, lambda slot: f"schedule slot {slot:%Y-%m-%d %H:%M}Z")
     return [
         Started(
-            run_id, stack_id, queue, schedule.start_delay(stack_id, due[stack_id], spread_seconds)
+            run_id,
+            d.stack_id,
+            d.worker_pool,
+            schedule.start_delay(d.stack_id, d.slot, spread_seconds),
         )
-        for stack_id, run_id, queue in started
+        for d, run_id in started
     ]
 
 
 def start_check(session: Session, stack: Stack, slot: datetime, why: str) -> int | None:
     """One check now (an API request): its run id, or None when there is nothing to check."""
-    started = start_checks(session, {stack.id: slot}, lambda _slot: why)
+    started = _start(session, due.facts_of(session, {stack.id: slot}), lambda _slot: why)
     return started[0][1] if started else None
 
 
-def start_checks(
-    session: Session, due: dict[str, datetime], why: Callable[[datetime], str]
-) -> list[tuple[str, int, str]]:
+def _start(
+    session: Session, found: list[due.Due], why: Callable[[datetime], str]
+) -> list[tuple[due.Due, int]]:
     """Claim each (stack, slot), then create the DRIFT runs of the claimed ones in bulk:
-    (stack id, run id, worker pool) for each started check. A stack never applied gets a
-    skipped check and no run."""
-    claimed = _claim_slots(session, due)
+    each started check with its run. A stack never applied gets a check claimed as skipped
+    and no run."""
+    now = utcnow()
+    claimed = _claim_slots(session, found, now)
     if not claimed:
         return []
-    facts = session.execute(
-        select(Stack.id, Stack.worker_pool, StackOutputs.commit_sha, Repository.branch)
-        .join(Repository, Repository.id == Stack.repository_id)
-        .outerjoin(StackOutputs, StackOutputs.stack_id == Stack.id)
-        .where(Stack.id.in_(list(claimed)))
-        .order_by(Stack.id)
-    ).all()
-    applied = [row for row in facts if row.commit_sha is not None]
-    never = [row.id for row in facts if row.commit_sha is None]
-    now = utcnow()
-    runs = [_drift_run(row.id, row.commit_sha, row.branch, why(due[row.id])) for row in applied]
+    applied = [d for d in found if d.stack_id in claimed and d.commit_sha is not None]
+    runs = [_drift_run(d.stack_id, str(d.commit_sha), d.branch, why(d.slot)) for d in applied]
     run_ids = service.create_runs(session, runs)
-    started = {row.id: run_id for row, run_id in zip(applied, run_ids, strict=True)}
-    _mark_started(session, claimed, due, started, never, now)
-    return [(row.id, started[row.id], row.worker_pool) for row in applied]
+    update_many(
+        session,
+        cast(Table, DriftCheck.__table__),
+        [{"id": claimed[d.stack_id], "run_id": r} for d, r in zip(applied, run_ids, strict=True)],
+    )
+    _mark_stacks(session, [d for d in found if d.stack_id in claimed], now)
+    return list(zip(applied, run_ids, strict=True))
 
 
 def _drift_run(stack_id: str, commit_sha: str, branch: str, why: str) -> service.NewRun:
@@ -117,69 +100,48 @@ def _drift_run(stack_id: str, commit_sha: str, branch: str, why: str) -> service
     )
 
 
-def _mark_started(
-    session: Session,
-    claimed: dict[str, int],
-    due: dict[str, datetime],
-    started: dict[str, int],
-    never: list[str],
-    now: datetime,
-) -> None:
-    """The claimed checks get their run (or are skipped: never applied); their stacks, the
-    slot they are at."""
-    checks: list[dict[str, Any]] = [
-        {"id": claimed[stack_id], "run_id": run_id} for stack_id, run_id in started.items()
-    ]
-    checks += [
-        {
-            "id": claimed[stack_id],
-            "status": "skipped",
-            "finished_at": now,
-            "reason": "the stack has never been applied",
-        }
-        for stack_id in never
-    ]
-    _update_each(session, DriftCheck, checks)
-    stacks: list[dict[str, Any]] = [
-        {"id": stack_id, "last_drift_slot": due[stack_id]}
-        | ({"last_drift_check_at": now} if stack_id in never else {})
-        for stack_id in claimed
-    ]
-    _update_each(session, Stack, stacks)
+def _mark_stacks(session: Session, claimed: list[due.Due], now: datetime) -> None:
+    """The claimed stacks are at their slot; a skipped one (never applied) was checked now."""
+    table = cast(Table, Stack.__table__)
+    checked = [d for d in claimed if d.commit_sha is not None]
+    skipped = [d for d in claimed if d.commit_sha is None]
+    update_many(session, table, [{"id": d.stack_id, "last_drift_slot": d.slot} for d in checked])
+    update_many(
+        session,
+        table,
+        [
+            {"id": d.stack_id, "last_drift_slot": d.slot, "last_drift_check_at": now}
+            for d in skipped
+        ],
+    )
 
 
-def _update_each(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
-    """Bulk update by primary key, grouped by the columns set (one statement per shape)."""
-    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for row in rows:
-        shapes.setdefault(tuple(sorted(row)), []).append(row)
-    for group in shapes.values():
-        update_many(session, cast(Table, model.__table__), group)
+NEVER_APPLIED = "the stack has never been applied"
 
 
-def _claim_slots(session: Session, due: dict[str, datetime]) -> dict[str, int]:
-    """Insert the (stack, slot) rows nobody holds yet: {stack id: check id} of the new ones."""
-    if not due:
+def _claim_slots(session: Session, found: list[due.Due], now: datetime) -> dict[str, int]:
+    """Insert the (stack, slot) rows nobody holds yet, a never-applied stack's as skipped:
+    {stack id: check id} of the new ones."""
+    if not found:
         return {}
-    now = utcnow()
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
-            "stack_id": stack_id,
-            "slot": slot,
-            "status": "queued",
+            "stack_id": d.stack_id,
+            "slot": d.slot,
+            "status": "queued" if d.commit_sha else "skipped",
             "resources": [],
-            "reason": "",
+            "reason": "" if d.commit_sha else NEVER_APPLIED,
             "created_at": now,
+            "finished_at": None if d.commit_sha else now,
         }
-        for stack_id, slot in sorted(due.items())
+        for d in sorted(found, key=lambda d: d.stack_id)
     ]
     table = cast(Table, DriftCheck.__table__)
     inserted = insert_many(session, table, rows, ["stack_id", "id"], ["stack_id", "slot"])
     claimed = {str(row.stack_id): int(row.id) for row in inserted}
-    for stack_id in sorted(set(due) - set(claimed)):
-        log.info(
-            "stack=%s slot=%s drift check already started", stack_id, due[stack_id].isoformat()
-        )
+    for d in found:
+        if d.stack_id not in claimed:
+            log.info("stack=%s slot=%s drift check already started", d.stack_id, d.slot.isoformat())
     return claimed
 
 

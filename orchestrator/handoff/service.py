@@ -17,10 +17,12 @@ from sqlalchemy.orm import Session
 from orchestrator import outbox
 from orchestrator.db import session_scope
 from orchestrator.handoff import gitops
-from orchestrator.handoff.argocd_api import ArgoCDClient, ArgoCDError, token_for
+from orchestrator.handoff.argocd_api import ArgoCDClient, ArgoCDError
+from orchestrator.handoff.credentials import token_for
 from orchestrator.handoff.render import Rendered, render, validation_errors
 from orchestrator.handoff.retired import previously_written
 from orchestrator.handoff.spec import HandoffSpec, bridge_from_outputs
+from orchestrator.handoff.views import view as handoff_view
 from orchestrator.models import Handoff, Pipeline, Repository, Run, Stack, utcnow
 from orchestrator.notifications import service as notifications
 from orchestrator.runs import outputs
@@ -129,30 +131,6 @@ def retry(session: Session, pipeline_id: int, actor: str) -> Handoff | Refused:
     if row is None:
         return Refused(409, f"stack {run.stack_id!r} no longer declares a hand-off")
     return row
-
-
-def views(session: Session, pipeline_id: int) -> list[dict[str, Any]]:
-    rows = session.scalars(
-        select(Handoff).where(Handoff.pipeline_id == pipeline_id).order_by(Handoff.id)
-    )
-    return [view(row) for row in rows]
-
-
-def view(row: Handoff) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "pipeline_id": row.pipeline_id,
-        "run_id": row.run_id,
-        "stack_id": row.stack_id,
-        "status": row.status,
-        "gitops_commit": row.gitops_commit,
-        "argocd_app": row.argocd_app,
-        "files": list(row.written_files or []),
-        "message": row.message,
-        "triggered_by": row.triggered_by,
-        "created_at": row.created_at.isoformat(),
-        "finished_at": row.finished_at.isoformat() if row.finished_at else None,
-    }
 
 
 @dataclass(frozen=True)
@@ -381,7 +359,7 @@ def finish(session: Session, job: Job, outcome: Outcome) -> None:
         f"hand-off of stack {job.stack_name} (pipeline {job.pipeline_id}, run {job.run_id}) "
         f"{outcome.status}: {outcome.message}"
     )
-    notifications.enqueue(session, event, job.repository_id, text, view(row))
+    notifications.enqueue(session, event, job.repository_id, text, handoff_view(row))
     log_line = log.warning if outcome.status == FAILED else log.info
     log_line(
         "handoff=%s pipeline=%s run=%s status=%s commit=%s message=%r",

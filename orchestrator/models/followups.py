@@ -28,7 +28,7 @@ class DriftCheck(Base):
     __table_args__ = (UniqueConstraint("stack_id", "slot"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    stack_id: Mapped[str] = mapped_column(ForeignKey("stacks.id"), index=True)
+    stack_id: Mapped[str] = mapped_column(ForeignKey("stacks.id"))  # (stack_id, slot) indexes it
     slot: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     run_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
     status: Mapped[str] = mapped_column(String(20), default="queued")

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -46,6 +47,7 @@ class Repository(Base):
 
 class Stack(Base):
     __tablename__ = "stacks"
+    __table_args__ = (Index("ix_stacks_repository_id", "repository_id"),)
 
     id: Mapped[str] = mapped_column(String(500), primary_key=True)
     repository_id: Mapped[int] = mapped_column(ForeignKey("repositories.id"))
@@ -110,6 +112,11 @@ class Event(Base):
 
 class Pipeline(Base):
     __tablename__ = "pipelines"
+    # lists newest first by repository or branch (DESIGN §11)
+    __table_args__ = (
+        Index("ix_pipelines_repository_id_id", "repository_id", "id"),
+        Index("ix_pipelines_branch_id", "branch", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     repository_id: Mapped[int] = mapped_column(ForeignKey("repositories.id"))

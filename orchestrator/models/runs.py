@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from orchestrator.models.base import Base, utcnow
@@ -13,12 +13,18 @@ from orchestrator.models.base import Base, utcnow
 
 class Run(Base):
     __tablename__ = "runs"
+    # lists newest first by stack, state or pipeline (DESIGN §11)
+    __table_args__ = (
+        Index("ix_runs_stack_id_id", "stack_id", "id"),
+        Index("ix_runs_state_id", "state", "id"),
+        Index("ix_runs_pipeline_id_id", "pipeline_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    stack_id: Mapped[str] = mapped_column(ForeignKey("stacks.id"), index=True)
+    stack_id: Mapped[str] = mapped_column(ForeignKey("stacks.id"))
     pipeline_id: Mapped[int | None] = mapped_column(ForeignKey("pipelines.id"), nullable=True)
     kind: Mapped[str] = mapped_column(String(20))
-    state: Mapped[str] = mapped_column(String(20), index=True)
+    state: Mapped[str] = mapped_column(String(20))
     dedupe_key: Mapped[str | None] = mapped_column(String(700), unique=True, nullable=True)
     commit_sha: Mapped[str] = mapped_column(String(64))
     commit_message: Mapped[str] = mapped_column(Text, default="")

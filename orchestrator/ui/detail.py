@@ -15,7 +15,7 @@ from orchestrator.auth import Principal
 from orchestrator.boundary import queries as boundary
 from orchestrator.drift import service as drift
 from orchestrator.graphstore import snapshot
-from orchestrator.handoff import service as handoff
+from orchestrator.handoff import views as handoff_views
 from orchestrator.models import Event, GraphSnapshot, Pipeline, Repository, Run, Stack
 from orchestrator.policy import store as policies
 from orchestrator.runs import queries
@@ -99,8 +99,8 @@ def pipeline_drawing(runs: list[Run]) -> dag.Drawing:
 
 
 def pipeline_page(session: Session, pipeline: Pipeline) -> PipelinePage:
-    runs = queries.runs_of(session, pipeline.id)
-    handoffs = handoff.views(session, pipeline.id)
+    runs = queries.pipeline_runs(session, pipeline.id)
+    handoffs = handoff_views.views(session, pipeline.id)
     platforms = sorted({h["stack_id"] for h in handoffs})
     return PipelinePage(
         pipeline=pipeline,

@@ -23,12 +23,18 @@ from orchestrator.api.deps import (
     settle,
 )
 from orchestrator.api.errors import responses
-from orchestrator.api.views import event_view, pipeline_view, run_detail_view, run_view
+from orchestrator.api.views import (
+    event_view,
+    pipeline_view,
+    pipeline_views,
+    run_detail_view,
+    run_view,
+)
 from orchestrator.approvals import service as approvals
 from orchestrator.artifacts.store import log_key, open_store
 from orchestrator.auth import Principal
 from orchestrator.handoff import actions as handoff_actions
-from orchestrator.handoff import service as handoff
+from orchestrator.handoff import views as handoff_views
 from orchestrator.models import Run
 from orchestrator.runs import actions, queries
 from orchestrator.webhooks import intake
@@ -146,7 +152,7 @@ def list_pipelines(
     """Newest first; `ref` is a branch (`feature/x` or `refs/heads/feature/x`), `pr` a pull or
     merge request number."""
     wanted = queries.PipelineFilter(ref, pr, repository, kind)
-    return [pipeline_view(session, p) for p in queries.pipelines(session, wanted, limit)]
+    return pipeline_views(session, queries.pipelines(session, wanted, limit))
 
 
 @router.get("/pipelines/{pipeline_id}", responses=responses(404))
@@ -167,7 +173,7 @@ def retry_handoff(
 ) -> dict[str, Any]:
     """Hand the pipeline's cluster off again (admin): a new pending attempt."""
     settle(session, handoff_actions.retry_handoff(session, pipeline_id, who), who)
-    return {"pipeline": pipeline_id, "handoffs": handoff.views(session, pipeline_id)}
+    return {"pipeline": pipeline_id, "handoffs": handoff_views.views(session, pipeline_id)}
 
 
 @router.get("/events/{delivery_id}", responses=responses(404))

@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import Field
@@ -20,7 +20,7 @@ from orchestrator.artifacts.store import open_store
 from orchestrator.auth import Principal, audit, authenticate
 from orchestrator.db import session_scope
 from orchestrator.drift import service as drift
-from orchestrator.models import Run, Stack, utcnow
+from orchestrator.models import MAX_INTEGER, Run, Stack, utcnow
 from orchestrator.runs import actions, queries
 from orchestrator.runs.queue import ring
 from orchestrator.runstate import RunState
@@ -30,6 +30,8 @@ from orchestrator.trust import redact_state
 
 router = APIRouter(prefix="/api/v1/stacks", tags=["stacks"], responses=responses(401))
 STATE = "/{stack_id:path}/state"
+LIMIT = "How many stacks, by id (1 to 5000); without it, every stack."
+OFFSET = "How many stacks to pass over first, by id."
 
 
 def _stack(session: SessionDep, stack_id: str) -> Stack:
@@ -309,8 +311,14 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 @router.get("")
-def list_stacks(session: SessionDep, who: PrincipalDep) -> list[dict[str, Any]]:
-    return [stack_view(s) for s in stacks.stacks(session)]
+def list_stacks(
+    session: SessionDep,
+    who: PrincipalDep,
+    limit: Annotated[int | None, Query(ge=1, le=5000, description=LIMIT)] = None,
+    offset: Annotated[int, Query(ge=0, le=MAX_INTEGER, description=OFFSET)] = 0,
+) -> list[dict[str, Any]]:
+    """By id; every stack unless `limit` asks for a page."""
+    return [stack_view(s) for s in stacks.stacks(session, limit, offset)]
 
 
 @router.get("/{stack_id:path}", responses=responses(404))

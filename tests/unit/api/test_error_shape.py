@@ -36,7 +36,8 @@ def test_a_route_declares_what_it_refuses_with(api: Api) -> None:
         "200", "400", "401", "403", "404", "409", "422"
     }  # fmt: skip
     assert statuses("/webhooks/github", "post") == {"200", "202", "401", "413", "422"}
-    assert statuses("/api/v1/stacks", "get") == {"200", "401"}
+    assert statuses("/api/v1/repositories", "get") == {"200", "401"}
+    assert statuses("/api/v1/stacks", "get") == {"200", "401", "422"}  # limit, offset
     assert statuses("/readyz", "get") == {"200", "503"}
     assert set(paths["/metrics"]["get"]["responses"]["200"]["content"]) == {"text/plain"}
 

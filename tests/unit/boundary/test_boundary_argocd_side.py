@@ -128,9 +128,11 @@ def test_a_check_that_cannot_read_argocd_says_why_without_the_token() -> None:
     target = Target("acme/p/bootstrap", "http://127.0.0.1:9", CLUSTER, 1)
     no_token = _observe(target, Settings(argocd_token=None))
     assert no_token == (
-        "reading Argo CD at http://127.0.0.1:9 for platform acme/p/bootstrap: no Argo CD token "
-        "is configured (set STACKRUN_ARGOCD_TOKEN)"
+        "reading Argo CD at http://127.0.0.1:9 for platform acme/p/bootstrap: handoff server "
+        "http://127.0.0.1:9 is set but no Argo CD token is configured (set STACKRUN_ARGOCD_TOKEN)"
     )
+    elsewhere = _observe(target, Settings(argocd_token=TOKEN, argocd_servers="https://argo.x"))
+    assert isinstance(elsewhere, str) and "not one of STACKRUN_ARGOCD_SERVERS" in elsewhere
     refused = _observe(target, Settings(argocd_token=TOKEN))
     assert isinstance(refused, str)
     assert "argocd list applications: cannot reach http://127.0.0.1:9 (ConnectError" in refused

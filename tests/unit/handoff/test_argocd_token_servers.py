@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.handoff.argocd_api import ArgoCDError, token_for
+from orchestrator.handoff.argocd_api import ArgoCDError
+from orchestrator.handoff.credentials import token_for
 
 
 def test_the_token_goes_to_a_listed_server_or_any_when_none_is_listed() -> None:
