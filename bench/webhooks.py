@@ -126,7 +126,7 @@ def start_stackrun(server: Server, profile: bool) -> None:
     command = [sys.executable, "-m", "orchestrator.cli", "api", "--port", str(server.port)]
     if profile:
         out = str(server.workdir / "api-profile.txt")
-        command = ["py-spy", "record", "-f", "raw", "-o", out, "-r", "200", "--", *command]
+        command = [str(Path(sys.executable).parent / "py-spy"), "record", "-f", "raw", "-o", out, "-r", "200", "--", *command]
     wait_listening(server, spawn(server, command, "api.log"), "/healthz")
 
 
@@ -134,7 +134,7 @@ def start_worker(server: Server, profile: bool) -> None:
     command = [sys.executable, "-m", "orchestrator.cli", "worker"]
     if profile:
         out = str(server.workdir / "worker-profile.txt")
-        command = ["py-spy", "record", "-s", "-f", "raw", "-o", out, "-r", "200", "--", *command]
+        command = [str(Path(sys.executable).parent / "py-spy"), "record", "-s", "-f", "raw", "-o", out, "-r", "200", "--", *command]
     spawn(server, command, "worker.log")
 
 
