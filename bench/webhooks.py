@@ -34,6 +34,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -126,7 +127,7 @@ def start_stackrun(server: Server, profile: bool) -> None:
     command = [sys.executable, "-m", "orchestrator.cli", "api", "--port", str(server.port)]
     if profile:
         out = str(server.workdir / "api-profile.txt")
-        command = [str(Path(sys.executable).parent / "py-spy"), "record", "-f", "raw", "-o", out, "-r", "200", "--", *command]
+        command = [str(Path(sys.executable).parent / "py-spy"), "record", "-f", "raw", "-o", out, "-r", "100", "--", *command]
     wait_listening(server, spawn(server, command, "api.log"), "/healthz")
 
 
@@ -134,12 +135,16 @@ def start_worker(server: Server, profile: bool) -> None:
     command = [sys.executable, "-m", "orchestrator.cli", "worker"]
     if profile:
         out = str(server.workdir / "worker-profile.txt")
-        command = [str(Path(sys.executable).parent / "py-spy"), "record", "-s", "-f", "raw", "-o", out, "-r", "200", "--", *command]
+        command = [str(Path(sys.executable).parent / "py-spy"), "record", "-s", "-f", "raw", "-o", out, "-r", "100", "--", *command]
     spawn(server, command, "worker.log")
 
 
 def stop_all(server: Server) -> None:
     for process in server.processes:
+        if "py-spy" in str(process.args):  # py-spy writes its profile on SIGINT
+            process.send_signal(signal.SIGINT)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=30)
         latency.stop(latency.Deployment(server.name, "", {}, server.workdir, process=process))
     server.processes.clear()
 
@@ -221,15 +226,36 @@ def deliveries(server: Server, tag: str, n: int, body: bytes) -> tuple[list[str]
     return ids, requests
 
 
+def cpu_seconds(server: Server) -> float:
+    """CPU time used so far by the server's process (the API, not py-spy around it)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for process in server.processes[:1]:
+        pids = [process.pid, *_children(process.pid)]
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def _children(pid: int) -> list[int]:
+    with contextlib.suppress(OSError):
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    return []
+
+
 def measure_round(server: Server, n: int, clients: int, index: int) -> dict[str, Any]:
     _, requests = deliveries(server, f"round{index}", n, push_body(server))
+    cpu = cpu_seconds(server)
     load = burst(HOST, server.port, requests, clients)
+    cpu = cpu_seconds(server) - cpu
     accepted = sum(1 for s in load.statuses if s == 202)
     server.accepted += accepted
     if accepted != n:
         odd = sorted({(s, b[:200]) for s, b in zip(load.statuses, load.bodies, strict=True)})
         raise RuntimeError(f"{server.name}: {n - accepted} of {n} not accepted: {odd[:3]}")
-    return summarize(load)
+    return {**summarize(load), "server_cpu_ms_each": round(1000 * cpu / n, 3)}
 
 
 def summarize(load: Load) -> dict[str, Any]:

@@ -11,6 +11,7 @@ deliveries at once still make one event."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import weakref
 from collections.abc import Mapping, Sequence
@@ -28,6 +29,7 @@ from orchestrator.webhooks.intake import Directory, Outcome, Pending
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 128
+LINGER_SECONDS = 0.001
 _JUDGES = {"github": intake.judge_github, "gitlab": intake.judge_gitlab}
 _COLUMNS = (
     "provider",
@@ -51,6 +53,10 @@ class Delivery:
     provider: str  # "github" | "gitlab"
     headers: Mapping[str, str]
     body: bytes
+    context: contextvars.Context  # the request's: security events name its caller
+
+    def judge(self, directory: Directory) -> Outcome | Pending:
+        return self.context.run(_JUDGES[self.provider], directory, self.headers, self.body)
 
 
 def store_batch(deliveries: Sequence[Delivery]) -> list[Outcome]:
@@ -76,7 +82,7 @@ def _store_one(delivery: Delivery) -> Outcome:
     session = get_sessionmaker()()
     try:
         directory = Directory.read(session, delivery.provider)
-        judged = _JUDGES[delivery.provider](directory, delivery.headers, delivery.body)
+        judged = delivery.judge(directory)
         outcome = intake.store(session, judged)
         if outcome.status < 300:
             session.commit()
@@ -96,7 +102,7 @@ def _store_all(session: Session, deliveries: Sequence[Delivery]) -> tuple[list[O
         if delivery.provider not in directories:
             directories[delivery.provider] = Directory.read(session, delivery.provider)
         directory = directories[delivery.provider]
-        judged.append(_JUDGES[delivery.provider](directory, delivery.headers, delivery.body))
+        judged.append(delivery.judge(directory))
     ids = _insert(session, [j for j in judged if isinstance(j, Pending)])
     outcomes: list[Outcome] = []
     newest: dict[int, int] = {}
@@ -153,6 +159,8 @@ class GroupCommit:
     async def _write(self) -> None:
         try:
             while self._waiting:
+                if len(self._waiting) < MAX_BATCH:
+                    await asyncio.sleep(LINGER_SECONDS)  # let the requests being read join
                 batch = self._waiting[:MAX_BATCH]
                 del self._waiting[:MAX_BATCH]
                 try:
@@ -180,4 +188,4 @@ async def submit(provider: str, headers: Mapping[str, str], body: bytes) -> Outc
     writer = _WRITERS.get(loop)
     if writer is None:
         writer = _WRITERS[loop] = GroupCommit()
-    return await writer.submit(Delivery(provider, headers, body))
+    return await writer.submit(Delivery(provider, headers, body, contextvars.copy_context()))
