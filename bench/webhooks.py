@@ -246,7 +246,8 @@ def _children(pid: int) -> list[int]:
 
 
 def measure_round(server: Server, n: int, clients: int, index: int) -> dict[str, Any]:
-    _, requests = deliveries(server, f"round{index}", n, push_body(server))
+    tag = f"round{index}" if index >= 0 else "warmup"
+    _, requests = deliveries(server, tag, n, push_body(server))
     cpu = cpu_seconds(server)
     load = burst(HOST, server.port, requests, clients)
     cpu = cpu_seconds(server) - cpu
@@ -329,7 +330,7 @@ def duplicates(server: Server) -> dict[str, int]:
 
 def processing(server: Server, n: int, clients: int, profile: bool) -> dict[str, Any]:
     start_worker(server, profile)
-    wait_processed(server, "round%", server.accepted)
+    wait_processed(server, "%", server.accepted)
     dupes = duplicates(server)
     _, requests = deliveries(server, "proc", n, push_body(server))
     load = burst(HOST, server.port, requests, clients)
@@ -374,6 +375,8 @@ def figures(servers: list[Server]) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace, servers: list[Server]) -> dict[str, Any]:
+    for server in servers:  # imports, caches, connections: not what a round measures
+        measure_round(server, 200, args.clients, -1)
     for index in range(args.rounds):
         shift = index % len(servers)
         for server in servers[shift:] + servers[:shift]:

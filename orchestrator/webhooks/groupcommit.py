@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from anyio import to_thread
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -73,9 +74,36 @@ def store_batch(deliveries: Sequence[Delivery]) -> list[Outcome]:
         return [_store_one(delivery) for delivery in deliveries]
     finally:
         session.close()
-    for event_id in bells:
-        ring("process_push", event_id)
+    _ring(bells)
     return outcomes
+
+
+_RUNG: dict[int, int] = {}
+"""Per repository, the newest event whose doorbell this process rang."""
+
+
+def _ring(newest: dict[int, int]) -> None:
+    """Ring for each repository's newest event, unless the event this process last rang for is
+    still waiting: the worker that answers that doorbell takes every waiting push of the
+    repository, these included, as they are committed already (runs/bursts.py)."""
+    if not newest:
+        return
+    asked = {_RUNG[r]: r for r in newest if r in _RUNG}
+    waiting: set[int] = set()
+    if asked:
+        with get_sessionmaker()() as session:
+            waiting = set(
+                session.scalars(
+                    select(Event.repository_id).where(
+                        Event.id.in_(asked), Event.status == "received"
+                    )
+                )
+            )
+    for repository, event_id in sorted(newest.items()):
+        if repository in waiting:
+            continue
+        if ring("process_push", event_id):
+            _RUNG[repository] = event_id
 
 
 def _store_one(delivery: Delivery) -> Outcome:
@@ -95,7 +123,9 @@ def _store_one(delivery: Delivery) -> Outcome:
     return outcome
 
 
-def _store_all(session: Session, deliveries: Sequence[Delivery]) -> tuple[list[Outcome], list[int]]:
+def _store_all(
+    session: Session, deliveries: Sequence[Delivery]
+) -> tuple[list[Outcome], dict[int, int]]:
     directories: dict[str, Directory] = {}
     judged: list[Outcome | Pending] = []
     for delivery in deliveries:
@@ -115,7 +145,7 @@ def _store_all(session: Session, deliveries: Sequence[Delivery]) -> tuple[list[O
         if outcome.event_id is not None:
             repository = item.row["repository_id"]
             newest[repository] = max(newest.get(repository, 0), outcome.event_id)
-    return outcomes, sorted(newest.values())
+    return outcomes, newest
 
 
 def _key(pending: Pending) -> tuple[str, str]:

@@ -24,18 +24,27 @@ def process_push(event_id: int) -> None:
     """The pushes of the event's repository that wait become pipelines (a chain of pushes to
     the tracked branch one pipeline, runs/bursts.py); older runs they supersede end, their
     first runs start. A step that fails stays claimed: the reaper tries it again."""
-    with session_scope() as session:
-        steps = bursts.claim(session, event_id)
-    if not steps:
-        log.info("event=%s task=process_push noop: already claimed", event_id)
-        return
+    while True:
+        with session_scope() as session:
+            steps = bursts.claim(session, event_id)
+        if not steps:
+            log.info("event=%s task=process_push noop: already claimed", event_id)
+            return
+        _process(steps)
+        if sum(1 + len(step.stands_for) for step in steps) < bursts.BURST_LIMIT:
+            return
+
+
+def _process(steps: list[bursts.Step]) -> None:
     for step in steps:
         try:
             with session_scope() as session:
                 bells = pushes.handle(session, step.event_id, step.since)
                 bursts.settle(session, step)
         except Exception:
-            log.exception("event=%s processing the push failed; the reaper retries it", step.event_id)
+            log.exception(
+                "event=%s processing the push failed; the reaper retries it", step.event_id
+            )
             continue
         ring_all(bells)
 
