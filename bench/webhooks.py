@@ -20,7 +20,7 @@ the figures. No worker runs during the rounds.
 Then, per deployment: a worker starts (`stackrun worker`, default concurrency) and drains what the
 rounds stored; 16 deliveries are sent twice at once (32 connections: dedupe under concurrency);
 a burst of `--burst` no-op pushes is sent while the worker runs, and processed/s = burst ÷
-(last processed_at − first received_at), server clock. Last the count: every 202 is one event
+(last processed_at - first received_at), server clock. Last the count: every 202 is one event
 row, and every event is `processed` after exactly one attempt.
 
 Only 127.0.0.1 is contacted; each process group gets SIGTERM (SIGKILL after 30 s), the Redis db is
@@ -127,7 +127,18 @@ def start_stackrun(server: Server, profile: bool) -> None:
     command = [sys.executable, "-m", "orchestrator.cli", "api", "--port", str(server.port)]
     if profile:
         out = str(server.workdir / "api-profile.txt")
-        command = [str(Path(sys.executable).parent / "py-spy"), "record", "-f", "raw", "-o", out, "-r", "100", "--", *command]
+        command = [
+            str(Path(sys.executable).parent / "py-spy"),
+            "record",
+            "-f",
+            "raw",
+            "-o",
+            out,
+            "-r",
+            "100",
+            "--",
+            *command,
+        ]
     wait_listening(server, spawn(server, command, "api.log"), "/healthz")
 
 
@@ -135,7 +146,19 @@ def start_worker(server: Server, profile: bool) -> None:
     command = [sys.executable, "-m", "orchestrator.cli", "worker"]
     if profile:
         out = str(server.workdir / "worker-profile.txt")
-        command = [str(Path(sys.executable).parent / "py-spy"), "record", "-s", "-f", "raw", "-o", out, "-r", "100", "--", *command]
+        command = [
+            str(Path(sys.executable).parent / "py-spy"),
+            "record",
+            "-s",
+            "-f",
+            "raw",
+            "-o",
+            out,
+            "-r",
+            "100",
+            "--",
+            *command,
+        ]
     spawn(server, command, "worker.log")
 
 
@@ -291,7 +314,9 @@ def wait_processed(server: Server, pattern: str, expected: int) -> dict[tuple[st
     deadline = time.monotonic() + DRAIN_TIMEOUT
     while True:
         counts = event_counts(server, pattern)
-        waiting = sum(n for (status, _), n in counts.items() if status in ("received", "processing"))
+        waiting = sum(
+            n for (status, _), n in counts.items() if status in ("received", "processing")
+        )
         if sum(counts.values()) >= expected and not waiting:
             return counts
         if time.monotonic() > deadline:
@@ -317,7 +342,7 @@ def processing_span(server: Server, pattern: str) -> float:
 
 def duplicates(server: Server) -> dict[str, int]:
     """16 deliveries, each sent twice at the same moment on two connections."""
-    ids, requests = deliveries(server, "dupe", 16, push_body(server))
+    _, requests = deliveries(server, "dupe", 16, push_body(server))
     load = burst(HOST, server.port, [r for r in requests for _ in (0, 1)], 32)
     server.accepted += sum(1 for s in load.statuses if s == 202)
     return {
@@ -392,7 +417,7 @@ def run(args: argparse.Namespace, servers: list[Server]) -> dict[str, Any]:
 
 
 def table(result: dict[str, Any]) -> str:
-    lines = [f"{'':10}{'deliveries/s':>14}{'p50 ms':>9}{'p99 ms':>9}{'× bare':>9}"]
+    lines = [f"{'':10}{'deliveries/s':>14}{'p50 ms':>9}{'p99 ms':>9}{'x bare':>9}"]
     for name, entry in result["intake"].items():
         ratio = entry.get("ratio_to_bare")
         shown = f"{ratio:.3f}" if ratio is not None else "1"
