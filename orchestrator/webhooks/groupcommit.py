@@ -66,15 +66,20 @@ def store_batch(deliveries: Sequence[Delivery]) -> list[Outcome]:
     batch fail, each delivery is stored on its own, so one cannot fail the others."""
     session = get_sessionmaker()()
     try:
-        outcomes, bells = _store_all(session, deliveries)
+        outcomes, newest = _store_all(session, deliveries)
         session.commit()
     except SQLAlchemyError as exc:
         session.rollback()
+        session.close()
         log.warning("storing %d deliveries at once failed, one by one: %s", len(deliveries), exc)
         return [_store_one(delivery) for delivery in deliveries]
+    try:  # on the same connection: no second checkout
+        waiting = still_waiting(session, newest)
+    except SQLAlchemyError:
+        waiting = set()
     finally:
         session.close()
-    _ring(bells)
+    _ring(newest, waiting)
     return outcomes
 
 
@@ -82,23 +87,19 @@ _RUNG: dict[int, int] = {}
 """Per repository, the newest event whose doorbell this process rang."""
 
 
-def _ring(newest: dict[int, int]) -> None:
-    """Ring for each repository's newest event, unless the event this process last rang for is
-    still waiting: the worker that answers that doorbell takes every waiting push of the
-    repository, these included, as they are committed already (runs/bursts.py)."""
-    if not newest:
-        return
-    asked = {_RUNG[r]: r for r in newest if r in _RUNG}
-    waiting: set[int] = set()
-    if asked:
-        with get_sessionmaker()() as session:
-            waiting = set(
-                session.scalars(
-                    select(Event.repository_id).where(
-                        Event.id.in_(asked), Event.status == "received"
-                    )
-                )
-            )
+def still_waiting(session: Session, newest: dict[int, int]) -> set[int]:
+    """The repositories whose last doorbell from this process is not answered yet: the event
+    it rang for is still `received`. Asked after the commit, so the worker that answers it
+    claims the events just committed too (runs/bursts.py)."""
+    asked = [_RUNG[r] for r in newest if r in _RUNG]
+    if not asked:
+        return set()
+    waiting = select(Event.repository_id).where(Event.id.in_(asked), Event.status == "received")
+    return set(session.scalars(waiting))
+
+
+def _ring(newest: dict[int, int], waiting: set[int]) -> None:
+    """Ring for each repository's newest event, unless its last doorbell is still waiting."""
     for repository, event_id in sorted(newest.items()):
         if repository in waiting:
             continue

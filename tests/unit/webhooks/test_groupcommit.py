@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from orchestrator import repos
 from orchestrator.models import Event
@@ -96,16 +96,16 @@ def test_a_repository_is_rung_for_again_only_once_its_last_doorbell_was_answered
 ) -> None:
     rung: list[int] = []
     monkeypatch.setattr(groupcommit, "ring", lambda task, event_id: rung.append(event_id) or True)
-    monkeypatch.setattr(groupcommit, "get_sessionmaker", lambda: sessionmaker(db.get_bind()))
     monkeypatch.setattr(groupcommit, "_RUNG", {})
     first = groupcommit._store_all(db, [_delivery("d-1")])[1]
     db.commit()
-    groupcommit._ring(first)
+    groupcommit._ring(first, groupcommit.still_waiting(db, first))
     second = groupcommit._store_all(db, [_delivery("d-2")])[1]
     db.commit()
-    groupcommit._ring(second)  # d-1 still waits: its worker will take d-2 as well
+    # d-1 still waits: the worker answering its doorbell will take d-2 as well
+    groupcommit._ring(second, groupcommit.still_waiting(db, second))
     assert rung == [first[repository_id]]
     db.execute(update(Event).where(Event.delivery_id == "d-1").values(status="processing"))
     db.commit()
-    groupcommit._ring(second)
+    groupcommit._ring(second, groupcommit.still_waiting(db, second))
     assert rung == [first[repository_id], second[repository_id]]
