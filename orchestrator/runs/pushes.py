@@ -74,7 +74,9 @@ def process_push(session: Session, event_id: int, since: str | None = None) -> P
     if event is None or event.status != "processing":
         return None
     # One push of a repository at a time: a pipeline sees every earlier one it may supersede.
-    repository = session.get(Repository, event.repository_id, with_for_update=True)
+    # FOR NO KEY UPDATE: the webhook intake's INSERT of an event (a foreign key share lock on
+    # this row) does not wait for the push being processed.
+    repository = session.get(Repository, event.repository_id, with_for_update={"key_share": True})
     assert repository is not None
     branch = event.ref.removeprefix("refs/heads/")
     proposal = event.event_type != "push" or branch != repository.branch
