@@ -42,6 +42,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import baselines
 import httpx
 from common import HOST, free_port, parse_at, percentile, tail
 
@@ -201,17 +202,17 @@ def embedded(workdir: Path) -> Iterator[Deployment]:
 
 
 @contextlib.contextmanager
-def redis_postgres(workdir: Path, redis_db: int) -> Iterator[Deployment]:
+def redis_postgres(workdir: Path, redis_db: int, redis_port: int = 6379) -> Iterator[Deployment]:
     import psycopg
     import redis
 
     database = f"stackrun_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    client = redis.Redis(host=HOST, port=6379, db=redis_db)
+    client = redis.Redis(host=HOST, port=redis_port, db=redis_db)
     client.flushdb()
     with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
         connection.execute(f'CREATE DATABASE "{database}"')
     env = base_env(workdir)
-    env["STACKRUN_BROKER_URL"] = f"redis://{HOST}:6379/{redis_db}"
+    env["STACKRUN_BROKER_URL"] = f"redis://{HOST}:{redis_port}/{redis_db}"
     env["STACKRUN_DATABASE_URL"] = f"postgresql+psycopg://postgres@{HOST}:5432/{database}"
     try:
         yield Deployment("redis", f"Redis db {redis_db} + PostgreSQL {database}", env, workdir)
@@ -366,12 +367,15 @@ def bench(deployment: Deployment, deliveries: int, pushes: int) -> dict[str, Any
             started = time.monotonic()
             webhook, ids = measure_webhooks(http, repo, deliveries)
             drained, lags = drain(http, auth, ids, started)
+            floors = measure_floors(deployment, pushes)
             first_tf = measure_first_terraform(deployment, http, auth, pushes)
     except Exception:
         sys.stderr.write(f"--- tail of {deployment.log_path}\n{tail(deployment.log_path)}\n")
         raise
     finally:
         stop(deployment)
+    tf_p50 = percentile([s["first_terraform_s"] for s in first_tf], 50)
+    floors["first_terraform_over_floor"] = round(tf_p50 / floors["floor_s"], 2)
     hz = summary_ms(healthz)
     wh = summary_ms(webhook)
     tf = [s["first_terraform_s"] for s in first_tf]
@@ -397,6 +401,26 @@ def bench(deployment: Deployment, deliveries: int, pushes: int) -> dict[str, Any
             "plan_done_p50_s": round(percentile(planned, 50), 3) if planned else None,
             "samples": first_tf,
         },
+        "floors": floors,
+    }
+
+
+def measure_floors(deployment: Deployment, pushes: int) -> dict[str, Any]:
+    """The same run's baselines of push → first terraform: a git fetch of one commit and, on
+    Redis, a Celery round trip (bench/baselines.py)."""
+    workdir = deployment.workdir / "floors"
+    workdir.mkdir()
+    fetch = baselines.git_fetch_p50(workdir, max(pushes, 11))
+    broker = deployment.env.get("STACKRUN_BROKER_URL")
+    celery = None
+    if broker:
+        echo_broker = broker.rsplit("/", 1)[0] + "/14"
+        celery = baselines.celery_round_trip_p50(echo_broker, max(pushes, 11), workdir)
+    floor = fetch + (celery or 0.0)
+    return {
+        "git_fetch_p50_s": round(fetch, 4),
+        "celery_round_trip_p50_s": None if celery is None else round(celery, 4),
+        "floor_s": round(floor, 4),
     }
 
 
@@ -421,7 +445,14 @@ def table_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
         (f"push→run created p50 (s), n={tf['n']}", f"{tf['run_created_p50_s']:.3f}"),
         ("push→first terraform p50 / max (s)", f"{tf['p50_s']:.3f} / {tf['max_s']:.3f}"),
         ("push→plan done p50 (s)", "n/a" if plan_done is None else f"{plan_done:.3f}"),
+        ("git fetch of one commit p50 (s)", f"{r['floors']['git_fetch_p50_s']:.4f}"),
+        ("Celery round trip p50 (s)", _maybe(r["floors"]["celery_round_trip_p50_s"])),
+        ("first terraform p50 ÷ (fetch + Celery)", f"{r['floors']['first_terraform_over_floor']}x"),
     ]
+
+
+def _maybe(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
 
 
 def table(results: list[dict[str, Any]]) -> str:
@@ -443,6 +474,7 @@ def main() -> int:
     parser.add_argument("--pushes", type=int, default=5, help="real pushes for push→terraform")
     parser.add_argument("--only", choices=["embedded", "redis"], help="one deployment only")
     parser.add_argument("--redis-db", type=int, default=11, help="Redis db, flushed")
+    parser.add_argument("--redis-port", type=int, default=6379, help="Redis on 127.0.0.1")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directories")
     args = parser.parse_args()
@@ -458,7 +490,9 @@ def main() -> int:
         failed = False
         try:
             factory = (
-                embedded(workdir) if name == "embedded" else redis_postgres(workdir, args.redis_db)
+                embedded(workdir)
+                if name == "embedded"
+                else redis_postgres(workdir, args.redis_db, args.redis_port)
             )
             with factory as deployment:
                 print(f"[{name}] {deployment.description}: measuring…", file=sys.stderr)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import secrets
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -19,6 +21,8 @@ from orchestrator.vcs import urls
 from orchestrator.vcs.mirror import Mirror
 
 PROVIDERS = ("github", "gitlab")
+MIRRORS_KEPT = 4
+_THREAD_MIRRORS = threading.local()
 
 
 @dataclass(frozen=True)
@@ -183,7 +187,20 @@ def configure_trust(repository: Repository, change: TrustChange) -> None:
 
 def mirror_for(repository: Repository) -> Mirror:
     """The repository's mirror; one whose stored clone URL the rule now refuses (registered
-    before it, or local repositories since disallowed) refuses to clone or fetch."""
+    before it, or local repositories since disallowed) refuses to clone or fetch.
+
+    The same Mirror object again in the same thread (the last MIRRORS_KEPT of them): it keeps
+    its git handle (a persistent `git cat-file`) and the commits it knows it holds, so the
+    pushes a worker processes one after another do not start git afresh each time."""
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in repository.name)
     path: Path = get_settings().mirrors_dir / f"{repository.id}-{safe}.git"
-    return Mirror(path, repository.clone_url, refused=clone_url_refusal(repository.clone_url))
+    refused = clone_url_refusal(repository.clone_url)
+    kept: OrderedDict[tuple[Path, str, str | None], Mirror] = _THREAD_MIRRORS.__dict__.setdefault(
+        "kept", OrderedDict()
+    )
+    key = (path, repository.clone_url, refused)
+    mirror = kept.pop(key, None) or Mirror(path, repository.clone_url, refused=refused)
+    kept[key] = mirror
+    while len(kept) > MIRRORS_KEPT:
+        kept.popitem(last=False)[1].close()
+    return mirror

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from orchestrator import securitylog, subscribers
 from orchestrator.api import errors
@@ -61,7 +61,7 @@ def create_app() -> FastAPI:
     app.state.api_routes = [
         r for router in routers for r in router.routes if isinstance(r, APIRoute)
     ]
-    app.middleware("http")(_remember_caller)
+    app.add_middleware(_RememberCaller)
     app.exception_handler(RequestValidationError)(errors.invalid_request)
     app.exception_handler(StarletteHTTPException)(_refused)
     app.exception_handler(common.SignInRequired)(common.sign_in_required)
@@ -77,18 +77,28 @@ async def _refused(request: Request, exc: Exception) -> Response:
     return await errors.refused(request, exc)
 
 
-async def _remember_caller(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
+class _RememberCaller:
     """Audit rows and security events written while serving this request record the caller's
-    address and what it asked for."""
-    SOURCE_IP.set(request.client.host if request.client else None)
-    securitylog.REQUEST.set(f"{request.method} {request.url.path}")
-    if "\x00" in request.url.path or "%00" in request.url.query:
-        return errors.error_response(
-            422, "the path or query holds a NUL character (%00), which no id or name can have"
-        )
-    return await call_next(request)
+    address and what it asked for. Plain ASGI (no task and no streams per request)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        client = scope.get("client")
+        path = scope.get("root_path", "") + scope["path"]
+        SOURCE_IP.set(client[0] if client else None)
+        securitylog.REQUEST.set(f"{scope['method']} {path}")
+        if "\x00" in path or b"%00" in scope.get("query_string", b""):
+            refusal = errors.error_response(
+                422, "the path or query holds a NUL character (%00), which no id or name can have"
+            )
+            await refusal(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 app = create_app()

@@ -48,20 +48,11 @@ class _Commit:
     pr_number: int | None
 
 
-def claim_event(session: Session, event_id: int) -> bool:
-    """received → processing, so one worker handles a push even when its doorbell rings twice."""
-    result = session.execute(
-        update(Event)
-        .where(Event.id == event_id, Event.status == "received")
-        .values(status="processing", attempts=Event.attempts + 1)
-    )
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
-
-
-def handle(session: Session, event_id: int) -> list[Doorbell]:
+def handle(session: Session, event_id: int, since: str | None = None) -> list[Doorbell]:
     """Process a claimed push and carry on from it: a closed review ends its proposals; a new
-    pipeline supersedes older work and starts. The doorbells to ring after the commit."""
-    result = process_push(session, event_id)
+    pipeline supersedes older work and starts. The doorbells to ring after the commit.
+    `since`: the `before` of the oldest push of a burst this one stands for (runs/bursts.py)."""
+    result = process_push(session, event_id, since)
     if result is None:
         return []
     if result.closed_review is not None:
@@ -74,7 +65,7 @@ def handle(session: Session, event_id: int) -> list[Doorbell]:
     return bells + advance.advance_pipeline(session, result.pipeline_id)
 
 
-def process_push(session: Session, event_id: int) -> PushResult | None:
+def process_push(session: Session, event_id: int, since: str | None = None) -> PushResult | None:
     """Turn a claimed event into a pipeline; None when the event is not being processed.
 
     A push to the tracked branch makes a TRACKED pipeline; a push to any other branch, or a
@@ -83,7 +74,9 @@ def process_push(session: Session, event_id: int) -> PushResult | None:
     if event is None or event.status != "processing":
         return None
     # One push of a repository at a time: a pipeline sees every earlier one it may supersede.
-    repository = session.get(Repository, event.repository_id, with_for_update=True)
+    # FOR NO KEY UPDATE: the webhook intake's INSERT of an event (a foreign key share lock on
+    # this row) does not wait for the push being processed.
+    repository = session.get(Repository, event.repository_id, with_for_update={"key_share": True})
     assert repository is not None
     branch = event.ref.removeprefix("refs/heads/")
     proposal = event.event_type != "push" or branch != repository.branch
@@ -94,7 +87,7 @@ def process_push(session: Session, event_id: int) -> PushResult | None:
         adopted = _already_proposed(session, event, repository)
         if adopted is not None:
             return adopted
-    read = _read_commit(session, event, repository, branch, proposal)
+    read = _read_commit(session, event, repository, branch, proposal, since)
     if isinstance(read, PushResult):
         return read
     found, commit = read
@@ -110,7 +103,12 @@ def process_push(session: Session, event_id: int) -> PushResult | None:
 
 
 def _read_commit(
-    session: Session, event: Event, repository: Repository, branch: str, proposal: bool
+    session: Session,
+    event: Event,
+    repository: Repository,
+    branch: str,
+    proposal: bool,
+    since: str | None,
 ) -> tuple[PushImpact, _Commit] | PushResult:
     """The pushed commit, its graph and what it affects; the event's end when it is unreadable,
     older than a commit already planned. A graph with standing conflicts is read all the same
@@ -120,7 +118,7 @@ def _read_commit(
     try:
         mirror.ensure_commit(event.after_sha)
         tracked_head = mirror.branch_head(repository.branch)
-        found = _impact(session, mirror, event, tracked_head, proposal)
+        found = _impact(session, mirror, event, tracked_head, proposal, since)
         message, author = mirror.commit_info(event.after_sha)
     except VcsError as exc:
         return _finish_event(event, "failed", f"{doing}: {exc}")
@@ -183,12 +181,13 @@ def _impact(
     event: Event,
     tracked_head: str | None,
     proposal: bool,
+    since: str | None = None,
 ) -> PushImpact:
     """A proposal is compared with its merge-base with the tracked branch (all it would
     change there), a tracked push with its `before` (DESIGN §3)."""
     cache = DatabaseCache(session, process_cache())
     if not proposal:
-        return impact(mirror, event.before_sha, event.after_sha, tracked_head, cache)
+        return impact(mirror, since or event.before_sha, event.after_sha, tracked_head, cache)
     if tracked_head == event.after_sha:
         found = impact(mirror, event.after_sha, event.after_sha, tracked_head, cache)
         return PushImpact(found.graph, event.after_sha, "the tracked branch is at this commit", {})

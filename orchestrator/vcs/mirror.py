@@ -68,6 +68,13 @@ class Mirror:
                 raise VcsError(f"{self.path} is not a git repository") from None
         return self._opened
 
+    def close(self) -> None:
+        """Stop the git processes of the handle and forget what the mirror was known to hold."""
+        if self._opened is not None:
+            self._opened.close()
+            self._opened = None
+        self._present.clear()
+
     def ensure_commit(self, sha: str) -> None:
         """Clone or fetch until `sha` is present in the mirror."""
         with self._locked():
@@ -86,6 +93,7 @@ class Mirror:
             raise VcsError(f"fetching the repository's clone URL: {self.refused}")
         try:
             if not (self.path / "HEAD").exists():
+                self.close()  # a handle on a mirror removed since, and what it held
                 self._clone(timeout)
             elif unless_present is None or not self.has_commit(unless_present):
                 self._repo().git.fetch("--prune", "origin", kill_after_timeout=timeout)

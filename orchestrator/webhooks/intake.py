@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,7 +15,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from orchestrator import securitylog
-from orchestrator.db import get_sessionmaker
 from orchestrator.models import Event, Repository
 from orchestrator.repos import trust_settings, webhook_secret
 from orchestrator.trust import fork_refusal
@@ -53,6 +52,39 @@ class Outcome:
     extra: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Pending:
+    """A verified delivery to store: the event row, and why it starts no work (None: it does)."""
+
+    row: dict[str, Any]
+    reason: str | None
+
+
+class Directory:
+    """The registered repositories of one provider as one read saw them, and their webhook
+    secrets, decrypted once per read (a batch of deliveries shares one)."""
+
+    def __init__(self, repositories: list[Repository]) -> None:
+        self.repositories = repositories
+        self._secrets: dict[int, str] = {}
+
+    @classmethod
+    def read(cls, session: Session, provider: str) -> Directory:
+        return cls(list(session.scalars(select(Repository).where(Repository.provider == provider))))
+
+    def secret(self, repository: Repository) -> str:
+        if repository.id not in self._secrets:
+            self._secrets[repository.id] = webhook_secret(repository)
+        return self._secrets[repository.id]
+
+    def match(self, ref: RepoRef) -> Repository | None:
+        wanted = _normalized(ref.urls)
+        for repository in self.repositories:
+            if repository.name == ref.full_name or _normalized((repository.clone_url,)) & wanted:
+                return repository
+        return None
+
+
 def _refuse(status: int, message: str) -> Outcome:
     return Outcome(status, {"detail": message})
 
@@ -87,12 +119,7 @@ def _normalized(urls: tuple[str, ...]) -> set[str]:
 
 
 def match_repository(session: Session, ref: RepoRef, provider: str) -> Repository | None:
-    wanted = _normalized(ref.urls)
-    repositories = session.scalars(select(Repository).where(Repository.provider == provider))
-    for repository in repositories:
-        if repository.name == ref.full_name or _normalized((repository.clone_url,)) & wanted:
-            return repository
-    return None
+    return Directory.read(session, provider).match(ref)
 
 
 def parse_json(body: bytes) -> dict[str, Any]:
@@ -153,6 +180,17 @@ def _unverified(provider: str, ref: RepoRef, delivery: str, message: str) -> Out
 
 
 def receive_github(session: Session, headers: Mapping[str, str], body: bytes) -> Outcome:
+    return store(session, judge_github(Directory.read(session, "github"), headers, body))
+
+
+def receive_gitlab(session: Session, headers: Mapping[str, str], body: bytes) -> Outcome:
+    return store(session, judge_gitlab(Directory.read(session, "gitlab"), headers, body))
+
+
+def judge_github(
+    directory: Directory, headers: Mapping[str, str], body: bytes
+) -> Outcome | Pending:
+    """The answer to a GitHub delivery, or the event to store; reads nothing but `directory`."""
     signature = headers.get(github.SIGNATURE_HEADER, "")
     if not signature:
         return _unsigned(
@@ -167,8 +205,8 @@ def receive_github(session: Session, headers: Mapping[str, str], body: bytes) ->
         ref = github.repo_ref(payload)
     except MalformedPayload as exc:
         return _refuse(422, f"malformed github {event_type} payload: {exc}")
-    repository = match_repository(session, ref, "github")
-    secret = webhook_secret(repository) if repository is not None else _DECOY_SECRET
+    repository = directory.match(ref)
+    secret = directory.secret(repository) if repository is not None else _DECOY_SECRET
     if not github.verify(secret, body, signature) or repository is None:
         return _unverified("github", ref, delivery, UNVERIFIED_GITHUB)
     if event_type == "ping":
@@ -178,17 +216,20 @@ def receive_github(session: Session, headers: Mapping[str, str], body: bytes) ->
             review = github.review_event(payload)
         except MalformedPayload as exc:
             return _refuse(422, f"malformed github pull_request payload: {exc}")
-        return _store_review(session, "github", delivery, repository, review, payload)
+        return _review(delivery, "github", repository, review, payload)
     if event_type != "push":
         return Outcome(200, {"status": "ignored", "reason": f"event {event_type!r} is not handled"})
     try:
         push = github.push_event(payload)
     except MalformedPayload as exc:
         return _refuse(422, f"malformed github push payload: {exc}")
-    return _store_push(session, "github", delivery, repository, push, payload)
+    return _push(delivery, "github", repository, push, payload)
 
 
-def receive_gitlab(session: Session, headers: Mapping[str, str], body: bytes) -> Outcome:
+def judge_gitlab(
+    directory: Directory, headers: Mapping[str, str], body: bytes
+) -> Outcome | Pending:
+    """The answer to a GitLab delivery, or the event to store; reads nothing but `directory`."""
     token = headers.get(gitlab.TOKEN_HEADER, "")
     if not token:
         return _unsigned("gitlab", "missing X-Gitlab-Token: unsigned webhooks are never accepted")
@@ -201,8 +242,8 @@ def receive_gitlab(session: Session, headers: Mapping[str, str], body: bytes) ->
         ref = gitlab.repo_ref(payload)
     except MalformedPayload as exc:
         return _refuse(422, f"malformed gitlab {event_type} payload: {exc}")
-    repository = match_repository(session, ref, "gitlab")
-    secret = webhook_secret(repository) if repository is not None else _DECOY_SECRET
+    repository = directory.match(ref)
+    secret = directory.secret(repository) if repository is not None else _DECOY_SECRET
     if not gitlab.verify(secret, token) or repository is None:
         return _unverified("gitlab", ref, delivery, UNVERIFIED_GITLAB)
     if event_type == gitlab.MERGE_REQUEST_EVENT:
@@ -210,14 +251,14 @@ def receive_gitlab(session: Session, headers: Mapping[str, str], body: bytes) ->
             review = gitlab.review_event(payload)
         except MalformedPayload as exc:
             return _refuse(422, f"malformed gitlab merge request payload: {exc}")
-        return _store_review(session, "gitlab", delivery, repository, review, payload)
+        return _review(delivery, "gitlab", repository, review, payload)
     if event_type != gitlab.PUSH_EVENT:
         return Outcome(200, {"status": "ignored", "reason": f"event {event_type!r} is not handled"})
     try:
         push = gitlab.push_event(payload)
     except MalformedPayload as exc:
         return _refuse(422, f"malformed gitlab push payload: {exc}")
-    return _store_push(session, "gitlab", delivery, repository, push, payload)
+    return _push(delivery, "gitlab", repository, push, payload)
 
 
 def ignore_reason(push: PushEvent) -> str | None:
@@ -229,16 +270,15 @@ def ignore_reason(push: PushEvent) -> str | None:
     return None
 
 
-def _store_push(
-    session: Session,
-    provider: str,
+def _push(
     delivery: str,
+    provider: str,
     repository: Repository,
     push: PushEvent,
     payload: dict[str, Any],
-) -> Outcome:
+) -> Outcome | Pending:
     """A push to the tracked branch plans to apply; to any other branch it proposes."""
-    event = Event(
+    row = dict(
         provider=provider,
         delivery_id=delivery,
         event_type="push",
@@ -249,19 +289,18 @@ def _store_push(
         pusher=push.pusher[:200],
         payload=payload,
     )
-    return _store(session, event, delivery, ignore_reason(push))
+    return _pending(row, ignore_reason(push))
 
 
-def _store_review(
-    session: Session,
-    provider: str,
+def _review(
     delivery: str,
+    provider: str,
     repository: Repository,
     review: ReviewEvent,
     payload: dict[str, Any],
-) -> Outcome:
+) -> Outcome | Pending:
     """A pull/merge request opened or updated proposes its head commit; closed ends its runs."""
-    event = Event(
+    row = dict(
         provider=provider,
         delivery_id=delivery,
         event_type="pull_request" if provider == "github" else "merge_request",
@@ -281,7 +320,7 @@ def _store_review(
         reason = fork_refusal(
             review.number, bool(review.head_clone_url), trust_settings(repository)
         )
-    return _store(session, event, delivery, reason)
+    return _pending(row, reason)
 
 
 def _review_ref(provider: str, review: ReviewEvent) -> str:
@@ -294,44 +333,45 @@ def _review_ref(provider: str, review: ReviewEvent) -> str:
     return f"refs/merge-requests/{review.number}/head"
 
 
-def _store(session: Session, event: Event, delivery: str, reason: str | None) -> Outcome:
-    if len(delivery) > MAX_DELIVERY_ID or len(event.ref) > MAX_REF:
+def _pending(row: dict[str, Any], reason: str | None) -> Outcome | Pending:
+    if len(row["delivery_id"]) > MAX_DELIVERY_ID or len(row["ref"]) > MAX_REF:
         return _refuse(
             422,
             f"delivery id must be at most {MAX_DELIVERY_ID} characters and ref at most {MAX_REF}",
         )
-    event.status = "ignored" if reason else "received"
-    event.detail = reason or ""
+    row["status"] = "ignored" if reason else "received"
+    row["detail"] = reason or ""
+    return Pending(row, reason)
+
+
+def stored(pending: Pending, event_id: int | None) -> Outcome:
+    """The answer to a delivery stored as `event_id`; None: a duplicate of a stored one."""
+    delivery = pending.row["delivery_id"]
+    if event_id is None:
+        return Outcome(200, {"status": "duplicate", "delivery_id": delivery})
+    if pending.reason:
+        return Outcome(
+            200, {"status": "ignored", "reason": pending.reason, "delivery_id": delivery}
+        )
+    return Outcome(
+        202,
+        {"status": "accepted", "delivery_id": delivery, "event_id": event_id},
+        event_id=event_id,
+    )
+
+
+def store(session: Session, judged: Outcome | Pending) -> Outcome:
+    """Store one judged delivery (a savepoint: a duplicate leaves the session usable)."""
+    if isinstance(judged, Outcome):
+        return judged
+    event = Event(**judged.row)
     try:
         with session.begin_nested():
             session.add(event)
             session.flush()
     except IntegrityError:
-        return Outcome(200, {"status": "duplicate", "delivery_id": delivery})
-    if reason:
-        return Outcome(200, {"status": "ignored", "reason": reason, "delivery_id": delivery})
-    return Outcome(
-        202,
-        {"status": "accepted", "delivery_id": delivery, "event_id": event.id},
-        event_id=event.id,
-    )
-
-
-Receiver = Callable[[Session, Mapping[str, str], bytes], Outcome]
-
-
-def deliver(receive: Receiver, headers: Mapping[str, str], body: bytes) -> Outcome:
-    """Receive one delivery in a session of its own: kept when accepted, else rolled back."""
-    session = get_sessionmaker()()
-    try:
-        outcome = receive(session, headers, body)
-        if outcome.status < 300:
-            session.commit()
-        else:
-            session.rollback()
-    finally:
-        session.close()
-    return outcome
+        return stored(judged, None)
+    return stored(judged, event.id)
 
 
 def delivery(session: Session, delivery_id: str) -> Event | None:

@@ -14,7 +14,7 @@ from orchestrator.handoff import service as handoff
 from orchestrator.models import utcnow
 from orchestrator.notifications import service as notifications
 from orchestrator.reports import service as reports
-from orchestrator.runs import advance, pushes
+from orchestrator.runs import advance, bursts, pushes
 from orchestrator.runs.queue import Doorbell, ring_all
 from orchestrator.settings import get_settings
 
@@ -22,15 +22,32 @@ log = logging.getLogger(__name__)
 
 
 def process_push(event_id: int) -> None:
-    """A stored push becomes a pipeline; older runs it supersedes end, its first runs start."""
-    with session_scope() as session:
-        claimed = pushes.claim_event(session, event_id)
-    if not claimed:
-        log.info("event=%s task=process_push noop: already claimed", event_id)
-        return
-    with session_scope() as session:
-        bells = pushes.handle(session, event_id)
-    ring_all(bells)
+    """The pushes of the event's repository that wait become pipelines (a chain of pushes to
+    the tracked branch one pipeline, runs/bursts.py); older runs they supersede end, their
+    first runs start. A step that fails stays claimed: the reaper tries it again."""
+    while True:
+        with session_scope() as session:
+            steps = bursts.claim(session, event_id)
+        if not steps:
+            log.info("event=%s task=process_push noop: already claimed", event_id)
+            return
+        _process(steps)
+        if sum(1 + len(step.stands_for) for step in steps) < bursts.BURST_LIMIT:
+            return
+
+
+def _process(steps: list[bursts.Step]) -> None:
+    for step in steps:
+        try:
+            with session_scope() as session:
+                bells = pushes.handle(session, step.event_id, step.since)
+                bursts.settle(session, step)
+        except Exception:
+            log.exception(
+                "event=%s processing the push failed; the reaper retries it", step.event_id
+            )
+            continue
+        ring_all(bells)
 
 
 def advance_pipeline(pipeline_id: int) -> None:

@@ -5,14 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from orchestrator.api.errors import error_response, responses
 from orchestrator.metrics import count_delivery
-from orchestrator.runs.queue import ring
 from orchestrator.settings import get_settings
-from orchestrator.webhooks import intake
+from orchestrator.webhooks import groupcommit
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
@@ -32,26 +30,19 @@ async def _body(request: Request) -> bytes | JSONResponse:
     return b"".join(chunks)
 
 
-def _receive(
-    provider: str, receive: intake.Receiver, headers: dict[str, str], body: bytes
-) -> JSONResponse:
-    """Blocking part of a delivery (database, broker), run off the event loop."""
-    outcome = intake.deliver(receive, headers, body)
-    count_delivery(provider, outcome.status, str(outcome.body.get("status") or ""))
-    if outcome.event_id is not None:
-        ring("process_push", outcome.event_id)
-    if outcome.status >= 400:
-        return error_response(outcome.status, str(outcome.body.get("detail", "")))
-    return JSONResponse(outcome.body, outcome.status)
-
-
-async def _deliver(request: Request, provider: str, receive: intake.Receiver) -> JSONResponse:
+async def _deliver(request: Request, provider: str) -> JSONResponse:
+    """Verified and stored with the deliveries arriving meanwhile (one transaction), the
+    doorbell rung; answered once the event is committed."""
     body = await _body(request)
     if isinstance(body, JSONResponse):
         count_delivery(provider, body.status_code, None)
         return body
     headers = {k.lower(): v for k, v in request.headers.items()}
-    return await run_in_threadpool(_receive, provider, receive, headers, body)
+    outcome = await groupcommit.submit(provider, headers, body)
+    count_delivery(provider, outcome.status, str(outcome.body.get("status") or ""))
+    if outcome.status >= 400:
+        return error_response(outcome.status, str(outcome.body.get("detail", "")))
+    return JSONResponse(outcome.body, outcome.status)
 
 
 def _documented(*headers: tuple[str, str]) -> dict[str, Any]:
@@ -95,7 +86,7 @@ DELIVERY_ANSWERS: dict[int | str, dict[str, Any]] = {
     ),
 )
 async def github_webhook(request: Request) -> JSONResponse:
-    return await _deliver(request, "github", intake.receive_github)
+    return await _deliver(request, "github")
 
 
 @router.post(
@@ -109,4 +100,4 @@ async def github_webhook(request: Request) -> JSONResponse:
     ),
 )
 async def gitlab_webhook(request: Request) -> JSONResponse:
-    return await _deliver(request, "gitlab", intake.receive_gitlab)
+    return await _deliver(request, "gitlab")

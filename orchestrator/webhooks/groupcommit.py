@@ -1,0 +1,222 @@
+"""Group commit of webhook deliveries: the deliveries that arrive while one transaction
+commits are verified and stored together in the next, and each is answered only once the
+transaction holding it has committed (a 202 still means the event is durably stored).
+
+One writer per event loop: a delivery waits for at most the batch in flight, and a burst costs
+one transaction, one INSERT … ON CONFLICT DO NOTHING and one doorbell per repository instead of
+one of each per delivery. Dedupe is the database's: a delivery id seen twice in a batch is one
+row, and across processes the unique key (provider, delivery_id) decides, so two identical
+deliveries at once still make one event."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import weakref
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from anyio import to_thread
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from orchestrator.db import get_sessionmaker, insert_many
+from orchestrator.models import Event, utcnow
+from orchestrator.runs.queue import ring
+from orchestrator.webhooks import intake
+from orchestrator.webhooks.intake import Directory, Outcome, Pending
+
+log = logging.getLogger(__name__)
+MAX_BATCH = 128
+LINGER_SECONDS = 0.001
+_JUDGES = {"github": intake.judge_github, "gitlab": intake.judge_gitlab}
+_COLUMNS = (
+    "provider",
+    "delivery_id",
+    "event_type",
+    "repository_id",
+    "ref",
+    "before_sha",
+    "after_sha",
+    "pusher",
+    "pr_number",
+    "action",
+    "payload",
+    "status",
+    "detail",
+)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    provider: str  # "github" | "gitlab"
+    headers: Mapping[str, str]
+    body: bytes
+    context: contextvars.Context  # the request's: security events name its caller
+
+    def judge(self, directory: Directory) -> Outcome | Pending:
+        return self.context.run(_JUDGES[self.provider], directory, self.headers, self.body)
+
+
+def store_batch(deliveries: Sequence[Delivery]) -> list[Outcome]:
+    """Judge and store `deliveries` in one transaction, then ring one doorbell per repository
+    (the newest event; the worker takes every received push of the repository). Should the
+    batch fail, each delivery is stored on its own, so one cannot fail the others."""
+    session = get_sessionmaker()()
+    try:
+        outcomes, newest = _store_all(session, deliveries)
+        session.commit()
+    except SQLAlchemyError as exc:
+        session.rollback()
+        session.close()
+        log.warning("storing %d deliveries at once failed, one by one: %s", len(deliveries), exc)
+        return [_store_one(delivery) for delivery in deliveries]
+    try:  # on the same connection: no second checkout
+        waiting = still_waiting(session, newest)
+    except SQLAlchemyError:
+        waiting = set()
+    finally:
+        session.close()
+    _ring(newest, waiting)
+    return outcomes
+
+
+_RUNG: dict[int, int] = {}
+"""Per repository, the newest event whose doorbell this process rang."""
+
+
+def still_waiting(session: Session, newest: dict[int, int]) -> set[int]:
+    """The repositories whose last doorbell from this process is not answered yet: the event
+    it rang for is still `received`. Asked after the commit, so the worker that answers it
+    claims the events just committed too (runs/bursts.py)."""
+    asked = [_RUNG[r] for r in newest if r in _RUNG]
+    if not asked:
+        return set()
+    waiting = select(Event.repository_id).where(Event.id.in_(asked), Event.status == "received")
+    return set(session.scalars(waiting))
+
+
+def _ring(newest: dict[int, int], waiting: set[int]) -> None:
+    """Ring for each repository's newest event, unless its last doorbell is still waiting."""
+    for repository, event_id in sorted(newest.items()):
+        if repository in waiting:
+            continue
+        if ring("process_push", event_id):
+            _RUNG[repository] = event_id
+
+
+def _store_one(delivery: Delivery) -> Outcome:
+    session = get_sessionmaker()()
+    try:
+        directory = Directory.read(session, delivery.provider)
+        judged = delivery.judge(directory)
+        outcome = intake.store(session, judged)
+        if outcome.status < 300:
+            session.commit()
+        else:
+            session.rollback()
+    finally:
+        session.close()
+    if outcome.event_id is not None:
+        ring("process_push", outcome.event_id)
+    return outcome
+
+
+def _store_all(
+    session: Session, deliveries: Sequence[Delivery]
+) -> tuple[list[Outcome], dict[int, int]]:
+    directories: dict[str, Directory] = {}
+    judged: list[Outcome | Pending] = []
+    for delivery in deliveries:
+        if delivery.provider not in directories:
+            directories[delivery.provider] = Directory.read(session, delivery.provider)
+        directory = directories[delivery.provider]
+        judged.append(delivery.judge(directory))
+    ids = _insert(session, [j for j in judged if isinstance(j, Pending)])
+    outcomes: list[Outcome] = []
+    newest: dict[int, int] = {}
+    for item in judged:
+        if isinstance(item, Outcome):
+            outcomes.append(item)
+            continue
+        outcome = intake.stored(item, ids.pop(_key(item), None))
+        outcomes.append(outcome)
+        if outcome.event_id is not None:
+            repository = item.row["repository_id"]
+            newest[repository] = max(newest.get(repository, 0), outcome.event_id)
+    return outcomes, newest
+
+
+def _key(pending: Pending) -> tuple[str, str]:
+    return pending.row["provider"], pending.row["delivery_id"]
+
+
+def _insert(session: Session, pending: list[Pending]) -> dict[tuple[str, str], int]:
+    """Insert the rows, the first of each delivery id; the ids of the rows inserted (a row
+    whose delivery is already stored is skipped: a duplicate)."""
+    rows: dict[tuple[str, str], dict[str, object]] = {}
+    now = utcnow()
+    for item in pending:
+        row = {name: item.row.get(name) for name in _COLUMNS}
+        row["action"] = row["action"] or ""
+        rows.setdefault(_key(item), {**row, "attempts": 0, "received_at": now})
+    inserted = insert_many(
+        session,
+        Event.__table__,  # type: ignore[arg-type]
+        list(rows.values()),
+        returning=("id", "provider", "delivery_id"),
+        skip_conflicts_on=("provider", "delivery_id"),
+    )
+    return {(str(r.provider), str(r.delivery_id)): int(r.id) for r in inserted}
+
+
+class GroupCommit:
+    """The writer of one event loop: deliveries wait here while a batch commits."""
+
+    def __init__(self) -> None:
+        self._waiting: list[tuple[Delivery, asyncio.Future[Outcome]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def submit(self, delivery: Delivery) -> Outcome:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Outcome] = loop.create_future()
+        self._waiting.append((delivery, future))
+        if self._writer is None:
+            self._writer = loop.create_task(self._write())
+        return await future
+
+    async def _write(self) -> None:
+        try:
+            while self._waiting:
+                if len(self._waiting) < MAX_BATCH:
+                    await asyncio.sleep(LINGER_SECONDS)  # let the requests being read join
+                batch = self._waiting[:MAX_BATCH]
+                del self._waiting[:MAX_BATCH]
+                try:
+                    outcomes = await to_thread.run_sync(store_batch, [d for d, _ in batch])
+                except Exception as exc:  # every delivery of the batch gets the error
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                for (_, future), outcome in zip(batch, outcomes, strict=True):
+                    if not future.done():  # the client went away; the event is stored
+                        future.set_result(outcome)
+        finally:
+            self._writer = None
+
+
+_WRITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, GroupCommit] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def submit(provider: str, headers: Mapping[str, str], body: bytes) -> Outcome:
+    """Verify and store one delivery with whatever else arrives meanwhile; its answer."""
+    loop = asyncio.get_running_loop()
+    writer = _WRITERS.get(loop)
+    if writer is None:
+        writer = _WRITERS[loop] = GroupCommit()
+    return await writer.submit(Delivery(provider, headers, body, contextvars.copy_context()))

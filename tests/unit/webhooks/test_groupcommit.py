@@ -1,0 +1,111 @@
+"""Deliveries stored together: one row per delivery id, refusals apart, doorbells as needed."""
+
+from __future__ import annotations
+
+import contextvars
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from orchestrator import repos
+from orchestrator.models import Event
+from orchestrator.settings import Settings
+from orchestrator.webhooks import groupcommit
+from orchestrator.webhooks.github import sign
+
+SECRET = "batch-secret-1"
+BODY = json.dumps(
+    {
+        "ref": "refs/heads/main",
+        "before": "a" * 40,
+        "after": "b" * 40,
+        "repository": {"full_name": "acme/p"},
+    }
+).encode()
+
+
+@pytest.fixture(autouse=True)
+def _key(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    monkeypatch.setattr("orchestrator.secrets.crypto.get_settings", lambda: settings)
+
+
+@pytest.fixture
+def repository_id(db: Session) -> int:
+    registered = repos.register(
+        db,
+        name="acme/p",
+        clone_url="https://git.example.com/acme/p.git",
+        branch="main",
+        provider="github",
+        secret=SECRET,
+    )
+    assert not isinstance(registered, repos.RepositoryRefused), registered
+    db.commit()
+    return registered.id
+
+
+def _delivery(delivery_id: str, secret: str = SECRET) -> groupcommit.Delivery:
+    headers = {
+        "x-github-event": "push",
+        "x-github-delivery": delivery_id,
+        "x-hub-signature-256": sign(secret, BODY),
+    }
+    return groupcommit.Delivery("github", headers, BODY, contextvars.copy_context())
+
+
+def _events(db: Session) -> int:
+    return int(db.scalar(select(func.count()).select_from(Event)) or 0)
+
+
+def test_a_delivery_sent_twice_in_one_batch_is_one_event(db: Session, repository_id: int) -> None:
+    batch = [_delivery("d-1"), _delivery("d-1"), _delivery("d-2")]
+    outcomes, newest = groupcommit._store_all(db, batch)
+    db.commit()
+    assert [o.status for o in outcomes] == [202, 200, 202]
+    assert outcomes[1].body == {"status": "duplicate", "delivery_id": "d-1"}
+    assert _events(db) == 2
+    assert newest == {repository_id: outcomes[2].event_id}
+
+
+def test_a_delivery_stored_by_an_earlier_batch_is_a_duplicate(
+    db: Session, repository_id: int
+) -> None:
+    groupcommit._store_all(db, [_delivery("d-1")])
+    db.commit()
+    outcomes, newest = groupcommit._store_all(db, [_delivery("d-1")])
+    assert [o.body["status"] for o in outcomes] == ["duplicate"]
+    assert newest == {}
+    assert _events(db) == 1
+
+
+def test_a_refused_delivery_stores_nothing_and_the_others_are_stored(
+    db: Session, repository_id: int
+) -> None:
+    outcomes, _ = groupcommit._store_all(db, [_delivery("bad", "not-it"), _delivery("good")])
+    db.commit()
+    assert [o.status for o in outcomes] == [401, 202]
+    assert db.scalars(select(Event.delivery_id)).all() == ["good"]
+
+
+def test_a_repository_is_rung_for_again_only_once_its_last_doorbell_was_answered(
+    db: Session, repository_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rung: list[int] = []
+    monkeypatch.setattr(groupcommit, "ring", lambda task, event_id: rung.append(event_id) or True)
+    monkeypatch.setattr(groupcommit, "_RUNG", {})
+    first = groupcommit._store_all(db, [_delivery("d-1")])[1]
+    db.commit()
+    groupcommit._ring(first, groupcommit.still_waiting(db, first))
+    second = groupcommit._store_all(db, [_delivery("d-2")])[1]
+    db.commit()
+    # d-1 still waits: the worker answering its doorbell will take d-2 as well
+    groupcommit._ring(second, groupcommit.still_waiting(db, second))
+    assert rung == [first[repository_id]]
+    db.execute(update(Event).where(Event.delivery_id == "d-1").values(status="processing"))
+    db.commit()
+    groupcommit._ring(second, groupcommit.still_waiting(db, second))
+    assert rung == [first[repository_id], second[repository_id]]
