@@ -4,20 +4,25 @@
 binary, no network), exactly as `helm template` would: the chart's values.schema.json is
 enforced, hooks are included. `schema_errors` checks one rendered object with
 `kubernetes-validate` in strict mode (an unknown field is an error). Kinds defined by a CRD
-that kubernetes-validate does not ship (Prometheus Operator, KEDA) are named in
-`CRD_KINDS_NOT_VALIDATED` with the reason: their metadata is still checked, their spec is not,
-and any other kind without a schema is an error, never a silent pass.
+that kubernetes-validate does not ship (Prometheus Operator, KEDA) are named in `CRD_SCHEMAS`:
+their metadata is checked by kubernetes-validate and the whole object by a reduced, hand-written
+JSON schema derived from the project's CRD (tests/data/chart/crd-schemas/, whose README names
+the sources), unknown fields refused too. Any other kind without a schema is an error, never a
+silent pass.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import helm_python as helm
 import kubernetes_validate
 import yaml
+from jsonschema import Draft202012Validator
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "deploy" / "helm" / "stackrun"
@@ -30,19 +35,12 @@ NAMESPACE = "stackrun"
 # ships strict schemas for each; EKS's standard support covers the first as of this writing).
 KUBERNETES_VERSIONS = ("1.33", "1.37")
 
-CRD_KINDS_NOT_VALIDATED = {
-    ("monitoring.coreos.com/v1", "ServiceMonitor"): (
-        "Prometheus Operator CRD: its schema is neither in kubernetes-validate nor in any "
-        "package this project installs"
-    ),
-    ("keda.sh/v1alpha1", "ScaledObject"): (
-        "KEDA CRD: its schema is neither in kubernetes-validate nor in any package this "
-        "project installs"
-    ),
-    ("keda.sh/v1alpha1", "TriggerAuthentication"): (
-        "KEDA CRD: its schema is neither in kubernetes-validate nor in any package this "
-        "project installs"
-    ),
+CRD_SCHEMA_DIR = ROOT / "tests" / "data" / "chart" / "crd-schemas"
+# (apiVersion, kind) of each CRD kind the chart renders -> its schema in CRD_SCHEMA_DIR.
+CRD_SCHEMAS = {
+    ("monitoring.coreos.com/v1", "ServiceMonitor"): "servicemonitor.monitoring.coreos.com_v1.json",
+    ("keda.sh/v1alpha1", "ScaledObject"): "scaledobject.keda.sh_v1alpha1.json",
+    ("keda.sh/v1alpha1", "TriggerAuthentication"): "triggerauthentication.keda.sh_v1alpha1.json",
 }
 
 
@@ -124,17 +122,38 @@ def lint(values: dict[str, Any] | None = None) -> list[str]:
     return findings + [str(error) for error in report["errors"]]
 
 
+@cache
+def crd_validator(api_version: str, kind: str) -> Draft202012Validator:
+    """The validator of a kind in CRD_SCHEMAS, its schema checked against the draft first."""
+    path = CRD_SCHEMA_DIR / CRD_SCHEMAS[(api_version, kind)]
+    schema = json.loads(path.read_text(encoding="utf-8"))
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def crd_schema_errors(document: dict[str, Any]) -> list[str]:
+    """Why the CRD schema of a kind in CRD_SCHEMAS refuses `document`, as "path: message"."""
+    validator = crd_validator(str(document.get("apiVersion")), str(document.get("kind")))
+    return sorted(
+        f"{'.'.join(str(part) for part in error.absolute_path)}: {error.message}"
+        for error in validator.iter_errors(document)
+    )
+
+
 def schema_errors(document: dict[str, Any], version: str) -> list[str]:
     """Why Kubernetes `version` would refuse `document` (strict: unknown fields too); empty when
-    it validates. A kind in CRD_KINDS_NOT_VALIDATED has only its metadata checked."""
-    if (document.get("apiVersion"), document.get("kind")) in CRD_KINDS_NOT_VALIDATED:
+    it validates. A kind in CRD_SCHEMAS has its metadata checked by kubernetes-validate and the
+    rest by its CRD schema."""
+    crd_errors: list[str] = []
+    if (document.get("apiVersion"), document.get("kind")) in CRD_SCHEMAS:
+        crd_errors = crd_schema_errors(document)
         # ObjectMeta is the same for every kind: check it in an object that has a schema.
         document = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": document.get("metadata")}
     try:
         kubernetes_validate.validate(document, version, strict=True)
     except kubernetes_validate.ValidationError as error:
         path = ".".join(str(part) for part in error.path)
-        return [f"{path}: {error.message}"]
+        return [f"{path}: {error.message}", *crd_errors]
     except kubernetes_validate.SchemaNotFoundError as error:
-        return [error.message]
-    return []
+        return [error.message, *crd_errors]
+    return crd_errors
