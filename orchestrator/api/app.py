@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -77,6 +78,9 @@ async def _refused(request: Request, exc: Exception) -> Response:
     return await errors.refused(request, exc)
 
 
+_CONTROL = re.compile(r"[\x01-\x1f\x7f]")
+
+
 class _RememberCaller:
     """Audit rows and security events written while serving this request record the caller's
     address and what it asked for. Plain ASGI (no task and no streams per request)."""
@@ -95,6 +99,12 @@ class _RememberCaller:
         if "\x00" in path or b"%00" in scope.get("query_string", b""):
             refusal = errors.error_response(
                 422, "the path or query holds a NUL character (%00), which no id or name can have"
+            )
+            await refusal(scope, receive, send)
+            return
+        if _CONTROL.search(path):  # no route matches one: refused as what it is, not a 404
+            refusal = errors.error_response(
+                422, "the path holds a control character (%00-%1F, %7F), which no id or name has"
             )
             await refusal(scope, receive, send)
             return

@@ -136,3 +136,11 @@ def test_a_token_name_fits_the_audit_trail(api: Api) -> None:
         "/api/v1/tokens", headers=api.auth("admin"), json={"name": "n" * 100, "role": "viewer"}
     )
     assert longest.status_code == 201, longest.text
+
+
+@pytest.mark.parametrize("url", ["/api/v1/stacks/a%0Ab/state", "/api/v1/stacks/x%1B/unlock"])
+def test_a_control_character_in_a_path_is_a_422_not_a_missing_route(api: Api, url: str) -> None:
+    """No route's path converter matches a newline: without this it was an undocumented 404."""
+    response = api.client.post(url, headers=api.auth("admin"))
+    assert response.status_code == 422
+    assert "control character" in response.json()["detail"]
