@@ -371,3 +371,21 @@ def start_embedded(
     deployment = Deployment(f"http://127.0.0.1:{port}", env, processes, logs)
     wait_healthy(deployment)
     return deployment
+
+
+def task_totals(env: dict[str, str]) -> dict[str, int]:
+    """How many times each Celery task ran, over every worker (`celery inspect stats`)."""
+    stats = subprocess.run(
+        [sys.executable, "-m", "celery", "-A", "workers.celery_app", "inspect", "stats", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    answer = json.loads(stats.stdout.strip().splitlines()[-1])
+    totals: dict[str, int] = {}
+    for worker in answer.values():
+        for name, count in worker.get("total", {}).items():
+            totals[name] = totals.get(name, 0) + int(count)
+    return totals

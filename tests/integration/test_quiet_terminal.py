@@ -3,7 +3,6 @@ and a worker and beat left idle write nothing at INFO while the periodic tasks k
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 import sys
@@ -13,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.conftest import flushed_redis, fresh_postgres_database
-from tests.integration.harness import start_services
+from tests.integration.harness import start_services, task_totals
 
 pytestmark = pytest.mark.integration
 
@@ -45,23 +44,6 @@ def _ready(logs: list[Path]) -> bool:
     return " ready." in text and "beat: Starting..." in text
 
 
-def _task_totals(env: dict[str, str]) -> dict[str, int]:
-    stats = subprocess.run(
-        [sys.executable, "-m", "celery", "-A", "workers.celery_app", "inspect", "stats", "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    answer = json.loads(stats.stdout.strip().splitlines()[-1])
-    totals: dict[str, int] = {}
-    for worker in answer.values():
-        for name, count in worker.get("total", {}).items():
-            totals[name] = totals.get(name, 0) + int(count)
-    return totals
-
-
 def test_an_idle_worker_and_beat_write_no_info_line_while_periodic_tasks_run(
     tmp_path: Path, tf_cli_config: Path
 ) -> None:
@@ -78,11 +60,11 @@ def test_an_idle_worker_and_beat_write_no_info_line_while_periodic_tasks_run(
         try:
             workers = [p for p in deployment.logs if p.name != "api.log"]
             deployment.wait(lambda: _ready(workers), "the worker and beat to start", 60)
-            before = _task_totals(deployment.env)
+            before = task_totals(deployment.env)
             offsets = {p: p.stat().st_size for p in workers}
             time.sleep(IDLE_SECONDS)
             idle = {p.name: p.read_bytes()[offsets[p] :].decode() for p in workers}
-            after = _task_totals(deployment.env)
+            after = task_totals(deployment.env)
         finally:
             deployment.stop()
     for name, text in idle.items():
