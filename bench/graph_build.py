@@ -30,7 +30,7 @@ import gen_monorepo
 import parse_baselines
 
 from orchestrator.graph import analysis as graph_analysis
-from orchestrator.graph import facts
+from orchestrator.graph import carry, facts, relink
 from orchestrator.graph.cache import MemoryCache
 from orchestrator.graph.evaluate import parse_snippet
 from orchestrator.graph.load import graph_of_commit
@@ -75,6 +75,8 @@ def _forget_process_caches() -> None:
     parse_snippet.cache_clear()
     facts.forget_blocks()
     graph_analysis._MEMO.clear()
+    relink.forget()
+    carry.forget()
 
 
 def large_tf(size: int) -> str:

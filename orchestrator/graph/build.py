@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from orchestrator.graph import blockers
+from orchestrator.graph import blockers, relink
 from orchestrator.graph.analysis import Analysis, analysis
 from orchestrator.graph.backends import duplicate_backend_warnings
-from orchestrator.graph.edges import Linker, cycle_findings
+from orchestrator.graph.edges import cycle_findings
 from orchestrator.graph.environments import Environment, conventional_names, environments
 from orchestrator.graph.facts import Facts
 from orchestrator.graph.model import Graph, StackNode
@@ -24,19 +24,15 @@ def build(facts: Mapping[str, Facts], links: Links | None = None) -> Graph:
     errors: list[dict[str, Any]] = []
     analyses = _analyses(tree, errors)
     stacks = {path: found.node for path, found in analyses.items()}
-    errors[:0] = _parse_errors(facts, stacks)
+    errors[:0] = _parse_errors(facts, tree.failed, stacks)
     for node in {node.path: node for _, node in sorted(stacks.items())}.values():
         errors.extend(_settings_errors(node))
     errors.extend(blockers.link_errors(tree.links))
     blockers.record(stacks, tree.links, tree.unread_by_dir)
     conflicts = duplicate_backend_warnings(stacks)
-    linker = Linker(stacks)
-    for path in sorted(analyses):
-        stacks[path].local_reads = []
-        stacks[path].cycle_blockers = []
-        for ref in analyses[path].refs:
-            linker.connect(path, ref)
-        linker.declared_edges(stacks[path])
+    for node in stacks.values():
+        node.cycle_blockers = []
+    linker = relink.link(stacks, analyses)
     cycle_errors, cycle_warnings = cycle_findings(linker.edges, stacks)
     errors.extend(cycle_errors)
     conflicts.extend(cycle_warnings)
@@ -74,14 +70,18 @@ def _analyses(tree: Tree, errors: list[dict[str, Any]]) -> dict[str, Analysis]:
     return found
 
 
-def _parse_errors(facts: Mapping[str, Facts], stacks: Mapping[str, StackNode]) -> list[Any]:
-    """The files that fail to parse; a `*.tfvars` only when an environment gives it to
-    Terraform (it is read for nothing else)."""
+def _parse_errors(
+    facts: Mapping[str, Facts], failed: list[str], stacks: Mapping[str, StackNode]
+) -> list[Any]:
+    """The files that fail to parse (`failed`, in path order); a `*.tfvars` only when an
+    environment gives it to Terraform (it is read for nothing else)."""
+    if not failed:
+        return []
     named = {path for node in stacks.values() for path in node.var_files}
     return [
-        {"kind": "parse", **file_facts["error"]}
-        for path, file_facts in sorted(facts.items())
-        if "error" in file_facts and (not is_var_file(path) or path in named)
+        {"kind": "parse", **facts[path]["error"]}
+        for path in failed
+        if not is_var_file(path) or path in named
     ]
 
 

@@ -3,6 +3,7 @@ resolve its links, weigh its files against the limits, then read and parse what 
 
 from __future__ import annotations
 
+import functools
 import gc
 import os
 from collections import OrderedDict
@@ -11,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from orchestrator.graph import carry
 from orchestrator.graph import limits as graph_limits
 from orchestrator.graph.build import build
 from orchestrator.graph.cache import FactsCache, MemoryCache, blob_id, collect
@@ -50,7 +52,7 @@ def _graph(
     read: Callable[[list[str]], Mapping[str, bytes]],
     cache: FactsCache,
     limits: GraphLimits,
-) -> Graph:
+) -> tuple[Graph, dict[str, Facts]]:
     """`files` {path: blob id} and `sizes` {blob id: bytes} of the regular files, `resolved`
     the links. A link to a file inside the tree is read as that file; one that leaves the
     tree is never read and fails the stacks that contain or use it."""
@@ -60,7 +62,7 @@ def _graph(
     with _no_cycle_collection():
         facts = collect(blobs, read, cache, by_path, limits)
         facts.update(_dangling(resolved))
-        return build(facts, resolved)
+        return build(facts, resolved), facts
 
 
 def _dangling(resolved: links.Links) -> dict[str, Facts]:
@@ -109,7 +111,7 @@ def graph_of_directory(
             blob = blob_id(data)
             contents[blob] = data
         files[path], sizes[blob] = blob, size
-    return _graph(
+    graph, _ = _graph(
         files,
         sizes,
         resolved,
@@ -117,33 +119,38 @@ def graph_of_directory(
         cache or process_cache(),
         limits,
     )
+    return graph
 
 
+Changes = Mapping[str, Entry | None]
 _TREES: OrderedDict[tuple[str, str], dict[str, Entry]] = OrderedDict()
 _TREES_KEPT = 8
 _SIZES: OrderedDict[str, int] = OrderedDict()
 _LINK_TARGETS: OrderedDict[str, str] = OrderedDict()
 
 
-def _tree(mirror: Mirror, sha: str) -> dict[str, Entry]:
-    """{path: (mode, blob)} at a commit; from a remembered parent plus `git diff-tree` when
-    possible, since a push usually changes a few files of a large tree."""
+def _tree(mirror: Mirror, sha: str) -> tuple[dict[str, Entry], str | None, Changes | None]:
+    """{path: (mode, blob)} at a commit, and the parent it was worked out from with the
+    changes since (None, None when it was listed whole): from a remembered parent plus `git
+    diff-tree` when possible, since a push usually changes a few files of a large tree."""
     for parent in mirror.parents(sha)[:1]:
         known = _TREES.get((str(mirror.path), parent))
         if known is not None:
             entries = dict(known)
-            for path, entry in mirror.diff_tree(parent, sha).items():
+            changes = mirror.diff_tree(parent, sha)
+            for path, entry in changes.items():
                 if entry is None:
                     entries.pop(path, None)
                 else:
                     entries[path] = entry
             break
     else:
+        parent, changes = None, None
         entries = mirror.tree_entries(sha)
     _TREES[(str(mirror.path), sha)] = entries
     while len(_TREES) > _TREES_KEPT:
         _TREES.popitem(last=False)
-    return entries
+    return entries, parent, changes
 
 
 def _remembered(
@@ -162,8 +169,24 @@ def graph_of_commit(
     mirror: Mirror, sha: str, cache: FactsCache | None = None, limits: GraphLimits | None = None
 ) -> Graph:
     """The graph at a commit: the tree's blob ids and sizes, then only the blobs the cache
-    lacks."""
-    entries = _tree(mirror, sha)
+    lacks; or, after a push, the parent commit's facts with the changed files looked at."""
+    cache, limits = cache or process_cache(), limits or graph_limits.configured()
+    entries, parent, changes = _tree(mirror, sha)
+    known = carry.recalled((str(mirror.path), parent)) if parent else None
+    sizes_of = functools.partial(_remembered, _SIZES, load=mirror.blob_sizes)
+    collected = None
+    if known is not None and changes is not None:
+        collected = carry.carried(known, changes, sizes_of, mirror.read_blobs, cache, limits)
+    if collected is not None:
+        carry.remember((str(mirror.path), sha), collected)
+        with _no_cycle_collection():
+            return build(collected.facts, links.Links({}, {}, {}, {}))
+    return _graph_in_full(mirror, sha, entries, cache, limits)
+
+
+def _graph_in_full(
+    mirror: Mirror, sha: str, entries: Mapping[str, Entry], cache: FactsCache, limits: GraphLimits
+) -> Graph:
     files = {path: blob for path, (mode, blob) in entries.items() if mode != LINK_MODE}
     link_blobs = {path: blob for path, (mode, blob) in entries.items() if mode == LINK_MODE}
     targets = _remembered(
@@ -178,11 +201,10 @@ def graph_of_commit(
     weighed = {b for p, b in files.items() if file_kind(p) is not None}
     weighed |= {files[end] for end in resolved.files.values()}
     sizes = _remembered(_SIZES, sorted(weighed), mirror.blob_sizes)
-    return _graph(
-        files,
-        sizes,
-        resolved,
-        mirror.read_blobs,
-        cache or process_cache(),
-        limits or graph_limits.configured(),
-    )
+    graph, facts = _graph(files, sizes, resolved, mirror.read_blobs, cache, limits)
+    if not link_blobs:
+        by_path = {p: sizes.get(b, 0) for p, b in files.items() if file_kind(p) is not None}
+        whole = carry.is_whole(facts)
+        collected = carry.Collected(limits, facts, by_path, sum(by_path.values()), whole)
+        carry.remember((str(mirror.path), sha), collected)
+    return graph

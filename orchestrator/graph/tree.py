@@ -24,11 +24,15 @@ class Tree:
         self.by_dir: dict[str, dict[str, Facts]] = {}
         self.unread_by_dir: dict[str, list[str]] = {}
         self.backend_files_by_dir: dict[str, list[str]] = {}  # -backend-config files
+        self.failed: list[str] = []  # files whose facts are an error, in path order
         for path, file_facts in sorted(facts.items()):
             self.by_dir.setdefault(directory(path), {})[path] = file_facts
             if path.endswith(BACKEND_SUFFIXES):
                 self.backend_files_by_dir.setdefault(directory(path), []).append(path)
-            error = file_facts.get("error") or {}
+            if "error" not in file_facts:
+                continue
+            self.failed.append(path)
+            error = file_facts["error"]
             if error.get("kind") == "limit" and not is_var_file(path):  # read only if named
                 self.unread_by_dir.setdefault(directory(path), []).append(
                     f"{path}: {error['message']}"
@@ -59,14 +63,34 @@ class Tree:
         return folder
 
     def module_source_dirs(self) -> set[str]:
+        """The folders a local module call of any folder names, through folder links."""
         sources: set[str] = set()
         for folder in self.by_dir:
-            for _, file_facts in self.tf_facts(folder):
-                for module in file_facts.get("modules") or []:
-                    source = module.get("source")
-                    if is_local(source):
-                        sources.add(self.through_links(join(folder, str(source))))
+            sources.update(self._module_sources(folder))
         return sources
+
+    def _module_sources(self, folder: str) -> tuple[str, ...]:
+        """Remembered while the folder holds the same facts objects (the entry holds them, so
+        their ids stay theirs) and its links are the same."""
+        key = (folder, self.links_key)
+        ids = self.fingerprint_ids[folder]
+        known = _SOURCES.get(key)
+        if known is not None and known[1] == ids:
+            return known[2]
+        found = tuple(
+            self.through_links(join(folder, str(module["source"])))
+            for _, file_facts in self.tf_facts(folder)
+            for module in file_facts.get("modules") or []
+            if is_local(module.get("source"))
+        )
+        _SOURCES[key] = (self.fingerprints[folder], ids, found)
+        if len(_SOURCES) > _SOURCES_KEPT:
+            _SOURCES.pop(next(iter(_SOURCES)))
+        return found
+
+
+_SOURCES: dict[tuple[str, int], tuple[tuple[Facts, ...], tuple[int, ...], tuple[str, ...]]] = {}
+_SOURCES_KEPT = 50_000
 
 
 BACKEND_SUFFIXES = (".backend", ".tfbackend")

@@ -90,6 +90,8 @@ def _follow(path: str, links: Mapping[str, str]) -> str:
 def resolve(files: Collection[str], links: Mapping[str, str]) -> Links:
     """Resolve every link of a tree: `files` are its regular files (paths relative to the
     root, `/`-separated), `links` maps each link's path to its target as written."""
+    if not links:
+        return Links({}, {}, {}, {})
     folders = {posixpath.dirname(p) for p in files} | {""}
     for folder in list(folders):
         while folder:
