@@ -18,9 +18,12 @@ from orchestrator.graph.tree import Tree, is_var_file, stack_file
 from orchestrator.vcs.links import Links
 
 
-def build(facts: Mapping[str, Facts], links: Links | None = None) -> Graph:
-    """The graph of a tree given as {path: facts of that file} and its links (vcs/links.py)."""
-    tree = Tree(facts, links or Links({}, {}, {}, {}))
+def build(
+    facts: Mapping[str, Facts], links: Links | None = None, tree: Tree | None = None
+) -> Graph:
+    """The graph of a tree given as {path: facts of that file} and its links (vcs/links.py),
+    or as the `tree` already indexed from them."""
+    tree = tree or Tree(facts, links or Links({}, {}, {}, {}))
     errors: list[dict[str, Any]] = []
     analyses = _analyses(tree, errors)
     stacks = {path: found.node for path, found in analyses.items()}

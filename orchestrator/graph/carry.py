@@ -13,18 +13,22 @@ from dataclasses import dataclass
 from orchestrator.graph.cache import FactsCache, collect
 from orchestrator.graph.facts import Facts, file_kind
 from orchestrator.graph.limits import GraphLimits
+from orchestrator.graph.tree import Tree
 from orchestrator.vcs.mirror import LINK_MODE, Entry
 
 
-@dataclass(frozen=True)
+@dataclass
 class Collected:
-    """The facts of one commit's graph files, with the sizes they were weighed by."""
+    """The facts of one commit's graph files, with the sizes they were weighed by, and the
+    tree its build indexed them in."""
 
     limits: GraphLimits
     facts: dict[str, Facts]
     sizes: dict[str, int]  # {path: bytes} of every graph file
     total: int
     whole: bool  # no link in the tree, no file refused or left unparsed
+    changed: tuple[str, ...] = ()  # the graph files that differ from the parent's
+    tree: Tree | None = None
 
 
 _KEPT = 8
@@ -87,4 +91,4 @@ def carried(
     for path in graph_changes:
         facts.pop(path, None)
     facts.update(fresh)
-    return Collected(limits, facts, sizes, total, is_whole(fresh))
+    return Collected(limits, facts, sizes, total, is_whole(fresh), tuple(graph_changes))

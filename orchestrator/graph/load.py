@@ -19,6 +19,7 @@ from orchestrator.graph.cache import FactsCache, MemoryCache, blob_id, collect
 from orchestrator.graph.facts import Facts, file_kind
 from orchestrator.graph.limits import GraphLimits
 from orchestrator.graph.model import Graph
+from orchestrator.graph.tree import Tree
 from orchestrator.vcs import links
 from orchestrator.vcs.mirror import LINK_MODE, Entry, Mirror
 
@@ -52,7 +53,7 @@ def _graph(
     read: Callable[[list[str]], Mapping[str, bytes]],
     cache: FactsCache,
     limits: GraphLimits,
-) -> tuple[Graph, dict[str, Facts]]:
+) -> tuple[Graph, Tree]:
     """`files` {path: blob id} and `sizes` {blob id: bytes} of the regular files, `resolved`
     the links. A link to a file inside the tree is read as that file; one that leaves the
     tree is never read and fails the stacks that contain or use it."""
@@ -62,7 +63,8 @@ def _graph(
     with _no_cycle_collection():
         facts = collect(blobs, read, cache, by_path, limits)
         facts.update(_dangling(resolved))
-        return build(facts, resolved), facts
+        tree = Tree(facts, resolved)
+        return build(facts, resolved, tree), tree
 
 
 def _dangling(resolved: links.Links) -> dict[str, Facts]:
@@ -177,11 +179,17 @@ def graph_of_commit(
     collected = None
     if known is not None and changes is not None:
         collected = carry.carried(known, changes, sizes_of, mirror.read_blobs, cache, limits)
-    if collected is not None:
+    if collected is None:
+        return _graph_in_full(mirror, sha, entries, cache, limits)
+    assert known is not None
+    none = links.Links({}, {}, {}, {})
+    with _no_cycle_collection():
+        if known.tree is not None:
+            collected.tree = Tree(collected.facts, none, known.tree, collected.changed)
+        else:
+            collected.tree = Tree(collected.facts, none)
         carry.remember((str(mirror.path), sha), collected)
-        with _no_cycle_collection():
-            return build(collected.facts, links.Links({}, {}, {}, {}))
-    return _graph_in_full(mirror, sha, entries, cache, limits)
+        return build(collected.facts, none, collected.tree)
 
 
 def _graph_in_full(
@@ -201,10 +209,12 @@ def _graph_in_full(
     weighed = {b for p, b in files.items() if file_kind(p) is not None}
     weighed |= {files[end] for end in resolved.files.values()}
     sizes = _remembered(_SIZES, sorted(weighed), mirror.blob_sizes)
-    graph, facts = _graph(files, sizes, resolved, mirror.read_blobs, cache, limits)
+    graph, tree = _graph(files, sizes, resolved, mirror.read_blobs, cache, limits)
     if not link_blobs:
         by_path = {p: sizes.get(b, 0) for p, b in files.items() if file_kind(p) is not None}
+        facts = dict(tree.facts)
         whole = carry.is_whole(facts)
         collected = carry.Collected(limits, facts, by_path, sum(by_path.values()), whole)
+        collected.tree = tree
         carry.remember((str(mirror.path), sha), collected)
     return graph

@@ -4,7 +4,7 @@ ends once links are followed, which folders are local module sources. Pure."""
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from orchestrator.graph.facts import STACK_FILE, Facts, file_kind
@@ -12,7 +12,16 @@ from orchestrator.vcs.links import Links
 
 
 class Tree:
-    def __init__(self, facts: Mapping[str, Facts], links: Links) -> None:
+    """`parent` and `changed`: the tree of the parent commit, with the same links, and the
+    paths that differ from it; only their folders are indexed again."""
+
+    def __init__(
+        self,
+        facts: Mapping[str, Facts],
+        links: Links,
+        parent: Tree | None = None,
+        changed: Collection[str] = (),
+    ) -> None:
         self.facts = facts
         self.links = links.problems
         self.folder_links = links.folders
@@ -24,29 +33,63 @@ class Tree:
         self.by_dir: dict[str, dict[str, Facts]] = {}
         self.unread_by_dir: dict[str, list[str]] = {}
         self.backend_files_by_dir: dict[str, list[str]] = {}  # -backend-config files
+        self.tf_by_dir: dict[str, list[tuple[str, Facts]]] = {}
+        self.fingerprints: dict[str, tuple[Facts, ...]] = {}
+        self.fingerprint_ids: dict[str, tuple[int, ...]] = {}
         self.failed: list[str] = []  # files whose facts are an error, in path order
-        for path, file_facts in sorted(facts.items()):
-            self.by_dir.setdefault(directory(path), {})[path] = file_facts
-            if path.endswith(BACKEND_SUFFIXES):
-                self.backend_files_by_dir.setdefault(directory(path), []).append(path)
-            if "error" not in file_facts:
-                continue
-            self.failed.append(path)
-            error = file_facts["error"]
-            if error.get("kind") == "limit" and not is_var_file(path):  # read only if named
-                self.unread_by_dir.setdefault(directory(path), []).append(
-                    f"{path}: {error['message']}"
-                )
-        self.tf_by_dir: dict[str, list[tuple[str, Facts]]] = {
-            folder: [(path, f) for path, f in files.items() if file_kind(path) in _TERRAFORM]
-            for folder, files in self.by_dir.items()
-        }
-        self.fingerprints: dict[str, tuple[Facts, ...]] = {
-            folder: tuple(files.values()) for folder, files in self.by_dir.items()
-        }
-        self.fingerprint_ids: dict[str, tuple[int, ...]] = {
-            folder: tuple(map(id, files)) for folder, files in self.fingerprints.items()
-        }
+        if parent is None:
+            by_folder: dict[str, list[str]] = {}
+            for path in sorted(facts):
+                by_folder.setdefault(directory(path), []).append(path)
+            failed: Collection[str] = [p for p in facts if "error" in facts[p]]
+        else:
+            self._copy(parent)
+            by_folder = {directory(path): [] for path in changed}
+            for folder, paths in by_folder.items():
+                paths.extend(sorted({*parent.by_dir.get(folder, ()), *changed} & facts.keys()))
+                paths[:] = [p for p in paths if directory(p) == folder]
+            failed = {*parent.failed, *changed}
+        for folder, paths in by_folder.items():
+            self._index(folder, paths)
+        self.failed = sorted(p for p in failed if p in facts and "error" in facts[p])
+
+    def _copy(self, parent: Tree) -> None:
+        self.by_dir = dict(parent.by_dir)
+        self.unread_by_dir = dict(parent.unread_by_dir)
+        self.backend_files_by_dir = dict(parent.backend_files_by_dir)
+        self.tf_by_dir = dict(parent.tf_by_dir)
+        self.fingerprints = dict(parent.fingerprints)
+        self.fingerprint_ids = dict(parent.fingerprint_ids)
+
+    def _index(self, folder: str, paths: list[str]) -> None:
+        """Index one folder's files (`paths`, in path order); a folder with none is dropped."""
+        indexes: list[dict[str, Any]] = [
+            self.by_dir,
+            self.unread_by_dir,
+            self.backend_files_by_dir,
+            self.tf_by_dir,
+            self.fingerprints,
+            self.fingerprint_ids,
+        ]
+        for index in indexes:
+            index.pop(folder, None)
+        if not paths:
+            return
+        files = {path: self.facts[path] for path in paths}
+        self.by_dir[folder] = files
+        backend_files = [p for p in paths if p.endswith(BACKEND_SUFFIXES)]
+        if backend_files:
+            self.backend_files_by_dir[folder] = backend_files
+        unread = [
+            f"{path}: {f['error']['message']}"
+            for path, f in files.items()
+            if "error" in f and f["error"].get("kind") == "limit" and not is_var_file(path)
+        ]  # a var file is read only if named
+        if unread:
+            self.unread_by_dir[folder] = unread
+        self.tf_by_dir[folder] = [(p, f) for p, f in files.items() if file_kind(p) in _TERRAFORM]
+        self.fingerprints[folder] = tuple(files.values())
+        self.fingerprint_ids[folder] = tuple(map(id, self.fingerprints[folder]))
 
     def tf_facts(self, folder: str) -> list[tuple[str, Facts]]:
         return self.tf_by_dir.get(folder, [])
