@@ -32,6 +32,10 @@ def record(
 ) -> None:
     """Set every stack's `blockers` (a stack node may come from an earlier build: always
     recomputed, since links and unread files are not part of the cached facts)."""
+    if not links and not unread_by_dir:
+        for node in stacks.values():
+            node.blockers = [node.module_overflow] if node.module_overflow else []
+        return
     owned: dict[str, list[LinkProblem]] = {}
     under: dict[str, list[LinkProblem]] = {}
     stack_folders = {node.path for node in stacks.values()}

@@ -32,14 +32,23 @@ def build(
         errors.extend(_settings_errors(node))
     errors.extend(blockers.link_errors(tree.links))
     blockers.record(stacks, tree.links, tree.unread_by_dir)
-    conflicts = duplicate_backend_warnings(stacks)
     for node in stacks.values():
         node.cycle_blockers = []
-    linker = relink.link(stacks, analyses)
-    cycle_errors, cycle_warnings = cycle_findings(linker.edges, stacks)
-    errors.extend(cycle_errors)
-    conflicts.extend(cycle_warnings)
-    return Graph(stacks, linker.edges, linker.unresolved, errors, tree.link_ends, conflicts)
+    linking = relink.link(stacks, analyses)
+    findings = linking.findings or _findings(linking, stacks)
+    for error in findings.cycle_errors:  # a depends_on cycle blocks its own stacks
+        for member in error["stacks"]:
+            stacks[member].cycle_blockers.append(error["message"])
+    errors.extend(findings.cycle_errors)
+    conflicts = [*findings.duplicates, *findings.cycle_warnings]
+    return Graph(stacks, linking.edges, linking.unresolved, errors, tree.link_ends, conflicts)
+
+
+def _findings(linking: relink.Linking, stacks: Mapping[str, StackNode]) -> relink.Findings:
+    cycle_errors, cycle_warnings = cycle_findings(linking.edges)
+    found = relink.Findings(cycle_errors, cycle_warnings, duplicate_backend_warnings(stacks))
+    relink.remember(linking, found)
+    return found
 
 
 def _analyses(tree: Tree, errors: list[dict[str, Any]]) -> dict[str, Analysis]:

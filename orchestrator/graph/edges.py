@@ -244,13 +244,11 @@ def _matches(kind: str, fields: list[re.Pattern[str] | None], identity: tuple[st
     )
 
 
-def cycle_findings(
-    edges: Iterable[Edge], stacks: Mapping[str, StackNode]
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def cycle_findings(edges: Iterable[Edge]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(errors, warnings) of the cycles, one per group of stacks that reach each other: a group
     joined by data edges only is a warning (its members plan on their own; the graph orders
     nothing between them); a group with a depends_on inside is an error that blocks its
-    stacks, and only them."""
+    stacks (the error's `stacks`), and only them."""
     edges = list(edges)
     groups = strongly_connected((edge.upstream, edge.downstream) for edge in edges)
     errors: list[dict[str, Any]] = []
@@ -266,8 +264,6 @@ def cycle_findings(
                 "these stacks cannot run until it is broken"
             )
             errors.append(_cycle_entry("cycle", list(group), message))
-            for member in group:
-                stacks[member].cycle_blockers.append(message)
         else:
             message = (
                 f"cycle of data edges ({loop}) between {members}: each plans on its own, "

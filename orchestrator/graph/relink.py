@@ -28,8 +28,42 @@ class Linked:
     local_reads: tuple[dict[str, str], ...]
     inputs: tuple[dict[str, str], ...]
 
+    def same_links(self, other: Linked) -> bool:
+        return (self.edges, self.unresolved, self.local_reads, self.inputs) == (
+            other.edges,
+            other.unresolved,
+            other.local_reads,
+            other.inputs,
+        )
 
-_MEMO: OrderedDict[tuple[Offer, ...], dict[str, Linked]] = OrderedDict()
+
+@dataclass(frozen=True)
+class Findings:
+    """What a build found in its links as a whole: cycles (errors and warnings) and states
+    written twice; the same for the same links and offers."""
+
+    cycle_errors: list[dict[str, Any]]
+    cycle_warnings: list[dict[str, Any]]
+    duplicates: list[dict[str, Any]]
+
+
+@dataclass
+class Linking:
+    """The links of a build, and its findings when an earlier build had the very same."""
+
+    key: tuple[Offer, ...]
+    edges: list[Edge]
+    unresolved: list[dict[str, Any]]
+    findings: Findings | None
+
+
+@dataclass
+class _Entry:
+    linked: dict[str, Linked]
+    findings: Findings | None = None
+
+
+_MEMO: OrderedDict[tuple[Offer, ...], _Entry] = OrderedDict()
 _KEPT = 8  # offers of recent repositories (a worker builds graphs of several)
 
 
@@ -41,29 +75,43 @@ def offers(stacks: Mapping[str, StackNode]) -> tuple[Offer, ...]:
     )
 
 
-def link(stacks: Mapping[str, StackNode], analyses: Mapping[str, Analysis]) -> Linker:
+def link(stacks: Mapping[str, StackNode], analyses: Mapping[str, Analysis]) -> Linking:
     """Every stack linked in address order: a stack whose analysis is the very one the last
     build with the same offers linked gets that build's results, the others are linked anew."""
     key = offers(stacks)
-    earlier = _MEMO.get(key, {})
-    linker = Linker(stacks)
+    entry = _MEMO.get(key)
+    earlier = entry.linked if entry is not None else {}
+    same = entry is not None  # every stack's links as that build's (the offers name them all)
+    linker: Linker | None = None
+    linking = Linking(key, [], [], None)
     now: dict[str, Linked] = {}
     for address in sorted(analyses):
         found, node = analyses[address], stacks[address]
         kept = earlier.get(address)
         if kept is None or kept.analysis is not found:
-            kept = _linked(linker, address, found, node)
-        else:
-            linker.edges.extend(kept.edges)
-            linker.unresolved.extend(kept.unresolved)
+            linker = linker or Linker(stacks)
+            fresh = _linked(linker, address, found, node)
+            same = same and kept is not None and fresh.same_links(kept)
+            kept = fresh
+        linking.edges.extend(kept.edges)
+        linking.unresolved.extend(kept.unresolved)
         node.local_reads = list(kept.local_reads)
         node.inputs = list(kept.inputs)
         now[address] = kept
-    _MEMO[key] = now
+    if same and entry is not None:
+        linking.findings = entry.findings
+    _MEMO[key] = _Entry(now, linking.findings)
     _MEMO.move_to_end(key)
     while len(_MEMO) > _KEPT:
         _MEMO.popitem(last=False)
-    return linker
+    return linking
+
+
+def remember(linking: Linking, findings: Findings) -> None:
+    """The findings of `linking`'s links, for the next build with the same."""
+    entry = _MEMO.get(linking.key)
+    if entry is not None:
+        entry.findings = findings
 
 
 def forget() -> None:

@@ -1,7 +1,7 @@
 """A graph built after a push from what the parent's build left (its facts, analyses and links,
 DESIGN §3 "Speed") is the graph a build from nothing gives, push after push: a changed value,
 a moved backend key, a new and a deleted stack, a parse error, a file over a limit, a link
-added and removed, a declared dependency."""
+added and removed, a declared dependency and a cycle of them."""
 
 from __future__ import annotations
 
@@ -102,6 +102,13 @@ PUSHES: list[tuple[str, dict[str, str | None], dict[str, str]]] = [
     ("a file over the per-file limit", {"app/big.tf": "# " + "x" * 5_000 + "\n"}, {}),
     ("back under it", {"app/big.tf": None}, {}),
     ("a declared dependency", {"app/stackrun.hcl": 'stack {\n  depends_on = ["../db"]\n}\n'}, {}),
+    (
+        "a cycle through depends_on",
+        {"db/stackrun.hcl": 'stack {\n  depends_on = ["../app"]\n}\n'},
+        {},
+    ),
+    ("a value changes inside the cycle", {"app/main.tf": tagged("CHG-5")}, {}),
+    ("the cycle is broken", {"db/stackrun.hcl": None}, {}),
     ("a link is added", {}, {"app/shared.tf": "../net/backend.tf"}),
     ("a value changes beside the link", {"app/main.tf": tagged("CHG-3")}, {}),
     ("the link goes", {"app/shared.tf": None}, {}),
@@ -136,8 +143,10 @@ def test_every_push_built_from_its_parent_equals_a_build_from_nothing(
     graph_of_commit(repo.mirror, first, warm, LIMITS)
     for why, files, links in PUSHES:
         sha = repo.commit(files, links)
-        incremental = observed(graph_of_commit(repo.mirror, sha, warm, LIMITS))
-        assert incremental == observed(from_nothing(repo, sha)), why
+        graph = graph_of_commit(repo.mirror, sha, warm, LIMITS)
+        assert observed(graph) == observed(from_nothing(repo, sha)), why
+        in_cycle = "cycle" in why and "broken" not in why
+        assert bool(graph.stacks["app"].cycle_blockers) == in_cycle, why
 
 
 def test_a_push_that_changes_a_few_files_reads_only_those_files(
