@@ -53,7 +53,7 @@ from common import HOST, free_port, parse_at, percentile, tail
 from loadgen import Load, burst, request_bytes
 from sqlalchemy import create_engine, text
 
-from orchestrator.demo import github_push_body
+from orchestrator.webhooks.delivery import PushedRef, github_push_body
 from orchestrator.webhooks.github import sign
 
 START_TIMEOUT = 90.0
@@ -211,7 +211,8 @@ def push_body(server: Server) -> bytes:
     GitHub push with a few commits."""
     repo = server.repo or {"name": "acme/bare", "bare": "/nonexistent", "after": "0" * 40}
     head = repo["after"]
-    payload = json.loads(github_push_body(repo["name"], f"file://{repo['bare']}", head, head, "b"))
+    pushed = PushedRef(head, head, "refs/heads/main")
+    payload = json.loads(github_push_body(repo["name"], f"file://{repo['bare']}", pushed, "b"))
     payload["commits"] = []
     while len(json.dumps(payload)) < 4000:
         n = len(payload["commits"])
