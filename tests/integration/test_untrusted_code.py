@@ -5,6 +5,7 @@ database finds none of them, while a trusted tracked run still gets its secret, 
 from __future__ import annotations
 
 import base64
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -124,6 +125,9 @@ def test_a_branch_push_reads_no_secret_host_file_key_or_database(
     assert key.decode() not in log and base64.b64encode(key).decode() not in log
     assert '"key-unreadable"' in log and '"database-unreadable"' in log, log
     assert '"log-unreadable"' in log, log
+    backend = [line.strip() for line in log.splitlines() if line.strip().startswith("username")]
+    assert backend == [f'username       = "run-{proposed["id"]}"'], "the run's own credential only"
+    assert not re.search(r"^\s*password\s*=", log, re.MULTILINE), "a password in the backend file"
     assert ended["failure_reason"] in (None, "")
     embedded.wait_run_state(tracked["id"], {"UNCONFIRMED"})
 
@@ -173,7 +177,7 @@ def test_a_trusted_author_s_proposed_run_and_a_tracked_run_get_the_secret_masked
         assert approver.post(f"/api/v1/runs/{tracked['id']}/approve").status_code == 200
     embedded.wait_run_state(tracked["id"], {"FINISHED"})
     log = embedded.logs_of(tracked["id"])
-    assert "password=***" in log or "password=" in log
+    assert "(local-exec): password=***" in log, log
     assert DB_PASSWORD not in log
     with embedded.client() as admin:
         outputs = admin.get(f"/api/v1/stacks/{STACK}/state").json()
@@ -319,3 +323,46 @@ def test_an_untrusted_run_reading_its_own_state_finds_no_secret(
     for form in secret_forms():
         assert form not in log, f"the secret leaked as {form!r}"
     assert "-".join("(sensitive: withheld from an untrusted run)") in log, log
+
+
+UNTRUSTED_PLANS_NOTHING = """package acme.trust
+import rego.v1
+
+deny contains msg if {
+  not input.stackrun.run.trusted
+  msg := sprintf("run %d is untrusted: its author may not plan here", [input.stackrun.run.id])
+}
+"""
+
+
+def test_a_plan_policy_sees_whether_the_run_is_trusted(
+    embedded: Deployment, platform: GitPlatform
+) -> None:
+    """A team's plan policy denies untrusted proposals: the tracked run passes it, mallory's
+    branch fails it, and once the repository trusts mallory the next proposal passes."""
+    repository = _register(embedded, platform)
+    with embedded.client() as admin:
+        made = admin.post(
+            "/api/v1/policies",
+            json={"name": "trusted-only", "type": "plan", "body": UNTRUSTED_PLANS_NOTHING},
+        )
+    assert made.status_code == 201, made.text
+    before, after = platform.commit({"app/stackrun.hcl": "stack {}\n", "app/main.tf": APP_TF})
+    _push(embedded, platform, before, after, "main")
+    embedded.wait_run_state(_run_at(embedded, after)["id"], {"UNCONFIRMED"})
+
+    sha = platform.commit_on("feature-untrusted", {"app/a.tf": "# a\n"})
+    _push(embedded, platform, "0" * 40, sha, "feature-untrusted")
+    denied = embedded.wait_run_state(_run_at(embedded, sha)["id"], {"FAILED", "FINISHED"})
+    assert denied["state"] == "FAILED", denied
+    assert f"run {denied['id']} is untrusted" in embedded.logs_of(denied["id"])
+
+    with embedded.client() as admin:
+        trusts = admin.patch(
+            f"/api/v1/repositories/{repository['id']}", json={"trusted_authors": ["mallory"]}
+        )
+    assert trusts.status_code == 200, trusts.text
+    sha = platform.commit_on("feature-trusted-now", {"app/b.tf": "# b\n"})
+    _push(embedded, platform, "0" * 40, sha, "feature-trusted-now")
+    passed = embedded.wait_run_state(_run_at(embedded, sha)["id"], {"FAILED", "FINISHED"})
+    assert passed["state"] == "FINISHED", passed
