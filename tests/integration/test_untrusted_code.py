@@ -366,3 +366,34 @@ def test_a_plan_policy_sees_whether_the_run_is_trusted(
     _push(embedded, platform, "0" * 40, sha, "feature-trusted-now")
     passed = embedded.wait_run_state(_run_at(embedded, sha)["id"], {"FAILED", "FINISHED"})
     assert passed["state"] == "FINISHED", passed
+
+
+NEEDS_SECRET_TF = """
+variable "db_password" {
+  type      = string
+  sensitive = true
+}
+output "password_length" {
+  value = nonsensitive(length(var.db_password))
+}
+"""
+
+
+def test_a_proposal_whose_plan_needs_a_secret_fails_saying_it_got_none(
+    embedded: Deployment, platform: GitPlatform
+) -> None:
+    """The stack's plan needs db_password: the tracked run gets it and plans; mallory's branch
+    of the same stack fails, and its failure says why (no secrets for an untrusted author)."""
+    _register(embedded, platform)
+    files = {"app/stackrun.hcl": "stack {}\n", "app/main.tf": NEEDS_SECRET_TF}
+    before, after = platform.commit(files)
+    _push(embedded, platform, before, after, "main")
+    embedded.wait_run_state(_run_at(embedded, after)["id"], {"UNCONFIRMED"})
+
+    sha = platform.commit_on("feature-needs-secret", {"app/note.tf": "# a change\n"})
+    _push(embedded, platform, "0" * 40, sha, "feature-needs-secret")
+    failed = embedded.wait_run_state(_run_at(embedded, sha)["id"], {"FAILED"})
+    reason = str(failed["failure_reason"])
+    assert "db_password" in reason, reason
+    assert "this proposed run received no secrets (TF_VAR_db_password withheld)" in reason, reason
+    assert "because its author is not trusted" in reason, reason
