@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.integration.harness import Deployment, GitPlatform, spawn, start_services
@@ -384,7 +385,7 @@ def test_a_proposal_whose_plan_needs_a_secret_fails_saying_it_got_none(
 ) -> None:
     """The stack's plan needs db_password: the tracked run gets it and plans; mallory's branch
     of the same stack fails, and its failure says why (no secrets for an untrusted author)."""
-    _register(embedded, platform)
+    repository = _register(embedded, platform)
     files = {"app/stackrun.hcl": "stack {}\n", "app/main.tf": NEEDS_SECRET_TF}
     before, after = platform.commit(files)
     _push(embedded, platform, before, after, "main")
@@ -397,3 +398,18 @@ def test_a_proposal_whose_plan_needs_a_secret_fails_saying_it_got_none(
     assert "db_password" in reason, reason
     assert "this proposed run received no secrets (TF_VAR_db_password withheld)" in reason, reason
     assert "because its author is not trusted" in reason, reason
+
+    # A trusted author's token retrying mallory's proposal does not lend it the secrets.
+    with embedded.client() as admin:
+        admin.patch(f"/api/v1/repositories/{repository['id']}", json={"trusted_authors": ["alice"]})
+        made = admin.post("/api/v1/tokens", json={"name": "alice", "role": "approver"})
+    assert made.status_code == 201, made.text
+    retried = httpx.post(
+        f"{embedded.url}/api/v1/runs/{failed['id']}/retry",
+        headers={"Authorization": f"Bearer {made.json()['token']}"},
+        timeout=60,
+    )
+    assert retried.status_code == 200, retried.text
+    again = embedded.wait_run_state(int(retried.json()["id"]), {"FAILED"})
+    assert "this proposed run received no secrets" in str(again["failure_reason"]), again
+    assert "a proposed run made by hand (retry:alice)" in embedded.logs_of(again["id"])
