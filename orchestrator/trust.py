@@ -49,6 +49,10 @@ class Trust:
     reason: str
 
 
+# Triggers of runs made through the API (`manual:<token>`, `retry:<token>`), not by a VCS event.
+BY_HAND = frozenset({"manual", "retry"})
+
+
 def author_of(triggered_by: str) -> str:
     """The VCS login or token name behind a run: `push:alice` → `alice`."""
     return triggered_by.partition(":")[2] if ":" in triggered_by else triggered_by
@@ -60,6 +64,14 @@ def run_trust(kind: str, triggered_by: str, settings: RepositoryTrust) -> Trust:
     author = author_of(triggered_by)
     if settings.proposed_secrets:
         return Trust(True, "the repository trusts every proposed run (proposed_secrets)")
+    if triggered_by.partition(":")[0] in BY_HAND:
+        # A retry's trigger names the retrier's token, not the proposal's author: a trusted
+        # author's token retrying mallory's failed proposal must not hand it the secrets.
+        return Trust(
+            False,
+            f"a proposed run made by hand ({triggered_by}) is trusted only when the repository "
+            "trusts every proposal (proposed_secrets); its author pushes again instead",
+        )
     trusted = {a.casefold() for a in settings.trusted_authors}
     if author and author.casefold() in trusted:
         return Trust(True, f"{author} is one of the repository's trusted_authors")

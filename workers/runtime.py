@@ -18,8 +18,12 @@ from orchestrator.worker_api import RunState
 log = logging.getLogger(__name__)
 
 
-def plugin_cache(settings: Settings) -> Path:
-    return settings.data_dir / "plugin-cache"
+def plugin_cache(settings: Settings, trusted: bool = True) -> Path:
+    """The provider cache a run's `terraform init` fills. An untrusted run has one of its own:
+    its branch can make init install any package under any provider's name (an implied
+    `terraform.d/plugins` mirror in its tree), and a trusted run, which holds secrets and the
+    stack's AWS role, must never find and execute that package."""
+    return settings.data_dir / ("plugin-cache" if trusted else "plugin-cache-untrusted")
 
 
 @contextmanager

@@ -65,10 +65,10 @@ def prepare(
         address = checkout.state_address(settings, inputs.stack_id)
         checkout.wire_managed_state(directory, address, inputs.run_id)
         runlog(f"state: managed by stackrun at {address}")
-    env = base_environment({"TF_PLUGIN_CACHE_DIR": str(plugin_cache(settings))})
+    granted = environment.assemble(settings, inputs, credential, masker, runlog)
+    env = base_environment({"TF_PLUGIN_CACHE_DIR": str(plugin_cache(settings, granted.trusted))})
     if inputs.managed_state:
         env["TF_HTTP_PASSWORD"] = credential
-    granted = environment.assemble(settings, inputs, credential, masker, runlog)
     env.update(granted.env)
     _write_upstream_local_states(root, inputs, runlog, granted.trusted)
     binary = resolve_terraform(settings.terraform_bin)

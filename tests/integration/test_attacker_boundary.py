@@ -99,6 +99,8 @@ def test_dangerous_clone_urls_are_422_with_the_rule_and_register_nothing(
         "fd::0": "remote helper",
         "-uhttps://x": "must not start with '-'",
         "file:///etc": "no git repository",
+        "/etc": "no git repository",
+        str(mirror): "data directory",
         f"file://{mirror}": "data directory",
         f"{data}/../{data.name}/mirrors/{mirror.name}": "data directory",
         "http://git.example.com/acme/p.git": "scheme http://",

@@ -5,10 +5,12 @@ database finds none of them, while a trusted tracked run still gets its secret, 
 from __future__ import annotations
 
 import base64
+import re
 import sys
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.integration.harness import Deployment, GitPlatform, spawn, start_services
@@ -124,6 +126,9 @@ def test_a_branch_push_reads_no_secret_host_file_key_or_database(
     assert key.decode() not in log and base64.b64encode(key).decode() not in log
     assert '"key-unreadable"' in log and '"database-unreadable"' in log, log
     assert '"log-unreadable"' in log, log
+    backend = [line.strip() for line in log.splitlines() if line.strip().startswith("username")]
+    assert backend == [f'username       = "run-{proposed["id"]}"'], "the run's own credential only"
+    assert not re.search(r"^\s*password\s*=", log, re.MULTILINE), "a password in the backend file"
     assert ended["failure_reason"] in (None, "")
     embedded.wait_run_state(tracked["id"], {"UNCONFIRMED"})
 
@@ -173,7 +178,7 @@ def test_a_trusted_author_s_proposed_run_and_a_tracked_run_get_the_secret_masked
         assert approver.post(f"/api/v1/runs/{tracked['id']}/approve").status_code == 200
     embedded.wait_run_state(tracked["id"], {"FINISHED"})
     log = embedded.logs_of(tracked["id"])
-    assert "password=***" in log or "password=" in log
+    assert "(local-exec): password=***" in log, log
     assert DB_PASSWORD not in log
     with embedded.client() as admin:
         outputs = admin.get(f"/api/v1/stacks/{STACK}/state").json()
@@ -319,3 +324,92 @@ def test_an_untrusted_run_reading_its_own_state_finds_no_secret(
     for form in secret_forms():
         assert form not in log, f"the secret leaked as {form!r}"
     assert "-".join("(sensitive: withheld from an untrusted run)") in log, log
+
+
+UNTRUSTED_PLANS_NOTHING = """package acme.trust
+import rego.v1
+
+deny contains msg if {
+  not input.stackrun.run.trusted
+  msg := sprintf("run %d is untrusted: its author may not plan here", [input.stackrun.run.id])
+}
+"""
+
+
+def test_a_plan_policy_sees_whether_the_run_is_trusted(
+    embedded: Deployment, platform: GitPlatform
+) -> None:
+    """A team's plan policy denies untrusted proposals: the tracked run passes it, mallory's
+    branch fails it, and once the repository trusts mallory the next proposal passes."""
+    repository = _register(embedded, platform)
+    with embedded.client() as admin:
+        made = admin.post(
+            "/api/v1/policies",
+            json={"name": "trusted-only", "type": "plan", "body": UNTRUSTED_PLANS_NOTHING},
+        )
+    assert made.status_code == 201, made.text
+    before, after = platform.commit({"app/stackrun.hcl": "stack {}\n", "app/main.tf": APP_TF})
+    _push(embedded, platform, before, after, "main")
+    embedded.wait_run_state(_run_at(embedded, after)["id"], {"UNCONFIRMED"})
+
+    sha = platform.commit_on("feature-untrusted", {"app/a.tf": "# a\n"})
+    _push(embedded, platform, "0" * 40, sha, "feature-untrusted")
+    denied = embedded.wait_run_state(_run_at(embedded, sha)["id"], {"FAILED", "FINISHED"})
+    assert denied["state"] == "FAILED", denied
+    assert f"run {denied['id']} is untrusted" in embedded.logs_of(denied["id"])
+
+    with embedded.client() as admin:
+        trusts = admin.patch(
+            f"/api/v1/repositories/{repository['id']}", json={"trusted_authors": ["mallory"]}
+        )
+    assert trusts.status_code == 200, trusts.text
+    sha = platform.commit_on("feature-trusted-now", {"app/b.tf": "# b\n"})
+    _push(embedded, platform, "0" * 40, sha, "feature-trusted-now")
+    passed = embedded.wait_run_state(_run_at(embedded, sha)["id"], {"FAILED", "FINISHED"})
+    assert passed["state"] == "FINISHED", passed
+
+
+NEEDS_SECRET_TF = """
+variable "db_password" {
+  type      = string
+  sensitive = true
+}
+output "password_length" {
+  value = nonsensitive(length(var.db_password))
+}
+"""
+
+
+def test_a_proposal_whose_plan_needs_a_secret_fails_saying_it_got_none(
+    embedded: Deployment, platform: GitPlatform
+) -> None:
+    """The stack's plan needs db_password: the tracked run gets it and plans; mallory's branch
+    of the same stack fails, and its failure says why (no secrets for an untrusted author)."""
+    repository = _register(embedded, platform)
+    files = {"app/stackrun.hcl": "stack {}\n", "app/main.tf": NEEDS_SECRET_TF}
+    before, after = platform.commit(files)
+    _push(embedded, platform, before, after, "main")
+    embedded.wait_run_state(_run_at(embedded, after)["id"], {"UNCONFIRMED"})
+
+    sha = platform.commit_on("feature-needs-secret", {"app/note.tf": "# a change\n"})
+    _push(embedded, platform, "0" * 40, sha, "feature-needs-secret")
+    failed = embedded.wait_run_state(_run_at(embedded, sha)["id"], {"FAILED"})
+    reason = str(failed["failure_reason"])
+    assert "db_password" in reason, reason
+    assert "this proposed run received no secrets (TF_VAR_db_password withheld)" in reason, reason
+    assert "because its author is not trusted" in reason, reason
+
+    # A trusted author's token retrying mallory's proposal does not lend it the secrets.
+    with embedded.client() as admin:
+        admin.patch(f"/api/v1/repositories/{repository['id']}", json={"trusted_authors": ["alice"]})
+        made = admin.post("/api/v1/tokens", json={"name": "alice", "role": "approver"})
+    assert made.status_code == 201, made.text
+    retried = httpx.post(
+        f"{embedded.url}/api/v1/runs/{failed['id']}/retry",
+        headers={"Authorization": f"Bearer {made.json()['token']}"},
+        timeout=60,
+    )
+    assert retried.status_code == 200, retried.text
+    again = embedded.wait_run_state(int(retried.json()["id"]), {"FAILED"})
+    assert "this proposed run received no secrets" in str(again["failure_reason"]), again
+    assert "a proposed run made by hand (retry:alice)" in embedded.logs_of(again["id"])

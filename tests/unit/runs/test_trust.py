@@ -39,6 +39,15 @@ def test_a_trusted_author_is_matched_by_login_without_case() -> None:
     assert not run_trust("PROPOSED", "", settings).trusted
 
 
+def test_a_retried_proposal_is_not_trusted_by_the_retriers_token_name() -> None:
+    settings = RepositoryTrust.of(False, False, ["alice"], False)
+    for trigger in ("retry:alice", "manual:alice", "retry:Alice"):
+        trust = run_trust("PROPOSED", trigger, settings)
+        assert not trust.trusted, trigger
+        assert "made by hand" in trust.reason and "proposed_secrets" in trust.reason
+    assert run_trust("PROPOSED", "retry:alice", RepositoryTrust.of(True, False, [], False)).trusted
+
+
 def test_proposed_secrets_trusts_every_proposal() -> None:
     settings = RepositoryTrust.of(True, False, [], False)
     assert run_trust("PROPOSED", "push:anyone", settings).trusted
