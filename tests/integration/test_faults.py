@@ -410,6 +410,7 @@ def test_postgresql_restarted_mid_pipeline_loses_and_duplicates_nothing(
                 postgres.start()
             assert down.status_code == 503
             assert listed.status_code == 503, listed.text
+            assert "retry-after" in listed.headers, listed.headers
             runs = settled(deployment, 2)
             assert {r["stack"]: r["state"] for r in runs} == {
                 "acme/platform/net": "FINISHED",
