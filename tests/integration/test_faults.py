@@ -265,6 +265,13 @@ def test_a_worker_stalled_past_its_lease_is_fenced_and_its_state_is_recoverable(
         state = api.get(f"{stack_url}/state").json()
         assert [r["type"] for r in state["resources"]] == ["null_resource"]
         after_recovery = api.get(stack_url).json()
+        audit = api.get("/api/v1/audit").json()
+    assert any(
+        a["action"] == "stack.state_recover"
+        and a["target"] == "stack:acme/platform/db"
+        and a["detail"]["artifact"] == f"runs/{run['id']}/errored.tfstate"
+        for a in audit
+    ), audit
     assert after_recovery["locked_by_run"] is None
     assert not after_recovery["state_recovery"]["needed"]
     assert counter.count("db") == 1
