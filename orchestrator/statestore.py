@@ -24,6 +24,9 @@ class StateRefusal:
     body: dict[str, Any] | None = None
 
 
+TEXT_MAX = 100
+"""The longest lineage and lock ID the state tables hold (their String(100) columns)."""
+
 _RUN_USER = re.compile(r"run-([1-9][0-9]{0,9})")
 
 
@@ -68,14 +71,22 @@ def save(
             return StateRefusal(409, refused.reason)
     try:
         document = json.loads(content)
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:  # a number past Python's digit limit too
         return StateRefusal(400, f"state of {stack_id} is not JSON: {exc}")
-    if not isinstance(document, dict) or not isinstance(document.get("serial", 0), int):
-        return StateRefusal(400, f"state of {stack_id} must be an object with an integer serial")
+    serial = document.get("serial", 0) if isinstance(document, dict) else None
+    if not isinstance(serial, int) or isinstance(serial, bool) or not 0 <= serial <= MAX_INTEGER:
+        return StateRefusal(
+            400, f"state of {stack_id} must be an object with a serial from 0 to {MAX_INTEGER}"
+        )
+    lineage = document.get("lineage", "")
+    if not isinstance(lineage, str) or len(lineage) > TEXT_MAX or "\x00" in lineage:
+        return StateRefusal(
+            400, f"state of {stack_id} must have a lineage of {TEXT_MAX} characters at most, no NUL"
+        )
     version = StateVersion(
         stack_id=stack_id,
-        serial=int(document.get("serial", 0)),
-        lineage=str(document.get("lineage", "")),
+        serial=serial,
+        lineage=lineage,
         sha256=hashlib.sha256(content).hexdigest(),
         content=content,
         run_id=run_id,
@@ -109,6 +120,8 @@ def lock(
     lock_id = str(info.get("ID", ""))
     if not lock_id:
         return StateRefusal(400, "lock info has no ID")
+    if len(lock_id) > TEXT_MAX or "\x00" in lock_id:
+        return StateRefusal(400, f"lock info's ID must be {TEXT_MAX} characters at most, no NUL")
     existing = session.get(StateLock, stack_id)
     if existing is not None:
         return holder_refusal(stack_id, existing, lock_id, run_id) or existing

@@ -225,6 +225,12 @@ def _from_json(path: str, text: str) -> Facts:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
         return {"error": {"file": path, "line": exc.lineno, "message": exc.msg}}
+    except ValueError as exc:  # a number past Python's digit limit
+        return {"error": {"file": path, "line": None, "message": f"not read as JSON: {exc}"}}
+    except RecursionError:
+        return {
+            "error": {"file": path, "line": None, "message": "not read as JSON: nested too deeply"}
+        }
     if not isinstance(document, dict):
         return {"error": {"file": path, "line": 1, "message": "a .tf.json file holds an object"}}
     facts: Facts = {

@@ -118,6 +118,8 @@ def _line_of(exc: Exception) -> int | None:
 
 
 def _message_of(exc: Exception) -> str:
+    if isinstance(exc, RecursionError):
+        return "an expression is nested too deeply to parse"
     token = getattr(exc, "token", None)
     column = getattr(exc, "column", None)
     if token is not None:
@@ -133,6 +135,10 @@ def _parse_json(text: str, filename: str) -> dict[str, Any] | HclError:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
         return HclError(filename, exc.lineno, exc.msg)
+    except ValueError as exc:  # a number past Python's digit limit
+        return HclError(filename, None, f"not read as JSON: {exc}")
+    except RecursionError:
+        return HclError(filename, None, "not read as JSON: nested too deeply")
     if not isinstance(value, dict):
         return HclError(filename, 1, "a .tf.json file must hold a JSON object")
     return _json_blocks_as_lists(value)

@@ -125,7 +125,7 @@ def match_repository(session: Session, ref: RepoRef, provider: str) -> Repositor
 def parse_json(body: bytes) -> dict[str, Any]:
     try:
         payload = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except ValueError as exc:  # not JSON, not UTF-8, or a number past Python's digit limit
         raise MalformedPayload(f"body is not valid JSON: {exc}") from exc
     except RecursionError:
         raise MalformedPayload("body is not valid JSON: nested too deeply") from None

@@ -20,12 +20,12 @@ import redis
 
 from tests.integration.conftest import flushed_redis, reaping_deployment
 from tests.integration.harness import (
-    TERMINAL,
     Deployment,
     GitPlatform,
     spawn,
     start_services,
 )
+from tests.integration.invariants import assert_invariants, settled
 from tests.support.apply_counter import ApplyCounter
 from tests.support.moto_server import moto_server
 from tests.support.private_postgres import available as private_postgres_available
@@ -55,38 +55,6 @@ def _counted(counter: ApplyCounter, name: str, then: str = "true") -> str:
     )
 
 
-def _settled(deployment: Deployment, count: int) -> list[dict[str, Any]]:
-    def done() -> list[dict[str, Any]] | None:
-        runs = deployment.runs()
-        if len(runs) >= count and all(r["state"] in TERMINAL for r in runs):
-            return runs
-        return None
-
-    return list(deployment.wait(done, f"{count} runs to end", timeout=240))
-
-
-def assert_invariants(deployment: Deployment, counter: ApplyCounter) -> None:
-    """Nothing applied twice, nothing stuck, no state lost, every lock explained."""
-    runs = deployment.runs()
-    assert all(r["state"] in TERMINAL for r in runs), [(r["id"], r["state"]) for r in runs]
-    assert all(n <= 1 for n in counter.counts().values()), counter.counts()
-    applied = {
-        r["stack"]
-        for r in runs
-        if r["state"] == "FINISHED"
-        and any(h["to"] == "APPLYING" for h in deployment.run(r["id"])["history"])
-    }
-    with deployment.client() as api:
-        for stack in api.get("/api/v1/stacks").json():
-            if stack["id"] in applied and stack["managed_state"]:
-                state = api.get(f"/api/v1/stacks/{stack['id']}/state")
-                assert state.status_code == 200, f"{stack['id']} applied but has no state"
-            holder = stack["locked_by_run"]
-            if holder is not None:
-                run = deployment.run(holder)
-                assert run["state"] == "FAILED" and run["failure_reason"], (stack["id"], run)
-
-
 def test_output_that_is_not_utf8_never_loses_the_state_of_the_apply(
     services: Deployment, platform: GitPlatform, counter: ApplyCounter
 ) -> None:
@@ -94,7 +62,7 @@ def test_output_that_is_not_utf8_never_loses_the_state_of_the_apply(
     noisy = _counted(counter, "noisy", then="printf 'bytes \\\\377\\\\376 here'; sleep 3")
     before, after = platform.commit(_autodeploy("noisy", noisy))
     assert services.webhook(platform.push_body(before, after), SECRET).status_code == 202
-    (run,) = _settled(services, 1)
+    (run,) = settled(services, 1)
     assert run["state"] == "FINISHED", run["failure_reason"]
     assert "bytes \ufffd\ufffd here" in services.logs_of(run["id"])
     with services.client() as api:
@@ -118,7 +86,7 @@ def test_a_binary_tf_file_fails_its_stack_with_a_clear_reason_and_others_apply(
     platform.repo.git.push("origin", "main")
     after = platform.repo.head.commit.hexsha
     assert services.webhook(platform.push_body("0" * 40, after), SECRET).status_code == 202
-    runs = {r["stack"]: r for r in _settled(services, 2)}
+    runs = {r["stack"]: r for r in settled(services, 2)}
     assert runs["acme/platform/good"]["state"] == "FINISHED"
     bad = runs["acme/platform/bad"]
     assert bad["state"] == "FAILED"
@@ -169,7 +137,7 @@ def test_a_worker_killed_during_a_plan_is_replanned_once_and_the_pipeline_comple
         "net to be planning",
     )[0]
     _replace_worker(supervised, tmp_path, "worker-after-plan-kill")
-    runs = sorted(_settled(supervised, 3), key=lambda r: r["id"])
+    runs = sorted(settled(supervised, 3), key=lambda r: r["id"])
     nets = [r for r in runs if r["stack"] == "acme/platform/net"]
     assert [(r["state"], r["failure_reason"]) for r in nets] == [
         ("FAILED", "worker_lost"),
@@ -194,7 +162,7 @@ def test_redis_emptied_mid_pipeline_loses_no_run(
     assert supervised.webhook(platform.push_body(before, after), SECRET).status_code == 202
     supervised.wait(lambda: counter.count("net") == 1, "net to be applying")
     redis.Redis.from_url(supervised.env["STACKRUN_BROKER_URL"]).flushdb()
-    runs = _settled(supervised, 2)
+    runs = settled(supervised, 2)
     assert {r["state"] for r in runs} == {"FINISHED"}, [(r["stack"], r["state"]) for r in runs]
     assert counter.count("app") == 1
     assert_invariants(supervised, counter)
@@ -223,7 +191,7 @@ def test_an_unreachable_git_server_fails_the_push_with_the_reason_and_plans_noth
     moved.rename(platform.bare)
     again = services.webhook(platform.push_body(before, after), SECRET)
     assert again.status_code == 202
-    (run,) = _settled(services, 1)
+    (run,) = settled(services, 1)
     assert run["state"] == "FINISHED" and counter.count("net") == 1
     assert_invariants(services, counter)
 
@@ -297,6 +265,13 @@ def test_a_worker_stalled_past_its_lease_is_fenced_and_its_state_is_recoverable(
         state = api.get(f"{stack_url}/state").json()
         assert [r["type"] for r in state["resources"]] == ["null_resource"]
         after_recovery = api.get(stack_url).json()
+        audit = api.get("/api/v1/audit").json()
+    assert any(
+        a["action"] == "stack.state_recover"
+        and a["target"] == "stack:acme/platform/db"
+        and a["detail"]["artifact"] == f"runs/{run['id']}/errored.tfstate"
+        for a in audit
+    ), audit
     assert after_recovery["locked_by_run"] is None
     assert not after_recovery["state_recovery"]["needed"]
     assert counter.count("db") == 1
@@ -330,7 +305,7 @@ def test_the_artifact_store_failing_during_a_plan_fails_the_run_and_applies_noth
                 lambda: [r for r in deployment.runs() if r["state"] == "PLANNING"], "the plan"
             )
             os.killpg(moto.pid, signal.SIGKILL)
-            (run,) = _settled(deployment, 1)
+            (run,) = settled(deployment, 1)
             assert run["state"] == "FAILED"
             assert moto.url in run["failure_reason"] or "s3" in run["failure_reason"].lower(), run
             assert counter.count("net") == 0
@@ -343,7 +318,7 @@ def test_the_artifact_store_failing_during_a_plan_fails_the_run_and_applies_noth
 
 
 def test_every_delivery_accepted_while_the_api_restarts_is_processed_exactly_once(
-    services: Deployment, platform: GitPlatform, tmp_path: Path
+    services: Deployment, platform: GitPlatform, tmp_path: Path, counter: ApplyCounter
 ) -> None:
     """200 signed deliveries from 8 clients; the API is SIGKILLed and started again half-way.
     A delivery answered 202 was stored before the answer: it is processed once. One that got
@@ -385,7 +360,10 @@ def test_every_delivery_accepted_while_the_api_restarts_is_processed_exactly_onc
     services.wait(all_processed, "every delivery to be processed", timeout=180)
     with services.client() as api:
         assert api.get("/api/v1/pipelines").json() == []
+        events = [api.get(f"/api/v1/events/{d}").json() for d in deliveries]
+    assert len({e["id"] for e in events}) == len(deliveries), "an event of its own per delivery"
     assert services.runs() == []
+    assert_invariants(services, counter)
 
 
 def _answers_health(deployment: Deployment) -> bool:
@@ -439,7 +417,8 @@ def test_postgresql_restarted_mid_pipeline_loses_and_duplicates_nothing(
                 postgres.start()
             assert down.status_code == 503
             assert listed.status_code == 503, listed.text
-            runs = _settled(deployment, 2)
+            assert "retry-after" in listed.headers, listed.headers
+            runs = settled(deployment, 2)
             assert {r["stack"]: r["state"] for r in runs} == {
                 "acme/platform/net": "FINISHED",
                 "acme/platform/app": "FINISHED",
@@ -516,5 +495,7 @@ def test_two_beats_at_once_start_one_drift_run_per_slot_and_reap_once(
         assert len(per_slot) == len(set(per_slot)), again
         assert slots_started <= set(per_slot)
         assert counter.count("db") == 1
+        settled(deployment, len(again) + 2)
+        assert_invariants(deployment, counter)
     finally:
         deployment.stop()

@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from tests.integration.harness import Deployment, GitPlatform, base_env, free_port, start_embedded
+from tests.integration.invariants import assert_invariants
 from tests.support.apply_counter import ApplyCounter
 
 pytestmark = pytest.mark.integration
@@ -104,6 +105,7 @@ def test_up_restarts_a_killed_worker_while_the_api_answers_and_the_apply_fails_l
     with up.client() as api:
         assert api.get("/api/v1/stacks/acme/platform/db").json()["locked_by_run"] == run_id
     assert counter.count("db") == 1, "a lost apply is never run again"
+    assert_invariants(up, counter)
 
 
 def _up(

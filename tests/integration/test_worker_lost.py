@@ -15,6 +15,7 @@ import pytest
 
 from tests.integration.conftest import reaping_deployment
 from tests.integration.harness import Deployment, GitPlatform, spawn, task_totals
+from tests.integration.invariants import assert_invariants, settled
 from tests.support.apply_counter import ApplyCounter
 
 pytestmark = pytest.mark.integration
@@ -124,3 +125,5 @@ def test_a_killed_worker_fails_the_apply_once_skips_downstream_and_keeps_the_loc
     assert any(
         a["action"] == "stack.unlock" and a["target"] == "stack:acme/platform/net" for a in audit
     )
+    settled(deployment, 3)  # the waiting run, an autodeploy, applies net as a run of its own
+    assert_invariants(deployment, counter)

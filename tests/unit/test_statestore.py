@@ -100,6 +100,33 @@ def test_state_that_is_not_json_is_refused(session: Session) -> None:
     assert isinstance(refused, statestore.StateRefusal) and refused.status == 400
 
 
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'{"serial": ' + b"9" * 5_000 + b"}",
+        b'{"serial": 2147483648, "lineage": "l-1"}',
+        b'{"serial": -1, "lineage": "l-1"}',
+        b'{"serial": true, "lineage": "l-1"}',
+        b'{"serial": 1, "lineage": "' + b"l" * 101 + b'"}',
+        b'{"serial": 1, "lineage": "l\\u0000"}',
+    ],
+)
+def test_a_state_the_version_table_cannot_hold_is_refused_as_a_bad_request(
+    session: Session, content: bytes
+) -> None:
+    refused = statestore.save(session, "acme/p/vpc", content, None, run_id=None)
+    assert isinstance(refused, statestore.StateRefusal) and refused.status == 400, refused
+    assert session.scalars(select(StateVersion)).all() == []
+
+
+def test_a_lock_id_the_lock_table_cannot_hold_is_refused_as_a_bad_request(
+    session: Session,
+) -> None:
+    refused = statestore.lock(session, "acme/p/vpc", {"ID": "x" * 101}, run_id=7)
+    assert isinstance(refused, statestore.StateRefusal) and refused.status == 400
+    assert session.get(StateLock, "acme/p/vpc") is None
+
+
 def test_outputs_of_reads_the_outputs_of_the_state_a_run_wrote(session: Session) -> None:
     state = {
         "version": 4,

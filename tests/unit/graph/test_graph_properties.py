@@ -121,6 +121,14 @@ def test_the_facts_of_any_file_are_data_never_an_exception(text: str, path: str)
         assert facts["error"]["file"] in (path, "block.tf")
 
 
+def test_the_facts_of_a_tf_json_file_python_cannot_load_are_an_error_naming_it() -> None:
+    """A number past Python's 4,300 digits (ValueError) and deep nesting (RecursionError)."""
+    for text in ('{"locals": {"x": ' + "9" * 5_000 + "}}", "[" * 100_000 + "]" * 100_000):
+        facts = extract("s/a.tf.json", text)
+        assert facts["error"]["file"] == "s/a.tf.json"
+        assert facts["error"]["message"].startswith("not read as JSON: ")
+
+
 NAMES = ["a", "b", "c"]
 fragment = st.one_of(
     st.sampled_from(NAMES).map(lambda n: "${local." + n + "}"),

@@ -78,3 +78,18 @@ def test_tf_json_that_is_not_an_object_is_an_error() -> None:
     result = parse("[1, 2]", "x/main.tf.json")
     assert isinstance(result, HclError)
     assert "JSON object" in result.message
+
+
+def test_tf_json_with_a_huge_number_or_deep_nesting_is_an_error_naming_the_file() -> None:
+    """json.loads raises ValueError past 4,300 digits and RecursionError when deep: data."""
+    huge = parse('{"locals": {"x": ' + "9" * 5_000 + "}}", "x/main.tf.json")
+    deep = parse('{"locals": {"x": ' + "[" * 100_000 + "]" * 100_000 + "}}", "x/main.tf.json")
+    assert isinstance(huge, HclError) and huge.file == "x/main.tf.json"
+    assert "digits" in huge.message
+    assert isinstance(deep, HclError) and deep.message == "not read as JSON: nested too deeply"
+
+
+def test_a_deeply_nested_expression_is_an_error_saying_so() -> None:
+    result = parse("locals {\n  x = " + "[" * 2_000 + "1" + "]" * 2_000 + "\n}\n", "x/main.tf")
+    assert isinstance(result, HclError) and result.file == "x/main.tf"
+    assert result.message == "an expression is nested too deeply to parse"

@@ -113,6 +113,15 @@ def test_deeply_nested_json_is_422(db: Session) -> None:
     assert "nested too deeply" in outcome.body["detail"]
 
 
+def test_a_number_past_pythons_digit_limit_is_422_not_a_server_error(db: Session) -> None:
+    """json.loads raises a plain ValueError (not JSONDecodeError) past 4,300 digits."""
+    body = b'{"repository": {"id": ' + b"9" * 5_000 + b"}}"
+    outcome = intake.receive_github(db, _headers(body), body)
+    assert outcome.status == 422
+    assert "body is not valid JSON" in outcome.body["detail"]
+    assert _events(db) == 0
+
+
 def test_an_over_long_delivery_id_is_422_and_writes_nothing(db: Session) -> None:
     _register(db)
     body = _push(full_name="acme/p")
