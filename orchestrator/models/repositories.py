@@ -107,6 +107,8 @@ class Event(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     detail: Mapped[str] = mapped_column(Text, default="")
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # when a worker last took it for processing: the reaper's clock for a push left processing
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 

@@ -83,7 +83,7 @@ def claim(session: Session, event_id: int) -> list[Step]:
     rows = session.execute(
         update(Event)
         .where(Event.id.in_(waiting), Event.status == "received")
-        .values(status="processing", attempts=Event.attempts + 1)
+        .values(status="processing", attempts=Event.attempts + 1, claimed_at=utcnow())
         .returning(Event.id, Event.event_type, Event.ref, Event.before_sha, Event.after_sha),
         execution_options={"synchronize_session": False},
     ).all()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from orchestrator.models import Event, Run, utcnow
@@ -123,9 +123,12 @@ def _unprocessed_pushes(session: Session, stale: datetime) -> list[Doorbell]:
 
 
 def _retry_stuck_pushes(session: Session, started_before: datetime) -> list[Doorbell]:
-    """A push whose worker died mid-way is tried again, at most PUSH_ATTEMPTS times."""
+    """A push whose worker died mid-way is tried again, at most PUSH_ATTEMPTS times; counted
+    from when a worker took it, so a push that waited long in a backlog is not taken from the
+    worker processing it."""
     bells: list[Doorbell] = []
-    stuck = select(Event).where(Event.status == "processing", Event.received_at < started_before)
+    taken = func.coalesce(Event.claimed_at, Event.received_at)
+    stuck = select(Event).where(Event.status == "processing", taken < started_before)
     for event in session.scalars(stuck):
         if event.attempts >= PUSH_ATTEMPTS:
             event.status = "failed"
