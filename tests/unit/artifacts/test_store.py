@@ -10,6 +10,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -269,12 +270,13 @@ def test_reading_a_log_joins_parts_across_listing_pages(moto: MotoServer, aws_en
     bucket = new_bucket(moto)
     store = open_store(s3_settings(moto, bucket))
     s3 = moto.client("s3")
-    for number in range(1005):
-        s3.put_object(
-            Bucket=bucket,
-            Key=f"{PREFIX}/{log_key(17)}.parts/{number:04d}",
-            Body=f"{number}\n".encode(),
-        )
+
+    def put(number: int) -> None:
+        key = f"{PREFIX}/{log_key(17)}.parts/{number:04d}"
+        s3.put_object(Bucket=bucket, Key=key, Body=f"{number}\n".encode())
+
+    with ThreadPoolExecutor(max_workers=16) as pool:  # setup only: the store reads as it does
+        list(pool.map(put, range(1005)))
     assert store.get(log_key(17)) == "".join(f"{n}\n" for n in range(1005)).encode()
 
 
