@@ -24,6 +24,7 @@ def _apply_approved(context: RunContext) -> list[Doorbell]:
         f"stackrun: applying the approved plan of run {run_id} at {context.inputs.commit_sha}"
     )
     workspace = context.prepare("apply")
+    worker_api.record_inputs_digest(run_id, workspace.inputs_digest)
     plan_bytes = context.store.get(worker_api.plan_key(run_id))
     digest = hashlib.sha256(plan_bytes).hexdigest()
     if digest != approved:
