@@ -44,7 +44,9 @@ def apply_now(
     if not own:
         return bells
     others = [b for b in bells if b not in own]
-    claimed = worker_api.claim_for_apply(run_id, context.settings.lease_seconds)
+    claimed = worker_api.claim_for_apply(
+        run_id, context.settings.lease_seconds, in_planning_workspace=True
+    )
     if claimed is None or claimed.plan_sha256 != digest:
         return others
     context.runlog(f"stackrun: autodeploy: applying plan sha256={digest} in the planning workspace")

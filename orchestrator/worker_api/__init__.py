@@ -124,11 +124,16 @@ def claim_for_plan(run_id: int, lease_seconds: int) -> RunInputs | None:
     return claimed
 
 
-def claim_for_apply(run_id: int, lease_seconds: int) -> RunInputs | None:
+def claim_for_apply(
+    run_id: int, lease_seconds: int, in_planning_workspace: bool = False
+) -> RunInputs | None:
     """CONFIRMED → APPLYING under a lease of `lease_seconds`, with a credential of its own;
-    None when not claimable."""
+    None when not claimable. An autodeploy applying `in_planning_workspace` keeps the plan
+    task's credential, which that workspace's terraform already holds (`credential` empty)."""
     with session_scope() as session:
-        return _claim(session, claims.claim_for_apply, run_id, lease_seconds)
+        return _claim(
+            session, claims.claim_for_apply, run_id, lease_seconds, not in_planning_workspace
+        )
 
 
 def _claim(
@@ -136,11 +141,14 @@ def _claim(
     claim: Callable[[Session, int, int], Run | None],
     run_id: int,
     lease_seconds: int,
+    issue_credential: bool = True,
 ) -> RunInputs | None:
-    """The claim, the run's inputs and its credential for the API and managed state (only
-    its hash is kept), in the claim's transaction."""
+    """The claim, the run's inputs and (`issue_credential`) a new credential for the API and
+    managed state (only its hash is kept), in the claim's transaction."""
     if claim(session, run_id, lease_seconds) is None:
         return None
+    if not issue_credential:
+        return load(session, run_id)
     return load(session, run_id, service.issue_run_credential(session, run_id))
 
 
