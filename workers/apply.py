@@ -24,6 +24,7 @@ def _apply_approved(context: RunContext) -> list[Doorbell]:
         f"stackrun: applying the approved plan of run {run_id} at {context.inputs.commit_sha}"
     )
     workspace = context.prepare("apply")
+    worker_api.record_inputs_digest(run_id, workspace.inputs_digest)
     plan_bytes = context.store.get(worker_api.plan_key(run_id))
     digest = hashlib.sha256(plan_bytes).hexdigest()
     if digest != approved:
@@ -43,7 +44,9 @@ def apply_now(
     if not own:
         return bells
     others = [b for b in bells if b not in own]
-    claimed = worker_api.claim_for_apply(run_id, context.settings.lease_seconds)
+    claimed = worker_api.claim_for_apply(
+        run_id, context.settings.lease_seconds, in_planning_workspace=True
+    )
     if claimed is None or claimed.plan_sha256 != digest:
         return others
     context.runlog(f"stackrun: autodeploy: applying plan sha256={digest} in the planning workspace")

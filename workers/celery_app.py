@@ -9,7 +9,7 @@ from celery.signals import worker_init
 
 from orchestrator import worker_api
 from orchestrator.settings import get_settings
-from workers import quiet
+from workers import api_client, quiet
 
 
 def create_app() -> Celery:
@@ -47,6 +47,8 @@ app = create_app()
 
 @worker_init.connect
 def _warm_up(**_: Any) -> None:
-    """Build the HCL parser once in the parent, before the pool forks: the first run of each
-    child process would otherwise spend a tenth of a second on it."""
+    """Build the HCL parser and the API client's TLS context once in the parent, before the
+    pool forks: the first run of each child process would otherwise spend a tenth of a second
+    on each."""
     worker_api.warm_up_parser()
+    api_client.warm_up()

@@ -6,6 +6,7 @@ import contextlib
 import os
 import shutil
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
@@ -21,15 +22,18 @@ def workspace_for(settings: Settings, run_id: int, phase: str) -> Path:
     return settings.workspaces_dir / f"run-{run_id}-{phase}"
 
 
-def checkout(settings: Settings, inputs: RunInputs, phase: str) -> tuple[Path, StackAtCommit]:
+def checkout(
+    settings: Settings, inputs: RunInputs, phase: str, cleared: Callable[[], object]
+) -> tuple[Path, StackAtCommit]:
     """Export the run's commit; return the workspace's root and the stack as the graph at
     the commit has it. ValueError, before anything is written, when that graph blocks the
     stack (a link that leaves the repository, a file over a graph limit); a link that leaves
-    the repository is never written."""
+    the repository is never written. `cleared` is called once nothing blocks the stack,
+    before the export."""
     root = workspace_for(settings, inputs.run_id, phase)
     if root.exists():
         shutil.rmtree(root)
-    found = worker_api.export_commit(inputs, root)
+    found = worker_api.export_commit(inputs, root, cleared)
     return root, found
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from orchestrator import worker_api
 from orchestrator.settings import Settings
-from orchestrator.worker_api import Masker, RunInputs, RunKind
+from orchestrator.worker_api import Masker, RunEnvironment, RunInputs, RunKind
 from workers import api_client
 
 
@@ -18,20 +18,25 @@ class Granted:
     env: dict[str, str]
     withheld: tuple[str, ...]
     trusted: bool
+    inputs_digest: str
+
+
+def fetch(settings: Settings, inputs: RunInputs) -> RunEnvironment:
+    """The run's environment as the API gives it for the run's credential (thread-safe)."""
+    return api_client.environment(settings, inputs.run_id, inputs.credential)
 
 
 def assemble(
     settings: Settings,
     inputs: RunInputs,
-    credential: str,
+    given: RunEnvironment,
     masker: Masker,
     runlog: Callable[[str], None],
 ) -> Granted:
-    """Secrets are added to `masker` before anything is logged."""
-    given = api_client.environment(settings, inputs.run_id, credential)
+    """What `fetch` gave, with the stack's AWS role when trusted; secrets are added to
+    `masker` before anything is logged. The digest of the inputs is the caller's to record."""
     for secret in given.secrets:
         masker.add(secret)
-    worker_api.record_inputs_digest(inputs.run_id, given.inputs_digest)
     for note in given.notes:
         runlog(f"stackrun: {note}")
     env = dict(given.variables)
@@ -51,7 +56,7 @@ def assemble(
             f"variables, sensitive upstream outputs and the stack's AWS role are withheld "
             f"({listed})"
         )
-    return Granted(env, tuple(withheld), given.trusted)
+    return Granted(env, tuple(withheld), given.trusted, given.inputs_digest)
 
 
 def _aws_credentials(

@@ -20,8 +20,6 @@ __all__ = ["apply_run", "plan_run"]
 
 def plan_run(run_id: int) -> None:
     """Skip a run whose inputs did not change, or claim a QUEUED run and plan it."""
-    if worker_api.skip_if_inputs_unchanged(run_id):
-        return
     run_claimed(run_id, worker_api.claim_for_plan, _plan, "plan_run")
 
 
@@ -30,7 +28,9 @@ def _plan(context: RunContext) -> list[Doorbell]:
     run_id, inputs, runlog = context.run_id, context.inputs, context.runlog
     runlog(f"stackrun: planning {inputs.stack_id} at {inputs.commit_sha} ({inputs.kind})")
     workspace = context.prepare("plan")
-    worker_api.step(run_id, RunState.INITIALIZING, RunState.PREPARING, "init")
+    worker_api.step(
+        run_id, RunState.INITIALIZING, RunState.PREPARING, "init", workspace.inputs_digest
+    )
     workspace.init(context.settings)
     worker_api.step(run_id, RunState.PLANNING, RunState.INITIALIZING, "plan")
     _terraform_plan(workspace, inputs.managed_state)

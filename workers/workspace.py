@@ -4,13 +4,14 @@ its upstreams' local state written, and the confined terraform that works in it.
 from __future__ import annotations
 
 import posixpath
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from orchestrator import worker_api
 from orchestrator.settings import Settings
 from orchestrator.toolchain import resolve_terraform
-from orchestrator.worker_api import Masker, RunInputs, VcsError
+from orchestrator.worker_api import Masker, RunEnvironment, RunInputs, StackAtCommit, VcsError
 from workers import checkout, environment
 from workers.runlog import RunLog
 from workers.runtime import plugin_cache, plugin_cache_lock
@@ -29,6 +30,7 @@ class Workspace:
     terraform: Terraform
     withheld: tuple[str, ...]
     credential: str
+    inputs_digest: str
     # an environment's files (DESIGN §3), as Terraform in the stack's folder names them
     backend_files: tuple[str, ...] = ()
     var_files: tuple[str, ...] = ()
@@ -52,20 +54,14 @@ def prepare(
     settings: Settings, inputs: RunInputs, phase: str, masker: Masker, runlog: RunLog
 ) -> Workspace:
     """Check the run's commit out for `phase` and set terraform up in the stack's directory."""
-    root, at_commit = checkout.checkout(settings, inputs, phase)
-    directory = checkout.stack_dir(root, inputs.stack_path)
-    if not directory.is_dir():
-        raise VcsError(
-            f"stack directory {inputs.stack_path} does not exist at commit {inputs.commit_sha}"
-        )
-    worker_api.check_stack_file(directory, inputs.stack_path)
-    credential = worker_api.issue_credential(inputs.run_id)
+    root, directory, at_commit, given = _checked_out(settings, inputs, phase)
+    credential = inputs.credential
     masker.add(credential)
     if inputs.managed_state:
         address = checkout.state_address(settings, inputs.stack_id)
         checkout.wire_managed_state(directory, address, inputs.run_id)
         runlog(f"state: managed by stackrun at {address}")
-    granted = environment.assemble(settings, inputs, credential, masker, runlog)
+    granted = environment.assemble(settings, inputs, given, masker, runlog)
     env = base_environment({"TF_PLUGIN_CACHE_DIR": str(plugin_cache(settings, granted.trusted))})
     if inputs.managed_state:
         env["TF_HTTP_PASSWORD"] = credential
@@ -82,9 +78,34 @@ def prepare(
         terraform,
         granted.withheld,
         credential,
+        granted.inputs_digest,
         _from_stack(inputs.stack_path, at_commit.backend_files),
         _from_stack(inputs.stack_path, at_commit.var_files),
     )
+
+
+def _checked_out(
+    settings: Settings, inputs: RunInputs, phase: str
+) -> tuple[Path, Path, StackAtCommit, RunEnvironment]:
+    """The run's commit exported and its stack file checked, while the run's environment is
+    read from the API: the read starts once the graph at the commit clears the stack (no
+    environment is read for a stack that may not run) and overlaps the export. Nothing of
+    it is logged or given to terraform before the checkout succeeded."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"run-{inputs.run_id}") as pool:
+        reading: list[Future[RunEnvironment]] = []
+
+        def read() -> None:
+            reading.append(pool.submit(environment.fetch, settings, inputs))
+
+        root, at_commit = checkout.checkout(settings, inputs, phase, read)
+        directory = checkout.stack_dir(root, inputs.stack_path)
+        if not directory.is_dir():
+            raise VcsError(
+                f"stack directory {inputs.stack_path} does not exist at commit {inputs.commit_sha}"
+            )
+        worker_api.check_stack_file(directory, inputs.stack_path)
+        given = reading[0].result()  # checkout returned: the stack was cleared
+    return root, directory, at_commit, given
 
 
 def _from_stack(stack_path: str, paths: tuple[str, ...]) -> tuple[str, ...]:

@@ -28,8 +28,8 @@ def upsert_stacks(session: Session, repository: Repository, graph: Graph) -> dic
     """Make the stack table match the graph at the pushed commit; vanished stacks are marked
     deleted (a deleted stack never triggers a destroy)."""
     stacks: dict[str, Stack] = {}
-    for address, node in graph.stacks.items():
-        stack, _ = _stack_at(session, repository, address, node)
+    for address, (stack, _) in _stacks_at(session, repository, graph).items():
+        node = graph.stacks[address]
         _describe(stack, repository, graph, address, node)
         stack.deleted = False
         stacks[address] = stack
@@ -46,8 +46,8 @@ def known_stacks(session: Session, repository: Repository, graph: Graph) -> dict
     created hidden (`deleted`, never autodeployed) and otherwise left alone: the tracked
     branch owns the stack table."""
     stacks: dict[str, Stack] = {}
-    for address, node in graph.stacks.items():
-        stack, new = _stack_at(session, repository, address, node)
+    for address, (stack, new) in _stacks_at(session, repository, graph).items():
+        node = graph.stacks[address]
         if new:
             _describe(stack, repository, graph, address, node)
             stack.autodeploy = False
@@ -57,20 +57,29 @@ def known_stacks(session: Session, repository: Repository, graph: Graph) -> dict
     return stacks
 
 
-def _stack_at(
-    session: Session, repository: Repository, address: str, node: StackNode
-) -> tuple[Stack, bool]:
-    """The stack row of `address` (a folder, or an environment's instance of one), and
-    whether it was created now."""
-    stack_id = stack_id_for(repository, address)
-    stack = session.get(Stack, stack_id)
-    if stack is not None:
-        return stack, False
-    stack = Stack(
-        id=stack_id, repository_id=repository.id, path=node.path, environment=node.environment
-    )
-    session.add(stack)
-    return stack, True
+def _stacks_at(
+    session: Session, repository: Repository, graph: Graph
+) -> dict[str, tuple[Stack, bool]]:
+    """The stack row of each of the graph's addresses (a folder, or an environment's instance
+    of one), read in one query, and whether it was created now."""
+    ids = {address: stack_id_for(repository, address) for address in graph.stacks}
+    rows = session.scalars(select(Stack).where(Stack.id.in_(list(ids.values()))))
+    found = {stack.id: stack for stack in rows}
+    stacks: dict[str, tuple[Stack, bool]] = {}
+    for address, node in graph.stacks.items():
+        stack = found.get(ids[address])
+        if stack is not None:
+            stacks[address] = (stack, False)
+            continue
+        stack = Stack(
+            id=ids[address],
+            repository_id=repository.id,
+            path=node.path,
+            environment=node.environment,
+        )
+        session.add(stack)
+        stacks[address] = (stack, True)
+    return stacks
 
 
 def _describe(

@@ -78,7 +78,6 @@ __all__ = [
     "handoff_platform",
     "hear_run_events",
     "heartbeat",
-    "issue_credential",
     "judge_plan",
     "log_key",
     "managed_outputs",
@@ -92,7 +91,6 @@ __all__ = [
     "record_inputs_digest",
     "record_plan",
     "ring",
-    "skip_if_inputs_unchanged",
     "state_not_saved",
     "step",
     "summarize",
@@ -109,35 +107,49 @@ def hear_run_events() -> None:
     subscribers.install()
 
 
-def skip_if_inputs_unchanged(run_id: int) -> bool:
-    """SKIPPED (and its doorbells rung) when only an upstream reached the run and its inputs
-    are those of the stack's last finished run; False when it must be planned."""
+def claim_for_plan(run_id: int, lease_seconds: int) -> RunInputs | None:
+    """One transaction: a run that only an upstream reached, whose inputs are those of the
+    stack's last finished run, is SKIPPED (its doorbells rung); any other QUEUED run goes to
+    PREPARING under a lease of `lease_seconds` with a credential of its own. None when skipped
+    or not claimable now."""
     with session_scope() as session:
         skipped = claims.skip_if_inputs_unchanged(session, run_id)
-    if skipped is None:
-        return False
-    ring_all(skipped)
-    return True
+        claimed = (
+            None
+            if skipped is not None
+            else _claim(session, claims.claim_for_plan, run_id, lease_seconds)
+        )
+    if skipped is not None:
+        ring_all(skipped)
+    return claimed
 
 
-def claim_for_plan(run_id: int, lease_seconds: int) -> RunInputs | None:
-    """QUEUED → PREPARING under a lease of `lease_seconds`; None when not claimable now."""
-    return _claimed(claims.claim_for_plan, run_id, lease_seconds)
-
-
-def claim_for_apply(run_id: int, lease_seconds: int) -> RunInputs | None:
-    """CONFIRMED → APPLYING under a lease of `lease_seconds`; None when not claimable."""
-    return _claimed(claims.claim_for_apply, run_id, lease_seconds)
-
-
-def _claimed(
-    claim: Callable[[Session, int, int], Run | None], run_id: int, lease_seconds: int
+def claim_for_apply(
+    run_id: int, lease_seconds: int, in_planning_workspace: bool = False
 ) -> RunInputs | None:
+    """CONFIRMED → APPLYING under a lease of `lease_seconds`, with a credential of its own;
+    None when not claimable. An autodeploy applying `in_planning_workspace` keeps the plan
+    task's credential, which that workspace's terraform already holds (`credential` empty)."""
     with session_scope() as session:
-        if claim(session, run_id, lease_seconds) is None:
-            return None
-    with session_scope() as session:
+        return _claim(
+            session, claims.claim_for_apply, run_id, lease_seconds, not in_planning_workspace
+        )
+
+
+def _claim(
+    session: Session,
+    claim: Callable[[Session, int, int], Run | None],
+    run_id: int,
+    lease_seconds: int,
+    issue_credential: bool = True,
+) -> RunInputs | None:
+    """The claim, the run's inputs and (`issue_credential`) a new credential for the API and
+    managed state (only its hash is kept), in the claim's transaction."""
+    if claim(session, run_id, lease_seconds) is None:
+        return None
+    if not issue_credential:
         return load(session, run_id)
+    return load(session, run_id, service.issue_run_credential(session, run_id))
 
 
 def heartbeat(run_id: int, renew_seconds: int | None) -> RunState | None:
@@ -151,20 +163,19 @@ def heartbeat(run_id: int, renew_seconds: int | None) -> RunState | None:
     return state if state is not None and is_terminal(state) else None
 
 
-def issue_credential(run_id: int) -> str:
-    """The run's own credential: for the API (environment, outputs) and managed state."""
-    with session_scope() as session:
-        return service.issue_run_credential(session, run_id)
-
-
 def record_inputs_digest(run_id: int, digest: str) -> None:
     with session_scope() as session:
         service.update_run_fields(session, run_id, inputs_sha256=digest)
 
 
-def step(run_id: int, target: RunState, expect: RunState, reason: str) -> None:
-    """A step of a worker's procedure; RunMoved when someone else changed the run."""
+def step(
+    run_id: int, target: RunState, expect: RunState, reason: str, inputs_digest: str | None = None
+) -> None:
+    """A step of a worker's procedure, with the digest of the run's inputs when given (in the
+    same transaction); RunMoved when someone else changed the run."""
     with session_scope() as session:
+        if inputs_digest is not None:
+            service.update_run_fields(session, run_id, inputs_sha256=inputs_digest)
         claims.move(session, run_id, target, expect, reason)
 
 

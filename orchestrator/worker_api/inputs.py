@@ -4,8 +4,8 @@ current state of a managed upstream, the stack's AWS role assumed for the run.""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,8 @@ from orchestrator.trust import redact_state
 class RunInputs:
     """A claimed run, its stack and where its code comes from (`export_commit` opens the
     repository's mirror); `aws` the stack's role as stored (read by `aws_role_arn`,
-    `assume_role`)."""
+    `assume_role`); `credential` the run's own, issued with the claim for this task (never
+    shown by repr)."""
 
     run_id: int
     kind: str
@@ -43,6 +44,7 @@ class RunInputs:
     local_state_reads: tuple[Mapping[str, Any], ...]
     aws: Mapping[str, Any] | None
     repository_id: int
+    credential: str = field(default="", repr=False, compare=False)
 
     @property
     def stack_address(self) -> str:
@@ -54,7 +56,7 @@ class RunInputs:
         return AwsRole.from_json(dict(self.aws)).role_arn if self.aws else None
 
 
-def load(session: Session, run_id: int) -> RunInputs:
+def load(session: Session, run_id: int, credential: str = "") -> RunInputs:
     run = session.get(Run, run_id)
     assert run is not None
     stack = session.get(Stack, run.stack_id)
@@ -71,14 +73,18 @@ def load(session: Session, run_id: int) -> RunInputs:
         local_state_reads=tuple(stack.local_state_reads or []),
         aws=stack.aws,
         repository_id=stack.repository_id,
+        credential=credential,
     )
 
 
-def export_commit(inputs: RunInputs, root: Path) -> StackAtCommit:
+def export_commit(
+    inputs: RunInputs, root: Path, cleared: Callable[[], object] = lambda: None
+) -> StackAtCommit:
     """Export the run's commit to `root`; the stack as the graph at that commit has it (its
     environment's files). ValueError, before anything is written, when that graph blocks the
     stack (a link that leaves the repository, a file over a graph limit); a link that leaves
-    the repository is never written."""
+    the repository is never written. `cleared` is called once nothing blocks the stack,
+    before the export (a worker starts reading the run's environment meanwhile)."""
     sha = inputs.commit_sha
     with session_scope() as session:
         repository = session.get(Repository, inputs.repository_id)
@@ -92,6 +98,7 @@ def export_commit(inputs: RunInputs, root: Path) -> StackAtCommit:
             f"stack {inputs.stack_address} cannot run at commit {sha[:12]}: "
             + "; ".join(found.blockers)
         )
+    cleared()
     mirror.export(sha, root)
     return found
 
