@@ -62,6 +62,7 @@ def tick(session: Session, now: datetime, spread_seconds: float) -> list[Started
         return []
     reasons = {slot: f"schedule slot {slot:%Y-%m-%d %H:%M}Z" for _, _, slot in pairs}
     started = _start(session, due.stacks_due(pairs), reasons)
+    log.info("drift tick at %s: %d drift runs started", now.isoformat(), len(started))
     return [
         Started(run_id, stack_id, pool, schedule.start_delay(stack_id, slot, spread_seconds))
         for run_id, stack_id, pool, slot in started
@@ -83,7 +84,11 @@ def _start(
     """Claim the (stack, slot) of each row of `found` (stack_id, slot, commit_sha) with the
     id of its DRIFT run reserved, then create those runs: (run id, stack id, worker pool,
     slot) of each started check. A stack never applied gets a check claimed as skipped and
-    no run. Nothing of the stacks leaves the database but what rings their doorbells."""
+    no run. Nothing of the stacks leaves the database but what rings their doorbells.
+
+    The checks of this call are those in the id range the claim returned stamped with its
+    `now`: another transaction's checks in the range are invisible until it commits, and
+    then they carry their own moment."""
     now = utcnow()
     claimed = _claim(session, found, now)
     if not claimed:
