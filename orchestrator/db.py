@@ -8,10 +8,24 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any, TypeAlias
 
-from sqlalchemy import JSON, Engine, Select, Table, bindparam, create_engine, event, text
+from sqlalchemy import (
+    ARRAY,
+    JSON,
+    ColumnElement,
+    Engine,
+    Integer,
+    Select,
+    Table,
+    any_,
+    bindparam,
+    create_engine,
+    event,
+    literal,
+    text,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
 from orchestrator.settings import get_settings
 
@@ -144,6 +158,17 @@ def insert_selected(
         session.execute(statement)
         return []
     return list(session.execute(statement.returning(*(table.c[n] for n in returning))).all())
+
+
+def one_of(
+    session: Session, column: ColumnElement[int] | InstrumentedAttribute[int], values: Sequence[int]
+) -> ColumnElement[bool]:
+    """`column IN values` for many integers (a tick's 50,000 checks): one array parameter on
+    PostgreSQL, whose planner then knows how many rows to expect; elsewhere the numbers are
+    written into the statement (SQLite allows 32,766 parameters)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(literal(list(values), ARRAY(Integer)))
+    return column.in_(bindparam("one_of", list(values), expanding=True, literal_execute=True))
 
 
 def update_many(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:

@@ -73,7 +73,10 @@ def stacks_due(pairs: list[tuple[str, str, datetime]]) -> AnySelect:
         *((and_(declared == d, override == o), _at(slot)) for d, o, slot in pairs),
         else_=None,
     )
-    checked = exists().where(DriftCheck.stack_id == Stack.id, DriftCheck.slot >= slot)
+    earliest = _at(min(slot for _, _, slot in pairs))  # implied; spares reading old checks
+    checked = exists().where(
+        DriftCheck.stack_id == Stack.id, DriftCheck.slot >= earliest, DriftCheck.slot >= slot
+    )
     return _candidates(slot).where(slot.is_not(None), ~checked)
 
 

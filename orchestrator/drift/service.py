@@ -22,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from orchestrator.boundary import queries as boundary
-from orchestrator.db import AnySelect, insert_selected
+from orchestrator.db import AnySelect, insert_selected, one_of
 from orchestrator.drift import due, schedule
 from orchestrator.models import DriftCheck, Repository, Run, Stack, StackOutputs, utcnow
 from orchestrator.notifications import messages
@@ -84,29 +84,20 @@ def _start(
     """Claim the (stack, slot) of each row of `found` (stack_id, slot, commit_sha) with the
     id of its DRIFT run reserved, then create those runs: (run id, stack id, worker pool,
     slot) of each started check. A stack never applied gets a check claimed as skipped and
-    no run. Nothing of the stacks leaves the database but what rings their doorbells.
-
-    The checks of this call are those in the id range the claim returned stamped with its
-    `now`: another transaction's checks in the range are invisible until it commits, and
-    then they carry their own moment."""
+    no run. Nothing of the stacks leaves the database but what rings their doorbells (and
+    the ids of the checks claimed, which the later statements go back to)."""
     now = utcnow()
     claimed = _claim(session, found, now)
     if not claimed:
         return []
-    mine = and_(
-        DriftCheck.id.between(min(claimed), max(claimed)),
-        DriftCheck.created_at == now,
-        DriftCheck.run_id.is_not(None),
-    )
+    mine = and_(one_of(session, DriftCheck.id, claimed), DriftCheck.run_id.is_not(None))
     reason = case(
         {slot: f"drift check ({why}) of the last applied commit" for slot, why in reasons.items()},
         value=DriftCheck.slot,
     )
     service.create_runs_from(session, _runs(mine, reason))
     skipped = select(DriftCheck.stack_id).where(
-        DriftCheck.id.between(min(claimed), max(claimed)),
-        DriftCheck.created_at == now,
-        DriftCheck.status == "skipped",
+        one_of(session, DriftCheck.id, claimed), DriftCheck.status == "skipped"
     )
     session.execute(update(Stack).where(Stack.id.in_(skipped)).values(last_drift_check_at=now))
     return _started(session, mine)
