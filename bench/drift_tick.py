@@ -120,7 +120,7 @@ def timed_tick(engine: Engine, now: datetime, repeat: int) -> dict[str, float | 
         with Session(engine) as session:
             begin = time.perf_counter()
             session.execute(
-                select(Stack.id, Stack.drift_schedules, Stack.drift_override, Stack.last_drift_slot)
+                select(Stack.id, Stack.drift_schedules, Stack.drift_override, Stack.drift_status)
             ).all()
             reads.append(time.perf_counter() - begin)
         with Session(engine) as session:

@@ -2,33 +2,23 @@
 
 A tick does not read every stack row: stacks share a few schedules, so the distinct
 (schedules, override) pairs are read (as their stored JSON text), the due slot of each pair is
-computed once in Python (`schedule.due_slot`), and the stacks of the due pairs whose last slot
-is older are selected with what starting their check needs (worker pool, last applied commit,
-branch) in the same query."""
+computed once in Python (`schedule.due_slot`), and the stacks of the due pairs without a check
+at that slot or a later one are selected with their last applied commit: a query the tick's
+claim inserts from, so the stacks never leave the database."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
 
-from sqlalchemy import Text, and_, cast, func, or_, select
+from sqlalchemy import Text, and_, case, cast, exists, func, literal, select
 from sqlalchemy.orm import Session
 
+from orchestrator.db import AnySelect
 from orchestrator.drift import schedule
-from orchestrator.models import Repository, Stack, StackOutputs
-
-
-class Due(NamedTuple):
-    """A stack with a slot to check, and what its check needs; `commit_sha` is None when the
-    stack was never applied (its check is skipped). A tuple: a busy tick makes 50,000."""
-
-    stack_id: str
-    slot: datetime
-    worker_pool: str
-    commit_sha: str | None
-    branch: str
+from orchestrator.models import DriftCheck, Stack, StackOutputs
 
 
 def schedules(declared: list[Any] | None, override: Mapping[str, Any] | None) -> list[str]:
@@ -46,7 +36,7 @@ def _override() -> Any:
     return func.coalesce(cast(Stack.drift_override, Text), "")
 
 
-def _due_pairs(session: Session, now: datetime) -> list[tuple[str, str, datetime]]:
+def due_pairs(session: Session, now: datetime) -> list[tuple[str, str, datetime]]:
     """(schedules text, override text, slot) of every distinct pair with a slot due now."""
     pairs = session.execute(
         select(_declared(), _override()).where(Stack.deleted.is_(False)).distinct()
@@ -64,48 +54,37 @@ def _due_pairs(session: Session, now: datetime) -> list[tuple[str, str, datetime
     return due
 
 
-def _facts() -> Any:
+def _candidates(slot: Any) -> AnySelect:
+    """stack_id, slot (`slot`, an expression over the stack), commit_sha (None: never
+    applied) of live stacks."""
     return (
-        select(Stack.id, Stack.worker_pool, StackOutputs.commit_sha, Repository.branch)
-        .join(Repository, Repository.id == Stack.repository_id)
+        select(Stack.id.label("stack_id"), slot.label("slot"), StackOutputs.commit_sha)
         .outerjoin(StackOutputs, StackOutputs.stack_id == Stack.id)
+        .where(Stack.deleted.is_(False))
         .order_by(Stack.id)
     )
 
 
-def due_now(session: Session, now: datetime) -> list[Due]:
-    """Every live stack with a slot due at this tick that it has not been checked for."""
-    pairs = _due_pairs(session, now)
-    if not pairs:
-        return []
-    slot_of = {(declared, override): slot for declared, override, slot in pairs}
+def stacks_due(pairs: list[tuple[str, str, datetime]]) -> AnySelect:
+    """Every live stack of a due pair that has no check at that slot or a later one: the
+    stack_id, slot and commit_sha a drift check is claimed with."""
     declared, override = _declared(), _override()
-    query = (
-        _facts()
-        .add_columns(declared.label("declared"), override.label("override"))
-        .where(
-            Stack.deleted.is_(False),
-            or_(
-                *(
-                    and_(
-                        declared == d,
-                        override == o,
-                        or_(Stack.last_drift_slot.is_(None), Stack.last_drift_slot < slot),
-                    )
-                    for d, o, slot in pairs
-                )
-            ),
-        )
+    slot = case(
+        *((and_(declared == d, override == o), _at(slot)) for d, o, slot in pairs),
+        else_=None,
     )
-    return [
-        Due(
-            row.id, slot_of[row.declared, row.override], row.worker_pool, row.commit_sha, row.branch
-        )
-        for row in session.execute(query)
-    ]
+    earliest = _at(min(slot for _, _, slot in pairs))  # implied; spares reading old checks
+    checked = exists().where(
+        DriftCheck.stack_id == Stack.id, DriftCheck.slot >= earliest, DriftCheck.slot >= slot
+    )
+    return _candidates(slot).where(slot.is_not(None), ~checked)
 
 
-def facts_of(session: Session, slots: Mapping[str, datetime]) -> list[Due]:
-    """The given stacks, each with the slot given (a check asked for by hand)."""
-    rows = session.execute(_facts().where(Stack.id.in_(list(slots))))
-    return [Due(row.id, slots[row.id], row.worker_pool, row.commit_sha, row.branch) for row in rows]
+def stacks_given(slots: Mapping[str, datetime]) -> AnySelect:
+    """The given live stacks, each with the slot given (a check asked for by hand)."""
+    slot = case({stack_id: _at(slot) for stack_id, slot in slots.items()}, value=Stack.id)
+    return _candidates(slot).where(Stack.id.in_(list(slots)))
+
+
+def _at(moment: datetime) -> Any:
+    return literal(moment, DriftCheck.slot.type)

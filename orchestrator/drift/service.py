@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Table,
+    and_,
+    case,
+    literal,
+    select,
+    type_coerce,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from orchestrator.boundary import queries as boundary
-from orchestrator.db import insert_many, update_many
+from orchestrator.db import AnySelect, insert_selected, one_of
 from orchestrator.drift import due, schedule
-from orchestrator.models import DriftCheck, Run, Stack, utcnow
+from orchestrator.models import DriftCheck, Repository, Run, Stack, StackOutputs, utcnow
 from orchestrator.notifications import messages
 from orchestrator.notifications import service as notifications
 from orchestrator.runs import service
@@ -47,102 +57,117 @@ def reconciles(stack: Stack) -> bool:
 def tick(session: Session, now: datetime, spread_seconds: float) -> list[Started]:
     """Start a drift check for every stack with a slot due now; one per (stack, slot), also
     when several beats tick at once (the database's unique constraint decides)."""
-    found = due.due_now(session, now)
-    started = _start(session, found, lambda slot: f"schedule slot {slot:%Y-%m-%d %H:%M}Z")
+    pairs = due.due_pairs(session, now)
+    if not pairs:
+        return []
+    reasons = {slot: f"schedule slot {slot:%Y-%m-%d %H:%M}Z" for _, _, slot in pairs}
+    started = _start(session, due.stacks_due(pairs), reasons)
+    log.info("drift tick at %s: %d drift runs started", now.isoformat(), len(started))
     return [
-        Started(
-            run_id,
-            d.stack_id,
-            d.worker_pool,
-            schedule.start_delay(d.stack_id, d.slot, spread_seconds),
-        )
-        for d, run_id in started
+        Started(run_id, stack_id, pool, schedule.start_delay(stack_id, slot, spread_seconds))
+        for run_id, stack_id, pool, slot in started
     ]
 
 
 def start_check(session: Session, stack: Stack, slot: datetime, why: str) -> int | None:
     """One check now (an API request): its run id, or None when there is nothing to check."""
-    started = _start(session, due.facts_of(session, {stack.id: slot}), lambda _slot: why)
-    return started[0][1] if started else None
-
-
-def _start(
-    session: Session, found: list[due.Due], why: Callable[[datetime], str]
-) -> list[tuple[due.Due, int]]:
-    """Claim each (stack, slot), then create the DRIFT runs of the claimed ones in bulk:
-    each started check with its run. A stack never applied gets a check claimed as skipped
-    and no run."""
-    now = utcnow()
-    claimed = _claim_slots(session, found, now)
-    if not claimed:
-        return []
-    applied = [d for d in found if d.stack_id in claimed and d.commit_sha is not None]
-    runs = [_drift_run(d.stack_id, str(d.commit_sha), d.branch, why(d.slot)) for d in applied]
-    run_ids = service.create_runs(session, runs)
-    update_many(
-        session,
-        cast(Table, DriftCheck.__table__),
-        [{"id": claimed[d.stack_id], "run_id": r} for d, r in zip(applied, run_ids, strict=True)],
-    )
-    _mark_stacks(session, [d for d in found if d.stack_id in claimed], now)
-    return list(zip(applied, run_ids, strict=True))
-
-
-def _drift_run(stack_id: str, commit_sha: str, branch: str, why: str) -> service.NewRun:
-    """A drift check's run: a plan of the stack's last applied commit."""
-    return service.NewRun(
-        stack_id=stack_id,
-        kind=RunKind.DRIFT,
-        commit_sha=commit_sha,
-        branch=branch,
-        triggered_by="drift",
-        trigger_reason=f"drift check ({why}) of the last applied commit",
-    )
-
-
-def _mark_stacks(session: Session, claimed: list[due.Due], now: datetime) -> None:
-    """The claimed stacks are at their slot; a skipped one (never applied) was checked now."""
-    table = cast(Table, Stack.__table__)
-    checked = [d for d in claimed if d.commit_sha is not None]
-    skipped = [d for d in claimed if d.commit_sha is None]
-    update_many(session, table, [{"id": d.stack_id, "last_drift_slot": d.slot} for d in checked])
-    update_many(
-        session,
-        table,
-        [
-            {"id": d.stack_id, "last_drift_slot": d.slot, "last_drift_check_at": now}
-            for d in skipped
-        ],
-    )
+    started = _start(session, due.stacks_given({stack.id: slot}), {slot: why})
+    return started[0][0] if started else None
 
 
 NEVER_APPLIED = "the stack has never been applied"
 
 
-def _claim_slots(session: Session, found: list[due.Due], now: datetime) -> dict[str, int]:
-    """Insert the (stack, slot) rows nobody holds yet, a never-applied stack's as skipped:
-    {stack id: check id} of the new ones."""
-    if not found:
-        return {}
-    rows: list[dict[str, Any]] = [
-        {
-            "stack_id": d.stack_id,
-            "slot": d.slot,
-            "status": "queued" if d.commit_sha else "skipped",
-            "resources": [],
-            "reason": "" if d.commit_sha else NEVER_APPLIED,
-            "created_at": now,
-            "finished_at": None if d.commit_sha else now,
-        }
-        for d in sorted(found, key=lambda d: d.stack_id)
-    ]
+def _start(
+    session: Session, found: AnySelect, reasons: Mapping[datetime, str]
+) -> list[tuple[int, str, str, datetime]]:
+    """Claim the (stack, slot) of each row of `found` (stack_id, slot, commit_sha) with the
+    id of its DRIFT run reserved, then create those runs: (run id, stack id, worker pool,
+    slot) of each started check. A stack never applied gets a check claimed as skipped and
+    no run. Nothing of the stacks leaves the database but what rings their doorbells (and
+    the ids of the checks claimed, which the later statements go back to)."""
+    now = utcnow()
+    claimed = _claim(session, found, now)
+    if not claimed:
+        return []
+    mine = and_(one_of(session, DriftCheck.id, claimed), DriftCheck.run_id.is_not(None))
+    reason = case(
+        {slot: f"drift check ({why}) of the last applied commit" for slot, why in reasons.items()},
+        value=DriftCheck.slot,
+    )
+    service.create_runs_from(session, _runs(mine, reason))
+    skipped = select(DriftCheck.stack_id).where(
+        one_of(session, DriftCheck.id, claimed), DriftCheck.status == "skipped"
+    )
+    session.execute(update(Stack).where(Stack.id.in_(skipped)).values(last_drift_check_at=now))
+    return _started(session, mine)
+
+
+def _claim(session: Session, found: AnySelect, now: datetime) -> list[int]:
+    """Insert the (stack, slot) rows of `found` nobody holds yet, a never-applied stack's as
+    skipped, an applied one's with the id of its run to be: the ids of the checks inserted."""
+    rows = found.subquery()
+    applied = rows.c.commit_sha.is_not(None)
     table = cast(Table, DriftCheck.__table__)
-    inserted = insert_many(session, table, rows, ["stack_id", "id"], ["stack_id", "slot"])
-    claimed = {str(row.stack_id): int(row.id) for row in inserted}
-    for d in found:
-        if d.stack_id not in claimed:
-            log.info("stack=%s slot=%s drift check already started", d.stack_id, d.slot.isoformat())
-    return claimed
+    source = select(
+        rows.c.stack_id,
+        rows.c.slot,
+        case((applied, "queued"), else_="skipped"),
+        literal([], table.c.resources.type),
+        case((applied, ""), else_=NEVER_APPLIED),
+        literal(now, table.c.created_at.type),
+        case((applied, None), else_=literal(now, table.c.finished_at.type)),
+        case((applied, service.new_run_id(session)), else_=None),
+    ).order_by(rows.c.stack_id)
+    columns = ["stack_id", "slot", "status", "resources", "reason", "created_at"]
+    inserted = insert_selected(
+        session,
+        table,
+        [*columns, "finished_at", "run_id"],
+        source,
+        skip_conflicts_on=["stack_id", "slot"],
+        returning=["id"],
+    )
+    return [int(row.id) for row in inserted]
+
+
+def _runs(mine: ColumnElement[bool], reason: ColumnElement[str]) -> AnySelect:
+    """The DRIFT runs of the checks claimed: a plan of each stack's last applied commit."""
+    return (
+        select(
+            DriftCheck.run_id.label("id"),
+            DriftCheck.stack_id,
+            literal(RunKind.DRIFT, Run.kind.type).label("kind"),
+            StackOutputs.commit_sha,
+            Repository.branch,
+            literal("drift", Run.triggered_by.type).label("triggered_by"),
+            reason.label("trigger_reason"),
+        )
+        .join(StackOutputs, StackOutputs.stack_id == DriftCheck.stack_id)
+        .join(Stack, Stack.id == DriftCheck.stack_id)
+        .join(Repository, Repository.id == Stack.repository_id)
+        .where(mine)
+    )
+
+
+def _started(session: Session, mine: ColumnElement[bool]) -> list[tuple[int, str, str, datetime]]:
+    rows = session.execute(
+        select(
+            type_coerce(DriftCheck.run_id, Integer),  # `mine` has a run
+            DriftCheck.stack_id,
+            Stack.worker_pool,
+            DriftCheck.slot,
+        )
+        .join(Stack, Stack.id == DriftCheck.stack_id)
+        .where(mine)
+        .order_by(DriftCheck.run_id)
+    )
+    return [(run_id, stack_id, pool, _utc(slot)) for run_id, stack_id, pool, slot in rows]
+
+
+def _utc(moment: datetime) -> datetime:
+    """A slot as UTC (SQLite gives it back without its zone)."""
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def check_of(session: Session, run_id: int) -> DriftCheck | None:

@@ -77,7 +77,6 @@ class Stack(Base):
     last_drift_check_at: Mapped[datetime | None] = mapped_column(
         DateTime(timezone=True), nullable=True
     )
-    last_drift_slot: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     handoff: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
     aws: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)

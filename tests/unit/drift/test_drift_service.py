@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from orchestrator.drift import service as drift
-from orchestrator.models import DriftCheck, Run, Stack, StackOutputs
+from orchestrator.models import DriftCheck, Run, RunTransition, Stack, StackOutputs
 from orchestrator.runs import claims, outcomes, service
 from orchestrator.runstate import RunKind, RunState
 from tests.unit.rows import add_stack
@@ -44,6 +44,47 @@ def test_a_due_stack_gets_one_drift_run_of_its_last_applied_commit_per_slot(db: 
     assert (run.id, run.commit_sha, run.state) == (started[0].run_id, APPLIED, RunState.QUEUED)
     check = db.scalar(select(DriftCheck))
     assert check is not None and check.slot.replace(tzinfo=UTC) == SLOT
+
+
+def test_a_drift_run_is_queued_with_its_reason_pool_and_first_history_row(db: Session) -> None:
+    stack = _stack(db)
+    stack.worker_pool = "big"
+    db.flush()
+    (started,) = drift.tick(db, TICK, spread_seconds=45)
+    run = db.get(Run, started.run_id)
+    assert run is not None and (run.kind, run.branch, run.triggered_by) == (
+        RunKind.DRIFT,
+        "main",
+        "drift",
+    )
+    assert run.trigger_reason == (
+        "drift check (schedule slot 2026-11-28 12:00Z) of the last applied commit"
+    )
+    assert (run.pipeline_id, run.dedupe_key, run.upstream_run_ids) == (None, None, [])
+    assert (started.stack_id, started.queue) == (stack.id, "big")
+    history = db.scalars(select(RunTransition).where(RunTransition.run_id == run.id)).all()
+    assert [(h.from_state, h.to_state, h.actor, h.reason) for h in history] == [
+        (None, RunState.QUEUED, "drift", "created")
+    ]
+    check = db.scalar(select(DriftCheck))
+    assert check is not None and (check.run_id, check.status) == (run.id, "queued")
+
+
+def test_a_check_asked_for_by_hand_starts_a_run_once_per_moment(db: Session) -> None:
+    stack = _stack(db)
+    asked = datetime(2026, 11, 28, 12, 3, 4, 567, tzinfo=UTC)
+    run_id = drift.start_check(db, stack, asked, "requested by ada")
+    run = db.get(Run, run_id)
+    assert run is not None
+    assert run.trigger_reason == "drift check (requested by ada) of the last applied commit"
+    assert drift.start_check(db, stack, asked, "requested by ada") is None
+
+
+def test_a_never_applied_stack_records_when_it_was_checked(db: Session) -> None:
+    stack = _stack(db, applied=False)
+    assert drift.tick(db, TICK, spread_seconds=45) == []
+    db.refresh(stack)
+    assert stack.last_drift_check_at is not None
 
 
 def test_a_slot_claimed_by_another_tick_is_not_started_again(db: Session) -> None:
