@@ -2,7 +2,7 @@
 push left `processing` counting from then, not from when it was received
 
 Revision ID: 0020
-Revises: 0017
+Revises: 0018 (the drift slots)
 Create Date: 2026-12-06 11:45:00.000000
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0020"
-down_revision = "0017"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
