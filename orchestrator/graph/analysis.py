@@ -68,7 +68,8 @@ def analysis(
     if environment is not None:  # what Terraform is given: the block, then the files over it
         node.backend_config = {**node.backend_config, **backend_files[0]}
     refs = _remote_refs(tree, node, root)
-    visited = {folder, *node.module_dirs}
+    # the module folders called, found or not: one that appears later changes what is read
+    visited = {folder, *node.module_dirs, *node.module_targets}
     if environment is not None:
         visited.update(directory(p) for p in (*environment.var_files, *environment.backend_files))
     fingerprint = {d: tree.fingerprints.get(d, ()) for d in visited}

@@ -25,8 +25,10 @@ def build(
     or as the `tree` already indexed from them."""
     tree = tree or Tree(facts, links or Links({}, {}, {}, {}))
     errors: list[dict[str, Any]] = []
-    analyses = _analyses(tree, errors)
-    stacks = {path: found.node for path, found in analyses.items()}
+    analyses, held = _analyses(tree, errors)
+    stacks = {address: found.node.copy() for address, found in analyses.items()}
+    for address, node in stacks.items():
+        node.environment_blockers = held[address]
     errors[:0] = _parse_errors(facts, tree.failed, stacks)
     for node in {node.path: node for _, node in sorted(stacks.items())}.values():
         errors.extend(_settings_errors(node))
@@ -51,13 +53,16 @@ def _findings(linking: relink.Linking, stacks: Mapping[str, StackNode]) -> relin
     return found
 
 
-def _analyses(tree: Tree, errors: list[dict[str, Any]]) -> dict[str, Analysis]:
+def _analyses(
+    tree: Tree, errors: list[dict[str, Any]]
+) -> tuple[dict[str, Analysis], dict[str, list[str]]]:
     """Every folder's stack, or its instance in each of its environments, by address in path
-    order; the errors of environment declarations go to `errors` and block every stack of
-    their folder."""
+    order, and what holds each back in its environment; the errors of environment
+    declarations go to `errors` and block every stack of their folder."""
     module_sources = tree.module_source_dirs()
     known = conventional_names(tree)
     found: dict[str, Analysis] = {}
+    held: dict[str, list[str]] = {}
     for folder in sorted(tree.by_dir):
         is_module_source = folder in module_sources
         stack = analysis(tree, folder, is_module_source)
@@ -67,19 +72,18 @@ def _analyses(tree: Tree, errors: list[dict[str, Any]]) -> dict[str, Analysis]:
         declared = environments(tree, folder, stack.node.block, has_backend, known)
         errors.extend(declared.errors)
         folder_problems = [e["message"] for e in declared.errors]
-        if not declared.found:
-            stack.node.environment_blockers = folder_problems
-            _add(found, folder, stack, errors)
+        if not declared.found and _add(found, folder, stack, errors):
+            held[folder] = folder_problems
         for environment in declared.found:
             errors.extend(_unreadable_files(folder, environment))
             instance = analysis(tree, folder, is_module_source, environment)
             assert instance is not None
-            instance.node.environment_blockers = [
-                *(f"environment {environment.name!r}: {p}" for p in environment.problems),
-                *folder_problems,
-            ]
-            _add(found, instance.node.address, instance, errors)
-    return found
+            if _add(found, instance.node.address, instance, errors):
+                held[instance.node.address] = [
+                    *(f"environment {environment.name!r}: {p}" for p in environment.problems),
+                    *folder_problems,
+                ]
+    return found, held
 
 
 def _parse_errors(
@@ -99,14 +103,15 @@ def _parse_errors(
 
 def _add(
     found: dict[str, Analysis], address: str, stack: Analysis, errors: list[dict[str, Any]]
-) -> None:
+) -> bool:
     """A folder named like an instance (`app@dev` beside `app`'s environment dev) is refused
-    rather than merged: an address names one stack."""
+    rather than merged (False): an address names one stack."""
     if address in found:
         message = f"{stack.node.path} and {found[address].node.path} both make stack {address}"
         errors.append({"kind": "environment", "file": None, "line": None, "message": message})
-        return
+        return False
     found[address] = stack
+    return True
 
 
 def _unreadable_files(folder: str, environment: Environment) -> list[dict[str, Any]]:

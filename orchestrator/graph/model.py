@@ -71,6 +71,14 @@ class StackNode:
     local_reads: list[dict[str, str]] = field(default_factory=list)
     settings: StackSettings = field(default_factory=StackSettings)
 
+    def copy(self) -> StackNode:
+        """A node of one build's own: a build sets blockers, inputs and reads on its nodes by
+        assignment, never on the node an analysis remembers, so a graph returned earlier
+        keeps what it said."""
+        clone = object.__new__(StackNode)
+        clone.__dict__.update(self.__dict__)
+        return clone
+
     @property
     def run_blockers(self) -> list[str]:
         """Why no run of this stack may reach Terraform. Unread files make the stack affected by
