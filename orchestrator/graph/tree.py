@@ -37,18 +37,22 @@ class Tree:
         self.fingerprints: dict[str, tuple[Facts, ...]] = {}
         self.fingerprint_ids: dict[str, tuple[int, ...]] = {}
         self.failed: list[str] = []  # files whose facts are an error, in path order
+        failed: Collection[str] = facts.keys()  # files that may hold an error
         if parent is None:
             by_folder: dict[str, list[str]] = {}
             for path in sorted(facts):
                 by_folder.setdefault(directory(path), []).append(path)
-            failed: Collection[str] = [p for p in facts if "error" in facts[p]]
         else:
             self._copy(parent)
-            by_folder = {directory(path): [] for path in changed}
-            for folder, paths in by_folder.items():
-                paths.extend(sorted({*parent.by_dir.get(folder, ()), *changed} & facts.keys()))
-                paths[:] = [p for p in paths if directory(p) == folder]
             failed = {*parent.failed, *changed}
+            by_folder = {
+                folder: sorted(
+                    p
+                    for p in {*parent.by_dir.get(folder, ()), *changed}
+                    if p in facts and directory(p) == folder
+                )
+                for folder in {directory(path) for path in changed}
+            }
         for folder, paths in by_folder.items():
             self._index(folder, paths)
         self.failed = sorted(p for p in failed if p in facts and "error" in facts[p])
