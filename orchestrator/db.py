@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any, TypeAlias
 
+import orjson
 from sqlalchemy import (
     ARRAY,
     JSON,
@@ -35,10 +37,32 @@ AnySelect: TypeAlias = Select[*tuple[Any, ...]]
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(
+            url,
+            connect_args={"timeout": 30, "check_same_thread": False},
+            json_deserializer=load_json,
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=5, max_overflow=10, json_deserializer=load_json
+    )
+
+
+def load_json(text: str | bytes) -> Any:
+    """A JSON column's value: orjson, several times faster than the standard library on the
+    900 plan summaries and upstream lists of a page of pipelines; the standard library where
+    the two could differ: orjson reads an integer past 64 bits as a float, and refuses NaN."""
+    if _LONG_NUMBER.search(text if isinstance(text, bytes) else text.encode()):
+        return json.loads(text)
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
+_LONG_NUMBER = re.compile(rb"\d{19}")
+"""19 digits in a row: a number int64 may not hold (shorter ones always fit)."""
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -35,10 +35,10 @@ def run(session: Session, run_id: int) -> Run | None:
     return session.get(Run, run_id)
 
 
-# What a run in a list shows (api/views.run_view), read as plain rows: its plan's resource
-# changes, credentials and lease stay in the database until a run is read on its own, and no
-# ORM object is built for each of a page's 500 runs.
-_LISTED = (
+# What a run in a list shows (api/views.listed_run_view reads it by position), read as plain
+# rows: its plan's resource changes, credentials and lease stay in the database until a run is
+# read on its own, and no ORM object is built for each of a page's 500 runs.
+LISTED = (
     Run.id,
     Run.stack_id,
     Run.pipeline_id,
@@ -61,7 +61,7 @@ _LISTED = (
 
 def runs(session: Session, wanted: RunFilter, limit: int) -> list[Row[Any]]:
     """Newest first, at most `limit` (each filter has an index on (column, id))."""
-    query = select(*_LISTED).order_by(Run.id.desc()).limit(limit)
+    query = select(*LISTED).order_by(Run.id.desc()).limit(limit)
     if wanted.stack:
         query = query.where(Run.stack_id == wanted.stack)
     if wanted.state:
@@ -122,10 +122,10 @@ def runs_of_many(session: Session, pipeline_ids: Sequence[int]) -> dict[int, lis
     if not pipeline_ids:
         return found
     query = (
-        select(*_LISTED)
+        select(*LISTED)
         .where(Run.pipeline_id.in_(list(pipeline_ids)))
         .order_by(Run.pipeline_id, Run.id)
     )
     for run in session.execute(query):
-        found.setdefault(int(run.pipeline_id or 0), []).append(run)
+        found.setdefault(int(run[2] or 0), []).append(run)  # LISTED[2] is the pipeline
     return found

@@ -98,3 +98,13 @@ def test_a_page_of_stacks_is_that_slice_of_every_stack_by_id(api: Api) -> None:
     assert _get(api, "/api/v1/stacks?limit=2&offset=9") == []
     refused = api.client.get("/api/v1/stacks?limit=0", headers=api.auth("viewer"))
     assert refused.status_code == 422
+
+
+def test_a_listed_run_keeps_a_number_past_64_bits_exactly(api: Api) -> None:
+    _seed()
+    with database.session_scope() as session:
+        run = session.get(Run, 9)
+        assert run is not None
+        run.plan_summary = {"add": 2**70, "change": 12345678901234567890, "destroy": 0}
+    listed = _get(api, "/api/v1/runs?limit=1")[0]
+    assert listed["plan_summary"] == {"add": 2**70, "change": 12345678901234567890, "destroy": 0}
