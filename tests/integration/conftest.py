@@ -17,7 +17,9 @@ from tests.integration.harness import Deployment, GitPlatform, start_embedded, s
 
 PG_ADMIN = os.environ.get("STACKRUN_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("STACKRUN_TEST_REDIS", "redis://127.0.0.1:6379")
-REDIS_DB = 13
+# A Redis database per pytest-xdist process (gw0 → 13, gw1 → 12, …), so that two tests running
+# at once never share a broker or flush each other's queues.
+REDIS_DB = 13 - int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
 
 pytestmark = pytest.mark.integration
 
