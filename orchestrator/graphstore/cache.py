@@ -35,7 +35,7 @@ class DatabaseCache:
                     ParseCacheEntry.key.in_(chunk)
                 )
             )
-            loaded.update({str(key): dict(facts) for key, facts in rows.tuples()})
+            loaded.update({str(row.key): dict(row.facts) for row in rows})
         self.memory.put_many(loaded)
         return found | loaded
 
