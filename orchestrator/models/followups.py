@@ -29,6 +29,13 @@ class DriftCheck(Base):
     __tablename__ = "drift_checks"
     __table_args__ = (
         UniqueConstraint("stack_id", "slot"),
+        # a run's check; a claimed check has no run until its batch comes (drift/dispatch)
+        Index(
+            "ix_drift_checks_run_id",
+            "run_id",
+            postgresql_where=text("run_id IS NOT NULL"),
+            sqlite_where=text("run_id IS NOT NULL"),
+        ),
         # claimed checks still waiting for their runs (drift/dispatch.overdue)
         Index(
             "ix_drift_checks_waiting_created_at",
@@ -41,7 +48,7 @@ class DriftCheck(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     stack_id: Mapped[str] = mapped_column(ForeignKey("stacks.id"))  # (stack_id, slot) indexes it
     slot: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    run_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     status: Mapped[str] = mapped_column(String(20), default="queued")
     resources: Mapped[list[Any]] = mapped_column(JSON, default=list)
     reason: Mapped[str] = mapped_column(Text, default="")
