@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, select, update
+from sqlalchemy import ColumnElement, Table, func, select, text, update
 from sqlalchemy.orm import Session
 
 from orchestrator.db import one_of, update_many
@@ -87,28 +87,25 @@ def _create(
     why = {
         row.slot: reasons.get(row.slot, f"schedule slot {row.slot:%Y-%m-%d %H:%M}Z") for row in mine
     }
-    run_ids = service.create_runs(
-        session,
-        [
-            service.NewRun(
-                stack_id=row.stack_id,
-                kind=RunKind.DRIFT,
-                commit_sha=row.commit_sha,
-                branch=row.branch,
-                triggered_by="drift",
-                trigger_reason=f"drift check ({why[row.slot]}) of the last applied commit",
-            )
-            for row in mine
-        ],
-    )
-    checks = cast(Table, DriftCheck.__table__)
-    given = [
-        {"id": row.check_id, "run_id": run_id} for row, run_id in zip(mine, run_ids, strict=True)
+    news = [
+        service.NewRun(
+            stack_id=row.stack_id,
+            kind=RunKind.DRIFT,
+            commit_sha=row.commit_sha,
+            branch=row.branch,
+            triggered_by="drift",
+            trigger_reason=f"drift check ({why[row.slot]}) of the last applied commit",
+        )
+        for row in mine
     ]
-    update_many(session, checks, given)
-    return [
-        Doorbell("plan_run", run_id, row.pool) for row, run_id in zip(mine, run_ids, strict=True)
-    ]
+    reserved = list(taken.values())
+    if TAKING in reserved:  # SQLite: the runs get their ids first, then the checks
+        run_ids = service.create_runs(session, news)
+        given = [{"id": c, "run_id": r} for c, r in zip(taken, run_ids, strict=True)]
+        update_many(session, cast(Table, DriftCheck.__table__), given)
+    else:
+        run_ids = service.create_runs(session, news, reserved)
+    return [Doorbell("plan_run", r, row.pool) for row, r in zip(mine, run_ids, strict=True)]
 
 
 def _waiting(session: Session, which: ColumnElement[bool], limit: int | None) -> list[_Waiting]:
@@ -132,15 +129,18 @@ def _waiting(session: Session, which: ColumnElement[bool], limit: int | None) ->
     return [_Waiting(row[0], row[1], schedule.as_utc(row[2]), *row[3:]) for row in rows]
 
 
-def _take(session: Session, check_ids: list[int]) -> list[int]:
+def _take(session: Session, check_ids: list[int]) -> dict[int, int]:
     """Compare-and-set: the checks of `check_ids` still without a run, now held by this
-    transaction (another dispatcher's wait for it, then find them taken)."""
+    transaction (another dispatcher waits for it, then finds them taken), each with the id
+    of its run to be: on PostgreSQL reserved from the runs' sequence in the same statement,
+    on SQLite (one writer) TAKING until the runs are created."""
     if not check_ids:
-        return []
+        return {}
+    postgres = session.get_bind().dialect.name == "postgresql"
     result: Any = session.execute(
         update(DriftCheck)
         .where(one_of(session, DriftCheck.id, check_ids), DriftCheck.run_id.is_(None))
-        .values(run_id=TAKING)
-        .returning(DriftCheck.id)
+        .values(run_id=func.nextval(text("'runs_id_seq'::regclass")) if postgres else TAKING)
+        .returning(DriftCheck.id, DriftCheck.run_id)
     )
-    return sorted(int(check_id) for check_id in result.scalars())
+    return {int(check_id): int(run_id) for check_id, run_id in sorted(result.all())}

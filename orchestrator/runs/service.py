@@ -91,14 +91,19 @@ def create_run(session: Session, new: NewRun, dedupe: bool = True) -> Run | None
     return run
 
 
-def create_runs(session: Session, news: Sequence[NewRun]) -> list[int]:
+def create_runs(
+    session: Session, news: Sequence[NewRun], ids: Sequence[int] | None = None
+) -> list[int]:
     """Many QUEUED runs at once, without dedupe keys (a drift batch's checks): one statement
-    for the runs and one for their first history rows. Their ids, in the order given."""
+    for the runs and one for their first history rows. Their ids, in the order given: `ids`
+    when the caller reserved them from the runs' sequence (PostgreSQL), else new ones."""
     if not news:
         return []
     now = utcnow()
+    given: list[dict[str, Any]] = [{"id": i} for i in ids] if ids is not None else [{}] * len(news)
     runs = [
-        {
+        given[n]
+        | {
             "stack_id": new.stack_id,
             "pipeline_id": new.pipeline_id,
             "kind": new.kind,
@@ -114,10 +119,10 @@ def create_runs(session: Session, news: Sequence[NewRun]) -> list[int]:
             "created_at": now,
             "updated_at": now,
         }
-        for new in news
+        for n, new in enumerate(news)
     ]
     inserted = insert_many(session, cast(Table, Run.__table__), runs, returning=["id"])
-    ids = [int(row.id) for row in inserted]
+    created = [int(row.id) for row in inserted]
     history = [
         {
             "run_id": run_id,
@@ -126,10 +131,10 @@ def create_runs(session: Session, news: Sequence[NewRun]) -> list[int]:
             "reason": "created",
             "at": now,
         }
-        for run_id, new in zip(ids, news, strict=True)
+        for run_id, new in zip(created, news, strict=True)
     ]
     insert_many(session, cast(Table, RunTransition.__table__), history)
-    return ids
+    return created
 
 
 def transition(
