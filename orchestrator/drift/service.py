@@ -70,8 +70,8 @@ def start_check(session: Session, stack: Stack, slot: datetime, why: str) -> int
     if not started:
         return None
     (check_id, _, slot), *_ = started
-    (bell,) = dispatch.dispatch(session, [check_id], {slot: why})
-    return bell.target_id
+    bells = dispatch.dispatch(session, [check_id], {slot: why})
+    return bells[0].target_id if bells else None
 
 
 NEVER_APPLIED = "the stack has never been applied"
