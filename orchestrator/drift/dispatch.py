@@ -79,7 +79,6 @@ def _create(
 ) -> list[Doorbell]:
     """Take the checks of `which` still waiting for a run, create their runs, and give each
     check its run: the doorbells of those runs."""
-    _custom_plans(session)
     waiting = {row.check_id: row for row in _waiting(session, which, limit)}
     taken = _take(session, list(waiting))
     if not taken:
@@ -107,15 +106,6 @@ def _create(
     else:
         run_ids = service.create_runs(session, news, reserved)
     return [Doorbell("plan_run", r, row.pool) for row, r in zip(mine, run_ids, strict=True)]
-
-
-def _custom_plans(session: Session) -> None:
-    """On PostgreSQL, plan each statement of this transaction for its own id array: a worker
-    dispatching batch after batch reuses prepared statements, whose generic plan guesses ten
-    ids and, scanning the checks, tested `id = ANY($1)` row by row against all thousand (0.2 s
-    a statement); a custom plan knows the thousand and hashes them."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
 
 
 def _waiting(session: Session, which: ColumnElement[bool], limit: int | None) -> list[_Waiting]:
