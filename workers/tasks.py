@@ -39,6 +39,12 @@ def drift_tick() -> None:
     worker_api.drift_tick()
 
 
+@app.task(name="stackrun.dispatch_drift")
+def dispatch_drift(*check_ids: int) -> None:
+    """Create and ring the drift runs of one second of a tick's spread."""
+    worker_api.dispatch_drift(list(check_ids))
+
+
 @app.task(name="stackrun.boundary_check")
 def boundary_check() -> None:
     """Read every handed-off platform's Argo CD applications for boundary findings."""

@@ -66,6 +66,12 @@ def start_delay(stack_id: str, slot: datetime, spread_seconds: float) -> float:
 
 
 @lru_cache(maxsize=64)
+def as_utc(moment: datetime) -> datetime:
+    """A slot as UTC (SQLite gives it back without its zone); a tick's slots are few."""
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@lru_cache(maxsize=64)
 def _iso(slot: datetime) -> str:
     """A tick's stacks share a few slots: each is written out once."""
     return slot.isoformat()

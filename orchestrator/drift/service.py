@@ -3,28 +3,23 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
-    ColumnElement,
-    Integer,
     Table,
-    and_,
     case,
     literal,
     select,
-    type_coerce,
     update,
 )
 from sqlalchemy.orm import Session
 
 from orchestrator.boundary import queries as boundary
 from orchestrator.db import AnySelect, insert_selected, one_of
-from orchestrator.drift import due, schedule
-from orchestrator.models import DriftCheck, Repository, Run, Stack, StackOutputs, utcnow
+from orchestrator.drift import dispatch, due, schedule
+from orchestrator.models import DriftCheck, Run, Stack, utcnow
 from orchestrator.notifications import messages
 from orchestrator.notifications import service as notifications
 from orchestrator.runs import service
@@ -35,11 +30,11 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Started:
-    """A drift run to ring after `delay` seconds (spread over the minute)."""
+    """A drift check claimed: its run is created and rung after `delay` seconds (spread over
+    the minute; `dispatch.batches`)."""
 
-    run_id: int
+    check_id: int
     stack_id: str
-    queue: str
     delay: float
 
 
@@ -55,57 +50,38 @@ def reconciles(stack: Stack) -> bool:
 
 
 def tick(session: Session, now: datetime, spread_seconds: float) -> list[Started]:
-    """Start a drift check for every stack with a slot due now; one per (stack, slot), also
-    when several beats tick at once (the database's unique constraint decides)."""
+    """Claim a drift check for every stack with a slot due now; one per (stack, slot), also
+    when several beats tick at once (the database's unique constraint decides). Their runs
+    are created when their starts come (`dispatch`)."""
     pairs = due.due_pairs(session, now)
     if not pairs:
         return []
-    reasons = {slot: f"schedule slot {slot:%Y-%m-%d %H:%M}Z" for _, _, slot in pairs}
-    started = _start(session, due.stacks_due(pairs), reasons)
-    log.info("drift tick at %s: %d drift runs started", now.isoformat(), len(started))
+    started = _claim(session, due.stacks_due(pairs), utcnow())
+    log.info("drift tick at %s: %d drift checks claimed", now.isoformat(), len(started))
     return [
-        Started(run_id, stack_id, pool, schedule.start_delay(stack_id, slot, spread_seconds))
-        for run_id, stack_id, pool, slot in started
+        Started(check_id, stack_id, schedule.start_delay(stack_id, slot, spread_seconds))
+        for check_id, stack_id, slot in started
     ]
 
 
 def start_check(session: Session, stack: Stack, slot: datetime, why: str) -> int | None:
     """One check now (an API request): its run id, or None when there is nothing to check."""
-    started = _start(session, due.stacks_given({stack.id: slot}), {slot: why})
-    return started[0][0] if started else None
+    started = _claim(session, due.stacks_given({stack.id: slot}), utcnow())
+    if not started:
+        return None
+    (check_id, _, slot), *_ = started
+    bells = dispatch.dispatch(session, [check_id], {slot: why})
+    return bells[0].target_id if bells else None
 
 
 NEVER_APPLIED = "the stack has never been applied"
 
 
-def _start(
-    session: Session, found: AnySelect, reasons: Mapping[datetime, str]
-) -> list[tuple[int, str, str, datetime]]:
-    """Claim the (stack, slot) of each row of `found` (stack_id, slot, commit_sha) with the
-    id of its DRIFT run reserved, then create those runs: (run id, stack id, worker pool,
-    slot) of each started check. A stack never applied gets a check claimed as skipped and
-    no run. Nothing of the stacks leaves the database but what rings their doorbells (and
-    the ids of the checks claimed, which the later statements go back to)."""
-    now = utcnow()
-    claimed = _claim(session, found, now)
-    if not claimed:
-        return []
-    mine = and_(one_of(session, DriftCheck.id, claimed), DriftCheck.run_id.is_not(None))
-    reason = case(
-        {slot: f"drift check ({why}) of the last applied commit" for slot, why in reasons.items()},
-        value=DriftCheck.slot,
-    )
-    service.create_runs_from(session, _runs(mine, reason))
-    skipped = select(DriftCheck.stack_id).where(
-        one_of(session, DriftCheck.id, claimed), DriftCheck.status == "skipped"
-    )
-    session.execute(update(Stack).where(Stack.id.in_(skipped)).values(last_drift_check_at=now))
-    return _started(session, mine)
-
-
-def _claim(session: Session, found: AnySelect, now: datetime) -> list[int]:
-    """Insert the (stack, slot) rows of `found` nobody holds yet, a never-applied stack's as
-    skipped, an applied one's with the id of its run to be: the ids of the checks inserted."""
+def _claim(session: Session, found: AnySelect, now: datetime) -> list[tuple[int, str, datetime]]:
+    """Insert the (stack, slot) rows of `found` (stack_id, slot, commit_sha) nobody holds yet,
+    an applied stack's as queued for a run, a never-applied one's as skipped (and its stack's
+    last check time set): (check id, stack id, slot) of each queued check. Nothing of the
+    stacks leaves the database but that."""
     rows = found.subquery()
     applied = rows.c.commit_sha.is_not(None)
     table = cast(Table, DriftCheck.__table__)
@@ -117,57 +93,25 @@ def _claim(session: Session, found: AnySelect, now: datetime) -> list[int]:
         case((applied, ""), else_=NEVER_APPLIED),
         literal(now, table.c.created_at.type),
         case((applied, None), else_=literal(now, table.c.finished_at.type)),
-        case((applied, service.new_run_id(session)), else_=None),
     ).order_by(rows.c.stack_id)
     columns = ["stack_id", "slot", "status", "resources", "reason", "created_at"]
     inserted = insert_selected(
         session,
         table,
-        [*columns, "finished_at", "run_id"],
+        [*columns, "finished_at"],
         source,
         skip_conflicts_on=["stack_id", "slot"],
-        returning=["id"],
+        returning=["id", "stack_id", "slot", "status"],
     )
-    return [int(row.id) for row in inserted]
-
-
-def _runs(mine: ColumnElement[bool], reason: ColumnElement[str]) -> AnySelect:
-    """The DRIFT runs of the checks claimed: a plan of each stack's last applied commit."""
-    return (
-        select(
-            DriftCheck.run_id.label("id"),
-            DriftCheck.stack_id,
-            literal(RunKind.DRIFT, Run.kind.type).label("kind"),
-            StackOutputs.commit_sha,
-            Repository.branch,
-            literal("drift", Run.triggered_by.type).label("triggered_by"),
-            reason.label("trigger_reason"),
-        )
-        .join(StackOutputs, StackOutputs.stack_id == DriftCheck.stack_id)
-        .join(Stack, Stack.id == DriftCheck.stack_id)
-        .join(Repository, Repository.id == Stack.repository_id)
-        .where(mine)
-    )
-
-
-def _started(session: Session, mine: ColumnElement[bool]) -> list[tuple[int, str, str, datetime]]:
-    rows = session.execute(
-        select(
-            type_coerce(DriftCheck.run_id, Integer),  # `mine` has a run
-            DriftCheck.stack_id,
-            Stack.worker_pool,
-            DriftCheck.slot,
-        )
-        .join(Stack, Stack.id == DriftCheck.stack_id)
-        .where(mine)
-        .order_by(DriftCheck.run_id)
-    )
-    return [(run_id, stack_id, pool, _utc(slot)) for run_id, stack_id, pool, slot in rows]
-
-
-def _utc(moment: datetime) -> datetime:
-    """A slot as UTC (SQLite gives it back without its zone)."""
-    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    skipped = [int(row.id) for row in inserted if row.status == "skipped"]
+    if skipped:
+        checked = select(DriftCheck.stack_id).where(one_of(session, DriftCheck.id, skipped))
+        session.execute(update(Stack).where(Stack.id.in_(checked)).values(last_drift_check_at=now))
+    return [
+        (int(row.id), row.stack_id, schedule.as_utc(row.slot))
+        for row in inserted
+        if row.status == "queued"
+    ]
 
 
 def check_of(session: Session, run_id: int) -> DriftCheck | None:

@@ -10,11 +10,13 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -25,12 +27,28 @@ class DriftCheck(Base):
     """One drift check of a stack: at most one per (stack, schedule slot)."""
 
     __tablename__ = "drift_checks"
-    __table_args__ = (UniqueConstraint("stack_id", "slot"),)
+    __table_args__ = (
+        UniqueConstraint("stack_id", "slot"),
+        # a run's check; a claimed check has no run until its batch comes (drift/dispatch)
+        Index(
+            "ix_drift_checks_run_id",
+            "run_id",
+            postgresql_where=text("run_id IS NOT NULL"),
+            sqlite_where=text("run_id IS NOT NULL"),
+        ),
+        # claimed checks still waiting for their runs (drift/dispatch.overdue)
+        Index(
+            "ix_drift_checks_waiting_created_at",
+            "created_at",
+            postgresql_where=text("status = 'queued' AND run_id IS NULL"),
+            sqlite_where=text("status = 'queued' AND run_id IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     stack_id: Mapped[str] = mapped_column(ForeignKey("stacks.id"))  # (stack_id, slot) indexes it
     slot: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    run_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     status: Mapped[str] = mapped_column(String(20), default="queued")
     resources: Mapped[list[Any]] = mapped_column(JSON, default=list)
     reason: Mapped[str] = mapped_column(Text, default="")

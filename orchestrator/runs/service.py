@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, func, literal, select, text, update
+from sqlalchemy import Table, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from orchestrator.db import AnySelect, insert_selected
+from orchestrator.db import insert_many
 from orchestrator.models import Run, RunTransition, utcnow
 from orchestrator.runs import events
 from orchestrator.runstate import TERMINAL, Allowed, Decision, Refused, RunKind, RunState, decide
@@ -90,46 +91,50 @@ def create_run(session: Session, new: NewRun, dedupe: bool = True) -> Run | None
     return run
 
 
-def new_run_id(session: Session) -> ColumnElement[int]:
-    """The id of a run that a later `create_runs_from` of this transaction creates, reserved
-    in a statement that writes a row pointing at the run first (a drift check): on PostgreSQL
-    the runs' own sequence; on SQLite, whose one writer holds the database until it commits,
-    the ids after the highest one, one per row of the statement."""
-    if session.get_bind().dialect.name == "postgresql":
-        return func.nextval(text("'runs_id_seq'::regclass"))
-    highest = select(func.coalesce(func.max(Run.id), 0)).scalar_subquery()
-    return cast(ColumnElement[int], highest + func.row_number().over())
-
-
-def create_runs_from(session: Session, source: AnySelect) -> None:
-    """Many QUEUED runs at once, without dedupe keys (a drift tick's checks), one per row of
-    `source`, whose columns are named after the runs' own: `id` (from `new_run_id`),
-    `stack_id`, `kind`, `commit_sha`, `branch`, `triggered_by`, `trigger_reason`. One
-    statement for the runs and one for their first history rows, each reading `source`
-    again (so it must give the same rows twice): the rows never leave the database."""
+def create_runs(
+    session: Session, news: Sequence[NewRun], ids: Sequence[int] | None = None
+) -> list[int]:
+    """Many QUEUED runs at once, without dedupe keys (a drift batch's checks): one statement
+    for the runs and one for their first history rows. Their ids, in the order given: `ids`
+    when the caller reserved them from the runs' sequence (PostgreSQL), else new ones."""
+    if not news:
+        return []
     now = utcnow()
-    rows = source.subquery()
-    fixed: dict[str, Any] = {
-        "state": RunState.QUEUED,
-        "commit_message": "",
-        "commit_author": "",
-        "upstream_run_ids": [],
-        "plan_attempts": 0,
-        "created_at": now,
-        "updated_at": now,
-    }
-    runs = cast(Table, Run.__table__)
-    picks = [rows.c[name] for name in _FROM_SOURCE]
-    picks += [literal(value, runs.c[name].type) for name, value in fixed.items()]
-    insert_selected(session, runs, [*_FROM_SOURCE, *fixed], select(*picks))
-    history = cast(Table, RunTransition.__table__)
-    first: dict[str, Any] = {"to_state": RunState.QUEUED, "reason": "created", "at": now}
-    picks = [rows.c.id, rows.c.triggered_by]
-    picks += [literal(value, history.c[name].type) for name, value in first.items()]
-    insert_selected(session, history, ["run_id", "actor", *first], select(*picks))
-
-
-_FROM_SOURCE = ("id", "stack_id", "kind", "commit_sha", "branch", "triggered_by", "trigger_reason")
+    given: list[dict[str, Any]] = [{"id": i} for i in ids] if ids is not None else [{}] * len(news)
+    runs = [
+        given[n]
+        | {
+            "stack_id": new.stack_id,
+            "pipeline_id": new.pipeline_id,
+            "kind": new.kind,
+            "state": RunState.QUEUED,
+            "commit_sha": new.commit_sha,
+            "commit_message": new.commit_message,
+            "commit_author": new.commit_author,
+            "branch": new.branch,
+            "triggered_by": new.triggered_by,
+            "upstream_run_ids": list(new.upstream_run_ids),
+            "trigger_reason": new.trigger_reason,
+            "plan_attempts": 0,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for n, new in enumerate(news)
+    ]
+    inserted = insert_many(session, cast(Table, Run.__table__), runs, returning=["id"])
+    created = [int(row.id) for row in inserted]
+    history = [
+        {
+            "run_id": run_id,
+            "to_state": RunState.QUEUED,
+            "actor": new.triggered_by,
+            "reason": "created",
+            "at": now,
+        }
+        for run_id, new in zip(created, news, strict=True)
+    ]
+    insert_many(session, cast(Table, RunTransition.__table__), history)
+    return created
 
 
 def transition(

@@ -9,13 +9,14 @@ import logging
 from orchestrator import upkeep
 from orchestrator.boundary import check as boundary
 from orchestrator.db import session_scope
+from orchestrator.drift import dispatch
 from orchestrator.drift import service as drift
 from orchestrator.handoff import service as handoff
 from orchestrator.models import utcnow
 from orchestrator.notifications import service as notifications
 from orchestrator.reports import service as reports
 from orchestrator.runs import advance, bursts, pushes
-from orchestrator.runs.queue import Doorbell, ring_all
+from orchestrator.runs.queue import ring, ring_all
 from orchestrator.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -68,11 +69,24 @@ def boundary_check() -> None:
 
 
 def drift_tick() -> None:
-    """Start the drift checks due this minute, their runs spread over the minute."""
+    """Claim the drift checks due this minute (committed: nothing claimed is lost), create the
+    runs of checks whose batch never came, and send one message per second of the spread
+    that creates and rings that second's runs (`dispatch_drift`)."""
     settings = get_settings()
+    now = utcnow()
     with session_scope() as session:
-        started = drift.tick(session, utcnow(), settings.drift_spread_seconds)
-    bells = [Doorbell("plan_run", s.run_id, s.queue, s.delay) for s in started]
+        started = drift.tick(session, now, settings.drift_spread_seconds)
+    with session_scope() as session:
+        late = dispatch.overdue(session, now, settings.drift_spread_seconds)
+    ring_all(late)
+    for delay, check_ids in dispatch.batches((s.check_id, s.delay) for s in started):
+        ring("dispatch_drift", *check_ids, delay=delay)
+
+
+def dispatch_drift(check_ids: list[int]) -> None:
+    """Create and ring the drift runs of one second of a tick's spread."""
+    with session_scope() as session:
+        bells = dispatch.dispatch(session, check_ids)
     ring_all(bells)
 
 

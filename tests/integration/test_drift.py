@@ -7,15 +7,16 @@ import hashlib
 import hmac
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import Engine, create_engine, func, select
 from sqlalchemy.orm import Session
 
+from orchestrator.drift import dispatch
 from orchestrator.drift import service as drift
 from orchestrator.models import DriftCheck, Run, Stack
 from orchestrator.runstate import RunKind
@@ -187,20 +188,17 @@ def test_two_ticks_for_the_same_slot_at_once_start_exactly_one_check(
         stack.drift_override = {"schedules": ["0 0 1 1 *"], "reconcile": False}
         session.commit()
     moment = datetime(2031, 1, 1, 0, 0, 30, tzinfo=UTC)
-    barrier = threading.Barrier(2)
+    claimed: list[int] = []
     started: list[int] = []
 
-    def tick() -> None:
-        with Session(engine) as session:
-            barrier.wait()
-            started.extend(s.run_id for s in drift.tick(session, moment, 0))
-            session.commit()
+    def tick(session: Session) -> None:
+        claimed.extend(s.check_id for s in drift.tick(session, moment, 0))
 
-    threads = [threading.Thread(target=tick) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    def batch(session: Session) -> None:  # each beat's batch, or one batch delivered twice
+        started.extend(b.target_id for b in dispatch.dispatch(session, list(claimed)))
+
+    _twice_at_once(engine, tick)
+    _twice_at_once(engine, batch)
     with Session(engine) as session:
         slot = datetime(2031, 1, 1, tzinfo=UTC)
         checks = session.scalar(
@@ -209,5 +207,24 @@ def test_two_ticks_for_the_same_slot_at_once_start_exactly_one_check(
         runs = session.scalars(
             select(Run.id).where(Run.kind == RunKind.DRIFT, Run.id.in_(started))
         ).all()
+        given = session.scalar(select(DriftCheck.run_id).where(DriftCheck.slot == slot))
     engine.dispose()
-    assert (checks, len(started), len(runs)) == (1, 1, 1)
+    assert (checks, len(claimed), len(started), len(runs)) == (1, 1, 1, 1)
+    assert given == started[0]
+
+
+def _twice_at_once(engine: Engine, step: Callable[[Session], None]) -> None:
+    """`step` in two threads at the same moment, each in its own transaction."""
+    barrier = threading.Barrier(2)
+
+    def run() -> None:
+        with Session(engine) as session:
+            barrier.wait()
+            step(session)
+            session.commit()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)

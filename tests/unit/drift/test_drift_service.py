@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from orchestrator.drift import dispatch
 from orchestrator.drift import service as drift
 from orchestrator.models import DriftCheck, Run, RunTransition, Stack, StackOutputs
 from orchestrator.runs import claims, outcomes, service
@@ -35,13 +36,20 @@ def _drift_runs(db: Session) -> list[Run]:
     return list(db.scalars(select(Run).where(Run.kind == RunKind.DRIFT)))
 
 
+def _started(db: Session) -> list[int]:
+    """A tick whose batches all came: the runs of the checks it claimed."""
+    started = drift.tick(db, TICK, spread_seconds=45)
+    return [bell.target_id for bell in dispatch.dispatch(db, [s.check_id for s in started])]
+
+
 def test_a_due_stack_gets_one_drift_run_of_its_last_applied_commit_per_slot(db: Session) -> None:
     _stack(db)
-    started = drift.tick(db, TICK, spread_seconds=45)
-    assert len(started) == 1 and 0 <= started[0].delay < 45
+    (claimed,) = drift.tick(db, TICK, spread_seconds=45)
+    assert 0 <= claimed.delay < 45
     assert drift.tick(db, TICK, spread_seconds=45) == []
+    (bell,) = dispatch.dispatch(db, [claimed.check_id])
     (run,) = _drift_runs(db)
-    assert (run.id, run.commit_sha, run.state) == (started[0].run_id, APPLIED, RunState.QUEUED)
+    assert (run.id, run.commit_sha, run.state) == (bell.target_id, APPLIED, RunState.QUEUED)
     check = db.scalar(select(DriftCheck))
     assert check is not None and check.slot.replace(tzinfo=UTC) == SLOT
 
@@ -51,7 +59,8 @@ def test_a_drift_run_is_queued_with_its_reason_pool_and_first_history_row(db: Se
     stack.worker_pool = "big"
     db.flush()
     (started,) = drift.tick(db, TICK, spread_seconds=45)
-    run = db.get(Run, started.run_id)
+    (bell,) = dispatch.dispatch(db, [started.check_id])
+    run = db.get(Run, bell.target_id)
     assert run is not None and (run.kind, run.branch, run.triggered_by) == (
         RunKind.DRIFT,
         "main",
@@ -61,7 +70,8 @@ def test_a_drift_run_is_queued_with_its_reason_pool_and_first_history_row(db: Se
         "drift check (schedule slot 2026-11-28 12:00Z) of the last applied commit"
     )
     assert (run.pipeline_id, run.dedupe_key, run.upstream_run_ids) == (None, None, [])
-    assert (started.stack_id, started.queue) == (stack.id, "big")
+    assert started.stack_id == stack.id
+    assert (bell.task, bell.queue) == ("plan_run", "big")
     history = db.scalars(select(RunTransition).where(RunTransition.run_id == run.id)).all()
     assert [(h.from_state, h.to_state, h.actor, h.reason) for h in history] == [
         (None, RunState.QUEUED, "drift", "created")
@@ -111,12 +121,10 @@ def _planning(db: Session, run_id: int) -> None:
 
 def test_a_drifted_plan_is_recorded_and_with_reconcile_a_tracked_run_follows(db: Session) -> None:
     stack = _stack(db, reconcile=True)
-    (started,) = drift.tick(db, TICK, spread_seconds=45)
-    _planning(db, started.run_id)
+    (run_id,) = _started(db)
+    _planning(db, run_id)
     changes = [{"address": "null_resource.x", "type": "null_resource", "actions": ["create"]}]
-    bells = outcomes.plan_done(
-        db, started.run_id, {"add": 1, "change": 0, "destroy": 0}, changes, "f" * 64
-    )
+    bells = outcomes.plan_done(db, run_id, {"add": 1, "change": 0, "destroy": 0}, changes, "f" * 64)
     db.refresh(stack)
     assert stack.drift_status == "drifted" and stack.last_drift_check_at is not None
     check = db.scalar(select(DriftCheck))
@@ -127,15 +135,15 @@ def test_a_drifted_plan_is_recorded_and_with_reconcile_a_tracked_run_follows(db:
     assert reconcile is not None
     assert (reconcile.kind, reconcile.commit_sha) == (RunKind.TRACKED, APPLIED)
     assert [(b.task, b.target_id) for b in bells] == [("plan_run", reconcile.id)]
-    assert db.get(Run, started.run_id).state == RunState.FINISHED  # type: ignore[union-attr]
+    assert db.get(Run, run_id).state == RunState.FINISHED  # type: ignore[union-attr]
 
 
 def test_a_clean_plan_records_no_drift_and_starts_nothing(db: Session) -> None:
     stack = _stack(db, reconcile=True)
-    (started,) = drift.tick(db, TICK, spread_seconds=45)
-    _planning(db, started.run_id)
+    (run_id,) = _started(db)
+    _planning(db, run_id)
     zero = {"add": 0, "change": 0, "destroy": 0}
-    assert outcomes.plan_done(db, started.run_id, zero, [], "f" * 64) == []
+    assert outcomes.plan_done(db, run_id, zero, [], "f" * 64) == []
     db.refresh(stack)
     assert stack.drift_status == "no_drift"
 
@@ -157,22 +165,22 @@ def _tracked(db: Session) -> int:
 
 def test_a_drift_run_waits_while_a_tracked_run_of_its_stack_is_queued(db: Session) -> None:
     _stack(db)
-    (started,) = drift.tick(db, TICK, spread_seconds=45)
+    (run_id,) = _started(db)
     tracked = _tracked(db)
-    assert claims.claim_for_plan(db, started.run_id, lease_seconds=60) is None
-    assert db.get(Run, started.run_id).state == RunState.QUEUED  # type: ignore[union-attr]
+    assert claims.claim_for_plan(db, run_id, lease_seconds=60) is None
+    assert db.get(Run, run_id).state == RunState.QUEUED  # type: ignore[union-attr]
     assert claims.claim_for_plan(db, tracked, lease_seconds=60) is not None
 
 
 def test_a_drift_run_is_skipped_while_an_apply_holds_the_stack(db: Session) -> None:
     _stack(db)
-    (started,) = drift.tick(db, TICK, spread_seconds=45)
+    (run_id,) = _started(db)
     tracked = _tracked(db)
     _planning(db, tracked)
     outcomes.plan_done(db, tracked, {"add": 1, "change": 0, "destroy": 0}, [], "f" * 64)
     service.transition(db, tracked, RunState.CONFIRMED, actor="t")
-    assert claims.claim_for_plan(db, started.run_id, lease_seconds=60) is None
-    run = db.get(Run, started.run_id)
+    assert claims.claim_for_plan(db, run_id, lease_seconds=60) is None
+    run = db.get(Run, run_id)
     assert run is not None and run.state == RunState.SKIPPED
     check = db.scalar(select(DriftCheck))
     assert check is not None and check.status == "skipped"
