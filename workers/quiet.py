@@ -11,6 +11,7 @@ PERIODIC_TASKS = frozenset(
     {
         "stackrun.reap",
         "stackrun.drift_tick",
+        "stackrun.dispatch_drift",
         "stackrun.deliver_notifications",
         "stackrun.deliver_reports",
         "stackrun.boundary_check",

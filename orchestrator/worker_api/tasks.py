@@ -88,6 +88,8 @@ def dispatch_drift(check_ids: list[int]) -> None:
     with session_scope() as session:
         bells = dispatch.dispatch(session, check_ids)
     ring_all(bells)
+    if bells:
+        log.info("task=dispatch_drift created=%d checks=%d", len(bells), len(check_ids))
 
 
 def deliver_notifications() -> None:

@@ -68,6 +68,8 @@ def test_periodic_task_chatter_goes_to_debug_and_other_tasks_stay_at_info() -> N
     assert chatter.filter(periodic) is False and periodic.levelname == "DEBUG"
     beat = _record("Scheduler: Sending due task %s (%s)", ("reap", "stackrun.reap"))
     assert chatter.filter(beat) is False
+    batch = _record("Task %(name)s[%(id)s] received", {"name": "stackrun.dispatch_drift"})
+    assert chatter.filter(batch) is False  # a tick's 45 batches; each says what it created
     real = _record("Task %(name)s[%(id)s] succeeded", {"name": "stackrun.plan_run"})
     assert chatter.filter(real) is True and real.levelno == logging.INFO
 
