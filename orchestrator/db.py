@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, TypeAlias
 
@@ -16,6 +17,7 @@ from sqlalchemy import (
     Integer,
     Select,
     Table,
+    Text,
     any_,
     bindparam,
     create_engine,
@@ -31,6 +33,15 @@ from orchestrator.settings import get_settings
 
 AnySelect: TypeAlias = Select[*tuple[Any, ...]]
 """A SELECT of any columns (one `insert_selected` reads)."""
+
+
+@dataclass(frozen=True)
+class JsonText:
+    """A JSON column's value given as the document's text, stored as it is by `insert_many`
+    (a webhook's body, already parsed and checked: serialising the parsed value again would
+    cost more than parsing it)."""
+
+    text: str
 
 
 def make_engine(url: str) -> Engine:
@@ -103,6 +114,10 @@ def insert_many(
     if session.get_bind().dialect.name == "postgresql":
         return _insert_unnest(session, table, rows, returning, skip_conflicts_on)
     statement: Any = sqlite_insert(table)
+    texts = {name for row in rows for name, value in row.items() if isinstance(value, JsonText)}
+    if texts:  # bound as the text they are, not serialised again
+        statement = statement.values({name: bindparam(name, type_=Text()) for name in texts})
+        rows = [{**row, **{name: _json_text(row[name]) for name in texts}} for row in rows]
     if skip_conflicts_on:
         statement = statement.on_conflict_do_nothing(index_elements=list(skip_conflicts_on))
     if not returning:
@@ -227,4 +242,6 @@ def _columns_as_arrays(
 
 
 def _json_text(value: Any) -> str | None:
+    if isinstance(value, JsonText):
+        return value.text
     return None if value is None else json.dumps(value)

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from orchestrator import securitylog
+from orchestrator.db import JsonText
 from orchestrator.models import Event, Repository
 from orchestrator.repos import trust_settings, webhook_secret
 from orchestrator.trust import fork_refusal
@@ -122,9 +123,15 @@ def match_repository(session: Session, ref: RepoRef, provider: str) -> Repositor
     return Directory.read(session, provider).match(ref)
 
 
+def _no_constant(name: str) -> None:
+    raise MalformedPayload(f"body is not valid JSON: {name} is no JSON number")
+
+
 def parse_json(body: bytes) -> dict[str, Any]:
     try:
-        payload = json.loads(body)
+        payload = json.loads(body, parse_constant=_no_constant)
+    except MalformedPayload:
+        raise
     except ValueError as exc:  # not JSON, not UTF-8, or a number past Python's digit limit
         raise MalformedPayload(f"body is not valid JSON: {exc}") from exc
     except RecursionError:
@@ -138,6 +145,17 @@ def parse_json(body: bytes) -> dict[str, Any]:
     if problem:
         raise MalformedPayload(f"body is JSON no database can store: a string holds {problem}")
     return payload
+
+
+def as_stored(body: bytes, payload: dict[str, Any]) -> JsonText | dict[str, Any]:
+    """The payload column's value: the body's own text when it is UTF-8 (what GitHub and
+    GitLab send), so the document is not serialised again; otherwise the parsed document."""
+    if body.startswith(b"\xef\xbb\xbf"):  # a byte order mark: no JSON column reads it
+        return payload
+    try:
+        return JsonText(body.decode())
+    except UnicodeDecodeError:  # UTF-16 or UTF-32, which json.loads also reads
+        return payload
 
 
 def _unstorable(value: Any) -> str | None:
@@ -216,14 +234,14 @@ def judge_github(
             review = github.review_event(payload)
         except MalformedPayload as exc:
             return _refuse(422, f"malformed github pull_request payload: {exc}")
-        return _review(delivery, "github", repository, review, payload)
+        return _review(delivery, "github", repository, review, as_stored(body, payload))
     if event_type != "push":
         return Outcome(200, {"status": "ignored", "reason": f"event {event_type!r} is not handled"})
     try:
-        push = github.push_event(payload)
+        push = github.push_event(payload, ref)
     except MalformedPayload as exc:
         return _refuse(422, f"malformed github push payload: {exc}")
-    return _push(delivery, "github", repository, push, payload)
+    return _push(delivery, "github", repository, push, as_stored(body, payload))
 
 
 def judge_gitlab(
@@ -251,14 +269,14 @@ def judge_gitlab(
             review = gitlab.review_event(payload)
         except MalformedPayload as exc:
             return _refuse(422, f"malformed gitlab merge request payload: {exc}")
-        return _review(delivery, "gitlab", repository, review, payload)
+        return _review(delivery, "gitlab", repository, review, as_stored(body, payload))
     if event_type != gitlab.PUSH_EVENT:
         return Outcome(200, {"status": "ignored", "reason": f"event {event_type!r} is not handled"})
     try:
-        push = gitlab.push_event(payload)
+        push = gitlab.push_event(payload, ref)
     except MalformedPayload as exc:
         return _refuse(422, f"malformed gitlab push payload: {exc}")
-    return _push(delivery, "gitlab", repository, push, payload)
+    return _push(delivery, "gitlab", repository, push, as_stored(body, payload))
 
 
 def ignore_reason(push: PushEvent) -> str | None:
@@ -275,7 +293,7 @@ def _push(
     provider: str,
     repository: Repository,
     push: PushEvent,
-    payload: dict[str, Any],
+    payload: JsonText | dict[str, Any],
 ) -> Outcome | Pending:
     """A push to the tracked branch plans to apply; to any other branch it proposes."""
     row = dict(
@@ -297,7 +315,7 @@ def _review(
     provider: str,
     repository: Repository,
     review: ReviewEvent,
-    payload: dict[str, Any],
+    payload: JsonText | dict[str, Any],
 ) -> Outcome | Pending:
     """A pull/merge request opened or updated proposes its head commit; closed ends its runs."""
     row = dict(
@@ -364,7 +382,10 @@ def store(session: Session, judged: Outcome | Pending) -> Outcome:
     """Store one judged delivery (a savepoint: a duplicate leaves the session usable)."""
     if isinstance(judged, Outcome):
         return judged
-    event = Event(**judged.row)
+    row = judged.row
+    if isinstance(row["payload"], JsonText):  # the ORM serialises what it stores itself
+        row = {**row, "payload": json.loads(row["payload"].text)}
+    event = Event(**row)
     try:
         with session.begin_nested():
             session.add(event)

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from orchestrator import repos
@@ -109,3 +109,58 @@ def test_a_repository_is_rung_for_again_only_once_its_last_doorbell_was_answered
     db.commit()
     groupcommit._ring(second, groupcommit.still_waiting(db, second))
     assert rung == [first[repository_id], second[repository_id]]
+
+
+def test_a_batch_stores_each_body_as_sent_and_reads_back_the_document(
+    db: Session, repository_id: int
+) -> None:
+    spaced = BODY.replace(b'": ', b'":   ')  # the body's own text, not a serialisation of it
+    headers = {
+        "x-github-event": "push",
+        "x-github-delivery": "d-spaced",
+        "x-hub-signature-256": sign(SECRET, spaced),
+    }
+    delivery = groupcommit.Delivery("github", headers, spaced, contextvars.copy_context())
+    groupcommit._store_all(db, [delivery, _delivery("d-1")])
+    db.commit()
+    stored = db.execute(text("SELECT payload FROM events WHERE delivery_id = 'd-spaced'"))
+    assert stored.scalar_one() == spaced.decode()
+    event = db.scalars(select(Event).where(Event.delivery_id == "d-spaced")).one()
+    assert event.payload == json.loads(BODY)
+
+
+def test_a_body_in_utf16_is_stored_as_the_document_it_holds(
+    db: Session, repository_id: int
+) -> None:
+    """json.loads reads UTF-16; no JSON column takes those bytes as text, so the parsed
+    document is stored (serialised) instead."""
+    body = BODY.decode().encode("utf-16")
+    headers = {
+        "x-github-event": "push",
+        "x-github-delivery": "d-16",
+        "x-hub-signature-256": sign(SECRET, body),
+    }
+    delivery = groupcommit.Delivery("github", headers, body, contextvars.copy_context())
+    outcomes, _ = groupcommit._store_all(db, [delivery])
+    db.commit()
+    assert [o.status for o in outcomes] == [202]
+    event = db.scalars(select(Event).where(Event.delivery_id == "d-16")).one()
+    assert event.payload == json.loads(BODY)
+
+
+@pytest.mark.parametrize("constant", [b"NaN", b"Infinity", b"-Infinity"])
+def test_a_body_holding_nan_or_infinity_is_422_and_stores_nothing(
+    db: Session, repository_id: int, constant: bytes
+) -> None:
+    """Python reads them; PostgreSQL's JSON refuses them (the insert failed: a 500)."""
+    body = BODY.replace(b'"refs/heads/main"', b'"refs/heads/main", "n": ' + constant)
+    headers = {
+        "x-github-event": "push",
+        "x-github-delivery": "d-nan",
+        "x-hub-signature-256": sign(SECRET, body),
+    }
+    delivery = groupcommit.Delivery("github", headers, body, contextvars.copy_context())
+    outcomes, _ = groupcommit._store_all(db, [delivery])
+    assert outcomes[0].status == 422
+    assert "no JSON number" in outcomes[0].body["detail"]
+    assert _events(db) == 0
