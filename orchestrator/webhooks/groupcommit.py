@@ -11,6 +11,7 @@ deliveries at once still make one event."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import logging
 import weakref
@@ -18,11 +19,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from anyio import to_thread
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from orchestrator.db import get_sessionmaker, insert_many
+from orchestrator.db import get_engine, get_sessionmaker, insert_many
 from orchestrator.models import Event, utcnow
 from orchestrator.runs.queue import ring
 from orchestrator.webhooks import intake
@@ -60,25 +61,71 @@ class Delivery:
         return self.context.run(_JUDGES[self.provider], directory, self.headers, self.body)
 
 
-def store_batch(deliveries: Sequence[Delivery]) -> list[Outcome]:
+class Lines:
+    """The writer's own two connections, kept from batch to batch (no pool checkout, liveness
+    ping or reset per batch): one for the batches' transactions, one in autocommit for the
+    question asked after each commit (no transaction to open and end around it). A
+    connection that fails is dropped; the next batch opens a new one."""
+
+    def __init__(self) -> None:
+        self._writer: Connection | None = None
+        self._reader: Connection | None = None
+
+    def session(self) -> Session:
+        """A session of its own transaction on the kept connection: one left open there is
+        rolled back first (a session joining it would commit nothing)."""
+        if self._writer is None:
+            self._writer = get_engine().connect()
+        elif self._writer.in_transaction():
+            self._writer.rollback()
+        return Session(bind=self._writer, expire_on_commit=False)
+
+    def reader(self) -> Connection:
+        if self._reader is None:
+            self._reader = get_engine().connect().execution_options(isolation_level="AUTOCOMMIT")
+        return self._reader
+
+    def drop_writer(self) -> None:
+        _drop(self._writer)
+        self._writer = None
+
+    def drop_reader(self) -> None:
+        _drop(self._reader)
+        self._reader = None
+
+    def close(self) -> None:
+        self.drop_writer()
+        self.drop_reader()
+
+
+def _drop(connection: Connection | None) -> None:
+    if connection is not None:
+        with contextlib.suppress(SQLAlchemyError):
+            connection.invalidate()
+            connection.close()
+
+
+def store_batch(deliveries: Sequence[Delivery], lines: Lines) -> list[Outcome]:
     """Judge and store `deliveries` in one transaction, then ring one doorbell per repository
     (the newest event; the worker takes every received push of the repository). Should the
     batch fail, each delivery is stored on its own, so one cannot fail the others."""
-    session = get_sessionmaker()()
+    session = lines.session()
     try:
         outcomes, newest = _store_all(session, deliveries)
         session.commit()
     except SQLAlchemyError as exc:
-        session.rollback()
+        with contextlib.suppress(SQLAlchemyError):
+            session.rollback()
         session.close()
+        lines.drop_writer()
         log.warning("storing %d deliveries at once failed, one by one: %s", len(deliveries), exc)
         return [_store_one(delivery) for delivery in deliveries]
-    try:  # on the same connection: no second checkout
-        waiting = still_waiting(session, newest)
+    session.close()
+    try:
+        waiting = still_waiting(lines.reader(), newest)
     except SQLAlchemyError:
+        lines.drop_reader()
         waiting = set()
-    finally:
-        session.close()
     _ring(newest, waiting)
     return outcomes
 
@@ -87,7 +134,7 @@ _RUNG: dict[int, int] = {}
 """Per repository, the newest event whose doorbell this process rang."""
 
 
-def still_waiting(session: Session, newest: dict[int, int]) -> set[int]:
+def still_waiting(session: Session | Connection, newest: dict[int, int]) -> set[int]:
     """The repositories whose last doorbell from this process is not answered yet: the event
     it rang for is still `received`. Asked after the commit, so the worker that answers it
     claims the events just committed too (runs/bursts.py)."""
@@ -178,6 +225,8 @@ class GroupCommit:
     def __init__(self) -> None:
         self._waiting: list[tuple[Delivery, asyncio.Future[Outcome]]] = []
         self._writer: asyncio.Task[None] | None = None
+        self._lines = Lines()
+        weakref.finalize(self, self._lines.close)  # its event loop is gone
 
     async def submit(self, delivery: Delivery) -> Outcome:
         loop = asyncio.get_running_loop()
@@ -195,7 +244,8 @@ class GroupCommit:
                 batch = self._waiting[:MAX_BATCH]
                 del self._waiting[:MAX_BATCH]
                 try:
-                    outcomes = await to_thread.run_sync(store_batch, [d for d, _ in batch])
+                    deliveries = [d for d, _ in batch]
+                    outcomes = await to_thread.run_sync(store_batch, deliveries, self._lines)
                 except Exception as exc:  # every delivery of the batch gets the error
                     for _, future in batch:
                         if not future.done():

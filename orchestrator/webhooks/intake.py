@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -61,6 +61,9 @@ class Pending:
     reason: str | None
 
 
+_REPOSITORIES = select(Repository).where(Repository.provider == bindparam("provider"))
+
+
 class Directory:
     """The registered repositories of one provider as one read saw them, and their webhook
     secrets, decrypted once per read (a batch of deliveries shares one)."""
@@ -71,7 +74,7 @@ class Directory:
 
     @classmethod
     def read(cls, session: Session, provider: str) -> Directory:
-        return cls(list(session.scalars(select(Repository).where(Repository.provider == provider))))
+        return cls(list(session.scalars(_REPOSITORIES, {"provider": provider})))
 
     def secret(self, repository: Repository) -> str:
         if repository.id not in self._secrets:

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import contextvars
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from orchestrator import db as database
 from orchestrator import repos
-from orchestrator.models import Event
-from orchestrator.settings import Settings
+from orchestrator.models import Base, Event
+from orchestrator.settings import Settings, get_settings
 from orchestrator.webhooks import groupcommit
 from orchestrator.webhooks.github import sign
 
@@ -164,3 +167,57 @@ def test_a_body_holding_nan_or_infinity_is_422_and_stores_nothing(
     assert outcomes[0].status == 422
     assert "no JSON number" in outcomes[0].body["detail"]
     assert _events(db) == 0
+
+
+@pytest.fixture
+def kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[groupcommit.Lines]:
+    """Lines over the settings' own database (a file in tmp_path), with one repository."""
+    monkeypatch.setenv("STACKRUN_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr(groupcommit, "ring", lambda task, event_id: True)
+    for cached in (get_settings, database.get_engine, database.get_sessionmaker):
+        cached.cache_clear()
+    Base.metadata.create_all(database.get_engine())
+    with database.session_scope() as session:
+        repos.register(
+            session,
+            name="acme/p",
+            clone_url="https://git.example.com/acme/p.git",
+            branch="main",
+            provider="github",
+            secret=SECRET,
+        )
+    lines = groupcommit.Lines()
+    yield lines
+    lines.close()
+    database.get_engine().dispose()
+    for cached in (get_settings, database.get_engine, database.get_sessionmaker):
+        cached.cache_clear()
+
+
+def test_batches_share_the_kept_connection_and_one_that_fails_is_stored_one_by_one(
+    kept: groupcommit.Lines, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = groupcommit.store_batch([_delivery("d-1")], kept)
+    connection = _connection(kept)
+    kept.session().connection()  # a transaction left open: rolled back, not joined
+    assert groupcommit.store_batch([_delivery("d-2")], kept)[0].status == 202
+    assert _connection(kept) is connection
+    real = groupcommit._store_all
+    monkeypatch.setattr(groupcommit, "_store_all", _fails)
+    failed = groupcommit.store_batch([_delivery("d-3"), _delivery("d-1")], kept)
+    monkeypatch.setattr(groupcommit, "_store_all", real)
+    after = groupcommit.store_batch([_delivery("d-4")], kept)
+    assert [o.status for o in first + failed + after] == [202, 202, 200, 202]
+    assert _connection(kept) is not connection  # the failed one was dropped
+    with database.session_scope() as session:
+        stored = session.scalars(select(Event.delivery_id).order_by(Event.id)).all()
+    assert stored == ["d-1", "d-2", "d-3", "d-4"]
+
+
+def _connection(lines: groupcommit.Lines) -> object:
+    with lines.session() as session:
+        return session.connection()
+
+
+def _fails(session: Session, deliveries: object) -> None:
+    raise OperationalError("INSERT", {}, Exception("the connection broke"))
