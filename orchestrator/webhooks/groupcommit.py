@@ -61,71 +61,50 @@ class Delivery:
         return self.context.run(_JUDGES[self.provider], directory, self.headers, self.body)
 
 
-class Lines:
-    """The writer's own two connections, kept from batch to batch (no pool checkout, liveness
-    ping or reset per batch): one for the batches' transactions, one in autocommit for the
-    question asked after each commit (no transaction to open and end around it). A
-    connection that fails is dropped; the next batch opens a new one."""
+class Line:
+    """The writer's own connection, kept from batch to batch (no pool checkout, liveness ping
+    or reset per batch), in autocommit: a batch writes with one statement (`_insert`), which
+    is its own transaction, durable when it returns, so no BEGIN and COMMIT go to the database
+    apart from it, nor around the question asked after it. A connection that fails is
+    dropped; the next batch opens a new one."""
 
     def __init__(self) -> None:
-        self._writer: Connection | None = None
-        self._reader: Connection | None = None
+        self._connection: Connection | None = None
 
     def session(self) -> Session:
-        """A session of its own transaction on the kept connection: one left open there is
-        rolled back first (a session joining it would commit nothing)."""
-        if self._writer is None:
-            self._writer = get_engine().connect()
-        elif self._writer.in_transaction():
-            self._writer.rollback()
-        return Session(bind=self._writer, expire_on_commit=False)
+        if self._connection is None:
+            connection = get_engine().connect()
+            self._connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+        return Session(bind=self._connection, expire_on_commit=False)
 
-    def reader(self) -> Connection:
-        if self._reader is None:
-            self._reader = get_engine().connect().execution_options(isolation_level="AUTOCOMMIT")
-        return self._reader
-
-    def drop_writer(self) -> None:
-        _drop(self._writer)
-        self._writer = None
-
-    def drop_reader(self) -> None:
-        _drop(self._reader)
-        self._reader = None
-
-    def close(self) -> None:
-        self.drop_writer()
-        self.drop_reader()
+    def drop(self) -> None:
+        if self._connection is not None:
+            with contextlib.suppress(SQLAlchemyError):
+                self._connection.invalidate()
+                self._connection.close()
+        self._connection = None
 
 
-def _drop(connection: Connection | None) -> None:
-    if connection is not None:
-        with contextlib.suppress(SQLAlchemyError):
-            connection.invalidate()
-            connection.close()
-
-
-def store_batch(deliveries: Sequence[Delivery], lines: Lines) -> list[Outcome]:
-    """Judge and store `deliveries` in one transaction, then ring one doorbell per repository
-    (the newest event; the worker takes every received push of the repository). Should the
-    batch fail, each delivery is stored on its own, so one cannot fail the others."""
-    session = lines.session()
+def store_batch(deliveries: Sequence[Delivery], line: Line) -> list[Outcome]:
+    """Judge and store `deliveries` with one INSERT (committed as it returns), then ring one
+    doorbell per repository (the newest event; the worker takes every received push of the
+    repository). Should the batch fail, each delivery is stored on its own, so one cannot
+    fail the others."""
+    session = line.session()
     try:
         outcomes, newest = _store_all(session, deliveries)
-        session.commit()
     except SQLAlchemyError as exc:
-        with contextlib.suppress(SQLAlchemyError):
-            session.rollback()
         session.close()
-        lines.drop_writer()
+        line.drop()
         log.warning("storing %d deliveries at once failed, one by one: %s", len(deliveries), exc)
         return [_store_one(delivery) for delivery in deliveries]
-    session.close()
     try:
-        waiting = still_waiting(lines.reader(), newest)
+        waiting = still_waiting(session, newest)
     except SQLAlchemyError:
-        lines.drop_reader()
+        line.drop()
         waiting = set()
+    finally:
+        session.close()
     _ring(newest, waiting)
     return outcomes
 
@@ -134,7 +113,7 @@ _RUNG: dict[int, int] = {}
 """Per repository, the newest event whose doorbell this process rang."""
 
 
-def still_waiting(session: Session | Connection, newest: dict[int, int]) -> set[int]:
+def still_waiting(session: Session, newest: dict[int, int]) -> set[int]:
     """The repositories whose last doorbell from this process is not answered yet: the event
     it rang for is still `received`. Asked after the commit, so the worker that answers it
     claims the events just committed too (runs/bursts.py)."""
@@ -225,8 +204,8 @@ class GroupCommit:
     def __init__(self) -> None:
         self._waiting: list[tuple[Delivery, asyncio.Future[Outcome]]] = []
         self._writer: asyncio.Task[None] | None = None
-        self._lines = Lines()
-        weakref.finalize(self, self._lines.close)  # its event loop is gone
+        self._line = Line()
+        weakref.finalize(self, self._line.drop)  # its event loop is gone
 
     async def submit(self, delivery: Delivery) -> Outcome:
         loop = asyncio.get_running_loop()
@@ -245,7 +224,7 @@ class GroupCommit:
                 del self._waiting[:MAX_BATCH]
                 try:
                     deliveries = [d for d, _ in batch]
-                    outcomes = await to_thread.run_sync(store_batch, deliveries, self._lines)
+                    outcomes = await to_thread.run_sync(store_batch, deliveries, self._line)
                 except Exception as exc:  # every delivery of the batch gets the error
                     for _, future in batch:
                         if not future.done():

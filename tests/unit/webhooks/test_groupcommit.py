@@ -170,8 +170,8 @@ def test_a_body_holding_nan_or_infinity_is_422_and_stores_nothing(
 
 
 @pytest.fixture
-def kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[groupcommit.Lines]:
-    """Lines over the settings' own database (a file in tmp_path), with one repository."""
+def kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[groupcommit.Line]:
+    """A Line over the settings' own database (a file in tmp_path), with one repository."""
     monkeypatch.setenv("STACKRUN_DATA_DIR", str(tmp_path))
     monkeypatch.setattr(groupcommit, "ring", lambda task, event_id: True)
     for cached in (get_settings, database.get_engine, database.get_sessionmaker):
@@ -186,20 +186,19 @@ def kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[groupcommi
             provider="github",
             secret=SECRET,
         )
-    lines = groupcommit.Lines()
-    yield lines
-    lines.close()
+    line = groupcommit.Line()
+    yield line
+    line.drop()
     database.get_engine().dispose()
     for cached in (get_settings, database.get_engine, database.get_sessionmaker):
         cached.cache_clear()
 
 
 def test_batches_share_the_kept_connection_and_one_that_fails_is_stored_one_by_one(
-    kept: groupcommit.Lines, monkeypatch: pytest.MonkeyPatch
+    kept: groupcommit.Line, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = groupcommit.store_batch([_delivery("d-1")], kept)
     connection = _connection(kept)
-    kept.session().connection()  # a transaction left open: rolled back, not joined
     assert groupcommit.store_batch([_delivery("d-2")], kept)[0].status == 202
     assert _connection(kept) is connection
     real = groupcommit._store_all
@@ -209,13 +208,32 @@ def test_batches_share_the_kept_connection_and_one_that_fails_is_stored_one_by_o
     after = groupcommit.store_batch([_delivery("d-4")], kept)
     assert [o.status for o in first + failed + after] == [202, 202, 200, 202]
     assert _connection(kept) is not connection  # the failed one was dropped
+    assert _stored() == ["d-1", "d-2", "d-3", "d-4"]
+
+
+def test_a_batch_answered_is_committed_whatever_the_kept_connection_does_next(
+    kept: groupcommit.Line,
+) -> None:
+    """The batch's INSERT is its own transaction: nothing left open on the connection can
+    take it back."""
+    assert groupcommit.store_batch([_delivery("d-1")], kept)[0].status == 202
+    session = kept.session()
+    session.execute(text("DELETE FROM events"))  # no commit follows: autocommit
+    assert _stored() == []
+    session.close()
+    assert groupcommit.store_batch([_delivery("d-2")], kept)[0].status == 202
+    kept.session().connection().rollback()
+    assert _stored() == ["d-2"]
+
+
+def _stored() -> list[str]:
+    """The delivery ids stored, as another connection sees them."""
     with database.session_scope() as session:
-        stored = session.scalars(select(Event.delivery_id).order_by(Event.id)).all()
-    assert stored == ["d-1", "d-2", "d-3", "d-4"]
+        return list(session.scalars(select(Event.delivery_id).order_by(Event.id)))
 
 
-def _connection(lines: groupcommit.Lines) -> object:
-    with lines.session() as session:
+def _connection(line: groupcommit.Line) -> object:
+    with line.session() as session:
         return session.connection()
 
 
