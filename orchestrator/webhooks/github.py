@@ -38,7 +38,7 @@ def verify(secret: str, body: bytes, signature: str) -> bool:
     """Constant-time check of GitHub's HMAC SHA-256 over the raw body."""
     # Compare bytes: compare_digest raises TypeError on non-ASCII str, and header values
     # arrive latin-1 decoded, so a forged header must give False, not an exception.
-    expected = sign(secret, body).encode()
+    expected = b"sha256=" + hmac.digest(secret.encode(), body, "sha256").hex().encode()
     return hmac.compare_digest(expected, signature.strip().encode("utf-8", "replace"))
 
 

@@ -85,19 +85,36 @@ class Line:
         self._connection = None
 
 
-def store_batch(deliveries: Sequence[Delivery], line: Line) -> list[Outcome]:
-    """Judge and store `deliveries` with one INSERT (committed as it returns), then ring one
-    doorbell per repository (the newest event; the worker takes every received push of the
-    repository). Should the batch fail, each delivery is stored on its own, so one cannot
-    fail the others."""
+@dataclass(frozen=True)
+class Stored:
+    """A batch's answers, and per repository the newest event stored (its doorbell)."""
+
+    outcomes: list[Outcome]
+    newest: dict[int, int]
+
+
+def store_batch(deliveries: Sequence[Delivery], line: Line) -> Stored:
+    """Judge and store `deliveries` with one INSERT (committed as it returns). Should the
+    batch fail, each delivery is stored on its own (and rung for), so one cannot fail the
+    others."""
     session = line.session()
     try:
         outcomes, newest = _store_all(session, deliveries)
     except SQLAlchemyError as exc:
-        session.close()
         line.drop()
         log.warning("storing %d deliveries at once failed, one by one: %s", len(deliveries), exc)
-        return [_store_one(delivery) for delivery in deliveries]
+        return Stored([_store_one(delivery) for delivery in deliveries], {})
+    finally:
+        session.close()
+    return Stored(outcomes, newest)
+
+
+def ring_for(newest: dict[int, int], line: Line) -> None:
+    """Ring one doorbell per repository for its newest event (the worker takes every received
+    push of the repository), unless the last one this process rang still waits."""
+    if not newest:
+        return
+    session = line.session()
     try:
         waiting = still_waiting(session, newest)
     except SQLAlchemyError:
@@ -106,7 +123,6 @@ def store_batch(deliveries: Sequence[Delivery], line: Line) -> list[Outcome]:
     finally:
         session.close()
     _ring(newest, waiting)
-    return outcomes
 
 
 _RUNG: dict[int, int] = {}
@@ -216,25 +232,50 @@ class GroupCommit:
         return await future
 
     async def _write(self) -> None:
+        """Batch after batch while deliveries wait. A batch's doorbells are rung after its
+        deliveries are answered, while the next requests are read (a 202 needs the event
+        stored, not the doorbell: the reaper rings for an event nobody rang for)."""
+        ringing: asyncio.Future[None] | None = None
         try:
-            while self._waiting:
+            while self._waiting or ringing is not None:
+                if not self._waiting and ringing is not None:
+                    await _rung(ringing)  # then see whether deliveries came meanwhile
+                    ringing = None
+                    continue
                 if len(self._waiting) < MAX_BATCH:
                     await asyncio.sleep(LINGER_SECONDS)  # let the requests being read join
+                if ringing is not None:  # one user of the connection at a time
+                    await _rung(ringing)
+                    ringing = None
                 batch = self._waiting[:MAX_BATCH]
                 del self._waiting[:MAX_BATCH]
-                try:
-                    deliveries = [d for d, _ in batch]
-                    outcomes = await to_thread.run_sync(store_batch, deliveries, self._line)
-                except Exception as exc:  # every delivery of the batch gets the error
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_exception(exc)
-                    continue
-                for (_, future), outcome in zip(batch, outcomes, strict=True):
-                    if not future.done():  # the client went away; the event is stored
-                        future.set_result(outcome)
+                stored = await self._store(batch)
+                if stored is not None and stored.newest:
+                    ring = to_thread.run_sync(ring_for, stored.newest, self._line)
+                    ringing = asyncio.ensure_future(ring)
         finally:
             self._writer = None
+
+    async def _store(self, batch: list[tuple[Delivery, asyncio.Future[Outcome]]]) -> Stored | None:
+        """Store the batch and answer each of its deliveries (with the error, should it fail)."""
+        try:
+            stored = await to_thread.run_sync(store_batch, [d for d, _ in batch], self._line)
+        except Exception as exc:  # every delivery of the batch gets the error
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            return None
+        for (_, future), outcome in zip(batch, stored.outcomes, strict=True):
+            if not future.done():  # the client went away; the event is stored
+                future.set_result(outcome)
+        return stored
+
+
+async def _rung(ringing: asyncio.Future[None]) -> None:
+    try:
+        await ringing
+    except Exception:  # the reaper rings for events left received
+        log.exception("ringing the doorbells of stored deliveries failed")
 
 
 _WRITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, GroupCommit] = (

@@ -7,6 +7,7 @@ import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -71,6 +72,7 @@ class Directory:
     def __init__(self, repositories: list[Repository]) -> None:
         self.repositories = repositories
         self._secrets: dict[int, str] = {}
+        self._clone_urls: list[set[str]] | None = None
 
     @classmethod
     def read(cls, session: Session, provider: str) -> Directory:
@@ -82,9 +84,12 @@ class Directory:
         return self._secrets[repository.id]
 
     def match(self, ref: RepoRef) -> Repository | None:
+        """The first repository registered under the delivery's name or one of its URLs."""
+        if self._clone_urls is None:  # once per read, not once per delivery
+            self._clone_urls = [_normalized((r.clone_url,)) for r in self.repositories]
         wanted = _normalized(ref.urls)
-        for repository in self.repositories:
-            if repository.name == ref.full_name or _normalized((repository.clone_url,)) & wanted:
+        for repository, clone_urls in zip(self.repositories, self._clone_urls, strict=True):
+            if repository.name == ref.full_name or clone_urls & wanted:
                 return repository
         return None
 
@@ -113,13 +118,16 @@ def normalize_url(url: str) -> str:
 
 def _normalized(urls: tuple[str, ...]) -> set[str]:
     """Normalised URLs; one that does not even parse as a URL matches nothing."""
-    found: set[str] = set()
-    for url in urls:
-        try:
-            found.add(normalize_url(url))
-        except ValueError:
-            continue
-    return found
+    return {normal for url in urls if (normal := _normal(url)) is not None}
+
+
+@lru_cache(maxsize=1024)
+def _normal(url: str) -> str | None:
+    """normalize_url, remembered: deliveries name the same few repositories again and again."""
+    try:
+        return normalize_url(url)
+    except ValueError:
+        return None
 
 
 def match_repository(session: Session, ref: RepoRef, provider: str) -> Repository | None:

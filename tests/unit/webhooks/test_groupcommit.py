@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -197,15 +199,15 @@ def kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[groupcommi
 def test_batches_share_the_kept_connection_and_one_that_fails_is_stored_one_by_one(
     kept: groupcommit.Line, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    first = groupcommit.store_batch([_delivery("d-1")], kept)
+    first = groupcommit.store_batch([_delivery("d-1")], kept).outcomes
     connection = _connection(kept)
-    assert groupcommit.store_batch([_delivery("d-2")], kept)[0].status == 202
+    assert groupcommit.store_batch([_delivery("d-2")], kept).outcomes[0].status == 202
     assert _connection(kept) is connection
     real = groupcommit._store_all
     monkeypatch.setattr(groupcommit, "_store_all", _fails)
-    failed = groupcommit.store_batch([_delivery("d-3"), _delivery("d-1")], kept)
+    failed = groupcommit.store_batch([_delivery("d-3"), _delivery("d-1")], kept).outcomes
     monkeypatch.setattr(groupcommit, "_store_all", real)
-    after = groupcommit.store_batch([_delivery("d-4")], kept)
+    after = groupcommit.store_batch([_delivery("d-4")], kept).outcomes
     assert [o.status for o in first + failed + after] == [202, 202, 200, 202]
     assert _connection(kept) is not connection  # the failed one was dropped
     assert _stored() == ["d-1", "d-2", "d-3", "d-4"]
@@ -216,14 +218,40 @@ def test_a_batch_answered_is_committed_whatever_the_kept_connection_does_next(
 ) -> None:
     """The batch's INSERT is its own transaction: nothing left open on the connection can
     take it back."""
-    assert groupcommit.store_batch([_delivery("d-1")], kept)[0].status == 202
+    assert groupcommit.store_batch([_delivery("d-1")], kept).outcomes[0].status == 202
     session = kept.session()
     session.execute(text("DELETE FROM events"))  # no commit follows: autocommit
     assert _stored() == []
     session.close()
-    assert groupcommit.store_batch([_delivery("d-2")], kept)[0].status == 202
+    assert groupcommit.store_batch([_delivery("d-2")], kept).outcomes[0].status == 202
     kept.session().connection().rollback()
     assert _stored() == ["d-2"]
+
+
+def test_a_delivery_is_answered_before_its_doorbell_rings_and_it_rings_with_nothing_after(
+    kept: groupcommit.Line, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answered = threading.Event()
+    rung: list[tuple[int, bool]] = []
+
+    def ring(task: str, event_id: int) -> bool:
+        rung.append((event_id, answered.wait(10)))  # True: the answer did not wait for it
+        return True
+
+    monkeypatch.setattr(groupcommit, "ring", ring)
+    monkeypatch.setattr(groupcommit, "_RUNG", {})
+
+    async def deliver() -> groupcommit.Outcome:
+        writer = groupcommit.GroupCommit()
+        outcome = await writer.submit(_delivery("d-1"))
+        answered.set()
+        while writer._writer is not None:  # the doorbell still to ring
+            await asyncio.sleep(0.01)
+        return outcome
+
+    outcome = asyncio.run(deliver())
+    assert outcome.status == 202
+    assert rung == [(outcome.event_id, True)]
 
 
 def _stored() -> list[str]:
