@@ -39,7 +39,8 @@ AnySelect: TypeAlias = Select[*tuple[Any, ...]]
 class JsonText:
     """A JSON column's value given as the document's text, stored as it is by `insert_many`
     (a webhook's body, already parsed and checked: serialising the parsed value again would
-    cost more than parsing it)."""
+    cost more than parsing it). A column holding one in the first row is bound as text in
+    every row (each row's value there a JsonText, or JSON-serialisable)."""
 
     text: str
 
@@ -113,22 +114,35 @@ def insert_many(
         return []
     if session.get_bind().dialect.name == "postgresql":
         return _insert_unnest(session, table, rows, returning, skip_conflicts_on)
-    statement: Any = sqlite_insert(table)
-    texts = {name for row in rows for name, value in row.items() if isinstance(value, JsonText)}
+    texts = tuple(name for name, value in rows[0].items() if isinstance(value, JsonText))
     if texts:  # bound as the text they are, not serialised again
-        statement = statement.values({name: bindparam(name, type_=Text()) for name in texts})
         rows = [{**row, **{name: _json_text(row[name]) for name in texts}} for row in rows]
-    if skip_conflicts_on:
-        statement = statement.on_conflict_do_nothing(index_elements=list(skip_conflicts_on))
+    statement = _sqlite_insert(table, texts, tuple(skip_conflicts_on), tuple(returning))
     if not returning:
         session.execute(statement, list(rows))
         return []
-    ordered = not skip_conflicts_on
-    columns = [table.c[name] for name in returning]
-    result = session.execute(
-        statement.returning(*columns, sort_by_parameter_order=ordered), list(rows)
-    )
-    return list(result.all())
+    return list(session.execute(statement, list(rows)).all())
+
+
+@lru_cache(maxsize=64)
+def _sqlite_insert(
+    table: Table,
+    texts: tuple[str, ...],
+    skip_conflicts_on: tuple[str, ...],
+    returning: tuple[str, ...],
+) -> Any:
+    """insert_many's statement off PostgreSQL, built once per shape: the `texts` columns bound
+    as text (JsonText), clashes on `skip_conflicts_on` skipped, the `returning` columns."""
+    statement: Any = sqlite_insert(table)
+    if texts:
+        statement = statement.values({name: bindparam(name, type_=Text()) for name in texts})
+    if skip_conflicts_on:
+        statement = statement.on_conflict_do_nothing(index_elements=list(skip_conflicts_on))
+    if returning:
+        ordered = not skip_conflicts_on
+        columns = [table.c[name] for name in returning]
+        statement = statement.returning(*columns, sort_by_parameter_order=ordered)
+    return statement
 
 
 def _insert_unnest(

@@ -80,7 +80,7 @@ class Directory:
 
     def secret(self, repository: Repository) -> str:
         if repository.id not in self._secrets:
-            self._secrets[repository.id] = webhook_secret(repository)
+            self._secrets[repository.id] = _secret(repository)
         return self._secrets[repository.id]
 
     def match(self, ref: RepoRef) -> Repository | None:
@@ -92,6 +92,20 @@ class Directory:
             if repository.name == ref.full_name or clone_urls & wanted:
                 return repository
         return None
+
+
+_DECRYPTED: dict[tuple[bytes, str], str] = {}
+"""Webhook secrets by ciphertext and repository name (what decrypting them reads): a rotated
+secret is another ciphertext, so it is decrypted afresh."""
+
+
+def _secret(repository: Repository) -> str:
+    key = (repository.webhook_secret_enc, repository.name)
+    if key not in _DECRYPTED:
+        if len(_DECRYPTED) >= 1024:
+            _DECRYPTED.clear()
+        _DECRYPTED[key] = webhook_secret(repository)
+    return _DECRYPTED[key]
 
 
 def _refuse(status: int, message: str) -> Outcome:
@@ -158,15 +172,16 @@ def parse_json(body: bytes) -> dict[str, Any]:
     return payload
 
 
-def as_stored(body: bytes, payload: dict[str, Any]) -> JsonText | dict[str, Any]:
+def as_stored(body: bytes, payload: dict[str, Any]) -> JsonText:
     """The payload column's value: the body's own text when it is UTF-8 (what GitHub and
-    GitLab send), so the document is not serialised again; otherwise the parsed document."""
-    if body.startswith(b"\xef\xbb\xbf"):  # a byte order mark: no JSON column reads it
-        return payload
-    try:
-        return JsonText(body.decode())
-    except UnicodeDecodeError:  # UTF-16 or UTF-32, which json.loads also reads
-        return payload
+    GitLab send), so the document is not serialised again; otherwise the parsed document
+    serialised."""
+    if not body.startswith(b"\xef\xbb\xbf"):  # a byte order mark: no JSON column reads it
+        try:
+            return JsonText(body.decode())
+        except UnicodeDecodeError:  # UTF-16 or UTF-32, which json.loads also reads
+            pass
+    return JsonText(json.dumps(payload))
 
 
 def _unstorable(value: Any) -> str | None:
@@ -304,7 +319,7 @@ def _push(
     provider: str,
     repository: Repository,
     push: PushEvent,
-    payload: JsonText | dict[str, Any],
+    payload: JsonText,
 ) -> Outcome | Pending:
     """A push to the tracked branch plans to apply; to any other branch it proposes."""
     row = dict(
@@ -326,7 +341,7 @@ def _review(
     provider: str,
     repository: Repository,
     review: ReviewEvent,
-    payload: JsonText | dict[str, Any],
+    payload: JsonText,
 ) -> Outcome | Pending:
     """A pull/merge request opened or updated proposes its head commit; closed ends its runs."""
     row = dict(
