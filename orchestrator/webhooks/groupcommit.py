@@ -27,7 +27,8 @@ from orchestrator.db import get_engine, get_sessionmaker, insert_many
 from orchestrator.models import Event, utcnow
 from orchestrator.runs.queue import ring
 from orchestrator.webhooks import intake
-from orchestrator.webhooks.intake import Directory, Outcome, Pending
+from orchestrator.webhooks.directory import Directory
+from orchestrator.webhooks.intake import Outcome, Pending
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 128
