@@ -6,6 +6,7 @@ import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, TypeAlias
 
@@ -18,6 +19,7 @@ from sqlalchemy import (
     Integer,
     Select,
     Table,
+    Text,
     any_,
     bindparam,
     create_engine,
@@ -33,6 +35,16 @@ from orchestrator.settings import get_settings
 
 AnySelect: TypeAlias = Select[*tuple[Any, ...]]
 """A SELECT of any columns (one `insert_selected` reads)."""
+
+
+@dataclass(frozen=True)
+class JsonText:
+    """A JSON column's value given as the document's text, stored as it is by `insert_many`
+    (a webhook's body, already parsed and checked: serialising the parsed value again would
+    cost more than parsing it). A column holding one in the first row is bound as text in
+    every row (each row's value there a JsonText, or JSON-serialisable)."""
+
+    text: str
 
 
 def make_engine(url: str) -> Engine:
@@ -126,18 +138,35 @@ def insert_many(
         return []
     if session.get_bind().dialect.name == "postgresql":
         return _insert_unnest(session, table, rows, returning, skip_conflicts_on)
-    statement: Any = sqlite_insert(table)
-    if skip_conflicts_on:
-        statement = statement.on_conflict_do_nothing(index_elements=list(skip_conflicts_on))
+    texts = tuple(name for name, value in rows[0].items() if isinstance(value, JsonText))
+    if texts:  # bound as the text they are, not serialised again
+        rows = [{**row, **{name: _json_text(row[name]) for name in texts}} for row in rows]
+    statement = _sqlite_insert(table, texts, tuple(skip_conflicts_on), tuple(returning))
     if not returning:
         session.execute(statement, list(rows))
         return []
-    ordered = not skip_conflicts_on
-    columns = [table.c[name] for name in returning]
-    result = session.execute(
-        statement.returning(*columns, sort_by_parameter_order=ordered), list(rows)
-    )
-    return list(result.all())
+    return list(session.execute(statement, list(rows)).all())
+
+
+@lru_cache(maxsize=64)
+def _sqlite_insert(
+    table: Table,
+    texts: tuple[str, ...],
+    skip_conflicts_on: tuple[str, ...],
+    returning: tuple[str, ...],
+) -> Any:
+    """insert_many's statement off PostgreSQL, built once per shape: the `texts` columns bound
+    as text (JsonText), clashes on `skip_conflicts_on` skipped, the `returning` columns."""
+    statement: Any = sqlite_insert(table)
+    if texts:
+        statement = statement.values({name: bindparam(name, type_=Text()) for name in texts})
+    if skip_conflicts_on:
+        statement = statement.on_conflict_do_nothing(index_elements=list(skip_conflicts_on))
+    if returning:
+        ordered = not skip_conflicts_on
+        columns = [table.c[name] for name in returning]
+        statement = statement.returning(*columns, sort_by_parameter_order=ordered)
+    return statement
 
 
 def _insert_unnest(
@@ -251,4 +280,6 @@ def _columns_as_arrays(
 
 
 def _json_text(value: Any) -> str | None:
+    if isinstance(value, JsonText):
+        return value.text
     return None if value is None else json.dumps(value)

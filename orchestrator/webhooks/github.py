@@ -38,7 +38,7 @@ def verify(secret: str, body: bytes, signature: str) -> bool:
     """Constant-time check of GitHub's HMAC SHA-256 over the raw body."""
     # Compare bytes: compare_digest raises TypeError on non-ASCII str, and header values
     # arrive latin-1 decoded, so a forged header must give False, not an exception.
-    expected = sign(secret, body).encode()
+    expected = b"sha256=" + hmac.digest(secret.encode(), body, "sha256").hex().encode()
     return hmac.compare_digest(expected, signature.strip().encode("utf-8", "replace"))
 
 
@@ -57,13 +57,14 @@ def repo_ref(payload: dict[str, Any]) -> RepoRef:
     return RepoRef(full_name=full_name, urls=urls)
 
 
-def push_event(payload: dict[str, Any]) -> PushEvent:
+def push_event(payload: dict[str, Any], repo: RepoRef | None = None) -> PushEvent:
+    """The push a delivery describes; `repo` when its repository was already read."""
     return PushEvent(
         ref=require_str(payload, "ref"),
         before=require_sha(payload, "before"),
         after=require_sha(payload, "after"),
         pusher=optional_str(payload, "pusher", "name") or optional_str(payload, "sender", "login"),
-        repo=repo_ref(payload),
+        repo=repo or repo_ref(payload),
     )
 
 

@@ -49,13 +49,14 @@ def repo_ref(payload: dict[str, Any]) -> RepoRef:
     return RepoRef(full_name=full_name, urls=urls)
 
 
-def push_event(payload: dict[str, Any]) -> PushEvent:
+def push_event(payload: dict[str, Any], repo: RepoRef | None = None) -> PushEvent:
+    """The push a delivery describes; `repo` when its repository was already read."""
     return PushEvent(
         ref=require_str(payload, "ref"),
         before=require_sha(payload, "before"),
         after=require_sha(payload, "after"),
         pusher=optional_str(payload, "user_username") or optional_str(payload, "user_name"),
-        repo=repo_ref(payload),
+        repo=repo or repo_ref(payload),
     )
 
 

@@ -11,6 +11,7 @@ deliveries at once still make one event."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import logging
 import weakref
@@ -18,15 +19,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from anyio import to_thread
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from orchestrator.db import get_sessionmaker, insert_many
+from orchestrator.db import get_engine, get_sessionmaker, insert_many
 from orchestrator.models import Event, utcnow
 from orchestrator.runs.queue import ring
 from orchestrator.webhooks import intake
-from orchestrator.webhooks.intake import Directory, Outcome, Pending
+from orchestrator.webhooks.directory import Directory
+from orchestrator.webhooks.intake import Outcome, Pending
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 128
@@ -60,27 +62,68 @@ class Delivery:
         return self.context.run(_JUDGES[self.provider], directory, self.headers, self.body)
 
 
-def store_batch(deliveries: Sequence[Delivery]) -> list[Outcome]:
-    """Judge and store `deliveries` in one transaction, then ring one doorbell per repository
-    (the newest event; the worker takes every received push of the repository). Should the
-    batch fail, each delivery is stored on its own, so one cannot fail the others."""
-    session = get_sessionmaker()()
+class Line:
+    """The writer's own connection, kept from batch to batch (no pool checkout, liveness ping
+    or reset per batch), in autocommit: a batch writes with one statement (`_insert`), which
+    is its own transaction, durable when it returns, so no BEGIN and COMMIT go to the database
+    apart from it, nor around the question asked after it. A connection that fails is
+    dropped; the next batch opens a new one."""
+
+    def __init__(self) -> None:
+        self._connection: Connection | None = None
+
+    def session(self) -> Session:
+        if self._connection is None:
+            connection = get_engine().connect()
+            self._connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+        return Session(bind=self._connection, expire_on_commit=False)
+
+    def drop(self) -> None:
+        if self._connection is not None:
+            with contextlib.suppress(SQLAlchemyError):
+                self._connection.invalidate()
+                self._connection.close()
+        self._connection = None
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A batch's answers, and per repository the newest event stored (its doorbell)."""
+
+    outcomes: list[Outcome]
+    newest: dict[int, int]
+
+
+def store_batch(deliveries: Sequence[Delivery], line: Line) -> Stored:
+    """Judge and store `deliveries` with one INSERT (committed as it returns). Should the
+    batch fail, each delivery is stored on its own (and rung for), so one cannot fail the
+    others."""
+    session = line.session()
     try:
         outcomes, newest = _store_all(session, deliveries)
-        session.commit()
     except SQLAlchemyError as exc:
-        session.rollback()
-        session.close()
+        line.drop()
         log.warning("storing %d deliveries at once failed, one by one: %s", len(deliveries), exc)
-        return [_store_one(delivery) for delivery in deliveries]
-    try:  # on the same connection: no second checkout
+        return Stored([_store_one(delivery) for delivery in deliveries], {})
+    finally:
+        session.close()
+    return Stored(outcomes, newest)
+
+
+def ring_for(newest: dict[int, int], line: Line) -> None:
+    """Ring one doorbell per repository for its newest event (the worker takes every received
+    push of the repository), unless the last one this process rang still waits."""
+    if not newest:
+        return
+    session = line.session()
+    try:
         waiting = still_waiting(session, newest)
     except SQLAlchemyError:
+        line.drop()
         waiting = set()
     finally:
         session.close()
     _ring(newest, waiting)
-    return outcomes
 
 
 _RUNG: dict[int, int] = {}
@@ -178,6 +221,8 @@ class GroupCommit:
     def __init__(self) -> None:
         self._waiting: list[tuple[Delivery, asyncio.Future[Outcome]]] = []
         self._writer: asyncio.Task[None] | None = None
+        self._line = Line()
+        weakref.finalize(self, self._line.drop)  # its event loop is gone
 
     async def submit(self, delivery: Delivery) -> Outcome:
         loop = asyncio.get_running_loop()
@@ -188,24 +233,50 @@ class GroupCommit:
         return await future
 
     async def _write(self) -> None:
+        """Batch after batch while deliveries wait. A batch's doorbells are rung after its
+        deliveries are answered, while the next requests are read (a 202 needs the event
+        stored, not the doorbell: the reaper rings for an event nobody rang for)."""
+        ringing: asyncio.Future[None] | None = None
         try:
-            while self._waiting:
+            while self._waiting or ringing is not None:
+                if not self._waiting and ringing is not None:
+                    await _rung(ringing)  # then see whether deliveries came meanwhile
+                    ringing = None
+                    continue
                 if len(self._waiting) < MAX_BATCH:
                     await asyncio.sleep(LINGER_SECONDS)  # let the requests being read join
+                if ringing is not None:  # one user of the connection at a time
+                    await _rung(ringing)
+                    ringing = None
                 batch = self._waiting[:MAX_BATCH]
                 del self._waiting[:MAX_BATCH]
-                try:
-                    outcomes = await to_thread.run_sync(store_batch, [d for d, _ in batch])
-                except Exception as exc:  # every delivery of the batch gets the error
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_exception(exc)
-                    continue
-                for (_, future), outcome in zip(batch, outcomes, strict=True):
-                    if not future.done():  # the client went away; the event is stored
-                        future.set_result(outcome)
+                stored = await self._store(batch)
+                if stored is not None and stored.newest:
+                    ring = to_thread.run_sync(ring_for, stored.newest, self._line)
+                    ringing = asyncio.ensure_future(ring)
         finally:
             self._writer = None
+
+    async def _store(self, batch: list[tuple[Delivery, asyncio.Future[Outcome]]]) -> Stored | None:
+        """Store the batch and answer each of its deliveries (with the error, should it fail)."""
+        try:
+            stored = await to_thread.run_sync(store_batch, [d for d, _ in batch], self._line)
+        except Exception as exc:  # every delivery of the batch gets the error
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            return None
+        for (_, future), outcome in zip(batch, stored.outcomes, strict=True):
+            if not future.done():  # the client went away; the event is stored
+                future.set_result(outcome)
+        return stored
+
+
+async def _rung(ringing: asyncio.Future[None]) -> None:
+    try:
+        await ringing
+    except Exception:  # the reaper rings for events left received
+        log.exception("ringing the doorbells of stored deliveries failed")
 
 
 _WRITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, GroupCommit] = (

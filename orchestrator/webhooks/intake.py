@@ -8,18 +8,19 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from orchestrator import securitylog
+from orchestrator.db import JsonText
 from orchestrator.models import Event, Repository
-from orchestrator.repos import trust_settings, webhook_secret
+from orchestrator.repos import trust_settings
 from orchestrator.trust import fork_refusal
 from orchestrator.vcs.mirror import ZERO_SHA
 from orchestrator.webhooks import github, gitlab
+from orchestrator.webhooks.directory import Directory
 from orchestrator.webhooks.events import MalformedPayload, PushEvent, RepoRef, ReviewEvent
 
 MAX_DELIVERY_ID = 200
@@ -60,71 +61,19 @@ class Pending:
     reason: str | None
 
 
-class Directory:
-    """The registered repositories of one provider as one read saw them, and their webhook
-    secrets, decrypted once per read (a batch of deliveries shares one)."""
-
-    def __init__(self, repositories: list[Repository]) -> None:
-        self.repositories = repositories
-        self._secrets: dict[int, str] = {}
-
-    @classmethod
-    def read(cls, session: Session, provider: str) -> Directory:
-        return cls(list(session.scalars(select(Repository).where(Repository.provider == provider))))
-
-    def secret(self, repository: Repository) -> str:
-        if repository.id not in self._secrets:
-            self._secrets[repository.id] = webhook_secret(repository)
-        return self._secrets[repository.id]
-
-    def match(self, ref: RepoRef) -> Repository | None:
-        wanted = _normalized(ref.urls)
-        for repository in self.repositories:
-            if repository.name == ref.full_name or _normalized((repository.clone_url,)) & wanted:
-                return repository
-        return None
-
-
 def _refuse(status: int, message: str) -> Outcome:
     return Outcome(status, {"detail": message})
 
 
-def normalize_url(url: str) -> str:
-    """Compare clone URLs without scheme, credentials, case of host, or a .git suffix."""
-    url = url.strip()
-    if "://" in url:
-        parts = urlsplit(url)
-        host = (parts.hostname or "").lower()
-        port = f":{parts.port}" if parts.port else ""
-        path = parts.path
-    elif ":" in url and not url.startswith("/"):
-        host_part, path = url.split(":", 1)
-        host = host_part.split("@")[-1].lower()
-        port, path = "", "/" + path
-    else:
-        host, port, path = "", "", url
-    path = path.rstrip("/").removesuffix(".git")
-    return f"{host}{port}{path}"
-
-
-def _normalized(urls: tuple[str, ...]) -> set[str]:
-    """Normalised URLs; one that does not even parse as a URL matches nothing."""
-    found: set[str] = set()
-    for url in urls:
-        try:
-            found.add(normalize_url(url))
-        except ValueError:
-            continue
-    return found
-
-
-def match_repository(session: Session, ref: RepoRef, provider: str) -> Repository | None:
-    return Directory.read(session, provider).match(ref)
+def _no_constant(name: str) -> None:
+    raise MalformedPayload(f"body is not valid JSON: {name} is no JSON number")
 
 
 def parse_json(body: bytes) -> dict[str, Any]:
     try:
-        payload = json.loads(body)
+        payload = json.loads(body, parse_constant=_no_constant)
+    except MalformedPayload:
+        raise
     except ValueError as exc:  # not JSON, not UTF-8, or a number past Python's digit limit
         raise MalformedPayload(f"body is not valid JSON: {exc}") from exc
     except RecursionError:
@@ -138,6 +87,18 @@ def parse_json(body: bytes) -> dict[str, Any]:
     if problem:
         raise MalformedPayload(f"body is JSON no database can store: a string holds {problem}")
     return payload
+
+
+def as_stored(body: bytes, payload: dict[str, Any]) -> JsonText:
+    """The payload column's value: the body's own text when it is UTF-8 (what GitHub and
+    GitLab send), so the document is not serialised again; otherwise the parsed document
+    serialised."""
+    if not body.startswith(b"\xef\xbb\xbf"):  # a byte order mark: no JSON column reads it
+        try:
+            return JsonText(body.decode())
+        except UnicodeDecodeError:  # UTF-16 or UTF-32, which json.loads also reads
+            pass
+    return JsonText(json.dumps(payload))
 
 
 def _unstorable(value: Any) -> str | None:
@@ -216,14 +177,14 @@ def judge_github(
             review = github.review_event(payload)
         except MalformedPayload as exc:
             return _refuse(422, f"malformed github pull_request payload: {exc}")
-        return _review(delivery, "github", repository, review, payload)
+        return _review(delivery, "github", repository, review, as_stored(body, payload))
     if event_type != "push":
         return Outcome(200, {"status": "ignored", "reason": f"event {event_type!r} is not handled"})
     try:
-        push = github.push_event(payload)
+        push = github.push_event(payload, ref)
     except MalformedPayload as exc:
         return _refuse(422, f"malformed github push payload: {exc}")
-    return _push(delivery, "github", repository, push, payload)
+    return _push(delivery, "github", repository, push, as_stored(body, payload))
 
 
 def judge_gitlab(
@@ -251,14 +212,14 @@ def judge_gitlab(
             review = gitlab.review_event(payload)
         except MalformedPayload as exc:
             return _refuse(422, f"malformed gitlab merge request payload: {exc}")
-        return _review(delivery, "gitlab", repository, review, payload)
+        return _review(delivery, "gitlab", repository, review, as_stored(body, payload))
     if event_type != gitlab.PUSH_EVENT:
         return Outcome(200, {"status": "ignored", "reason": f"event {event_type!r} is not handled"})
     try:
-        push = gitlab.push_event(payload)
+        push = gitlab.push_event(payload, ref)
     except MalformedPayload as exc:
         return _refuse(422, f"malformed gitlab push payload: {exc}")
-    return _push(delivery, "gitlab", repository, push, payload)
+    return _push(delivery, "gitlab", repository, push, as_stored(body, payload))
 
 
 def ignore_reason(push: PushEvent) -> str | None:
@@ -275,7 +236,7 @@ def _push(
     provider: str,
     repository: Repository,
     push: PushEvent,
-    payload: dict[str, Any],
+    payload: JsonText,
 ) -> Outcome | Pending:
     """A push to the tracked branch plans to apply; to any other branch it proposes."""
     row = dict(
@@ -297,7 +258,7 @@ def _review(
     provider: str,
     repository: Repository,
     review: ReviewEvent,
-    payload: dict[str, Any],
+    payload: JsonText,
 ) -> Outcome | Pending:
     """A pull/merge request opened or updated proposes its head commit; closed ends its runs."""
     row = dict(
@@ -364,7 +325,10 @@ def store(session: Session, judged: Outcome | Pending) -> Outcome:
     """Store one judged delivery (a savepoint: a duplicate leaves the session usable)."""
     if isinstance(judged, Outcome):
         return judged
-    event = Event(**judged.row)
+    row = judged.row
+    if isinstance(row["payload"], JsonText):  # the ORM serialises what it stores itself
+        row = {**row, "payload": json.loads(row["payload"].text)}
+    event = Event(**row)
     try:
         with session.begin_nested():
             session.add(event)

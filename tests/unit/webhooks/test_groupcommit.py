@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import json
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from orchestrator import db as database
 from orchestrator import repos
-from orchestrator.models import Event
-from orchestrator.settings import Settings
+from orchestrator.models import Base, Event
+from orchestrator.settings import Settings, get_settings
 from orchestrator.webhooks import groupcommit
 from orchestrator.webhooks.github import sign
 
@@ -109,3 +114,156 @@ def test_a_repository_is_rung_for_again_only_once_its_last_doorbell_was_answered
     db.commit()
     groupcommit._ring(second, groupcommit.still_waiting(db, second))
     assert rung == [first[repository_id], second[repository_id]]
+
+
+def test_a_batch_stores_each_body_as_sent_and_reads_back_the_document(
+    db: Session, repository_id: int
+) -> None:
+    spaced = BODY.replace(b'": ', b'":   ')  # the body's own text, not a serialisation of it
+    headers = {
+        "x-github-event": "push",
+        "x-github-delivery": "d-spaced",
+        "x-hub-signature-256": sign(SECRET, spaced),
+    }
+    delivery = groupcommit.Delivery("github", headers, spaced, contextvars.copy_context())
+    groupcommit._store_all(db, [delivery, _delivery("d-1")])
+    db.commit()
+    stored = db.execute(text("SELECT payload FROM events WHERE delivery_id = 'd-spaced'"))
+    assert stored.scalar_one() == spaced.decode()
+    event = db.scalars(select(Event).where(Event.delivery_id == "d-spaced")).one()
+    assert event.payload == json.loads(BODY)
+
+
+def test_a_body_in_utf16_is_stored_as_the_document_it_holds(
+    db: Session, repository_id: int
+) -> None:
+    """json.loads reads UTF-16; no JSON column takes those bytes as text, so the parsed
+    document is stored (serialised) instead."""
+    body = BODY.decode().encode("utf-16")
+    headers = {
+        "x-github-event": "push",
+        "x-github-delivery": "d-16",
+        "x-hub-signature-256": sign(SECRET, body),
+    }
+    delivery = groupcommit.Delivery("github", headers, body, contextvars.copy_context())
+    outcomes, _ = groupcommit._store_all(db, [delivery])
+    db.commit()
+    assert [o.status for o in outcomes] == [202]
+    event = db.scalars(select(Event).where(Event.delivery_id == "d-16")).one()
+    assert event.payload == json.loads(BODY)
+
+
+@pytest.mark.parametrize("constant", [b"NaN", b"Infinity", b"-Infinity"])
+def test_a_body_holding_nan_or_infinity_is_422_and_stores_nothing(
+    db: Session, repository_id: int, constant: bytes
+) -> None:
+    """Python reads them; PostgreSQL's JSON refuses them (the insert failed: a 500)."""
+    body = BODY.replace(b'"refs/heads/main"', b'"refs/heads/main", "n": ' + constant)
+    headers = {
+        "x-github-event": "push",
+        "x-github-delivery": "d-nan",
+        "x-hub-signature-256": sign(SECRET, body),
+    }
+    delivery = groupcommit.Delivery("github", headers, body, contextvars.copy_context())
+    outcomes, _ = groupcommit._store_all(db, [delivery])
+    assert outcomes[0].status == 422
+    assert "no JSON number" in outcomes[0].body["detail"]
+    assert _events(db) == 0
+
+
+@pytest.fixture
+def kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[groupcommit.Line]:
+    """A Line over the settings' own database (a file in tmp_path), with one repository."""
+    monkeypatch.setenv("STACKRUN_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr(groupcommit, "ring", lambda task, event_id: True)
+    for cached in (get_settings, database.get_engine, database.get_sessionmaker):
+        cached.cache_clear()
+    Base.metadata.create_all(database.get_engine())
+    with database.session_scope() as session:
+        repos.register(
+            session,
+            name="acme/p",
+            clone_url="https://git.example.com/acme/p.git",
+            branch="main",
+            provider="github",
+            secret=SECRET,
+        )
+    line = groupcommit.Line()
+    yield line
+    line.drop()
+    database.get_engine().dispose()
+    for cached in (get_settings, database.get_engine, database.get_sessionmaker):
+        cached.cache_clear()
+
+
+def test_batches_share_the_kept_connection_and_one_that_fails_is_stored_one_by_one(
+    kept: groupcommit.Line, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = groupcommit.store_batch([_delivery("d-1")], kept).outcomes
+    connection = _connection(kept)
+    assert groupcommit.store_batch([_delivery("d-2")], kept).outcomes[0].status == 202
+    assert _connection(kept) is connection
+    real = groupcommit._store_all
+    monkeypatch.setattr(groupcommit, "_store_all", _fails)
+    failed = groupcommit.store_batch([_delivery("d-3"), _delivery("d-1")], kept).outcomes
+    monkeypatch.setattr(groupcommit, "_store_all", real)
+    after = groupcommit.store_batch([_delivery("d-4")], kept).outcomes
+    assert [o.status for o in first + failed + after] == [202, 202, 200, 202]
+    assert _connection(kept) is not connection  # the failed one was dropped
+    assert _stored() == ["d-1", "d-2", "d-3", "d-4"]
+
+
+def test_a_batch_answered_is_committed_whatever_the_kept_connection_does_next(
+    kept: groupcommit.Line,
+) -> None:
+    """The batch's INSERT is its own transaction: nothing left open on the connection can
+    take it back."""
+    assert groupcommit.store_batch([_delivery("d-1")], kept).outcomes[0].status == 202
+    session = kept.session()
+    session.execute(text("DELETE FROM events"))  # no commit follows: autocommit
+    assert _stored() == []
+    session.close()
+    assert groupcommit.store_batch([_delivery("d-2")], kept).outcomes[0].status == 202
+    kept.session().connection().rollback()
+    assert _stored() == ["d-2"]
+
+
+def test_a_delivery_is_answered_before_its_doorbell_rings_and_it_rings_with_nothing_after(
+    kept: groupcommit.Line, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answered = threading.Event()
+    rung: list[tuple[int, bool]] = []
+
+    def ring(task: str, event_id: int) -> bool:
+        rung.append((event_id, answered.wait(10)))  # True: the answer did not wait for it
+        return True
+
+    monkeypatch.setattr(groupcommit, "ring", ring)
+    monkeypatch.setattr(groupcommit, "_RUNG", {})
+
+    async def deliver() -> groupcommit.Outcome:
+        writer = groupcommit.GroupCommit()
+        outcome = await writer.submit(_delivery("d-1"))
+        answered.set()
+        while writer._writer is not None:  # the doorbell still to ring
+            await asyncio.sleep(0.01)
+        return outcome
+
+    outcome = asyncio.run(deliver())
+    assert outcome.status == 202
+    assert rung == [(outcome.event_id, True)]
+
+
+def _stored() -> list[str]:
+    """The delivery ids stored, as another connection sees them."""
+    with database.session_scope() as session:
+        return list(session.scalars(select(Event.delivery_id).order_by(Event.id)))
+
+
+def _connection(line: groupcommit.Line) -> object:
+    with line.session() as session:
+        return session.connection()
+
+
+def _fails(session: Session, deliveries: object) -> None:
+    raise OperationalError("INSERT", {}, Exception("the connection broke"))

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from orchestrator.webhooks import github, gitlab
+from orchestrator.webhooks.directory import normalize_url
 from orchestrator.webhooks.events import PushEvent, RepoRef
-from orchestrator.webhooks.intake import ignore_reason, normalize_url
+from orchestrator.webhooks.intake import ignore_reason
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "webhooks"
 ZERO = "0" * 40
