@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from orchestrator import securitylog
-from orchestrator.db import JsonText
+from orchestrator.db import JsonText, load_json
 from orchestrator.models import Event, Repository
 from orchestrator.repos import trust_settings
 from orchestrator.trust import fork_refusal
@@ -71,7 +71,7 @@ def _no_constant(name: str) -> None:
 
 def parse_json(body: bytes) -> dict[str, Any]:
     try:
-        payload = json.loads(body, parse_constant=_no_constant)
+        payload = load_json(body, parse_constant=_no_constant)
     except MalformedPayload:
         raise
     except ValueError as exc:  # not JSON, not UTF-8, or a number past Python's digit limit
