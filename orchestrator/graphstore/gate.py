@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from orchestrator.graph.load import graph_of_commit, process_cache
+from orchestrator.graph.model import Graph
 from orchestrator.graphstore.cache import DatabaseCache
 from orchestrator.vcs.mirror import Mirror
 
@@ -28,11 +29,15 @@ class StackAtCommit:
 def stack_at(session: Session, mirror: Mirror, sha: str, address: str) -> StackAtCommit:
     """The stack at `address` (its folder, or `folder@environment`) at commit `sha`; nothing
     blocks it when the graph there has no such stack (the checkout then says so)."""
-    graph = graph_of_commit(mirror, sha, DatabaseCache(session, process_cache()))
+    return stack_in(graph_of_commit(mirror, sha, DatabaseCache(session, process_cache())), address)
+
+
+def stack_in(graph: Graph, address: str) -> StackAtCommit:
+    """The stack at `address` in a graph already built at the run's commit (a push's)."""
     node = graph.stacks.get(address)
     if node is None:
         return StackAtCommit()
-    return StackAtCommit(node.run_blockers, tuple(node.backend_files), tuple(node.var_files))
+    return StackAtCommit(list(node.run_blockers), tuple(node.backend_files), tuple(node.var_files))
 
 
 def blockers_at(session: Session, mirror: Mirror, sha: str, address: str) -> list[str]:
