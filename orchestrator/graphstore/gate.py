@@ -1,7 +1,8 @@
 """Whether a stack may run at a commit: what the graph there says blocks it (a link that leaves
 the repository, a file over a limit, graph/blockers.py; a cycle through depends_on,
 graph/edges.py). Asked by the worker before any Terraform, for every kind of run: a push's,
-a retry's, a drift check's."""
+a retry's, a drift check's; for the first run of a push claimed with the push
+(worker_api/claim.py), of the graph that push built at the same commit (`stack_in`)."""
 
 from __future__ import annotations
 
