@@ -35,7 +35,7 @@ def supersede(session: Session, new_run_ids: list[int]) -> list[Doorbell]:
     bells: list[Doorbell] = []
     for old in list(session.scalars(candidates.order_by(Run.id))):
         by = [i for i, sha in newer[old.stack_id] if old.id < i and old.commit_sha != sha]
-        if not by:
+        if not by or old.state not in SUPERSEDABLE:  # ended since: behind a discarded upstream
             continue
         new_id = by[0]
         decision = service.transition(
