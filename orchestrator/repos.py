@@ -192,14 +192,19 @@ def mirror_for(repository: Repository) -> Mirror:
     The same Mirror object again in the same thread (the last MIRRORS_KEPT of them): it keeps
     its git handle (a persistent `git cat-file`) and the commits it knows it holds, so the
     pushes a worker processes one after another do not start git afresh each time."""
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in repository.name)
-    path: Path = get_settings().mirrors_dir / f"{repository.id}-{safe}.git"
-    refused = clone_url_refusal(repository.clone_url)
+    return mirror_of(repository.id, repository.name, repository.clone_url)
+
+
+def mirror_of(repository_id: int, name: str, clone_url: str) -> Mirror:
+    """`mirror_for` from the repository's id, name and clone URL (a worker holds no row)."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+    path: Path = get_settings().mirrors_dir / f"{repository_id}-{safe}.git"
+    refused = clone_url_refusal(clone_url)
     kept: OrderedDict[tuple[Path, str, str | None], Mirror] = _THREAD_MIRRORS.__dict__.setdefault(
         "kept", OrderedDict()
     )
-    key = (path, repository.clone_url, refused)
-    mirror = kept.pop(key, None) or Mirror(path, repository.clone_url, refused=refused)
+    key = (path, clone_url, refused)
+    mirror = kept.pop(key, None) or Mirror(path, clone_url, refused=refused)
     kept[key] = mirror
     while len(kept) > MIRRORS_KEPT:
         kept.popitem(last=False)[1].close()

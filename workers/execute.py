@@ -8,19 +8,25 @@ import json
 from typing import Any
 
 from orchestrator import worker_api
-from orchestrator.worker_api import Doorbell, RunState
+from orchestrator.settings import get_settings
+from orchestrator.worker_api import Doorbell, RunInputs, RunState
 from workers import checkout
 from workers.apply import apply_now, apply_run
 from workers.context import RunContext, run_claimed
 from workers.terraform import Terraform, TerraformError
 from workers.workspace import LOCK_TIMEOUT, PLAN_FILE, Workspace
 
-__all__ = ["apply_run", "plan_run"]
+__all__ = ["apply_run", "plan_claimed", "plan_run"]
 
 
 def plan_run(run_id: int) -> None:
     """Skip a run whose inputs did not change, or claim a QUEUED run and plan it."""
     run_claimed(run_id, worker_api.claim_for_plan, _plan, "plan_run")
+
+
+def plan_claimed(inputs: RunInputs) -> None:
+    """Plan a run claimed for this worker already (the first run of the push it processed)."""
+    RunContext(get_settings(), inputs).run(_plan)
 
 
 def _plan(context: RunContext) -> list[Doorbell]:

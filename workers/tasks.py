@@ -9,7 +9,10 @@ from workers.celery_app import app
 
 @app.task(name="stackrun.process_push")
 def process_push(event_id: int) -> None:
-    worker_api.process_push(event_id)
+    """Process the waiting pushes; plan the first run they start when it was claimed here."""
+    taken = worker_api.process_push(event_id)
+    if taken is not None:
+        execute.plan_claimed(taken)
 
 
 @app.task(name="stackrun.plan_run", acks_late=True)

@@ -1,7 +1,8 @@
 """Whether a stack may run at a commit: what the graph there says blocks it (a link that leaves
 the repository, a file over a limit, graph/blockers.py; a cycle through depends_on,
 graph/edges.py). Asked by the worker before any Terraform, for every kind of run: a push's,
-a retry's, a drift check's."""
+a retry's, a drift check's; for the first run of a push claimed with the push
+(worker_api/claim.py), of the graph that push built at the same commit (`stack_in`)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from orchestrator.graph.load import graph_of_commit, process_cache
+from orchestrator.graph.model import Graph
 from orchestrator.graphstore.cache import DatabaseCache
 from orchestrator.vcs.mirror import Mirror
 
@@ -28,11 +30,15 @@ class StackAtCommit:
 def stack_at(session: Session, mirror: Mirror, sha: str, address: str) -> StackAtCommit:
     """The stack at `address` (its folder, or `folder@environment`) at commit `sha`; nothing
     blocks it when the graph there has no such stack (the checkout then says so)."""
-    graph = graph_of_commit(mirror, sha, DatabaseCache(session, process_cache()))
+    return stack_in(graph_of_commit(mirror, sha, DatabaseCache(session, process_cache())), address)
+
+
+def stack_in(graph: Graph, address: str) -> StackAtCommit:
+    """The stack at `address` in a graph already built at the run's commit (a push's)."""
     node = graph.stacks.get(address)
     if node is None:
         return StackAtCommit()
-    return StackAtCommit(node.run_blockers, tuple(node.backend_files), tuple(node.var_files))
+    return StackAtCommit(list(node.run_blockers), tuple(node.backend_files), tuple(node.var_files))
 
 
 def blockers_at(session: Session, mirror: Mirror, sha: str, address: str) -> list[str]:

@@ -4,6 +4,7 @@ is free, for an apply once it is confirmed. Every step after that is a `move`.""
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,10 +22,13 @@ class RunMoved(Exception):
     """The run left the state this worker expected (stopped, discarded, or claimed elsewhere)."""
 
 
-def move(session: Session, run_id: int, target: RunState, expect: RunState, reason: str) -> None:
-    """A step of a worker procedure; raises RunMoved when someone else changed the run."""
+def move(
+    session: Session, run_id: int, target: RunState, expect: RunState, reason: str, **fields: Any
+) -> None:
+    """A step of a worker procedure, writing `fields` with it; raises RunMoved when someone
+    else changed the run."""
     decision = service.transition(
-        session, run_id, target, actor=WORKER, reason=reason, expect=expect
+        session, run_id, target, actor=WORKER, reason=reason, expect=expect, **fields
     )
     if not isinstance(decision, Allowed):
         raise RunMoved(decision.reason)
@@ -96,11 +100,11 @@ def claim_for_plan(session: Session, run_id: int, lease_seconds: int) -> Run | N
         reason="claimed by a worker",
         expect=RunState.QUEUED,
         plan_attempts=run.plan_attempts + 1,
+        **service.lease(WORKER, lease_seconds),
     )
     if not isinstance(decision, Allowed):
         locks.release_stack_lock(session, run.stack_id, run.id)
         return None
-    service.renew_lease(session, run.id, WORKER, lease_seconds)
     return run
 
 
@@ -125,7 +129,7 @@ def _unchanged_since_last_finished(session: Session, run: Run) -> bool:
 def skip_if_inputs_unchanged(session: Session, run_id: int) -> list[Doorbell] | None:
     """A run that exists only because an upstream changed, whose inputs are the same as at the
     stack's last finished run, is SKIPPED (unless the stack sets trigger_always)."""
-    run = session.get(Run, run_id, populate_existing=True)
+    run = session.get(Run, run_id)  # current: a fresh session, or the push that created it
     if run is None or run.state != RunState.QUEUED:
         return None
     if not run.trigger_reason.startswith("downstream of"):
@@ -156,8 +160,8 @@ def claim_for_apply(session: Session, run_id: int, lease_seconds: int) -> Run | 
         actor=WORKER,
         reason="claimed by a worker",
         expect=RunState.CONFIRMED,
+        **service.lease(WORKER, lease_seconds),
     )
     if not isinstance(decision, Allowed):
         return None
-    service.renew_lease(session, run.id, WORKER, lease_seconds)
     return run

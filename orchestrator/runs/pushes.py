@@ -35,6 +35,7 @@ class PushResult:
     detail: str
     closed_review: int | None = None
     repository_id: int = 0
+    graph: Graph | None = None
 
 
 @dataclass(frozen=True)
@@ -48,21 +49,35 @@ class _Commit:
     pr_number: int | None
 
 
-def handle(session: Session, event_id: int, since: str | None = None) -> list[Doorbell]:
+@dataclass(frozen=True)
+class Handled:
+    """What processing a push decided: the doorbells to ring after the commit; for a new
+    pipeline its runs and the graph at its commit (a worker claiming one of them in this
+    transaction need not build it again)."""
+
+    bells: list[Doorbell]
+    run_ids: tuple[int, ...] = ()
+    graph: Graph | None = None
+
+
+def handle(session: Session, event_id: int, since: str | None = None) -> Handled:
     """Process a claimed push and carry on from it: a closed review ends its proposals; a new
-    pipeline supersedes older work and starts. The doorbells to ring after the commit.
+    pipeline supersedes older work and starts.
     `since`: the `before` of the oldest push of a burst this one stands for (runs/bursts.py)."""
     result = process_push(session, event_id, since)
     if result is None:
-        return []
+        return Handled([])
     if result.closed_review is not None:
         reason = f"pull request #{result.closed_review} closed"
-        return supersede.end_proposals(session, result.repository_id, result.closed_review, reason)
+        return Handled(
+            supersede.end_proposals(session, result.repository_id, result.closed_review, reason)
+        )
     if result.pipeline_id is None:
-        return []
+        return Handled([])
     bells = supersede.supersede(session, list(result.run_ids))
     bells += supersede.supersede_proposals(session, result.pipeline_id)
-    return bells + advance.advance_pipeline(session, result.pipeline_id)
+    bells += advance.advance_pipeline(session, result.pipeline_id)
+    return Handled(bells, result.run_ids, result.graph)
 
 
 def process_push(session: Session, event_id: int, since: str | None = None) -> PushResult | None:
@@ -172,7 +187,7 @@ def _start_pipeline(
         detail += f"; ignored by trigger policies: {', '.join(ignored)}"
     detail += _conflicts_note(found.graph)
     _finish_event(event, "processed", detail)
-    return PushResult(pipeline.id, tuple(run_ids), detail)
+    return PushResult(pipeline.id, tuple(run_ids), detail, graph=found.graph)
 
 
 def _impact(

@@ -193,14 +193,18 @@ def renew_lease(session: Session, run_id: int, owner: str, seconds: int) -> date
     return expires
 
 
+def lease(owner: str, seconds: int) -> dict[str, Any]:
+    """The columns of a lease held by `owner` for `seconds` from now (a claim writes them with
+    its transition, a heartbeat with `renew_lease`)."""
+    return {"lease_owner": owner, "lease_expires_at": utcnow() + timedelta(seconds=seconds)}
+
+
 def issue_run_credential(session: Session, run_id: int) -> str:
     """A fresh password for the run's task: its managed state and its door to the API
     (environment, outputs). Only its hash is kept, so nothing can decrypt it later; a new task
     of the run gets a new one, and none is valid once the run is terminal."""
-    if session.get(Run, run_id, populate_existing=True) is None:
-        raise LookupError(f"run {run_id} does not exist")
     credential = secrets.token_urlsafe(32)
-    session.execute(
+    issued = session.execute(
         update(Run)
         .where(Run.id == run_id)
         .values(
@@ -208,4 +212,6 @@ def issue_run_credential(session: Session, run_id: int) -> str:
             state_credential_enc=None,
         )
     )
+    if issued.rowcount != 1:  # type: ignore[attr-defined]
+        raise LookupError(f"run {run_id} does not exist")
     return credential

@@ -15,29 +15,39 @@ from orchestrator.runstate import ENDABLE_PROPOSAL, SUPERSEDABLE, Allowed, RunKi
 def supersede(session: Session, new_run_ids: list[int]) -> list[Doorbell]:
     """A newer commit discards the older QUEUED and UNCONFIRMED tracked runs of its stacks:
     a stale plan is never applied."""
-    bells: list[Doorbell] = []
-    for run_id in new_run_ids:
-        new = session.get(Run, run_id)
-        if new is None or new.kind != RunKind.TRACKED:
-            continue
-        older = select(Run).where(
-            Run.stack_id == new.stack_id,
-            Run.kind == RunKind.TRACKED,
-            Run.state.in_(list(SUPERSEDABLE)),
-            Run.id < new.id,
-            Run.commit_sha != new.commit_sha,
+    news = session.execute(
+        select(Run.id, Run.stack_id, Run.commit_sha).where(
+            Run.id.in_(new_run_ids), Run.kind == RunKind.TRACKED
         )
-        for old in list(session.scalars(older)):
-            decision = service.transition(
-                session,
-                old.id,
-                RunState.DISCARDED,
-                actor="stackrun",
-                reason=f"superseded by run {new.id}",
-                expect=RunState(old.state),
-            )
-            if isinstance(decision, Allowed):
-                bells += advance.finished(session, old)
+    ).all()
+    if not news:
+        return []
+    order = {run_id: index for index, run_id in enumerate(new_run_ids)}
+    newer: dict[str, list[tuple[int, str]]] = {}
+    for run_id, stack_id, sha in sorted(news, key=lambda row: order[row[0]]):
+        newer.setdefault(stack_id, []).append((run_id, sha))
+    candidates = select(Run).where(  # one query for all the stacks; each run's test below
+        Run.stack_id.in_(list(newer)),
+        Run.kind == RunKind.TRACKED,
+        Run.state.in_(list(SUPERSEDABLE)),
+        Run.id < max(run_id for run_id, _, _ in news),
+    )
+    bells: list[Doorbell] = []
+    for old in list(session.scalars(candidates.order_by(Run.id))):
+        by = [i for i, sha in newer[old.stack_id] if old.id < i and old.commit_sha != sha]
+        if not by or old.state not in SUPERSEDABLE:  # ended since: behind a discarded upstream
+            continue
+        new_id = by[0]
+        decision = service.transition(
+            session,
+            old.id,
+            RunState.DISCARDED,
+            actor="stackrun",
+            reason=f"superseded by run {new_id}",
+            expect=RunState(old.state),
+        )
+        if isinstance(decision, Allowed):
+            bells += advance.finished(session, old)
     return bells
 
 

@@ -15,10 +15,13 @@ from pathlib import Path
 import git
 
 from orchestrator.secrets.masking import Masker, redact_url, url_secrets
-from orchestrator.vcs import links, tree
+from orchestrator.vcs import handle, links, tree
 from orchestrator.vcs.links import LinkProblem
 
 ZERO_SHA = "0" * 40
+HOUSEKEEPING_EVERY = 32
+"""A mirror's fetches skip git's automatic housekeeping (`maintenance run --auto`, a process
+of its own) except one in this many: the first of each Mirror object, then every 32nd."""
 LINK_MODE = "120000"
 Entry = tuple[str, str]  # (git file mode, blob id)
 
@@ -48,6 +51,8 @@ class Mirror:
         self._mask = Masker(url_secrets(clone_url))
         self._opened: git.Repo | None = None
         self._present: set[str] = set()
+        self._fetches = 0
+        self._last_diff: tuple[tuple[str, str], dict[str, Entry | None]] | None = None
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
@@ -96,7 +101,7 @@ class Mirror:
                 self.close()  # a handle on a mirror removed since, and what it held
                 self._clone(timeout)
             elif unless_present is None or not self.has_commit(unless_present):
-                self._repo().git.fetch("--prune", "origin", kill_after_timeout=timeout)
+                self._fetch(timeout)
         except git.GitCommandError as exc:
             message = self._mask(_git_message(exc))
             raise VcsError(f"fetching {self.shown_url}: {message}") from None
@@ -105,6 +110,14 @@ class Mirror:
                 "fetching the repository's clone URL: git refused it as unsafe (a remote "
                 "helper or an option); register an https://, ssh:// or user@host:path URL"
             ) from None
+
+    def _fetch(self, timeout: float | None) -> None:
+        """`git fetch --prune origin`; git's automatic housekeeping only on every
+        HOUSEKEEPING_EVERY-th fetch (a fetch holds up the push being processed)."""
+        housekeeping = self._fetches % HOUSEKEEPING_EVERY == 0
+        self._fetches += 1
+        options = [] if housekeeping else ["maintenance.auto=false", "gc.auto=0"]
+        self._repo().git(c=options).fetch("--prune", "origin", kill_after_timeout=timeout)
 
     def _clone(self, timeout: float | None) -> None:
         if timeout is None:
@@ -123,10 +136,16 @@ class Mirror:
         """Whether the mirror holds `sha`; a commit once present stays (mirrors never gc)."""
         if sha in self._present:
             return True
-        try:
-            self._repo().git.cat_file("-e", f"{sha}^{{commit}}")
-        except git.GitCommandError:
-            return False
+        if handle.OBJECT_ID.fullmatch(sha):  # asked of the handle's running `git cat-file`
+            try:
+                self._repo().git.get_object_header(f"{sha}^{{commit}}")
+            except ValueError:  # "<sha>^{commit} missing"
+                return False
+        else:
+            try:
+                self._repo().git.cat_file("-e", f"{sha}^{{commit}}")
+            except git.GitCommandError:
+                return False
         self._present.add(sha)
         return True
 
@@ -134,6 +153,10 @@ class Mirror:
         """Paths changed between two commits; None when `before` is unknown (new branch)."""
         if before == ZERO_SHA or not self.has_commit(before):
             return None
+        if self._last_diff is not None and self._last_diff[0] == (before, after):
+            paths = list(self._last_diff[1])  # `diff_tree` listed the same pair a moment ago
+            if all(handle.is_utf8(path) for path in paths):
+                return paths
         output = self._repo().git.diff("--name-only", "--no-renames", "-z", before, after)
         return [p for p in output.split("\0") if p]
 
@@ -171,6 +194,12 @@ class Mirror:
         """{blob id: size in bytes}, without reading the contents (`git cat-file --batch-check`)."""
         if not blob_ids:
             return {}
+        if handle.few(blob_ids):
+            return {
+                b: n
+                for b, (kind, n, _) in handle.objects(self._repo(), blob_ids, False).items()
+                if kind == "blob"
+            }
         sizes: dict[str, int] = {}
         for line in self._cat_file("--batch-check", blob_ids).decode().splitlines():
             fields = line.split(" ")
@@ -195,6 +224,7 @@ class Mirror:
             _old_mode, new_mode, _old_blob, new_blob, status = meta[1:].split(" ")
             deleted = status.startswith("D") or new_mode.startswith("16")
             changes[path] = None if deleted else (new_mode, new_blob)
+        self._last_diff = ((old, new), changes)
         return changes
 
     def _cat_file(self, mode: str, blob_ids: list[str]) -> bytes:
@@ -209,6 +239,8 @@ class Mirror:
         return completed.stdout
 
     def parents(self, sha: str) -> list[str]:
+        if sha in self._present and handle.OBJECT_ID.fullmatch(sha):
+            return self._parents(sha)  # from the handle's running `git cat-file`
         output = self._repo().git.rev_parse(f"{sha}^@")
         return [line.strip() for line in str(output).splitlines() if line.strip()]
 
@@ -216,6 +248,11 @@ class Mirror:
         """Contents of many blobs through one `git cat-file --batch`."""
         if not blob_ids:
             return {}
+        if handle.few(blob_ids):
+            return {
+                b: content
+                for b, (_, _, content) in handle.objects(self._repo(), blob_ids, True).items()
+            }
         data = self._cat_file("--batch", blob_ids)
         contents: dict[str, bytes] = {}
         position = 0
@@ -231,17 +268,41 @@ class Mirror:
         return contents
 
     def branch_head(self, branch: str) -> str | None:
+        if handle.BRANCH_NAME.fullmatch(branch):  # asked of the handle's running `git cat-file`
+            try:
+                return handle.text(self._repo().git.get_object_header(f"refs/heads/{branch}")[0])
+            except ValueError:  # "refs/heads/<branch> missing"
+                return None
         try:
             return str(self._repo().git.rev_parse("--verify", f"refs/heads/{branch}")).strip()
         except git.GitCommandError:
             return None
 
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        """Whether `ancestor` is `descendant` or one of its ancestors. A parent of the other
+        (a push's `before`, the previous pipeline's commit) is answered from the commits the
+        handle reads; anything else by `git merge-base --is-ancestor`."""
+        if ancestor == descendant and self.has_commit(ancestor):
+            return True
+        if ancestor in self._parents(descendant):
+            return True
+        if descendant in self._parents(ancestor):
+            return False  # a commit's parent is never its descendant
         try:
             self._repo().git.merge_base("--is-ancestor", ancestor, descendant)
         except git.GitCommandError:
             return False
         return True
+
+    def _parents(self, sha: str) -> list[str]:
+        """The parents of commit `sha` as the handle reads them; none when it is not a full
+        object id or not a commit the mirror holds."""
+        if not handle.OBJECT_ID.fullmatch(sha):
+            return []
+        try:
+            return [parent.hexsha for parent in self._repo().commit(sha).parents]
+        except (ValueError, git.BadName, git.BadObject, git.GitCommandError):
+            return []
 
     def locate(self, revision: str | None, branch: str) -> Placement:
         """Where `revision` (the branch head when None) stands on `branch` as the mirror last

@@ -5,12 +5,11 @@ values below. The doorbells a function returns are rung with `ring` once the wor
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from orchestrator import plans, subscribers
 from orchestrator.artifacts.store import ArtifactStore, log_key, open_store, plan_json_key, plan_key
@@ -27,13 +26,13 @@ from orchestrator.runstate import RunKind, RunState, is_terminal
 from orchestrator.secrets.masking import Masker
 from orchestrator.trust import missing_secret_hint
 from orchestrator.vcs.mirror import VcsError
+from orchestrator.worker_api import claim
 from orchestrator.worker_api.inputs import (
     AssumedRole,
     RunInputs,
     assume_role,
     check_stack_file,
     export_commit,
-    load,
     managed_outputs,
     upstream_state,
     warm_up_parser,
@@ -115,12 +114,7 @@ def claim_for_plan(run_id: int, lease_seconds: int) -> RunInputs | None:
     PREPARING under a lease of `lease_seconds` with a credential of its own. None when skipped
     or not claimable now."""
     with session_scope() as session:
-        skipped = claims.skip_if_inputs_unchanged(session, run_id)
-        claimed = (
-            None
-            if skipped is not None
-            else _claim(session, claims.claim_for_plan, run_id, lease_seconds)
-        )
+        claimed, skipped = claim.plan_claim_in(session, run_id, lease_seconds)
     if skipped is not None:
         ring_all(skipped)
     return claimed
@@ -133,25 +127,9 @@ def claim_for_apply(
     None when not claimable. An autodeploy applying `in_planning_workspace` keeps the plan
     task's credential, which that workspace's terraform already holds (`credential` empty)."""
     with session_scope() as session:
-        return _claim(
+        return claim.claim_in(
             session, claims.claim_for_apply, run_id, lease_seconds, not in_planning_workspace
         )
-
-
-def _claim(
-    session: Session,
-    claim: Callable[[Session, int, int], Run | None],
-    run_id: int,
-    lease_seconds: int,
-    issue_credential: bool = True,
-) -> RunInputs | None:
-    """The claim, the run's inputs and (`issue_credential`) a new credential for the API and
-    managed state (only its hash is kept), in the claim's transaction."""
-    if claim(session, run_id, lease_seconds) is None:
-        return None
-    if not issue_credential:
-        return load(session, run_id)
-    return load(session, run_id, service.issue_run_credential(session, run_id))
 
 
 def heartbeat(run_id: int, renew_seconds: int | None) -> RunState | None:
@@ -175,10 +153,9 @@ def step(
 ) -> None:
     """A step of a worker's procedure, with the digest of the run's inputs when given (in the
     same transaction); RunMoved when someone else changed the run."""
+    fields = {} if inputs_digest is None else {"inputs_sha256": inputs_digest}
     with session_scope() as session:
-        if inputs_digest is not None:
-            service.update_run_fields(session, run_id, inputs_sha256=inputs_digest)
-        claims.move(session, run_id, target, expect, reason)
+        claims.move(session, run_id, target, expect, reason, **fields)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,8 @@ current state of a managed upstream, the stack's AWS role assumed for the run.""
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,9 +23,10 @@ from orchestrator.graph.model import address_of
 from orchestrator.graphstore import gate
 from orchestrator.graphstore.gate import StackAtCommit
 from orchestrator.models import Repository, Run, Stack
-from orchestrator.repos import mirror_for
+from orchestrator.repos import mirror_of
 from orchestrator.settings import Settings
 from orchestrator.trust import redact_state
+from orchestrator.vcs.mirror import Mirror
 
 
 @dataclass(frozen=True)
@@ -31,7 +34,9 @@ class RunInputs:
     """A claimed run, its stack and where its code comes from (`export_commit` opens the
     repository's mirror); `aws` the stack's role as stored (read by `aws_role_arn`,
     `assume_role`); `credential` the run's own, issued with the claim for this task (never
-    shown by repr)."""
+    shown by repr, nor is the clone URL, which may hold a token); `at_commit` what the graph
+    at the run's commit says of its stack when whoever claimed the run had that graph at hand
+    (the push that created it), so the worker need not build it again."""
 
     run_id: int
     kind: str
@@ -44,7 +49,10 @@ class RunInputs:
     local_state_reads: tuple[Mapping[str, Any], ...]
     aws: Mapping[str, Any] | None
     repository_id: int
+    repository_name: str = ""
+    clone_url: str = field(default="", repr=False)
     credential: str = field(default="", repr=False, compare=False)
+    at_commit: StackAtCommit | None = field(default=None, compare=False)
 
     @property
     def stack_address(self) -> str:
@@ -56,11 +64,15 @@ class RunInputs:
         return AwsRole.from_json(dict(self.aws)).role_arn if self.aws else None
 
 
-def load(session: Session, run_id: int, credential: str = "") -> RunInputs:
+def load(
+    session: Session, run_id: int, credential: str = "", at_commit: StackAtCommit | None = None
+) -> RunInputs:
     run = session.get(Run, run_id)
     assert run is not None
     stack = session.get(Stack, run.stack_id)
     assert stack is not None
+    repository = session.get(Repository, stack.repository_id)
+    assert repository is not None
     return RunInputs(
         run_id=run.id,
         kind=run.kind,
@@ -73,7 +85,10 @@ def load(session: Session, run_id: int, credential: str = "") -> RunInputs:
         local_state_reads=tuple(stack.local_state_reads or []),
         aws=stack.aws,
         repository_id=stack.repository_id,
+        repository_name=repository.name,
+        clone_url=repository.clone_url,
         credential=credential,
+        at_commit=at_commit,
     )
 
 
@@ -84,23 +99,28 @@ def export_commit(
     environment's files). ValueError, before anything is written, when that graph blocks the
     stack (a link that leaves the repository, a file over a graph limit); a link that leaves
     the repository is never written. `cleared` is called once nothing blocks the stack,
-    before the export (a worker starts reading the run's environment meanwhile)."""
+    before the export (a worker starts reading the run's environment meanwhile). The graph
+    is built again unless the claim brought it (`inputs.at_commit`)."""
     sha = inputs.commit_sha
-    with session_scope() as session:
-        repository = session.get(Repository, inputs.repository_id)
-        assert repository is not None
-        mirror = mirror_for(repository)
-    mirror.ensure_commit(sha)
-    with session_scope() as session:
-        found = gate.stack_at(session, mirror, sha, inputs.stack_address)
+    mirror = mirror_of(inputs.repository_id, inputs.repository_name, inputs.clone_url)
+    found = inputs.at_commit
+    if found is None:
+        mirror.ensure_commit(sha)
+        found = _stack_at(mirror, sha, inputs.stack_address)
     if found.blockers:
         raise ValueError(
             f"stack {inputs.stack_address} cannot run at commit {sha[:12]}: "
             + "; ".join(found.blockers)
         )
     cleared()
+    mirror.ensure_commit(sha)  # held already when the graph was built here: no git process
     mirror.export(sha, root)
     return found
+
+
+def _stack_at(mirror: Mirror, sha: str, address: str) -> StackAtCommit:
+    with session_scope() as session:
+        return gate.stack_at(session, mirror, sha, address)
 
 
 def check_stack_file(directory: Path, stack_path: str) -> None:
@@ -109,9 +129,28 @@ def check_stack_file(directory: Path, stack_path: str) -> None:
     if not stack_file.is_file():
         return
     shown = STACK_FILE if stack_path == "." else f"{stack_path}/{STACK_FILE}"
-    parsed = hcl.parse(stack_file.read_text(errors="replace"), shown)
-    if isinstance(parsed, hcl.HclError):
-        raise ValueError(f"parsing {parsed}")
+    failure = _stack_file_failure(stack_file.read_text(errors="replace"), shown)
+    if failure is not None:
+        raise ValueError(failure)
+
+
+_CHECKED: OrderedDict[tuple[str, str], str | None] = OrderedDict()
+_CHECKED_KEPT = 256
+
+
+def _stack_file_failure(text: str, shown: str) -> str | None:
+    """Why a stack file's text does not parse; None when it does. Remembered by content (the
+    parse takes milliseconds and a stack's file rarely changes between its runs)."""
+    key = (hashlib.sha256(text.encode()).hexdigest(), shown)
+    if key in _CHECKED:
+        _CHECKED.move_to_end(key)
+        return _CHECKED[key]
+    parsed = hcl.parse(text, shown)
+    failure = f"parsing {parsed}" if isinstance(parsed, hcl.HclError) else None
+    _CHECKED[key] = failure
+    while len(_CHECKED) > _CHECKED_KEPT:
+        _CHECKED.popitem(last=False)
+    return failure
 
 
 def warm_up_parser() -> None:

@@ -18,37 +18,49 @@ from orchestrator.reports import service as reports
 from orchestrator.runs import advance, bursts, pushes
 from orchestrator.runs.queue import ring, ring_all
 from orchestrator.settings import get_settings
+from orchestrator.worker_api import claim
+from orchestrator.worker_api.inputs import RunInputs
 
 log = logging.getLogger(__name__)
 
 
-def process_push(event_id: int) -> None:
+def process_push(event_id: int) -> RunInputs | None:
     """The pushes of the event's repository that wait become pipelines (a chain of pushes to
     the tracked branch one pipeline, runs/bursts.py); older runs they supersede end, their
-    first runs start. A step that fails stays claimed: the reaper tries it again."""
+    first runs start. A step that fails stays claimed: the reaper tries it again.
+
+    The first run of the last pipeline is claimed in its push's transaction and returned for
+    this worker to plan at once (claim.first_run); the others are rung."""
     while True:
         with session_scope() as session:
             steps = bursts.claim(session, event_id)
         if not steps:
             log.info("event=%s task=process_push noop: already claimed", event_id)
-            return
-        _process(steps)
-        if sum(1 + len(step.stands_for) for step in steps) < bursts.BURST_LIMIT:
-            return
+            return None
+        last = sum(1 + len(step.stands_for) for step in steps) < bursts.BURST_LIMIT
+        taken = _process(steps, take_first_run=last)
+        if last:
+            return taken
 
 
-def _process(steps: list[bursts.Step]) -> None:
+def _process(steps: list[bursts.Step], take_first_run: bool) -> RunInputs | None:
+    taken: RunInputs | None = None
     for step in steps:
         try:
             with session_scope() as session:
-                bells = pushes.handle(session, step.event_id, step.since)
+                handled = pushes.handle(session, step.event_id, step.since)
                 bursts.settle(session, step)
+                bells = handled.bells
+                if take_first_run and step is steps[-1]:
+                    lease = get_settings().lease_seconds
+                    taken, bells = claim.first_run(session, handled, lease)
         except Exception:
             log.exception(
                 "event=%s processing the push failed; the reaper retries it", step.event_id
             )
             continue
         ring_all(bells)
+    return taken
 
 
 def advance_pipeline(pipeline_id: int) -> None:
