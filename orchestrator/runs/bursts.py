@@ -91,6 +91,20 @@ def claim(session: Session, event_id: int) -> list[Step]:
     return steps(claimed, repository.branch)
 
 
+def first_waiting(session: Session, event_id: int) -> int | None:
+    """The oldest push of the event's repository still `received`: one stored while a claim
+    was being made, whose doorbell the intake held back because the push it had rung for
+    still looked waiting (webhooks/groupcommit.still_waiting)."""
+    repository = select(Event.repository_id).where(Event.id == event_id).scalar_subquery()
+    waiting = (
+        select(Event.id)
+        .where(Event.repository_id == repository, Event.status == "received")
+        .order_by(Event.id)
+        .limit(1)
+    )
+    return session.scalar(waiting)
+
+
 def settle(session: Session, step: Step) -> None:
     """The pushes a step stood for end as its event did, saying so."""
     if not step.stands_for:

@@ -40,7 +40,19 @@ def process_push(event_id: int) -> RunInputs | None:
         last = sum(1 + len(step.stands_for) for step in steps) < bursts.BURST_LIMIT
         taken = _process(steps, take_first_run=last)
         if last:
+            _ring_for_late_pushes(event_id)
             return taken
+
+
+def _ring_for_late_pushes(event_id: int) -> None:
+    """A push stored while this task's claim ran, which the claim could not see, and whose
+    doorbell the intake held back (the push it had rung for still looked waiting): rung now,
+    so that it does not wait for the reaper."""
+    with session_scope() as session:
+        late = bursts.first_waiting(session, event_id)
+    if late is not None:
+        log.info("event=%s task=process_push: push %s arrived during the claim", event_id, late)
+        ring("process_push", late)
 
 
 def _process(steps: list[bursts.Step], take_first_run: bool) -> RunInputs | None:
