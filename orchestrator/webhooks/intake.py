@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 import secrets
 from collections.abc import Mapping
@@ -69,9 +70,18 @@ def _no_constant(name: str) -> None:
     raise MalformedPayload(f"body is not valid JSON: {name} is no JSON number")
 
 
+def _finite(number: str) -> float:
+    """A JSON number as a float; one beyond a float's range is refused: read as infinity, it
+    would be written back as `Infinity`, which no JSON column takes."""
+    value = float(number)
+    if not math.isfinite(value):
+        raise MalformedPayload(f"body is not valid JSON: the number {number[:40]} exceeds a float")
+    return value
+
+
 def parse_json(body: bytes) -> dict[str, Any]:
     try:
-        payload = load_json(body, parse_constant=_no_constant)
+        payload = load_json(body, parse_constant=_no_constant, parse_float=_finite)
     except MalformedPayload:
         raise
     except ValueError as exc:  # not JSON, not UTF-8, or a number past Python's digit limit
