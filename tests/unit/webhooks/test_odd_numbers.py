@@ -44,3 +44,19 @@ def test_a_number_beyond_a_float_is_refused_or_stored_as_json(number: str, encod
     stored = intake.as_stored(body, payload).text
     _strict(stored)  # the batch's INSERT
     _strict(json.dumps(json.loads(stored)))  # intake.store's, the one-by-one fallback
+
+
+@pytest.mark.parametrize("escape", ["\\u0000", "\\ud800"])
+@pytest.mark.parametrize(
+    "encode",
+    [lambda text: text.encode("utf-16"), lambda text: b"\xef\xbb\xbf" + text.encode()],
+    ids=["utf-16", "utf-8 with a byte order mark"],
+)
+def test_an_unstorable_escape_is_refused_whatever_the_bodys_encoding(
+    escape: str, encode: Any
+) -> None:
+    """A NUL or a lone surrogate in a string no PostgreSQL text column holds (the event's ref
+    here): the escape is looked for in the body's bytes, where UTF-16 hides it."""
+    body = encode('{"ref": "refs/heads/ma%sin", "size": 1}' % escape)
+    with pytest.raises(MalformedPayload, match="no database can store"):
+        intake.parse_json(body)
