@@ -79,6 +79,12 @@ def _finite(number: str) -> float:
     return value
 
 
+def _plain_utf8(body: bytes) -> bool:
+    """Whether the body is UTF-8 without a byte order mark, whose escapes show in its bytes
+    (json.loads also reads UTF-16 and UTF-32, which it tells by NUL bytes at the start)."""
+    return not body.startswith(b"\xef\xbb\xbf") and b"\x00" not in body[:4]
+
+
 def parse_json(body: bytes) -> dict[str, Any]:
     try:
         payload = load_json(body, parse_constant=_no_constant, parse_float=_finite)
@@ -91,7 +97,8 @@ def parse_json(body: bytes) -> dict[str, Any]:
     if not isinstance(payload, dict):
         raise MalformedPayload("body must be a JSON object")
     try:
-        problem = _unstorable(payload) if _UNSTORABLE_ESCAPE.search(body) else None
+        looked = _UNSTORABLE_ESCAPE.search(body) or not _plain_utf8(body)
+        problem = _unstorable(payload) if looked else None
     except RecursionError:
         raise MalformedPayload("body is not valid JSON: nested too deeply") from None
     if problem:
