@@ -22,9 +22,6 @@ def _strict(text: str) -> Any:
     return json.loads(text, parse_constant=refuse)
 
 
-DOCUMENT = '{"ref": "refs/heads/main", "size": %s}'
-
-
 @pytest.mark.parametrize("number", ["1e400", "-1e400", "1E+999"])
 @pytest.mark.parametrize(
     "encode",
@@ -36,7 +33,7 @@ DOCUMENT = '{"ref": "refs/heads/main", "size": %s}'
     ids=["utf-8", "utf-8 with a byte order mark", "utf-16"],
 )
 def test_a_number_beyond_a_float_is_refused_or_stored_as_json(number: str, encode: Any) -> None:
-    body = encode(DOCUMENT % number)
+    body = encode(f'{{"ref": "refs/heads/main", "size": {number}}}')
     try:
         payload = intake.parse_json(body)
     except MalformedPayload:
@@ -57,6 +54,6 @@ def test_an_unstorable_escape_is_refused_whatever_the_bodys_encoding(
 ) -> None:
     """A NUL or a lone surrogate in a string no PostgreSQL text column holds (the event's ref
     here): the escape is looked for in the body's bytes, where UTF-16 hides it."""
-    body = encode('{"ref": "refs/heads/ma%sin", "size": 1}' % escape)
+    body = encode(f'{{"ref": "refs/heads/ma{escape}in", "size": 1}}')
     with pytest.raises(MalformedPayload, match="no database can store"):
         intake.parse_json(body)
