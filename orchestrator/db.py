@@ -61,18 +61,23 @@ def make_engine(url: str) -> Engine:
     )
 
 
-def load_json(text: str | bytes, parse_constant: Callable[[str], Any] | None = None) -> Any:
+def load_json(
+    text: str | bytes,
+    parse_constant: Callable[[str], Any] | None = None,
+    parse_float: Callable[[str], Any] | None = None,
+) -> Any:
     """A JSON document (a JSON column's value, a webhook's body): orjson, several times faster
     than the standard library (the 900 plan summaries and upstream lists of a page of
     pipelines), and the standard library wherever the two could differ: orjson reads an
     integer past 64 bits as a float and refuses what the standard library accepts beyond the
-    RFC (NaN, which `parse_constant` may refuse in turn, other encodings than UTF-8)."""
+    RFC (NaN, which `parse_constant` may refuse in turn, other encodings than UTF-8) and a
+    number beyond a float (1e400, which `parse_float` may refuse)."""
     if not _LONG_NUMBER.search(text if isinstance(text, bytes) else text.encode()):
         try:
             return orjson.loads(text)
         except orjson.JSONDecodeError:
             pass
-    return json.loads(text, parse_constant=parse_constant)
+    return json.loads(text, parse_constant=parse_constant, parse_float=parse_float)
 
 
 _LONG_NUMBER = re.compile(rb"\d{19}")

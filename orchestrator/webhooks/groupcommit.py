@@ -104,7 +104,7 @@ def store_batch(deliveries: Sequence[Delivery], line: Line) -> Stored:
     except SQLAlchemyError as exc:
         line.drop()
         log.warning("storing %d deliveries at once failed, one by one: %s", len(deliveries), exc)
-        return Stored([_store_one(delivery) for delivery in deliveries], {})
+        return Stored([_store_alone(delivery) for delivery in deliveries], {})
     finally:
         session.close()
     return Stored(outcomes, newest)
@@ -148,6 +148,20 @@ def _ring(newest: dict[int, int], waiting: set[int]) -> None:
             continue
         if ring("process_push", event_id):
             _RUNG[repository] = event_id
+
+
+def _store_alone(delivery: Delivery) -> Outcome:
+    """`_store_one`; a delivery the database refuses on its own is answered with its own
+    error (nothing of it stored), the deliveries beside it as they are stored."""
+    try:
+        return _store_one(delivery)
+    except SQLAlchemyError as exc:
+        log.error(
+            "storing a %s delivery on its own failed (%s): answered 500, nothing stored",
+            delivery.provider,
+            type(exc).__name__,
+        )
+        return Outcome(500, {"detail": "the delivery could not be stored; send it again"})
 
 
 def _store_one(delivery: Delivery) -> Outcome:

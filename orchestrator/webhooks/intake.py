@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 import secrets
 from collections.abc import Mapping
@@ -69,9 +70,24 @@ def _no_constant(name: str) -> None:
     raise MalformedPayload(f"body is not valid JSON: {name} is no JSON number")
 
 
+def _finite(number: str) -> float:
+    """A JSON number as a float; one beyond a float's range is refused: read as infinity, it
+    would be written back as `Infinity`, which no JSON column takes."""
+    value = float(number)
+    if not math.isfinite(value):
+        raise MalformedPayload(f"body is not valid JSON: the number {number[:40]} exceeds a float")
+    return value
+
+
+def _plain_utf8(body: bytes) -> bool:
+    """Whether the body is UTF-8 without a byte order mark, whose escapes show in its bytes
+    (json.loads also reads UTF-16 and UTF-32, which it tells by NUL bytes at the start)."""
+    return not body.startswith(b"\xef\xbb\xbf") and b"\x00" not in body[:4]
+
+
 def parse_json(body: bytes) -> dict[str, Any]:
     try:
-        payload = load_json(body, parse_constant=_no_constant)
+        payload = load_json(body, parse_constant=_no_constant, parse_float=_finite)
     except MalformedPayload:
         raise
     except ValueError as exc:  # not JSON, not UTF-8, or a number past Python's digit limit
@@ -81,7 +97,8 @@ def parse_json(body: bytes) -> dict[str, Any]:
     if not isinstance(payload, dict):
         raise MalformedPayload("body must be a JSON object")
     try:
-        problem = _unstorable(payload) if _UNSTORABLE_ESCAPE.search(body) else None
+        looked = _UNSTORABLE_ESCAPE.search(body) or not _plain_utf8(body)
+        problem = _unstorable(payload) if looked else None
     except RecursionError:
         raise MalformedPayload("body is not valid JSON: nested too deeply") from None
     if problem:

@@ -58,6 +58,7 @@ def _ring_for_late_pushes(event_id: int) -> None:
 def _process(steps: list[bursts.Step], take_first_run: bool) -> RunInputs | None:
     taken: RunInputs | None = None
     for step in steps:
+        first: RunInputs | None = None
         try:
             with session_scope() as session:
                 handled = pushes.handle(session, step.event_id, step.since)
@@ -65,12 +66,13 @@ def _process(steps: list[bursts.Step], take_first_run: bool) -> RunInputs | None
                 bells = handled.bells
                 if take_first_run and step is steps[-1]:
                     lease = get_settings().lease_seconds
-                    taken, bells = claim.first_run(session, handled, lease)
-        except Exception:
+                    first, bells = claim.first_run(session, handled, lease)
+        except Exception:  # the claim, if any, rolled back with the push: nothing to plan
             log.exception(
                 "event=%s processing the push failed; the reaper retries it", step.event_id
             )
             continue
+        taken = first or taken  # committed: the claim is this worker's
         ring_all(bells)
     return taken
 

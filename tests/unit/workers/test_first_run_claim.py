@@ -171,3 +171,23 @@ def test_a_claims_graph_that_blocks_the_stack_fails_before_git_or_the_environmen
             lambda: calls.append("environment read"),
         )
     assert calls == []
+
+
+def test_a_claim_that_fails_halfway_leaves_the_run_queued_unlocked_and_rung(
+    run_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def load_fails(*_: object, **__: object) -> RunInputs:
+        raise RuntimeError("reading the run's inputs failed")
+
+    monkeypatch.setattr(claim, "load", load_fails)
+    bell = Doorbell("plan_run", run_id)
+    with database.session_scope() as session:
+        service.update_run_fields(session, run_id)  # the push wrote before its claim
+        taken, left = claim.first_run(session, Handled([bell], (run_id,), _graph()), 60)
+    assert taken is None and left == [bell]
+    assert _state(run_id) == RunState.QUEUED
+    with database.session_scope() as session:
+        stack = session.get(Stack, "acme/p/vpc")
+        run = session.get(Run, run_id)
+        assert stack is not None and stack.locked_by_run_id is None
+        assert run is not None and run.lease_owner is None and run.plan_attempts == 0
