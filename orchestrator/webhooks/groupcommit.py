@@ -33,6 +33,8 @@ from orchestrator.webhooks.intake import Outcome, Pending
 log = logging.getLogger(__name__)
 MAX_BATCH = 128
 LINGER_SECONDS = 0.001
+LINGER_TURNS = 3
+"""Turns of the event loop a batch waits for one more delivery before it is written."""
 _JUDGES = {"github": intake.judge_github, "gitlab": intake.judge_gitlab}
 _COLUMNS = (
     "provider",
@@ -246,6 +248,17 @@ class GroupCommit:
             self._writer = loop.create_task(self._write())
         return await future
 
+    async def _linger(self) -> None:
+        """Let the requests being read join the batch: while each turn of the event loop
+        brings more, up to LINGER_SECONDS (a fixed wait idles once every client has sent)."""
+        deadline = asyncio.get_running_loop().time() + LINGER_SECONDS
+        while len(self._waiting) < MAX_BATCH:
+            seen = len(self._waiting)
+            for _ in range(LINGER_TURNS):
+                await asyncio.sleep(0)
+            if len(self._waiting) == seen or asyncio.get_running_loop().time() >= deadline:
+                return
+
     async def _write(self) -> None:
         """Batch after batch while deliveries wait. A batch's doorbells are rung after its
         deliveries are answered, while the next requests are read (a 202 needs the event
@@ -257,8 +270,7 @@ class GroupCommit:
                     await _rung(ringing)  # then see whether deliveries came meanwhile
                     ringing = None
                     continue
-                if len(self._waiting) < MAX_BATCH:
-                    await asyncio.sleep(LINGER_SECONDS)  # let the requests being read join
+                await self._linger()
                 if ringing is not None:  # one user of the connection at a time
                     await _rung(ringing)
                     ringing = None
