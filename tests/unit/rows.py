@@ -7,6 +7,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from orchestrator.models import Repository, Stack
+from orchestrator.runs import service
+from orchestrator.runstate import RunKind
 
 
 def add_stack(db: Session, **fields: Any) -> Stack:
@@ -26,3 +28,13 @@ def add_stack(db: Session, **fields: Any) -> Stack:
     db.add(stack)
     db.flush()
     return stack
+
+
+def queued_run(db: Session) -> int:
+    """Stack acme/p/vpc (managed state) and a QUEUED tracked run of it: the run's id."""
+    add_stack(db, managed_state=True)
+    run = service.create_run(
+        db, service.NewRun("acme/p/vpc", RunKind.TRACKED, "a" * 40, "main", "push:dev")
+    )
+    assert run is not None
+    return run.id

@@ -4,40 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import git
 import pytest
 
 from orchestrator.vcs.mirror import ZERO_SHA, Mirror, Placement, VcsError
-
-
-def _origin(tmp_path: Path) -> tuple[git.Repo, Path]:
-    bare = tmp_path / "origin.git"
-    git.Repo.init(bare, bare=True, initial_branch="main")
-    work = git.Repo.init(tmp_path / "work", initial_branch="main")
-    work.create_remote("origin", str(bare))
-    with work.config_writer() as config:
-        config.set_value("user", "name", "Dev")
-        config.set_value("user", "email", "dev@example.com")
-    return work, bare
-
-
-def _commit(work: git.Repo, files: dict[str, str], message: str) -> str:
-    for path, text in files.items():
-        target = Path(str(work.working_dir)) / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text)
-    work.git.add(A=True)
-    work.index.commit(message)
-    work.git.push("origin", "main")
-    return str(work.head.commit.hexsha)
+from tests.unit.vcs.origins import commit, origin
 
 
 def test_mirror_fetches_new_commits_and_diffs_them(tmp_path: Path) -> None:
-    work, bare = _origin(tmp_path)
-    first = _commit(work, {"net/main.tf": "a", "README.md": "x"}, "one")
+    work, bare = origin(tmp_path)
+    first = commit(work, {"net/main.tf": "a", "README.md": "x"}, "one")
     mirror = Mirror(tmp_path / "mirror.git", f"file://{bare}")
     mirror.ensure_commit(first)
-    second = _commit(work, {"net/main.tf": "b", "eks/main.tf": "c"}, "two")
+    second = commit(work, {"net/main.tf": "b", "eks/main.tf": "c"}, "two")
     mirror.ensure_commit(second)
     assert sorted(mirror.changed_paths(first, second) or []) == ["eks/main.tf", "net/main.tf"]
     assert mirror.changed_paths(ZERO_SHA, second) is None
@@ -46,9 +24,9 @@ def test_mirror_fetches_new_commits_and_diffs_them(tmp_path: Path) -> None:
 
 
 def test_export_writes_the_tree_of_the_exact_commit(tmp_path: Path) -> None:
-    work, bare = _origin(tmp_path)
-    first = _commit(work, {"app/main.tf": "v1"}, "one")
-    _commit(work, {"app/main.tf": "v2"}, "two")
+    work, bare = origin(tmp_path)
+    first = commit(work, {"app/main.tf": "v1"}, "one")
+    commit(work, {"app/main.tf": "v2"}, "two")
     mirror = Mirror(tmp_path / "mirror.git", f"file://{bare}")
     mirror.ensure_commit(first)
     mirror.export(first, tmp_path / "ws")
@@ -57,8 +35,8 @@ def test_export_writes_the_tree_of_the_exact_commit(tmp_path: Path) -> None:
 
 
 def test_a_missing_commit_is_a_clear_error(tmp_path: Path) -> None:
-    work, bare = _origin(tmp_path)
-    _commit(work, {"a.tf": "a"}, "one")
+    work, bare = origin(tmp_path)
+    commit(work, {"a.tf": "a"}, "one")
     mirror = Mirror(tmp_path / "mirror.git", f"file://{bare}")
     with pytest.raises(VcsError, match=f"commit {'f' * 40} is not in file://"):
         mirror.ensure_commit("f" * 40)
@@ -77,9 +55,9 @@ def test_fetch_errors_never_show_the_credentials_of_the_clone_url(tmp_path: Path
 def test_locate_places_revisions_on_the_branch_as_last_fetched_and_never_fetches(
     tmp_path: Path,
 ) -> None:
-    work, bare = _origin(tmp_path)
-    first = _commit(work, {"a.tf": "1"}, "one")
-    head = _commit(work, {"a.tf": "2"}, "two")
+    work, bare = origin(tmp_path)
+    first = commit(work, {"a.tf": "1"}, "one")
+    head = commit(work, {"a.tf": "2"}, "two")
     work.git.checkout("-b", "feature-leak")
     (Path(str(work.working_dir)) / "leak.tf").write_text("leak")
     work.git.add(A=True)
@@ -99,7 +77,7 @@ def test_locate_places_revisions_on_the_branch_as_last_fetched_and_never_fetches
     assert mirror.locate(None, "nope") == Placement(None, None, False)
 
     work.git.checkout("main")
-    newer = _commit(work, {"a.tf": "3"}, "three")
+    newer = commit(work, {"a.tf": "3"}, "three")
     assert mirror.locate(newer, "main") == Placement(head, None, False)
     assert mirror.locate(None, "main").head == head
 

@@ -7,46 +7,24 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import git
 import pytest
 
 from orchestrator.vcs import mirror as mirror_module
 from orchestrator.vcs.mirror import Mirror
-
-
-def _origin(tmp_path: Path) -> tuple[git.Repo, Path]:
-    bare = tmp_path / "origin.git"
-    git.Repo.init(bare, bare=True, initial_branch="main")
-    work = git.Repo.init(tmp_path / "work", initial_branch="main")
-    work.create_remote("origin", str(bare))
-    with work.config_writer() as config:
-        config.set_value("user", "name", "Dev")
-        config.set_value("user", "email", "dev@example.com")
-    return work, bare
-
-
-def _commit(work: git.Repo, files: dict[str, str], message: str) -> str:
-    for path, text in files.items():
-        target = Path(str(work.working_dir)) / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text)
-    work.git.add(A=True)
-    work.index.commit(message)
-    work.git.push("origin", "main")
-    return str(work.head.commit.hexsha)
+from tests.unit.vcs.origins import commit, origin
 
 
 def test_answers_through_the_running_cat_file_match_gits_own(tmp_path: Path) -> None:
-    work, bare = _origin(tmp_path)
-    first = _commit(work, {f"f{i}.tf": f"{i}" for i in range(20)}, "one")
-    second = _commit(work, {"f1.tf": "changed", "net/main.tf": "new"}, "two")
+    work, bare = origin(tmp_path)
+    first = commit(work, {f"f{i}.tf": f"{i}" for i in range(20)}, "one")
+    second = commit(work, {"f1.tf": "changed", "net/main.tf": "new"}, "two")
     mirror = Mirror(tmp_path / "mirror.git", f"file://{bare}")
     mirror.ensure_commit(second)
     assert mirror.has_commit(first) and not mirror.has_commit("1" * 40)
     assert mirror.is_ancestor(first, second) and not mirror.is_ancestor(second, first)
     assert mirror.parents(second) == [first]
     assert mirror.branch_head("main") == second
-    third = _commit(work, {"f2.tf": "again"}, "three")
+    third = commit(work, {"f2.tf": "again"}, "three")
     mirror.ensure_commit(third)
     assert mirror.branch_head("main") == third, "a ref moved by a fetch is seen"
     assert mirror.is_ancestor(first, third), "not a parent: asked of git merge-base"

@@ -16,13 +16,12 @@ from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.orm import Session
 
 from orchestrator import db as database
-from orchestrator import repos
-from orchestrator.models import Base, Event
-from orchestrator.settings import Settings, get_settings
+from orchestrator.models import Event
+from orchestrator.settings import Settings
 from orchestrator.webhooks import groupcommit, intake
 from orchestrator.webhooks.github import sign
+from tests.unit.webhooks.lines import SECRET, kept_line
 
-SECRET = "batch-secret-1"
 BODY = json.dumps(
     {
         "ref": "refs/heads/main",
@@ -34,30 +33,15 @@ BODY = json.dumps(
 
 
 @pytest.fixture
-def line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[groupcommit.Line]:
+def line(
+    own_database: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[groupcommit.Line]:
     """A Line over the settings' own database (a file in tmp_path), with one repository."""
     settings = Settings(data_dir=tmp_path)
     monkeypatch.setattr("orchestrator.secrets.crypto.get_settings", lambda: settings)
-    monkeypatch.setenv("STACKRUN_DATA_DIR", str(tmp_path))
     monkeypatch.setattr(groupcommit, "ring", lambda task, event_id: True)
-    for cached in (get_settings, database.get_engine, database.get_sessionmaker):
-        cached.cache_clear()
-    Base.metadata.create_all(database.get_engine())
-    with database.session_scope() as session:
-        repos.register(
-            session,
-            name="acme/p",
-            clone_url="https://git.example.com/acme/p.git",
-            branch="main",
-            provider="github",
-            secret=SECRET,
-        )
-    kept = groupcommit.Line()
-    yield kept
-    kept.drop()
-    database.get_engine().dispose()
-    for cached in (get_settings, database.get_engine, database.get_sessionmaker):
-        cached.cache_clear()
+    with kept_line() as kept:
+        yield kept
 
 
 def _delivery(delivery_id: str) -> groupcommit.Delivery:

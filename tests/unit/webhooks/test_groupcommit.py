@@ -16,12 +16,12 @@ from sqlalchemy.orm import Session
 
 from orchestrator import db as database
 from orchestrator import repos
-from orchestrator.models import Base, Event
-from orchestrator.settings import Settings, get_settings
+from orchestrator.models import Event
+from orchestrator.settings import Settings
 from orchestrator.webhooks import groupcommit
 from orchestrator.webhooks.github import sign
+from tests.unit.webhooks.lines import SECRET, kept_line
 
-SECRET = "batch-secret-1"
 BODY = json.dumps(
     {
         "ref": "refs/heads/main",
@@ -172,28 +172,11 @@ def test_a_body_holding_nan_or_infinity_is_422_and_stores_nothing(
 
 
 @pytest.fixture
-def kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[groupcommit.Line]:
+def kept(own_database: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[groupcommit.Line]:
     """A Line over the settings' own database (a file in tmp_path), with one repository."""
-    monkeypatch.setenv("STACKRUN_DATA_DIR", str(tmp_path))
     monkeypatch.setattr(groupcommit, "ring", lambda task, event_id: True)
-    for cached in (get_settings, database.get_engine, database.get_sessionmaker):
-        cached.cache_clear()
-    Base.metadata.create_all(database.get_engine())
-    with database.session_scope() as session:
-        repos.register(
-            session,
-            name="acme/p",
-            clone_url="https://git.example.com/acme/p.git",
-            branch="main",
-            provider="github",
-            secret=SECRET,
-        )
-    line = groupcommit.Line()
-    yield line
-    line.drop()
-    database.get_engine().dispose()
-    for cached in (get_settings, database.get_engine, database.get_sessionmaker):
-        cached.cache_clear()
+    with kept_line() as line:
+        yield line
 
 
 def test_batches_share_the_kept_connection_and_one_that_fails_is_stored_one_by_one(

@@ -4,7 +4,6 @@ stack; a run of another pool, or one that cannot be claimed, keeps its doorbell.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,38 +11,21 @@ import pytest
 from orchestrator import db as database
 from orchestrator.graph.model import Graph, StackNode
 from orchestrator.graphstore.gate import StackAtCommit
-from orchestrator.models import Base, Run, Stack
+from orchestrator.models import Run, Stack
 from orchestrator.runs import service
 from orchestrator.runs.pushes import Handled
 from orchestrator.runs.queue import Doorbell
 from orchestrator.runstate import RunKind, RunState
-from orchestrator.settings import get_settings
 from orchestrator.worker_api import RunInputs, claim
 from orchestrator.worker_api import inputs as inputs_module
-from tests.unit.rows import add_stack
+from tests.unit.rows import queued_run
 
 
 @pytest.fixture
-def run_id(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
+def run_id(own_database: None) -> int:
     """A QUEUED tracked run of acme/p/vpc (folder vpc) in a SQLite file of the test's own."""
-    monkeypatch.setenv("STACKRUN_DATA_DIR", str(tmp_path))
-    for name in ("STACKRUN_DATABASE_URL", "STACKRUN_BROKER_URL", "STACKRUN_ARTIFACTS_URL"):
-        monkeypatch.delenv(name, raising=False)
-    get_settings.cache_clear()
-    database.get_engine.cache_clear()
-    database.get_sessionmaker.cache_clear()
-    Base.metadata.create_all(database.get_engine())
     with database.session_scope() as session:
-        add_stack(session, managed_state=True)
-        new = service.NewRun("acme/p/vpc", RunKind.TRACKED, "a" * 40, "main", "push:dev")
-        run = service.create_run(session, new)
-        assert run is not None
-        created = run.id
-    yield created
-    database.get_engine().dispose()
-    database.get_engine.cache_clear()
-    database.get_sessionmaker.cache_clear()
-    get_settings.cache_clear()
+        return queued_run(session)
 
 
 def _graph(blockers: list[str] | None = None) -> Graph:

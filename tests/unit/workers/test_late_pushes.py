@@ -4,43 +4,29 @@ is rung for by that worker before it plans, instead of waiting for the reaper.""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session
 
 from orchestrator import db as database
-from orchestrator.models import Base, Event
+from orchestrator.models import Event
 from orchestrator.runs import pushes
 from orchestrator.runs.pushes import Handled
-from orchestrator.settings import get_settings
 from orchestrator.worker_api import tasks
 from tests.unit.rows import add_stack
 
 
 @pytest.fixture
-def rung(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, int]]]:
-    """A SQLite file of the test's own with repository acme/p; the doorbells rung."""
-    monkeypatch.setenv("STACKRUN_DATA_DIR", str(tmp_path))
-    for name in ("STACKRUN_DATABASE_URL", "STACKRUN_BROKER_URL", "STACKRUN_ARTIFACTS_URL"):
-        monkeypatch.delenv(name, raising=False)
-    get_settings.cache_clear()
-    database.get_engine.cache_clear()
-    database.get_sessionmaker.cache_clear()
-    Base.metadata.create_all(database.get_engine())
+def rung(own_database: None, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
+    """Repository acme/p in a SQLite file of the test's own; the doorbells rung."""
     with database.session_scope() as session:
         add_stack(session)
     bells: list[tuple[str, int]] = []
     monkeypatch.setattr(tasks, "ring", lambda task, *ids, **_: bells.extend((task, i) for i in ids))
     monkeypatch.setattr(tasks, "ring_all", lambda _bells: None)
     monkeypatch.setattr(pushes, "handle", lambda *_args, **_kw: Handled([]))
-    yield bells
-    database.get_engine().dispose()
-    database.get_engine.cache_clear()
-    database.get_sessionmaker.cache_clear()
-    get_settings.cache_clear()
+    return bells
 
 
 def _push(session: Session, number: int) -> int:

@@ -5,50 +5,22 @@ planning workspace keeps the credential that workspace's terraform holds."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from orchestrator import db as database
 from orchestrator import statestore, worker_api
-from orchestrator.models import Base, Run
-from orchestrator.runs import service
-from orchestrator.runstate import RunKind, RunState
-from orchestrator.settings import get_settings
-from tests.unit.rows import add_stack
+from orchestrator.models import Run
+from orchestrator.runstate import RunState
+from tests.unit.rows import queued_run
 
 
 @pytest.fixture
-def run_id(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
-    """A QUEUED tracked run of acme/p/vpc in a SQLite file of the test's own."""
-    monkeypatch.setenv("STACKRUN_DATA_DIR", str(tmp_path))
-    for name in ("STACKRUN_DATABASE_URL", "STACKRUN_BROKER_URL", "STACKRUN_ARTIFACTS_URL"):
-        monkeypatch.delenv(name, raising=False)
-    get_settings.cache_clear()
-    database.get_engine.cache_clear()
-    database.get_sessionmaker.cache_clear()
-    Base.metadata.create_all(database.get_engine())
+def run_id(own_database: None) -> int:
+    """A QUEUED tracked run of acme/p/vpc (folder vpc) in a SQLite file of the test's own."""
     with database.session_scope() as session:
-        add_stack(session, managed_state=True)
-        run = service.create_run(
-            session,
-            service.NewRun(
-                stack_id="acme/p/vpc",
-                kind=RunKind.TRACKED,
-                commit_sha="a" * 40,
-                branch="main",
-                triggered_by="push:dev",
-            ),
-        )
-        assert run is not None
-        created = run.id
-    yield created
-    database.get_engine().dispose()
-    database.get_engine.cache_clear()
-    database.get_sessionmaker.cache_clear()
-    get_settings.cache_clear()
+        return queued_run(session)
 
 
 def _owns(run_id: int, credential: str) -> bool:
