@@ -84,9 +84,6 @@ def _create(
     if not taken:
         return []
     mine = [waiting[check_id] for check_id in taken]
-    why = {
-        row.slot: reasons.get(row.slot, f"schedule slot {row.slot:%Y-%m-%d %H:%M}Z") for row in mine
-    }
     news = [
         service.NewRun(
             stack_id=row.stack_id,
@@ -94,7 +91,7 @@ def _create(
             commit_sha=row.commit_sha,
             branch=row.branch,
             triggered_by="drift",
-            trigger_reason=f"drift check ({why[row.slot]}) of the last applied commit",
+            trigger_reason=f"drift check ({_why(row.slot, reasons)}) of the last applied commit",
         )
         for row in mine
     ]
@@ -106,6 +103,10 @@ def _create(
     else:
         run_ids = service.create_runs(session, news, reserved)
     return [Doorbell("plan_run", r, row.pool) for row, r in zip(mine, run_ids, strict=True)]
+
+
+def _why(slot: datetime, reasons: Mapping[datetime, str]) -> str:
+    return reasons.get(slot) or f"schedule slot {slot:%Y-%m-%d %H:%M}Z"
 
 
 def _waiting(session: Session, which: ColumnElement[bool], limit: int | None) -> list[_Waiting]:

@@ -7,13 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import (
-    Table,
-    case,
-    literal,
-    select,
-    update,
-)
+from sqlalchemy import Table, case, literal, select, update
 from sqlalchemy.orm import Session
 
 from orchestrator.boundary import queries as boundary

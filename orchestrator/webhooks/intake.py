@@ -110,10 +110,10 @@ def as_stored(body: bytes, payload: dict[str, Any]) -> JsonText:
     """The payload column's value: the body's own text when it is UTF-8 (what GitHub and
     GitLab send), so the document is not serialised again; otherwise the parsed document
     serialised."""
-    if not body.startswith(b"\xef\xbb\xbf"):  # a byte order mark: no JSON column reads it
+    if _plain_utf8(body):  # not a byte order mark, which no JSON column reads, nor UTF-16/32
         try:
             return JsonText(body.decode())
-        except UnicodeDecodeError:  # UTF-16 or UTF-32, which json.loads also reads
+        except UnicodeDecodeError:
             pass
     return JsonText(json.dumps(payload))
 

@@ -4,10 +4,9 @@ current state of a managed upstream, the stack's AWS role assumed for the run.""
 
 from __future__ import annotations
 
-import hashlib
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -64,9 +63,7 @@ class RunInputs:
         return AwsRole.from_json(dict(self.aws)).role_arn if self.aws else None
 
 
-def load(
-    session: Session, run_id: int, credential: str = "", at_commit: StackAtCommit | None = None
-) -> RunInputs:
+def load(session: Session, run_id: int, credential: str = "") -> RunInputs:
     run = session.get(Run, run_id)
     assert run is not None
     stack = session.get(Stack, run.stack_id)
@@ -88,7 +85,6 @@ def load(
         repository_name=repository.name,
         clone_url=repository.clone_url,
         credential=credential,
-        at_commit=at_commit,
     )
 
 
@@ -134,23 +130,12 @@ def check_stack_file(directory: Path, stack_path: str) -> None:
         raise ValueError(failure)
 
 
-_CHECKED: OrderedDict[tuple[str, str], str | None] = OrderedDict()
-_CHECKED_KEPT = 256
-
-
+@lru_cache(maxsize=256)
 def _stack_file_failure(text: str, shown: str) -> str | None:
     """Why a stack file's text does not parse; None when it does. Remembered by content (the
     parse takes milliseconds and a stack's file rarely changes between its runs)."""
-    key = (hashlib.sha256(text.encode()).hexdigest(), shown)
-    if key in _CHECKED:
-        _CHECKED.move_to_end(key)
-        return _CHECKED[key]
     parsed = hcl.parse(text, shown)
-    failure = f"parsing {parsed}" if isinstance(parsed, hcl.HclError) else None
-    _CHECKED[key] = failure
-    while len(_CHECKED) > _CHECKED_KEPT:
-        _CHECKED.popitem(last=False)
-    return failure
+    return f"parsing {parsed}" if isinstance(parsed, hcl.HclError) else None
 
 
 def warm_up_parser() -> None:

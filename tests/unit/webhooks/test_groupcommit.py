@@ -228,8 +228,8 @@ def test_a_delivery_is_answered_before_its_doorbell_rings_and_it_rings_with_noth
         writer = groupcommit.GroupCommit()
         outcome = await writer.submit(_delivery("d-1"))
         answered.set()
-        while writer._writer is not None:  # the doorbell still to ring
-            await asyncio.sleep(0.01)
+        if writer._writer is not None:  # the doorbell still to ring
+            await writer._writer
         return outcome
 
     outcome = asyncio.run(deliver())
