@@ -1,8 +1,10 @@
 """A group commit's kept line over stackrun's own database, with repository acme/p
-registered (its webhook secret SECRET): what the batch tests store through."""
+registered (its webhook secret SECRET): what the batch tests store through, and the body of
+a push to its tracked branch (BODY)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -11,6 +13,14 @@ from orchestrator import repos
 from orchestrator.webhooks import groupcommit
 
 SECRET = "batch-secret-1"
+BODY = json.dumps(
+    {
+        "ref": "refs/heads/main",
+        "before": "a" * 40,
+        "after": "b" * 40,
+        "repository": {"full_name": "acme/p"},
+    }
+).encode()
 
 
 @contextmanager

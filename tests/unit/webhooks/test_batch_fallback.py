@@ -5,7 +5,6 @@ with its own error; the deliveries beside it are stored and answered 202."""
 from __future__ import annotations
 
 import contextvars
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,16 +19,7 @@ from orchestrator.models import Event
 from orchestrator.settings import Settings
 from orchestrator.webhooks import groupcommit, intake
 from orchestrator.webhooks.github import sign
-from tests.unit.webhooks.lines import SECRET, kept_line
-
-BODY = json.dumps(
-    {
-        "ref": "refs/heads/main",
-        "before": "a" * 40,
-        "after": "b" * 40,
-        "repository": {"full_name": "acme/p"},
-    }
-).encode()
+from tests.unit.webhooks.lines import BODY, SECRET, kept_line
 
 
 @pytest.fixture

@@ -20,16 +20,7 @@ from orchestrator.models import Event
 from orchestrator.settings import Settings
 from orchestrator.webhooks import groupcommit
 from orchestrator.webhooks.github import sign
-from tests.unit.webhooks.lines import SECRET, kept_line
-
-BODY = json.dumps(
-    {
-        "ref": "refs/heads/main",
-        "before": "a" * 40,
-        "after": "b" * 40,
-        "repository": {"full_name": "acme/p"},
-    }
-).encode()
+from tests.unit.webhooks.lines import BODY, SECRET, kept_line
 
 
 @pytest.fixture(autouse=True)
